@@ -1,0 +1,15 @@
+/* b64: standard base64 (RFC 4648, padded), for the "raw" field of shard lines. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define B64_ENCODED_LEN(n) ((((n) + 2) / 3) * 4)
+
+/* Encodes n bytes into out (no NUL added); returns B64_ENCODED_LEN(n).
+ * out must hold that many bytes. */
+size_t b64_encode(char *out, const uint8_t *in, size_t n);
+
+/* Decodes len characters into out (at most len/4*3 bytes); returns the number
+ * of bytes or -EINVAL on a malformed input. */
+ssize_t b64_decode(uint8_t *out, const char *in, size_t len);

@@ -1,0 +1,56 @@
+/* config: the daemon configuration, /etc/sessrec/sessrecd.conf plus
+ * sessrecd.conf.d/*.conf in lexical order (later wins), systemd-style
+ * sections, parsed with libinih. Convention: 0 or -errno. */
+#pragma once
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/sessrec/sessrecd.conf"
+#define CONFIG_DEFAULT_SHARD_DIR "/var/lib/sessrec"
+
+enum {
+	SYSLOG_TARGET_JOURNAL = 1 << 0,
+	SYSLOG_TARGET_DEVLOG = 1 << 1,
+	SYSLOG_TARGET_STDOUT = 1 << 2,
+	SYSLOG_TARGET_PID1 = 1 << 3,
+};
+
+struct sessrec_config {
+	/* [Daemon] */
+	char socket_path[PATH_MAX];   /* Socket= */
+	char process_name[16];        /* ProcessName= (comm and argv[0] as ps shows them) */
+	unsigned max_sessions;        /* MaxSessions= */
+	unsigned token_ttl;           /* TokenTimeoutSec= */
+	char state_dir[PATH_MAX];     /* StateDirectory= (/run/sessrec/sessions) */
+	/* [Recording] */
+	char shard_dir[PATH_MAX];     /* ShardDirectory= */
+	bool record_input;            /* RecordInput= */
+	uint64_t session_cap;         /* SessionMaxBytes= (10M) */
+	uint64_t min_free;            /* MinFreeSpace= (200M) */
+	bool withhold_secrets;        /* WithholdSecrets= (yes) */
+	/* [Syslog] */
+	unsigned syslog_targets;      /* Targets=journal,devlog,stdout,pid1,none */
+	char syslog_socket[PATH_MAX]; /* DevLog= (/dev/log) */
+	char hostname[256];           /* Hostname= (empty: gethostname) */
+	char app_name[49];            /* AppName= (sessrec) */
+	int facility;                 /* Facility= (local0) as LOG_LOCAL0 etc. */
+	/* [Shell] */
+	char shell[PATH_MAX];         /* Shell= the real shell when sessrec-shell is the login shell */
+	bool quiet;                   /* Quiet= no notices to the user (honeypot) */
+};
+
+void config_defaults(struct sessrec_config *c);
+
+/* Loads path (a missing file is fine when it is CONFIG_DEFAULT_PATH or
+ * allow_missing), then path.d/*.conf. On a syntax error or bad value returns
+ * -EINVAL with "FILE:LINE: what" in err. */
+int config_load(struct sessrec_config *c, const char *path, bool allow_missing, char *err, size_t errlen);
+
+/* "journal,devlog" -> mask; "none" -> 0; -EINVAL on an unknown name. */
+int config_parse_targets(const char *s, unsigned *mask);
+/* "10M", "512K", "1G", "123" -> bytes; -EINVAL otherwise. */
+int config_parse_size(const char *s, uint64_t *out);
+/* "yes/no/true/false/1/0/on/off" */
+int config_parse_bool(const char *s, bool *out);

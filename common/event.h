@@ -1,0 +1,47 @@
+/* event: the lifecycle events every component announces (session_started,
+ * session_recorded, ...), one definition of their names, MESSAGE_IDs and
+ * syslog rendering. Emitting to the journal/devlog/stdout/pid1 lives in
+ * sessrecd/emit.c; pam_sessrec uses event_format_syslog + event_send_devlog. */
+#pragma once
+#include <stddef.h>
+#include <time.h>
+#include "rfc5424.h"
+
+enum event_type {
+	EVENT_SESSION_STARTED,
+	EVENT_SESSION_RECORDED,
+	EVENT_SESSION_SKIPPED,
+	EVENT_SESSION_UNATTACHED,
+	EVENT_SESSION_COMMAND,
+	EVENT_SESSION_RESUMED,
+	EVENT_ATTACH_REFUSED,
+	_EVENT_MAX,
+};
+
+#define EVENT_SDID "relay@55555"
+#define EVENT_PARAMS_MAX 24
+
+struct event {
+	enum event_type type;
+	struct rfc5424_param params[EVENT_PARAMS_MAX]; /* sid, user, service, src_ip, ... */
+	size_t nparams;
+	const char *msg; /* human-readable one line, may be NULL */
+};
+
+const char *event_name(enum event_type t);       /* "session_started" */
+const char *event_message_id(enum event_type t); /* fixed 128-bit id, 32 hex chars */
+int event_priority(enum event_type t);           /* LOG_INFO, LOG_WARNING, ... */
+
+/* Appends name=value (value copied? no: borrowed, must outlive the event);
+ * silently ignores parameters past EVENT_PARAMS_MAX or with NULL value. */
+void event_add(struct event *e, const char *name, const char *value);
+
+/* The RFC 5424 line for e (facility from fac, e.g. LOG_LOCAL0 or LOG_AUTHPRIV),
+ * compatible with seed 000: APP-NAME app, MSGID the event name, SD-ID
+ * EVENT_SDID. Returns the length or -ENOSPC. */
+int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac,
+			const char *host, const char *app, const struct timespec *ts);
+
+/* Sends e as one RFC 5424 datagram to the syslog socket at path (/dev/log),
+ * non-blocking; 0 or -errno. */
+int event_send_devlog(const char *path, const struct event *e, int fac, const char *host, const char *app);

@@ -1,0 +1,60 @@
+/* proto: the wire protocol between sessrecd and its clients (DESIGN.md "Wire
+ * protocol"): one json-c object per SOCK_SEQPACKET message, at most
+ * PROTO_MSG_MAX bytes, fds via fdpass. Convention: 0 or -errno.
+ *
+ * Requests ("op") and their fields; every request gets one reply,
+ * {"ok":true,...} or {"ok":false,"error":"one clear line"}:
+ *   ping                                    -> version, pid
+ *   open   (uid 0) user uid service proto rhost rport tty pid sessionid auth
+ *          input(bool) dry_run(bool) cmd    -> sid, token
+ *          refused for disk pressure with "skipped":"disk_pressure"
+ *   attach token term shell, fds [outer tty, inner pty master]  -> sid
+ *          or token cmd, no fds (a non-tty command: recorded as such)
+ *   close  (uid 0) sid  -> state: recorded|unattached|command|gone, sent
+ *          once the session's output is drained and its end line written
+ *   list   (uid 0)      -> sessions: [{sid user uid service tty pid start
+ *          state bytes_in bytes_out}], resumed
+ */
+#pragma once
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_MSG_MAX 4096
+#define PROTO_DEFAULT_SOCKET "/run/sessrec/sessrecd.sock"
+#define PROTO_TOKEN_LEN 43 /* 32 random bytes, base64url without padding */
+
+/* Serialises msg and sends it with nfds fds. -EMSGSIZE if it exceeds PROTO_MSG_MAX. */
+int proto_send(int sock, struct json_object *msg, const int *fds, size_t nfds);
+
+/* Receives one message. On success *msg is a JSON object (caller puts it) and
+ * fds[0..*nfds) are open CLOEXEC fds the caller owns. Returns 0, -ECONNRESET
+ * when the peer closed, -EAGAIN (with MSG_DONTWAIT), -EMSGSIZE (oversized),
+ * -EBADMSG (not a JSON object, no "op"/"ok" string or bool, truncated control
+ * data); on error no fd is left open and *msg is NULL. */
+int proto_recv(int sock, struct json_object **msg, int *fds, size_t maxfds, size_t *nfds, int flags);
+
+/* Connects a CLOEXEC SOCK_SEQPACKET socket to path, giving up after
+ * timeout_ms. Returns the fd or -errno. */
+int proto_connect(const char *path, int timeout_ms);
+
+/* connect + send + one reply within timeout_ms. *reply is set on 0; a reply
+ * of {"ok":false} still returns 0 (the caller reads "error"). */
+int proto_call(const char *path, int timeout_ms, struct json_object *req,
+	       const int *fds, size_t nfds, struct json_object **reply);
+
+/* Send req on an already connected socket and wait timeout_ms (-1: forever)
+ * for the one reply. */
+int proto_roundtrip(int sock, int timeout_ms, struct json_object *req,
+		    const int *fds, size_t nfds, struct json_object **reply);
+
+/* Field access that never trusts the peer: NULL / -EINVAL when absent or of
+ * the wrong type. */
+const char *proto_str(struct json_object *o, const char *key);
+int proto_int(struct json_object *o, const char *key, int64_t *out);
+int proto_bool(struct json_object *o, const char *key, bool *out);
+
+/* {"ok":false,"error":msg} and {"ok":true}; caller puts them. */
+struct json_object *proto_reply_error(const char *msg);
+struct json_object *proto_reply_ok(void);

@@ -1,0 +1,93 @@
+/* shardline: the one encoder of day-shard lines (DESIGN.md "Day shards").
+ * Used by sessrecd on every byte of every session, so it is allocation-free.
+ * Convention: functions return a length or 0 on success, -errno on failure. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHARD_LINE_MAX 4096 /* every line, newline included, is shorter (PIPE_BUF) */
+#define SHARD_SID_LEN 36
+
+/* An incomplete UTF-8 sequence at the end of one read, carried to the next
+ * event of the same channel so a character is never cut. One per channel. */
+struct shard_utf8 {
+	uint8_t buf[4];
+	uint8_t len;
+};
+
+/* Receives each complete line (ending in '\n', len < SHARD_LINE_MAX).
+ * A negative return stops encoding and is passed back to the caller. */
+typedef int (*shard_line_fn)(void *userdata, const char *line, size_t len);
+
+/* Encodes n bytes of channel ch ('o' or 'i') read at time t (seconds since
+ * session start) as one or more lines
+ *   {"sid":S,"t":T,"ch":"o","d":"..."}            valid UTF-8
+ *   {"sid":S,"t":T,"ch":"o","d":"..\ufffd..","raw":"BASE64"}  otherwise
+ * where "raw" holds the exact bytes of that line's chunk. Control characters,
+ * '"' and '\\' are JSON-escaped. Chunks never split a UTF-8 sequence. A
+ * trailing sequence that is valid so far but incomplete stays in *carry and is
+ * prepended at the next call. sid is SHARD_SID_LEN characters.
+ * Returns 0 or the first negative value fn returned. */
+int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char ch,
+		       const uint8_t *data, size_t n, shard_line_fn fn, void *userdata);
+
+/* Emits what *carry still holds (as invalid bytes, with raw) and empties it:
+ * at session end, so no byte is lost. Returns 0 or fn's negative value. */
+int shard_encode_flush(struct shard_utf8 *carry, const char *sid, double t, char ch,
+		       shard_line_fn fn, void *userdata);
+
+/* The recording's header: an asciicast v2 header plus what asciicast has no
+ * field for. NULL strings are omitted (meta) or defaulted (env). */
+struct shard_meta {
+	const char *user;
+	long uid;           /* -1: unknown */
+	const char *service;  /* PAM service: sshd, login, sessrecctl */
+	const char *proto;    /* ssh, telnet, console, local */
+	const char *src_ip;
+	int src_port;       /* 0: unknown */
+	const char *tty;
+	const char *host;
+	const char *auth;   /* SSH_AUTH_INFO_0 without its trailing newline */
+	const char *start;  /* RFC 3339, UTC, microseconds */
+	const char *cmd;    /* non-tty command line, or NULL */
+	long pid;           /* the pid that opened the session, 0: unknown */
+	long audit_session; /* /proc/PID/sessionid, -1: none */
+	bool input;         /* whether input is recorded */
+};
+
+struct shard_header {
+	unsigned width, height;
+	int64_t timestamp; /* unix seconds of the start */
+	const char *shell, *term;
+	struct shard_meta meta;
+};
+
+struct shard_end {
+	double duration;          /* seconds */
+	uint64_t bytes_out;       /* output bytes relayed */
+	uint64_t bytes_in;        /* input bytes relayed */
+	uint64_t bytes_recorded;  /* shard bytes written for the session */
+	uint64_t withheld;        /* input bytes withheld as secrets */
+	unsigned resizes;
+	bool truncated;
+	const char *reason;       /* exit, hangup, close, shutdown, error */
+	const char *end;          /* RFC 3339 end time */
+};
+
+/* Each formats one complete line into buf (cap >= SHARD_LINE_MAX is always
+ * enough) and returns its length, or -ENOSPC. Strings too long for one line
+ * (meta, marker text) are clipped at a UTF-8 boundary, never producing a
+ * line of SHARD_LINE_MAX bytes or more. */
+int shard_format_header(char *buf, size_t cap, const char *sid, const struct shard_header *h);
+int shard_format_resize(char *buf, size_t cap, const char *sid, double t, unsigned cols, unsigned rows);
+int shard_format_marker(char *buf, size_t cap, const char *sid, double t, const char *text);
+int shard_format_trunc(char *buf, size_t cap, const char *sid);
+int shard_format_end(char *buf, size_t cap, const char *sid, const struct shard_end *e);
+
+/* The shard file for a session that started at unix time ts:
+ * <dir>/sessions-YYYY-MM-DD.jsonl (UTC day). Returns length or -ENAMETOOLONG. */
+int shard_path(char *buf, size_t cap, const char *dir, int64_t ts);
+
+/* RFC 3339 UTC with microseconds ("2026-11-24T12:00:00.123456Z"). */
+int shard_rfc3339(char *buf, size_t cap, int64_t sec, long usec);
