@@ -37,11 +37,14 @@ int event_priority(enum event_type t);           /* LOG_INFO, LOG_WARNING, ... *
 void event_add(struct event *e, const char *name, const char *value);
 
 /* The RFC 5424 line for e (facility from fac, e.g. LOG_LOCAL0 or LOG_AUTHPRIV),
- * compatible with seed 000: APP-NAME app, MSGID the event name, SD-ID
- * EVENT_SDID. Returns the length or -ENOSPC. */
+ * compatible with seed 000: PRI fac + event_priority, HOSTNAME host (NULL or
+ * empty: gethostname()), APP-NAME app, PROCID getpid(), MSGID the event name,
+ * SD-ID EVENT_SDID with the params in order (a param that does not fit whole
+ * is left out; MSG is clipped), ts NULL: now. Returns the length, -ENOSPC, or
+ * -EINVAL for an unknown type or facility. */
 int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac,
 			const char *host, const char *app, const struct timespec *ts);
 
-/* Sends e as one RFC 5424 datagram to the syslog socket at path (/dev/log),
- * non-blocking; 0 or -errno. */
+/* Sends e as one RFC 5424 datagram (at most 4096 bytes) to the syslog socket
+ * at path (/dev/log), non-blocking, timestamped now; 0 or -errno. */
 int event_send_devlog(const char *path, const struct event *e, int fac, const char *host, const char *app);

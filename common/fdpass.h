@@ -9,6 +9,9 @@
 /* Sends one datagram/packet of len bytes with nfds (<= FDPASS_MAX) fds
  * attached. Returns 0, or -errno (-EMSGSIZE if the packet was cut short). */
 int fdpass_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds);
+/* The same with sendmsg flags (MSG_DONTWAIT for a daemon that must not block;
+ * MSG_NOSIGNAL is always added). */
+int fdpass_send_flags(int sock, const void *buf, size_t len, const int *fds, size_t nfds, int flags);
 
 /* Receives one packet into buf (at most cap bytes) and up to maxfds fds, all
  * received with MSG_CMSG_CLOEXEC. flags is passed to recvmsg (MSG_DONTWAIT).

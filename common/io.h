@@ -7,7 +7,8 @@
 int io_write_full(int fd, const void *buf, size_t n);
 /* Reads exactly n bytes; -EIO on early EOF. */
 int io_read_full(int fd, void *buf, size_t n);
-/* Reads a whole small file (at most cap-1 bytes) NUL-terminated; returns length or -errno. */
+/* Reads a whole small file (at most cap-1 bytes) NUL-terminated; returns length or -errno
+ * (-EFBIG when the file holds more than cap-1 bytes: nothing is silently cut). */
 ssize_t io_read_file(const char *path, char *buf, size_t cap);
 /* mkdir -p with mode for the last component; existing directories are left alone. */
 int io_mkdir_p(const char *path, unsigned mode);

@@ -91,3 +91,18 @@ int shard_path(char *buf, size_t cap, const char *dir, int64_t ts);
 
 /* RFC 3339 UTC with microseconds ("2026-11-24T12:00:00.123456Z"). */
 int shard_rfc3339(char *buf, size_t cap, int64_t sec, long usec);
+
+/* The project's one JSON string escaper (for every writer of JSON text that
+ * does not go through json-c): writes the body (no quotes) of a JSON string
+ * for p[0..n) into out, '"' and '\\' backslash-escaped, \b \f \n \r \t in
+ * short form, other C0 controls and DEL as \u00xx, valid UTF-8 copied, each
+ * invalid maximal subpart (and an incomplete tail) replaced by U+FFFD. Writes
+ * at most cap bytes, never cutting a character or an escape. Returns the
+ * bytes written; *used (if not NULL) gets the input bytes consumed. */
+size_t shard_json_escape(char *out, size_t cap, const uint8_t *p, size_t n, size_t *used);
+
+/* Formats t exactly as printf("%.6f") does (no NUL added), for the "t" of
+ * every t-line. NaN and t <= 0 print 0.000000, t is capped at 1e12. Returns
+ * the length, at most SHARD_T_MAX. */
+#define SHARD_T_MAX 24
+size_t shard_format_t(char *out, double t);

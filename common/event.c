@@ -1,0 +1,106 @@
+/* event: the table of lifecycle events (name, journal MESSAGE_ID, severity)
+ * and their RFC 5424 rendering, shared by sessrecd and pam_sessrec.
+ * Convention: length / 0 or -errno. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "event.h"
+
+#define EVENT_LINE_MAX 4096 /* one datagram; rsyslog's default limit is 8k */
+
+static const struct {
+	const char *name;
+	const char *message_id; /* fixed forever: journalctl MESSAGE_ID= matches on it */
+	int priority;
+} events[_EVENT_MAX] = {
+	[EVENT_SESSION_STARTED] = { "session_started", "77fa396960954dc69d17ae1628c43ff8", LOG_INFO },
+	[EVENT_SESSION_RECORDED] = { "session_recorded", "226abbfcb8604af8821b77e5eb8f9a4a", LOG_INFO },
+	[EVENT_SESSION_SKIPPED] = { "session_skipped", "11adcfb476c34eb3b7d825782b5a316f", LOG_WARNING },
+	[EVENT_SESSION_UNATTACHED] = { "session_unattached", "7464e464747f4de6a98cbf5e3667617a", LOG_WARNING },
+	[EVENT_SESSION_COMMAND] = { "session_command", "6d5f5c3796784b53bb4399e092f041a5", LOG_INFO },
+	[EVENT_SESSION_RESUMED] = { "session_resumed", "d570812f2fbc4eaf87f2adfd4c02e76d", LOG_INFO },
+	[EVENT_ATTACH_REFUSED] = { "attach_refused", "9df518a395984c7ea605621c90d8d0ff", LOG_WARNING },
+};
+
+static bool known(enum event_type t)
+{
+	return (unsigned)t < _EVENT_MAX;
+}
+
+const char *event_name(enum event_type t)
+{
+	return known(t) ? events[t].name : NULL;
+}
+
+const char *event_message_id(enum event_type t)
+{
+	return known(t) ? events[t].message_id : NULL;
+}
+
+int event_priority(enum event_type t)
+{
+	return known(t) ? events[t].priority : LOG_NOTICE;
+}
+
+void event_add(struct event *e, const char *name, const char *value)
+{
+	if (!name || !value || e->nparams >= EVENT_PARAMS_MAX)
+		return;
+	e->params[e->nparams].name = name;
+	e->params[e->nparams].value = value;
+	e->nparams++;
+}
+
+int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac,
+			const char *host, const char *app, const struct timespec *ts)
+{
+	char procid[24], hostbuf[256];
+	int pri;
+
+	if (!known(e->type) || (fac & ~LOG_FACMASK) || LOG_FAC(fac) > 23)
+		return -EINVAL;
+	pri = fac | events[e->type].priority;
+	if (!host || !*host) {
+		if (gethostname(hostbuf, sizeof(hostbuf)) < 0)
+			hostbuf[0] = '\0';
+		hostbuf[sizeof(hostbuf) - 1] = '\0';
+		host = hostbuf;
+	}
+	snprintf(procid, sizeof(procid), "%ld", (long)getpid());
+	return rfc5424_format(buf, cap, pri, ts, host, app, procid, events[e->type].name,
+			      EVENT_SDID, e->params, e->nparams, e->msg);
+}
+
+int event_send_devlog(const char *path, const struct event *e, int fac, const char *host, const char *app)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[EVENT_LINE_MAX];
+	size_t plen = path ? strlen(path) : 0;
+	int fd, n, r = 0;
+
+	if (plen == 0)
+		return -EINVAL;
+	if (plen >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, plen + 1);
+	n = event_format_syslog(line, sizeof(line), e, fac, host, app, NULL);
+	if (n < 0)
+		return n;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Never wait for a stuck syslog daemon: a lost line beats a hung login. */
+	if (sendto(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + 1)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}

@@ -1,0 +1,22 @@
+/* ptyswitch: the controlling-terminal switch (DESIGN.md, shim steps 2 and 4),
+ * shared by sessrec-shell, sessrecctl record and pam_sessrec's mode=tty.
+ * Convention: 0 or -errno; never logs. */
+#pragma once
+
+/* Opens the inner pty with the modes and window size of outer_fd (when
+ * outer_fd is not a terminal: the kernel's default modes and 80x24). On 0
+ * *master and *slave are open, O_CLOEXEC, and the slave is not our
+ * controlling terminal (O_NOCTTY). */
+int ptyswitch_open(int outer_fd, int *master, int *slave);
+
+/* For a session leader whose controlling terminal is on fd 0: gives it up
+ * (TIOCNOTTY; the kernel then HUPs our own foreground group, so SIGHUP is
+ * ignored for the duration and its previous action restored), makes slave
+ * the controlling terminal with our process group in the foreground, puts it
+ * on fds 0-2 and closes slave. After an error the process may be left without
+ * a controlling terminal: callers give up (exit) rather than carry on. */
+int ptyswitch_take(int slave);
+
+/* For a freshly forked child about to exec: setsid(), slave as controlling
+ * terminal and foreground group, slave on fds 0-2, slave closed. */
+int ptyswitch_child(int slave);

@@ -1,0 +1,451 @@
+/* shardread: reading day-shard lines. The fast path knows the writer's exact
+ * layout and gives up (-EAGAIN) on anything else, so json-c stays the judge
+ * of every unusual line. Convention: 0 or -errno. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "shardread.h"
+#include "utf8.h"
+
+#define PFX "{\"sid\":\""
+#define PFX_LEN (sizeof(PFX) - 1)
+
+/* Bytes that end a run of plain string content: '"', '\\', C0 controls and
+ * every non-ASCII byte (checked as UTF-8). */
+static const uint8_t plain_stop[256] = {
+	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
+bool shardread_sid_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > SHARDREAD_SID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool starts(const char *p, const char *end, const char *lit, size_t n)
+{
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+#define STARTS(p, end, lit) starts(p, end, lit, sizeof(lit) - 1)
+
+/* A JSON number in the plain form the writer prints (%.6f): 0|[1-9][0-9]*
+ * then optional .[0-9]+, at most fifteen digits. Anything else (sign,
+ * exponent, huge integers json-c reads as int64) is left to json-c. Fifteen
+ * digits convert by one division of two exact doubles, so the result is
+ * correctly rounded: the same double strtod (and so json-c) gives. */
+static const char *read_number(const char *p, const char *end, double *out)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+					1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	uint64_t v = 0;
+	unsigned digits = 0, frac = 0;
+
+	if (p >= end || *p < '0' || *p > '9')
+		return NULL;
+	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+		return NULL;
+	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return NULL;
+		for (; p < end && *p >= '0' && *p <= '9'; p++, digits++, frac++)
+			v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p >= end || *p == 'e' || *p == 'E')
+		return NULL;
+	if (digits > 15)
+		return NULL;
+	*out = (double)v / pow10[frac];
+	return p;
+}
+
+/* Scans the body of a JSON string from p (after the opening quote) to its
+ * closing quote, which it returns, or NULL for anything json-c should judge:
+ * raw control characters, unknown escapes, surrogate escapes. Records in
+ * *utf8 whether the body is valid UTF-8. */
+static const char *scan_string(const char *p, const char *end, bool *utf8)
+{
+	*utf8 = true;
+	for (;;) {
+		while (p < end && !plain_stop[(uint8_t)*p])
+			p++;
+		if (p >= end)
+			return NULL;
+		uint8_t c = (uint8_t)*p;
+
+		if (c == '"')
+			return p;
+		if (c < 0x20)
+			return NULL;
+		if (c >= 0x80) {
+			int k = utf8_seq((const uint8_t *)p, (size_t)(end - p));
+
+			if (k <= 0) {
+				*utf8 = false;
+				k = k == 0 ? 1 : -k;
+			}
+			p += k;
+			continue;
+		}
+		/* backslash */
+		if (end - p < 2)
+			return NULL;
+		switch (p[1]) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			p += 2;
+			continue;
+		case 'u':
+			break;
+		default:
+			return NULL;
+		}
+		if (end - p < 6)
+			return NULL;
+		unsigned v = 0;
+
+		for (int i = 2; i < 6; i++) {
+			char h = p[i];
+
+			v <<= 4;
+			if (h >= '0' && h <= '9')
+				v |= (unsigned)(h - '0');
+			else if (h >= 'a' && h <= 'f')
+				v |= (unsigned)(h - 'a' + 10);
+			else if (h >= 'A' && h <= 'F')
+				v |= (unsigned)(h - 'A' + 10);
+			else
+				return NULL;
+		}
+		if (v >= 0xd800 && v <= 0xdfff)
+			return NULL;
+		p += 6;
+	}
+}
+
+/* {"sid":"S"," up to the first key; returns the key's first byte. */
+static const char *read_sid(const char *line, const char *end, struct shardread_line *l)
+{
+	const char *p = line + PFX_LEN, *q;
+	size_t room = (size_t)(end - p);
+
+	if (!STARTS(line, end, PFX))
+		return NULL;
+	q = memchr(p, '"', room < SHARDREAD_SID_MAX + 1 ? room : SHARDREAD_SID_MAX + 1);
+	if (!q || !shardread_sid_valid(p, (size_t)(q - p)))
+		return NULL;
+	l->sid = p;
+	l->sid_len = (size_t)(q - p);
+	if (!STARTS(q + 1, end, ",\""))
+		return NULL;
+	return q + 3;
+}
+
+/* "t":N,"ch":"C","d":" -> the first byte of d's body; or EXEC/EXIT. */
+static const char *read_t(const char *p, const char *end, struct shardread_line *l)
+{
+	const char *n = p;
+
+	p = read_number(p, end, &l->t);
+	if (!p)
+		return NULL;
+	l->t_text = n;
+	l->t_text_len = (size_t)(p - n);
+	if (STARTS(p, end, ",\"exec\":")) {
+		l->kind = SHARDREAD_EXEC;
+		return p;
+	}
+	if (STARTS(p, end, ",\"exit\":")) {
+		l->kind = SHARDREAD_EXIT;
+		return p;
+	}
+	if (!STARTS(p, end, ",\"ch\":\""))
+		return NULL;
+	p += 7;
+	if (end - p < 8 || (uint8_t)*p < 0x20 || (uint8_t)*p > 0x7e || *p == '"' || *p == '\\')
+		return NULL;
+	l->ch = *p++;
+	if (!STARTS(p, end, "\",\"d\":\""))
+		return NULL;
+	l->kind = SHARDREAD_EVENT;
+	return p + 7;
+}
+
+static void line_reset(struct shardread_line *l)
+{
+	memset(l, 0, sizeof(*l));
+}
+
+int shardread_peek(const char *line, size_t len, struct shardread_line *l)
+{
+	const char *end = line + len, *p;
+
+	line_reset(l);
+	if (len < PFX_LEN + 4 || line[len - 1] != '}')
+		return -EAGAIN;
+	p = read_sid(line, end, l);
+	if (!p)
+		return -EAGAIN;
+	if (STARTS(p, end, "hdr\":"))
+		l->kind = SHARDREAD_HDR;
+	else if (STARTS(p, end, "end\":"))
+		l->kind = SHARDREAD_END;
+	else if ((size_t)(end - p) == 12 && memcmp(p, "trunc\":true}", 12) == 0)
+		l->kind = SHARDREAD_TRUNC;
+	else if (STARTS(p, end, "t\":") && read_t(p + 3, end, l))
+		return 0;
+	else
+		return -EAGAIN;
+	return 0;
+}
+
+int shardread_event(const char *line, size_t len, struct shardread_line *l)
+{
+	const char *end = line + len, *p, *q;
+	bool utf8;
+
+	line_reset(l);
+	if (len < PFX_LEN + 4 || line[len - 1] != '}')
+		return -EAGAIN;
+	p = read_sid(line, end, l);
+	if (!p || !STARTS(p, end, "t\":"))
+		return -EAGAIN;
+	p = read_t(p + 3, end, l);
+	if (!p || l->kind != SHARDREAD_EVENT)
+		return -EAGAIN;
+	q = scan_string(p, end, &utf8);
+	if (!q)
+		return -EAGAIN;
+	l->d_json = p;
+	l->d_len = (size_t)(q - p);
+	l->d_utf8 = utf8;
+	p = q + 1;
+	if (STARTS(p, end, ",\"raw\":\"")) {
+		p += 8;
+		q = p;
+		while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+				   (*q >= '0' && *q <= '9') || *q == '+' || *q == '/' || *q == '='))
+			q++;
+		if (q >= end || *q != '"')
+			return -EAGAIN;
+		l->raw = p;
+		l->raw_len = (size_t)(q - p);
+		p = q + 1;
+	}
+	if (p + 1 != end) /* only the closing '}' may remain */
+		return -EAGAIN;
+	return 0;
+}
+
+static int get_typed(struct json_object *o, const char *key, enum json_type type,
+		     struct json_object **out)
+{
+	if (!json_object_object_get_ex(o, key, out))
+		return 0;
+	return json_object_is_type(*out, type) ? 1 : -EBADMSG;
+}
+
+static int parse_kind(struct json_object *o, struct shardread_line *l)
+{
+	struct json_object *v;
+	int r;
+
+	if ((r = get_typed(o, "hdr", json_type_object, &v)) != 0) {
+		if (r < 0 || get_typed(o, "meta", json_type_object, &v) < 0)
+			return -EBADMSG;
+		l->kind = SHARDREAD_HDR;
+		return 0;
+	}
+	if ((r = get_typed(o, "end", json_type_object, &v)) != 0) {
+		l->kind = SHARDREAD_END;
+		return r < 0 ? r : 0;
+	}
+	if ((r = get_typed(o, "trunc", json_type_boolean, &v)) != 0) {
+		if (r < 0 || !json_object_get_boolean(v))
+			return -EBADMSG;
+		l->kind = SHARDREAD_TRUNC;
+		return 0;
+	}
+	if (!json_object_object_get_ex(o, "t", &v)) {
+		l->kind = SHARDREAD_OTHER;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+		return -EBADMSG;
+	l->t = json_object_get_double(v);
+	if (!isfinite(l->t))
+		return -EBADMSG;
+	if ((r = get_typed(o, "exec", json_type_object, &v)) != 0) {
+		l->kind = SHARDREAD_EXEC;
+		return r < 0 ? r : 0;
+	}
+	if ((r = get_typed(o, "exit", json_type_object, &v)) != 0) {
+		l->kind = SHARDREAD_EXIT;
+		return r < 0 ? r : 0;
+	}
+	if ((r = get_typed(o, "ch", json_type_string, &v)) == 0) {
+		l->kind = SHARDREAD_OTHER;
+		return 0;
+	}
+	if (r < 0 || json_object_get_string_len(v) != 1)
+		return -EBADMSG;
+	l->ch = json_object_get_string(v)[0];
+	if (get_typed(o, "d", json_type_string, &v) != 1)
+		return -EBADMSG;
+	l->d = json_object_get_string(v);
+	l->d_len = (size_t)json_object_get_string_len(v);
+	if ((r = get_typed(o, "raw", json_type_string, &v)) < 0)
+		return -EBADMSG;
+	if (r) {
+		l->raw = json_object_get_string(v);
+		l->raw_len = (size_t)json_object_get_string_len(v);
+	}
+	l->kind = SHARDREAD_EVENT;
+	return 0;
+}
+
+int shardread_parse(const char *line, size_t len, struct shardread_line *l)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL, *sid;
+	int r = -EBADMSG;
+
+	line_reset(l);
+	if (len > SHARDREAD_LINE_MAX)
+		return -EBADMSG;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, line, (int)len);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+	    (size_t)json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object))
+		goto out;
+	if (get_typed(o, "sid", json_type_string, &sid) != 1)
+		goto out;
+	l->sid = json_object_get_string(sid);
+	l->sid_len = (size_t)json_object_get_string_len(sid);
+	if (!shardread_sid_valid(l->sid, l->sid_len))
+		goto out;
+	r = parse_kind(o, l);
+out:
+	json_tokener_free(tok);
+	if (r < 0) {
+		json_object_put(o);
+		line_reset(l);
+		return r;
+	}
+	l->obj = o;
+	return 0;
+}
+
+int shardread_read(const char *line, size_t len, struct shardread_line *l)
+{
+	if (shardread_event(line, len, l) == 0)
+		return 0;
+	return shardread_parse(line, len, l);
+}
+
+void shardread_release(struct shardread_line *l)
+{
+	json_object_put(l->obj);
+	l->obj = NULL;
+}
+
+static void put_utf8(uint8_t **o, unsigned v)
+{
+	uint8_t *p = *o;
+
+	if (v < 0x80) {
+		*p++ = (uint8_t)v;
+	} else if (v < 0x800) {
+		*p++ = (uint8_t)(0xc0 | (v >> 6));
+		*p++ = (uint8_t)(0x80 | (v & 0x3f));
+	} else {
+		*p++ = (uint8_t)(0xe0 | (v >> 12));
+		*p++ = (uint8_t)(0x80 | ((v >> 6) & 0x3f));
+		*p++ = (uint8_t)(0x80 | (v & 0x3f));
+	}
+	*o = p;
+}
+
+/* Decodes a body shardread_event accepted: never longer than its input. */
+static ssize_t unescape(const char *s, size_t n, uint8_t *out)
+{
+	const char *end = s + n;
+	uint8_t *o = out;
+
+	while (s < end) {
+		const char *bs = memchr(s, '\\', (size_t)(end - s));
+		size_t run = (size_t)((bs ? bs : end) - s);
+
+		memcpy(o, s, run);
+		o += run;
+		s += run;
+		if (!bs)
+			break;
+		if (end - s < 2)
+			return -EBADMSG;
+		switch (s[1]) {
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case '"': case '\\': case '/': *o++ = (uint8_t)s[1]; break;
+		case 'u': {
+			char hex[5] = { 0 };
+			char *e;
+
+			if (end - s < 6)
+				return -EBADMSG;
+			memcpy(hex, s + 2, 4);
+			unsigned long v = strtoul(hex, &e, 16);
+
+			if (*e || (v >= 0xd800 && v <= 0xdfff))
+				return -EBADMSG;
+			put_utf8(&o, (unsigned)v);
+			s += 4;
+			break;
+		}
+		default:
+			return -EBADMSG;
+		}
+		s += 2;
+	}
+	return o - out;
+}
+
+ssize_t shardread_text(const struct shardread_line *l, uint8_t *out, size_t cap)
+{
+	if (l->kind != SHARDREAD_EVENT || cap < l->d_len)
+		return l->kind != SHARDREAD_EVENT ? -EINVAL : -ENOSPC;
+	if (l->d_json)
+		return unescape(l->d_json, l->d_len, out);
+	memcpy(out, l->d, l->d_len);
+	return (ssize_t)l->d_len;
+}
+
+ssize_t shardread_bytes(const struct shardread_line *l, uint8_t *out, size_t cap)
+{
+	ssize_t n;
+
+	if (!l->raw)
+		return shardread_text(l, out, cap);
+	if (cap < l->raw_len / 4 * 3 + 3)
+		return -ENOSPC;
+	n = b64_decode(out, l->raw, l->raw_len);
+	return n < 0 ? -EBADMSG : n;
+}

@@ -1,0 +1,87 @@
+/* shardread: the one parser of day-shard lines (DESIGN.md "Day shards"), the
+ * reading side of shardline.h. A fast path reads lines in the writer's exact
+ * layout without a JSON parser (what makes `sessrecctl list` fast); anything
+ * else goes through json-c. Both accept the same lines and agree on every
+ * field (tests/unit/test_shardread.c checks it on hostile lines too).
+ * Convention: 0 or -errno; no logging, no global state. */
+#pragma once
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SHARDREAD_SID_MAX 64        /* longest sid accepted ([0-9A-Za-z._-]) */
+#define SHARDREAD_LINE_MAX (1 << 20) /* longer lines are corrupt (writer: < 4096) */
+
+enum shardread_kind {
+	SHARDREAD_HDR = 1, /* {"sid","hdr":{asciicast v2 header},"meta":{...}} */
+	SHARDREAD_EVENT,   /* {"sid","t","ch","d"[,"raw"]} */
+	SHARDREAD_TRUNC,   /* {"sid","trunc":true} */
+	SHARDREAD_END,     /* {"sid","end":{...}} */
+	SHARDREAD_EXEC,    /* {"sid","t","exec":{...}} */
+	SHARDREAD_EXIT,    /* {"sid","t","exit":{...}} */
+	SHARDREAD_OTHER,   /* a JSON object with a sid and nothing known: skipped */
+};
+
+/* One line, as far as it was read. Pointers point into the line or into obj
+ * and live as long as both. */
+struct shardread_line {
+	enum shardread_kind kind;
+	const char *sid;
+	size_t sid_len;
+	double t;              /* EVENT, EXEC, EXIT */
+	char ch;               /* EVENT: 'o', 'i', 'r', 'm' or another byte */
+	/* EVENT payload: either the JSON-escaped body of "d" exactly as written
+	 * (fast path, d_json != NULL) or its decoded bytes (json-c path). */
+	const char *d_json;
+	const char *d;
+	size_t d_len;
+	bool d_utf8;           /* fast path: d_json decodes to valid UTF-8 */
+	const char *raw;       /* base64 text of "raw", or NULL */
+	size_t raw_len;
+	const char *t_text;    /* fast path: the number as written, for verbatim copies */
+	size_t t_text_len;
+	struct json_object *obj; /* json-c path: the whole line; see shardread_release */
+};
+
+/* Fast peek at a line (without its '\n'): sid, kind, and for t-lines t and
+ * ch. Only the writer's layout is recognised: {"sid":"S","KEY"...}; the line
+ * must end in '}'. Returns 0, or -EAGAIN when the layout is not the writer's
+ * (then use shardread_parse). kind is final for TRUNC; EVENT lines are fully
+ * checked by shardread_event, other kinds need shardread_parse for content.
+ * Sets no pointer that needs releasing. */
+int shardread_peek(const char *line, size_t len, struct shardread_line *l);
+
+/* Fast full read of an EVENT line in the writer's layout
+ * {"sid":"S","t":N,"ch":"C","d":"..."[,"raw":"..."]}: checks all of it.
+ * Returns 0 (d_json, raw, t_text set), or -EAGAIN when the line is anything
+ * else, or unusual (exponents, surrogate escapes, raw control characters):
+ * then shardread_parse decides. */
+int shardread_event(const char *line, size_t len, struct shardread_line *l);
+
+/* Full parse with json-c (strict). Returns 0 with l->obj holding the line
+ * (release with shardread_release), or -EBADMSG when it is not a shard line:
+ * not one JSON object, no valid "sid", or a known kind with a field of the
+ * wrong type. */
+int shardread_parse(const char *line, size_t len, struct shardread_line *l);
+
+/* shardread_event, else shardread_parse. */
+int shardread_read(const char *line, size_t len, struct shardread_line *l);
+
+/* Puts l->obj, if any. */
+void shardread_release(struct shardread_line *l);
+
+/* The exact bytes an EVENT stands for: "raw" decoded when present, else the
+ * bytes of "d". out must hold SHARDREAD_DECODE_MAX(line length) bytes.
+ * Returns the byte count or -EBADMSG (bad base64 or escape). */
+ssize_t shardread_bytes(const struct shardread_line *l, uint8_t *out, size_t cap);
+
+/* The bytes of "d" only (valid UTF-8 text from the writer; U+FFFD where the
+ * output was not), for text views. Same buffer rule and returns. */
+ssize_t shardread_text(const struct shardread_line *l, uint8_t *out, size_t cap);
+
+#define SHARDREAD_DECODE_MAX(linelen) ((linelen) + 4)
+
+/* Sid syntax shared by both paths: 1..SHARDREAD_SID_MAX of [0-9A-Za-z._-]. */
+bool shardread_sid_valid(const char *s, size_t n);

@@ -1,0 +1,350 @@
+/* sessrec-shell: the session's entry point (DESIGN.md, shim steps 1-4). Hands
+ * the terminal to sessrecd with the token PAM exported, moves onto the inner
+ * pty and execs the user's real shell; without a token it only execs. */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "proto.h"
+#include "ptyswitch.h"
+
+#define SHIM_DEFAULT_SHELL "/bin/bash"
+#define SHIM_DEFAULT_TIMEOUT_MS 1000
+#define SFTP_INTERNAL "internal-sftp"
+#define SFTP_SERVER "/usr/lib/openssh/sftp-server"
+#define SHIM_ARGV_MAX 64
+
+struct shim {
+	int argc;
+	char **argv;
+	char shell[PATH_MAX];      /* the real shell */
+	char argv0[PATH_MAX + 1];  /* its argv[0]: "-bash" for a login shell */
+	char *cmd;                 /* the command to run, NULL for an interactive shell */
+	char *exec_argv[SHIM_ARGV_MAX + 4];
+	struct sessrec_config cfg;
+	bool cfg_loaded;
+};
+
+/* The daemon configuration holds Shell= and Quiet=; a missing or unreadable
+ * file leaves the defaults, never stops a login. */
+static const struct sessrec_config *shim_config(struct shim *sh)
+{
+	char err[256];
+
+	if (!sh->cfg_loaded) {
+		config_defaults(&sh->cfg);
+		if (config_load(&sh->cfg, CONFIG_DEFAULT_PATH, true, err, sizeof(err)) < 0)
+			config_defaults(&sh->cfg);
+		sh->cfg_loaded = true;
+	}
+	return &sh->cfg;
+}
+
+static bool is_self(const char *path, const char *self)
+{
+	char real[PATH_MAX];
+
+	return self[0] && realpath(path, real) && strcmp(real, self) == 0;
+}
+
+/* The passwd shell, unless that is this shim (it is the login shell): then
+ * Shell= from the configuration, never ourselves again. */
+static void find_shell(struct shim *sh)
+{
+	char self[PATH_MAX] = "";
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct passwd *pw = getpwuid(getuid());
+	const char *shell = NULL;
+
+	self[n > 0 ? n : 0] = '\0';
+	if (pw && pw->pw_shell && pw->pw_shell[0] && !is_self(pw->pw_shell, self))
+		shell = pw->pw_shell;
+	if (!shell) {
+		shell = shim_config(sh)->shell;
+		if (!shell[0] || is_self(shell, self))
+			shell = SHIM_DEFAULT_SHELL;
+	}
+	snprintf(sh->shell, sizeof(sh->shell), "%s", shell);
+}
+
+/* sshd runs internal-sftp in-process; through a shell it has to be the
+ * external server with the same arguments. */
+static char *map_sftp(char *cmd)
+{
+	size_t n = strlen(SFTP_INTERNAL);
+	char *mapped;
+
+	if (strncmp(cmd, SFTP_INTERNAL, n) != 0 || (cmd[n] != '\0' && cmd[n] != ' ' && cmd[n] != '\t'))
+		return cmd;
+	if (asprintf(&mapped, "%s%s", SFTP_SERVER, cmd + n) < 0)
+		return cmd;
+	return mapped;
+}
+
+/* What to exec: our own arguments passed through when we are a login shell
+ * run with some (-c CMD), else SSH_ORIGINAL_COMMAND via -c when we are a
+ * ForceCommand, else an interactive login shell. */
+static void build_argv(struct shim *sh)
+{
+	char *orig = getenv("SSH_ORIGINAL_COMMAND");
+	const char *base = strrchr(sh->shell, '/');
+	bool login;
+	int n = 0;
+
+	/* sshd's convention: "-shell" without a command, "shell" with one;
+	 * login(1) and su -l mark our own argv[0] the same way. */
+	login = sh->argc > 1 ? sh->argv[0][0] == '-' : !(orig && orig[0]);
+	base = base ? base + 1 : sh->shell;
+	snprintf(sh->argv0, sizeof(sh->argv0), "%s%s", login ? "-" : "", base);
+	sh->exec_argv[n++] = sh->argv0;
+	if (sh->argc > 1) {
+		for (int i = 1; i < sh->argc && n < SHIM_ARGV_MAX; i++)
+			sh->exec_argv[n++] = sh->argv[i];
+		if (sh->argc > 2 && strcmp(sh->argv[1], "-c") == 0)
+			sh->cmd = sh->exec_argv[2] = map_sftp(sh->argv[2]);
+	} else if (orig && orig[0]) {
+		sh->cmd = map_sftp(orig);
+		sh->exec_argv[n++] = (char *)"-c";
+		sh->exec_argv[n++] = sh->cmd;
+	}
+	sh->exec_argv[n] = NULL;
+}
+
+static void exec_shell(struct shim *sh)
+{
+	int e;
+
+	unsetenv("SESSREC_TOKEN");
+	execv(sh->shell, sh->exec_argv);
+	e = errno;
+	fprintf(stderr, "sessrec: cannot run %s: %s\n", sh->shell, strerror(e));
+	exit(e == ENOENT ? 127 : 126);
+}
+
+static bool env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] && strcmp(v, "0") != 0;
+}
+
+/* The failure policy PAM passed down. Returns only when the login goes on
+ * unrecorded. */
+static void policy_fail(struct shim *sh, const char *reason)
+{
+	const char *policy = getenv("SESSREC_FAIL");
+
+	if (policy && strcmp(policy, "closed") == 0) {
+		fprintf(stderr, "sessrec: recording unavailable (%s); login refused\n", reason);
+		exit(1);
+	}
+	if (!env_flag("SESSREC_QUIET") && !shim_config(sh)->quiet)
+		fprintf(stderr, "sessrec: recording unavailable (%s); session not recorded\n", reason);
+}
+
+static int shim_timeout(void)
+{
+	const char *v = getenv("SESSREC_TIMEOUT_MS");
+	char *end;
+	long t;
+
+	if (!v || !v[0])
+		return SHIM_DEFAULT_TIMEOUT_MS;
+	errno = 0;
+	t = strtol(v, &end, 10);
+	if (errno || *end || t <= 0 || t > 600000)
+		return SHIM_DEFAULT_TIMEOUT_MS;
+	return (int)t;
+}
+
+static const char *shim_socket(void)
+{
+	const char *s = getenv("SESSREC_SOCKET");
+
+	return s && s[0] ? s : PROTO_DEFAULT_SOCKET;
+}
+
+static void add_str(struct json_object *o, const char *key, const char *v)
+{
+	if (v)
+		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+/* One attach round trip. 0 when the daemon took the session (*dry_run: it
+ * wants the shell on the outer tty), else -1 with a reason for the user. */
+static int attach(const char *token, const char *cmd, const char *term, const char *shell,
+		  const int *fds, size_t nfds, bool *dry_run, char *reason, size_t cap)
+{
+	const char *path = shim_socket();
+	struct json_object *req = json_object_new_object(), *reply = NULL;
+	bool ok = false;
+	int sock = -1, r = -1;
+
+	*dry_run = false;
+	add_str(req, "op", "attach");
+	add_str(req, "token", token);
+	add_str(req, "sid", getenv("SESSREC_SID"));
+	add_str(req, "cmd", cmd);
+	add_str(req, "term", term);
+	add_str(req, "shell", shell);
+	sock = proto_connect(path, shim_timeout());
+	if (sock < 0) {
+		snprintf(reason, cap, "cannot connect to %s: %s", path, strerror(-sock));
+		goto out;
+	}
+	r = proto_roundtrip(sock, shim_timeout(), req, fds, nfds, &reply);
+	if (r < 0) {
+		snprintf(reason, cap, "no answer from sessrecd: %s", strerror(-r));
+		r = -1;
+		goto out;
+	}
+	if (proto_bool(reply, "ok", &ok) < 0 || !ok) {
+		const char *err = proto_str(reply, "error");
+
+		snprintf(reason, cap, "%s", err && err[0] ? err : "refused by sessrecd");
+		r = -1;
+		goto out;
+	}
+	if (proto_bool(reply, "dry_run", dry_run) < 0)
+		*dry_run = false;
+	r = 0;
+out:
+	if (sock >= 0)
+		close(sock);
+	json_object_put(reply);
+	json_object_put(req);
+	return r;
+}
+
+/* Step 1: no terminal (ssh host cmd, scp, sftp). The daemon only notes the
+ * command line. */
+static void run_command(struct shim *sh, const char *token)
+{
+	char reason[512];
+	bool dry_run;
+
+	if (attach(token, sh->cmd ? sh->cmd : sh->shell, NULL, NULL, NULL, 0, &dry_run, reason,
+		   sizeof(reason)) < 0)
+		policy_fail(sh, reason);
+	exec_shell(sh);
+}
+
+/* Passes the child's end on to whoever waits for us: the same signal (with
+ * no core file of our own), or the same exit code. */
+static void exit_like(int status)
+{
+	struct rlimit no_core = { 0, 0 };
+	sigset_t set;
+	int sig;
+
+	if (!WIFSIGNALED(status))
+		exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	sig = WTERMSIG(status);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	exit(128 + sig);
+}
+
+/* Not the session leader (dash -c forks us): the shell gets a session of its
+ * own on the inner pty and we stay behind to pass its status on. */
+static void fork_shell(struct shim *sh, int slave)
+{
+	pid_t pid, w;
+	int status, r;
+
+	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sessrec: cannot fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pid == 0) {
+		r = ptyswitch_child(slave);
+		if (r < 0) {
+			fprintf(stderr, "sessrec: cannot switch terminal: %s\n", strerror(-r));
+			_exit(1);
+		}
+		exec_shell(sh);
+	}
+	close(slave);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		exit(1);
+	exit_like(status);
+}
+
+/* Steps 2-4 on a terminal. Falls back to the outer tty per policy. */
+static void run_tty(struct shim *sh, const char *token)
+{
+	struct termios saved;
+	char reason[512];
+	bool dry_run, have_saved = tcgetattr(0, &saved) == 0;
+	int master = -1, slave = -1, r;
+
+	r = ptyswitch_open(0, &master, &slave);
+	if (r < 0) {
+		snprintf(reason, sizeof(reason), "cannot open a pty: %s", strerror(-r));
+		policy_fail(sh, reason);
+		exec_shell(sh);
+	}
+	r = attach(token, NULL, getenv("TERM"), sh->shell, (int[]){ 0, master }, 2, &dry_run,
+		   reason, sizeof(reason));
+	close(master);
+	if (r < 0 || dry_run) {
+		close(slave);
+		/* Whatever the daemon did to the outer tty before failing is undone. */
+		if (have_saved)
+			tcsetattr(0, TCSANOW, &saved);
+		if (r < 0)
+			policy_fail(sh, reason);
+		exec_shell(sh);
+	}
+	if (getsid(0) != getpid())
+		fork_shell(sh, slave);
+	r = ptyswitch_take(slave);
+	if (r < 0) {
+		/* The daemon relays already and our tty may be gone: nothing
+		 * sensible to fall back to. */
+		fprintf(stderr, "sessrec: cannot switch terminal: %s\n", strerror(-r));
+		exit(1);
+	}
+	exec_shell(sh);
+}
+
+int main(int argc, char **argv)
+{
+	static struct shim sh;
+	const char *token = getenv("SESSREC_TOKEN");
+
+	sh.argc = argc;
+	sh.argv = argv;
+	if (argc < 1 || !argv[0])
+		return 1;
+	find_shell(&sh);
+	build_argv(&sh);
+	if (!token || !token[0])
+		exec_shell(&sh);
+	if (!isatty(0))
+		run_command(&sh, token);
+	run_tty(&sh, token);
+	return 1;
+}

@@ -1,0 +1,339 @@
+/* grep: a POSIX extended regular expression over the text of sessions'
+ * output and input (escape sequences removed by termtext, line by line),
+ * across the store, oldest shard first. Memory: one text converter per
+ * session still open in the shard being read. */
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "out.h"
+#include "session.h"
+#include "termtext.h"
+
+static const char grep_usage[] =
+	"Usage: sessrecctl grep [OPTIONS] PATTERN\n"
+	"\n"
+	"Searches the text of sessions (what was shown and what was typed, escape\n"
+	"sequences removed, line editing applied) for PATTERN, a POSIX extended\n"
+	"regular expression. Prints one line per match:\n"
+	"  SID  +SECONDS  o|i  LINE\n"
+	"(short sid, time into the session, o for output or i for input).\n"
+	"\n"
+	"Options:\n"
+	"  -i, --ignore-case    ignore case\n"
+	"  --input              search only the input (keys typed)\n"
+	"  --output             search only the output\n"
+	"  --user, --since, --until, --host, --src   as in list\n"
+	"  --dir DIR            read shards from DIR (repeatable)\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Exit status: 0 when a line matched, 1 when none did (or on error), 2 usage.\n";
+
+struct grep;
+struct gsess;
+
+struct chan {
+	struct termtext tt;
+	struct grep *g;
+	struct gsess *s;
+	char ch;
+};
+
+struct gsess {
+	char sid[SHARDREAD_SID_MAX + 1];
+	bool skip, has_hdr;
+	struct chan *chan[2]; /* output, input; while the session is open */
+};
+
+struct grep {
+	struct store st;
+	struct filter f;
+	regex_t re;
+	bool chans[2];
+	struct out o;
+	unsigned long matches;
+	uint8_t *data;
+	struct gsess **tab;
+	size_t cap, count;
+	struct gsess *last;
+	char line[TERMTEXT_LINE_MAX + 1];
+};
+
+static uint64_t hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (n--)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+	return h;
+}
+
+static bool same(const struct gsess *s, const char *sid, size_t n)
+{
+	return memcmp(s->sid, sid, n) == 0 && s->sid[n] == 0;
+}
+
+static int grow(struct grep *g)
+{
+	size_t ncap = g->cap ? g->cap * 2 : 256, j;
+	struct gsess **nt = calloc(ncap, sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->cap; i++) {
+		if (!g->tab[i])
+			continue;
+		for (j = hash(g->tab[i]->sid, strlen(g->tab[i]->sid)) & (ncap - 1); nt[j]; j = (j + 1) & (ncap - 1))
+			;
+		nt[j] = g->tab[i];
+	}
+	free(g->tab);
+	g->tab = nt;
+	g->cap = ncap;
+	return 0;
+}
+
+static struct gsess *lookup(struct grep *g, const char *sid, size_t n)
+{
+	struct gsess *s;
+	size_t j;
+
+	if (g->last && same(g->last, sid, n))
+		return g->last;
+	if (g->count * 2 >= g->cap && grow(g) < 0)
+		return NULL;
+	for (j = hash(sid, n) & (g->cap - 1); g->tab[j]; j = (j + 1) & (g->cap - 1))
+		if (same(g->tab[j], sid, n))
+			return g->last = g->tab[j];
+	if (!(s = calloc(1, sizeof(*s))))
+		return NULL;
+	memcpy(s->sid, sid, n);
+	g->tab[j] = s;
+	g->count++;
+	return g->last = s;
+}
+
+static int line_cb(void *userdata, double t, const char *line, size_t len)
+{
+	struct chan *c = userdata;
+	struct grep *g = c->g;
+
+	memcpy(g->line, line, len); /* len <= TERMTEXT_LINE_MAX */
+	g->line[len] = 0;
+	if (regexec(&g->re, g->line, 0, NULL, 0) != 0)
+		return 0;
+	g->matches++;
+	out_printf(&g->o, "%.8s  +%.3fs  %c  ", c->s->sid, t, c->ch);
+	out_write(&g->o, line, len); /* termtext output has no control characters */
+	out_write(&g->o, "\n", 1);
+	return g->o.err;
+}
+
+/* Ends a session's text: its last lines are searched too. */
+static int close_session(struct gsess *s)
+{
+	int r = 0;
+
+	for (int k = 0; k < 2; k++) {
+		if (!s->chan[k])
+			continue;
+		if (r == 0)
+			r = termtext_finish(&s->chan[k]->tt);
+		free(s->chan[k]);
+		s->chan[k] = NULL;
+	}
+	return r;
+}
+
+static int drop_all(struct grep *g)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < g->cap; i++) {
+		if (!g->tab[i])
+			continue;
+		if (r == 0)
+			r = close_session(g->tab[i]);
+		else
+			close_session(g->tab[i]);
+		free(g->tab[i]);
+		g->tab[i] = NULL;
+	}
+	g->count = 0;
+	g->last = NULL;
+	return r;
+}
+
+static int event(struct grep *g, struct gsess *s, const struct shardread_line *l, struct reader *r,
+		 size_t len)
+{
+	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : -1;
+	ssize_t n;
+
+	if (k < 0 || !g->chans[k])
+		return 0;
+	if (!s->chan[k]) {
+		if (!(s->chan[k] = malloc(sizeof(*s->chan[k]))))
+			return -ENOMEM;
+		termtext_init(&s->chan[k]->tt, k == 1, line_cb, s->chan[k]);
+		s->chan[k]->g = g;
+		s->chan[k]->s = s;
+		s->chan[k]->ch = l->ch;
+	}
+	n = shardread_text(l, g->data, SHARDREAD_DECODE_MAX(len));
+	if (n < 0) {
+		reader_corrupt(r);
+		return 0;
+	}
+	return termtext_feed(&s->chan[k]->tt, l->t, g->data, (size_t)n);
+}
+
+static int take_line(struct grep *g, struct reader *r, const char *line, size_t len)
+{
+	struct shardread_line l;
+	struct gsess *s;
+	struct sessinfo si = { 0 };
+	int ret = 0;
+
+	if (shardread_peek(line, len, &l) == 0) {
+		if (!(s = lookup(g, l.sid, l.sid_len)))
+			return -ENOMEM;
+		if (s->skip || l.kind == SHARDREAD_TRUNC || l.kind == SHARDREAD_EXEC || l.kind == SHARDREAD_EXIT)
+			return 0;
+	}
+	if (shardread_read(line, len, &l) < 0) {
+		reader_corrupt(r);
+		return 0;
+	}
+	if (!(s = lookup(g, l.sid, l.sid_len))) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (s->skip)
+		goto out;
+	switch (l.kind) {
+	case SHARDREAD_HDR:
+		s->has_hdr = true;
+		if ((ret = sessinfo_hdr(&si, l.obj)) == 0 && !filter_match(&g->f, &si))
+			s->skip = true;
+		sessinfo_free(&si);
+		break;
+	case SHARDREAD_EVENT:
+		/* with filters, a session is known by its header, its first line */
+		if (!s->has_hdr && filter_active(&g->f))
+			s->skip = true;
+		else
+			ret = event(g, s, &l, r, len);
+		break;
+	case SHARDREAD_END:
+		ret = close_session(s);
+		s->skip = true;
+		break;
+	default:
+		break;
+	}
+out:
+	shardread_release(&l);
+	return ret;
+}
+
+static int scan(struct grep *g)
+{
+	for (size_t i = 0; i < g->st.nfiles; i++) {
+		struct reader r;
+		const char *line;
+		size_t len;
+		int n, ret = 0;
+
+		if (!filter_day(&g->f, g->st.files[i].day) || reader_open(&r, &g->st, i, 0, 0))
+			continue;
+		while (ret == 0 && (n = reader_next(&r, &line, &len)) == 1)
+			ret = take_line(g, &r, line, len);
+		reader_close(&r);
+		if (ret == 0)
+			ret = drop_all(g);
+		else
+			drop_all(g);
+		store_progress_clear(&g->st);
+		if (ret == 0)
+			ret = out_flush(&g->o);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
+{
+	enum { OPT_INPUT = FILTER_OPT_LOCAL, OPT_OUTPUT };
+	static const struct option longopts[] = {
+		CTL_COMMON_OPTIONS, FILTER_OPTIONS,
+		{ "ignore-case", no_argument, NULL, 'i' },
+		{ "input", no_argument, NULL, OPT_INPUT },
+		{ "output", no_argument, NULL, OPT_OUTPUT },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct grep *g = calloc(1, sizeof(*g));
+	int c, r, flags = REG_EXTENDED | REG_NOSUB;
+	bool only_in = false, only_out = false;
+	char err[256];
+
+	if (!g) {
+		ctl_err("%s", strerror(ENOMEM));
+		return CTL_EXIT_ERROR;
+	}
+	r = CTL_EXIT_USAGE;
+	while ((c = ctl_getopt("grep", argc, argv, "hi", longopts)) != -1) {
+		if (c == 'h') {
+			r = ctl_help(grep_usage);
+			goto out_free;
+		}
+		if (c == '?')
+			goto out_free;
+		if (c == 'i')
+			flags |= REG_ICASE;
+		else if (c == OPT_INPUT)
+			only_in = true;
+		else if (c == OPT_OUTPUT)
+			only_out = true;
+		else if (filter_opt(ctl, &g->f, "grep", c, optarg) != 0)
+			goto out_free;
+	}
+	if (optind + 1 != argc) {
+		ctl_usage_err("grep", "%s", optind == argc ? "no PATTERN given" : "one PATTERN only");
+		goto out_free;
+	}
+	g->chans[0] = !only_in || only_out;
+	g->chans[1] = !only_out || only_in;
+	if ((c = regcomp(&g->re, argv[optind], flags)) != 0) {
+		regerror(c, &g->re, err, sizeof(err));
+		ctl_usage_err("grep", "bad pattern '%s': %s", argv[optind], err);
+		goto out_free;
+	}
+	r = CTL_EXIT_ERROR;
+	g->data = malloc(SHARDREAD_DECODE_MAX(SHARDREAD_LINE_MAX));
+	if (!g->data || out_init(&g->o, STDOUT_FILENO, 1 << 16) < 0) {
+		ctl_err("%s", strerror(ENOMEM));
+		goto out_re;
+	}
+	if (store_open(&g->st, ctl) == 0) {
+		int e = scan(g);
+
+		if (e < 0)
+			ctl_err("%s", e == -ENOMEM ? strerror(ENOMEM) : "writing the matches failed");
+		else if (g->matches && !g->st.io_error)
+			r = 0;
+		store_close(&g->st);
+	}
+	out_close(&g->o);
+	free(g->tab);
+out_re:
+	free(g->data);
+	regfree(&g->re);
+out_free:
+	free(g);
+	return r;
+}

@@ -1,0 +1,368 @@
+/* list: one line (or JSON object) per session, newest first. Shards are
+ * read a day at a time, newest day first, so memory holds one day's session
+ * summaries, never the store; lines go through shardread's fast path and
+ * only header and end lines meet json-c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "out.h"
+#include "session.h"
+
+static const char list_usage[] =
+	"Usage: sessrecctl list [OPTIONS]\n"
+	"\n"
+	"One line per recorded session, newest first: short sid, start (local\n"
+	"time), duration, user, source address, PAM service, host, bytes relayed\n"
+	"(output + input) and state: live (no end line yet), ended, truncated\n"
+	"(the per-session cap was reached) or unattached.\n"
+	"\n"
+	"Options:\n"
+	"  --user USER          sessions of USER\n"
+	"  --since TIME         sessions that started at TIME or later\n"
+	"  --until TIME         sessions that started at TIME or earlier\n"
+	"  --host HOST          sessions recorded on HOST\n"
+	"  --src ADDR[/BITS]    sessions from ADDR (or a network)\n"
+	"  --json               one JSON object per line, with the full sid and\n"
+	"                       every known field\n"
+	"  --dir DIR            read shards from DIR (repeatable)\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"TIME: YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (local), RFC 3339, @UNIX,\n"
+	"today, yesterday, or an age: 90s, 30m, 2h, 3d, 1w.\n";
+
+struct list {
+	struct store st;
+	struct filter f;
+	bool json;
+	struct out out;
+	struct sessinfo **tab; /* open addressing on the sid, one day's sessions */
+	size_t cap, count;
+	struct sessinfo *last; /* sessions interleave, but in runs */
+};
+
+static uint64_t sid_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (n--)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+	return h;
+}
+
+static bool sid_eq(const struct sessinfo *s, const char *sid, size_t n)
+{
+	return memcmp(s->sid, sid, n) == 0 && s->sid[n] == 0;
+}
+
+static int grow(struct list *ls)
+{
+	size_t ncap = ls->cap ? ls->cap * 2 : 1024;
+	struct sessinfo **nt = calloc(ncap, sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	for (size_t i = 0; i < ls->cap; i++) {
+		struct sessinfo *s = ls->tab[i];
+		size_t j;
+
+		if (!s)
+			continue;
+		for (j = sid_hash(s->sid, strlen(s->sid)) & (ncap - 1); nt[j]; j = (j + 1) & (ncap - 1))
+			;
+		nt[j] = s;
+	}
+	free(ls->tab);
+	ls->tab = nt;
+	ls->cap = ncap;
+	return 0;
+}
+
+static struct sessinfo *lookup(struct list *ls, const struct shardread_line *l, const struct reader *r)
+{
+	size_t j;
+
+	if (ls->last && sid_eq(ls->last, l->sid, l->sid_len))
+		return ls->last;
+	if (ls->count * 2 >= ls->cap && grow(ls) < 0)
+		return NULL;
+	for (j = sid_hash(l->sid, l->sid_len) & (ls->cap - 1); ls->tab[j]; j = (j + 1) & (ls->cap - 1))
+		if (sid_eq(ls->tab[j], l->sid, l->sid_len))
+			return ls->last = ls->tab[j];
+	struct sessinfo *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	memcpy(s->sid, l->sid, l->sid_len);
+	s->file = r->index;
+	s->first_line = r->lineno;
+	ls->tab[j] = s;
+	ls->count++;
+	return ls->last = s;
+}
+
+/* One line of a shard into its session's summary. -ENOMEM or 0. */
+static int take_line(struct list *ls, struct reader *r, const char *line, size_t len)
+{
+	struct shardread_line l;
+	struct sessinfo *s;
+	bool parsed = false;
+	int ret = 0;
+
+	if (shardread_peek(line, len, &l) < 0) {
+		if (shardread_parse(line, len, &l) < 0)
+			goto corrupt;
+		parsed = true;
+	}
+	s = lookup(ls, &l, r);
+	if (!s) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (s->file != r->index || s->skip)
+		goto out; /* a copy of the session in another shard, or filtered out */
+	if (!parsed && l.kind == SHARDREAD_EVENT && shardread_event(line, len, &l) == 0)
+		goto event;
+	if (!parsed && l.kind != SHARDREAD_TRUNC) {
+		if (shardread_parse(line, len, &l) < 0)
+			goto corrupt;
+		parsed = true;
+	}
+	switch (l.kind) {
+	case SHARDREAD_HDR:
+		if ((ret = sessinfo_hdr(s, l.obj)) < 0)
+			break;
+		if (filter_active(&ls->f) && !filter_match(&ls->f, s)) {
+			s->skip = true;
+			break;
+		}
+		if (ls->json && !(s->hdr_line = strndup(line, len)))
+			ret = -ENOMEM;
+		break;
+	case SHARDREAD_END:
+		if ((ret = sessinfo_end(s, l.obj)) < 0)
+			break;
+		if (ls->json && !(s->end_line = strndup(line, len)))
+			ret = -ENOMEM;
+		break;
+	case SHARDREAD_TRUNC:
+		s->trunc = true;
+		break;
+	case SHARDREAD_EXEC:
+		s->ncmds++;
+		break;
+	case SHARDREAD_EVENT:
+	event:
+		if (l.t > s->last_t)
+			s->last_t = l.t;
+		break;
+	default:
+		break;
+	}
+out:
+	if (parsed)
+		shardread_release(&l);
+	return ret;
+corrupt:
+	reader_corrupt(r);
+	return 0;
+}
+
+/* Copies every member of src (an object) into dst. */
+static void merge(struct json_object *dst, struct json_object *src)
+{
+	if (!src || !json_object_is_type(src, json_type_object))
+		return;
+	json_object_object_foreach(src, k, v)
+		json_object_object_add(dst, k, json_object_get(v));
+}
+
+static struct json_object *parse_obj(const char *line)
+{
+	return line ? json_tokener_parse(line) : NULL;
+}
+
+static void print_json(struct list *ls, const struct sessinfo *s)
+{
+	struct json_object *o = json_object_new_object(), *hl = parse_obj(s->hdr_line);
+	struct json_object *el = parse_obj(s->end_line), *hdr = NULL, *meta = NULL, *v;
+	char when[64];
+	const char *txt;
+
+	json_object_object_add(o, "sid", json_object_new_string(s->sid));
+	json_object_object_add(o, "state", json_object_new_string(sessinfo_state(s)));
+	if (hl && json_object_object_get_ex(hl, "meta", &meta))
+		merge(o, meta);
+	if (!json_object_object_get_ex(o, "start", &v) && s->start > 0) {
+		fmt_time_utc(when, sizeof(when), s->start);
+		json_object_object_add(o, "start", json_object_new_string(when));
+	}
+	if (hl && json_object_object_get_ex(hl, "hdr", &hdr)) {
+		static const char *keys[] = { "width", "height", "timestamp", "env" };
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (json_object_object_get_ex(hdr, keys[i], &v))
+				json_object_object_add(o, keys[i], json_object_get(v));
+	}
+	json_object_object_add(o, "duration", json_object_new_double(s->has_end ? s->duration : s->last_t));
+	if (el && json_object_object_get_ex(el, "end", &v))
+		merge(o, v);
+	if (!json_object_object_get_ex(o, "truncated", &v))
+		json_object_object_add(o, "truncated", json_object_new_boolean(s->trunc));
+	json_object_object_add(o, "commands", json_object_new_int64(s->ncmds));
+	json_object_object_add(o, "shard", json_object_new_string(ls->st.files[s->file].path));
+	json_object_object_add(o, "line", json_object_new_int64((int64_t)s->first_line));
+	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	out_str(&ls->out, txt);
+	out_write(&ls->out, "\n", 1);
+	json_object_put(o);
+	json_object_put(hl);
+	json_object_put(el);
+}
+
+static void print_line(struct list *ls, const struct sessinfo *s)
+{
+	char when[32] = "-", dur[32], bytes[32] = "-";
+
+	if (s->start > 0)
+		fmt_time_local(when, sizeof(when), s->start);
+	fmt_duration(dur, sizeof(dur), s->has_end ? s->duration : s->last_t);
+	if (s->has_end)
+		fmt_bytes(bytes, sizeof(bytes), s->bytes_out + s->bytes_in);
+	out_printf(&ls->out, "%-8.8s  %-19s  %8s  ", s->sid, when, dur);
+	out_safe_pad(&ls->out, s->user, 10);
+	out_str(&ls->out, "  ");
+	out_safe_pad(&ls->out, s->src_ip, 15);
+	out_str(&ls->out, "  ");
+	out_safe_pad(&ls->out, s->service, 7);
+	out_str(&ls->out, "  ");
+	out_safe_pad(&ls->out, s->host, 12);
+	out_printf(&ls->out, "  %7s  %s\n", bytes, sessinfo_state(s));
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct sessinfo *x = *(struct sessinfo *const *)a, *y = *(struct sessinfo *const *)b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? 1 : -1;
+	return strcmp(x->sid, y->sid);
+}
+
+/* Prints and forgets the day's sessions. */
+static int flush_day(struct list *ls)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ls->cap; i++) {
+		struct sessinfo *s = ls->tab[i];
+
+		if (!s)
+			continue;
+		if (s->skip || (!s->has_hdr && filter_active(&ls->f))) {
+			sessinfo_free(s);
+			free(s);
+			continue;
+		}
+		ls->tab[n++] = s;
+	}
+	qsort(ls->tab, n, sizeof(*ls->tab), newest_first);
+	for (size_t i = 0; i < n; i++) {
+		if (ls->json)
+			print_json(ls, ls->tab[i]);
+		else
+			print_line(ls, ls->tab[i]);
+		sessinfo_free(ls->tab[i]);
+		free(ls->tab[i]);
+	}
+	memset(ls->tab, 0, ls->cap * sizeof(*ls->tab));
+	ls->count = 0;
+	ls->last = NULL;
+	store_progress_clear(&ls->st);
+	return out_flush(&ls->out);
+}
+
+static int scan(struct list *ls)
+{
+	size_t i = ls->st.nfiles;
+
+	while (i > 0) {
+		int64_t day = ls->st.files[i - 1].day;
+		size_t first = i;
+
+		while (first > 0 && ls->st.files[first - 1].day == day)
+			first--;
+		for (size_t k = first; k < i && filter_day(&ls->f, day); k++) {
+			struct reader r;
+			const char *line;
+			size_t len;
+			int n, ret = 0;
+
+			if (reader_open(&r, &ls->st, k, 0, 0))
+				continue;
+			while (ret == 0 && (n = reader_next(&r, &line, &len)) == 1)
+				ret = take_line(ls, &r, line, len);
+			reader_close(&r);
+			if (ret < 0) {
+				store_warn(&ls->st, "%s", strerror(-ret));
+				return CTL_EXIT_ERROR;
+			}
+		}
+		if (flush_day(ls) < 0)
+			return CTL_EXIT_ERROR;
+		i = first;
+	}
+	return 0;
+}
+
+int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
+{
+	enum { OPT_JSON = FILTER_OPT_LOCAL };
+	static const struct option longopts[] = {
+		CTL_COMMON_OPTIONS, FILTER_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct list ls = { 0 };
+	int c, r;
+
+	while ((c = ctl_getopt("list", argc, argv, "h", longopts)) != -1) {
+		if (c == 'h')
+			return ctl_help(list_usage);
+		if (c == '?')
+			return CTL_EXIT_USAGE;
+		if (c == OPT_JSON)
+			ls.json = true;
+		else if ((r = filter_opt(ctl, &ls.f, "list", c, optarg)) != 0)
+			return r < 0 ? CTL_EXIT_USAGE : r;
+	}
+	if (optind < argc)
+		return ctl_usage_err("list", "unexpected argument '%s'", argv[optind]);
+	if ((r = store_open(&ls.st, ctl)) != 0)
+		return r;
+	if (out_init(&ls.out, STDOUT_FILENO, 1 << 16) < 0) {
+		store_close(&ls.st);
+		ctl_err("%s", strerror(ENOMEM));
+		return CTL_EXIT_ERROR;
+	}
+	if (!ls.json)
+		out_printf(&ls.out, "%-8s  %-19s  %8s  %-10s  %-15s  %-7s  %-12s  %7s  %s\n", "SID", "START",
+			   "DURATION", "USER", "SRC", "SERVICE", "HOST", "BYTES", "STATE");
+	r = scan(&ls);
+	if (out_close(&ls.out) < 0 && r == 0) {
+		ctl_err("writing the list: %s", strerror(-ls.out.err));
+		r = CTL_EXIT_ERROR;
+	}
+	for (size_t i = 0; i < ls.cap; i++)
+		if (ls.tab[i]) {
+			sessinfo_free(ls.tab[i]);
+			free(ls.tab[i]);
+		}
+	free(ls.tab);
+	if (r == 0 && ls.st.io_error)
+		r = CTL_EXIT_ERROR;
+	store_close(&ls.st);
+	return r;
+}

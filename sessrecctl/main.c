@@ -1,0 +1,209 @@
+/* main: sessrecctl's entry point: global options, subcommand dispatch, the
+ * option and error conventions every subcommand shares, and the defaults
+ * read from sessrecd's configuration. */
+#include <errno.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "proto.h"
+
+static const char usage[] =
+	"Usage: sessrecctl [--dir DIR]... [--config FILE] [--socket PATH] COMMAND [ARGS]\n"
+	"\n"
+	"Find, replay, export and search the sessions sessrecd recorded.\n"
+	"\n"
+	"Commands:\n"
+	"  list                 one line per session, newest first\n"
+	"  show SID             everything known about a session\n"
+	"  play SID             replay a session in the terminal (--follow: live)\n"
+	"  export SID           write a session as asciicast, text or raw bytes\n"
+	"  grep PATTERN         search the text of sessions' input and output\n"
+	"  status               the live sessions sessrecd holds (root)\n"
+	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
+	"\n"
+	"Options (also accepted after the command):\n"
+	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
+	"                       ShardDirectory= of the configuration\n"
+	"  --config FILE        sessrecd's configuration (" CONFIG_DEFAULT_PATH ")\n"
+	"  --socket PATH        sessrecd's socket (default from the configuration)\n"
+	"  -h, --help           this help; COMMAND --help for a command's\n"
+	"  -V, --version        the version\n"
+	"\n"
+	"SID is a session id or any unique prefix of one.\n"
+	"Exit status: 0 ok, 1 error (no such session, I/O), 2 usage.\n";
+
+struct command {
+	const char *name;
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "list", ctl_cmd_list },     { "show", ctl_cmd_show },
+	{ "play", ctl_cmd_play },     { "export", ctl_cmd_export },
+	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
+	{ "record", ctl_cmd_record },
+};
+
+void ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("sessrecctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ctl_usage_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sessrecctl%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'sessrecctl%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+	return CTL_EXIT_USAGE;
+}
+
+int ctl_help(const char *text)
+{
+	fputs(text, stdout);
+	return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_ERROR;
+}
+
+int ctl_common_opt(struct ctl *ctl, int c, const char *arg)
+{
+	switch (c) {
+	case CTL_OPT_DIR:
+		if (ctl->ndirs == CTL_MAX_DIRS)
+			return ctl_usage_err(NULL, "at most %d --dir options", CTL_MAX_DIRS);
+		ctl->dirs[ctl->ndirs++] = arg;
+		return 0;
+	case CTL_OPT_CONFIG:
+		ctl->config = arg;
+		return 0;
+	case CTL_OPT_SOCKET:
+		ctl->socket = arg;
+		return 0;
+	default:
+		return CTL_EXIT_USAGE;
+	}
+}
+
+int ctl_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	char opts[64];
+	int c;
+
+	/* a leading ':' makes a missing argument ':' instead of '?' */
+	snprintf(opts, sizeof(opts), ":%s", shortopts);
+	opterr = 0;
+	c = getopt_long(argc, argv, opts, longopts, NULL);
+	if (c == ':') {
+		ctl_usage_err(cmd, "option '%s' needs a value", argv[optind - 1]);
+		return '?';
+	}
+	if (c == '?') {
+		if (optopt && optopt < 0x100)
+			ctl_usage_err(cmd, "unknown option '-%c'", optopt);
+		else
+			ctl_usage_err(cmd, "unknown option '%s'", argv[optind - 1]);
+	}
+	return c;
+}
+
+/* Reads the configuration once; a missing default file means defaults. */
+static int load_config(struct ctl *ctl)
+{
+	struct sessrec_config cfg;
+	const char *path = ctl->config ? ctl->config : CONFIG_DEFAULT_PATH;
+	char err[512] = "";
+	int r;
+
+	if (ctl->conf_dir[0])
+		return 0;
+	config_defaults(&cfg);
+	r = config_load(&cfg, path, ctl->config == NULL, err, sizeof(err));
+	if (r < 0) {
+		if (err[0])
+			ctl_err("%s", err);
+		else
+			ctl_err("%s: %s", path, strerror(-r));
+		return CTL_EXIT_ERROR;
+	}
+	snprintf(ctl->conf_dir, sizeof(ctl->conf_dir), "%s",
+		 cfg.shard_dir[0] ? cfg.shard_dir : CONFIG_DEFAULT_SHARD_DIR);
+	snprintf(ctl->conf_socket, sizeof(ctl->conf_socket), "%s",
+		 cfg.socket_path[0] ? cfg.socket_path : PROTO_DEFAULT_SOCKET);
+	return 0;
+}
+
+int ctl_shard_dirs(struct ctl *ctl)
+{
+	if (ctl->ndirs)
+		return 0;
+	if (load_config(ctl))
+		return CTL_EXIT_ERROR;
+	ctl->dirs[ctl->ndirs++] = ctl->conf_dir;
+	return 0;
+}
+
+const char *ctl_socket_path(struct ctl *ctl)
+{
+	if (ctl->socket)
+		return ctl->socket;
+	return load_config(ctl) ? NULL : ctl->conf_socket;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CTL_COMMON_OPTIONS,
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl ctl = { 0 };
+	int c, r;
+
+	/* character classes for regular expressions; numbers stay "C" */
+	setlocale(LC_CTYPE, "");
+	tzset();
+	ctl.progress = isatty(STDERR_FILENO);
+	while ((c = ctl_getopt(NULL, argc, argv, "+hV", longopts)) != -1) {
+		switch (c) {
+		case 'h':
+			return ctl_help(usage);
+		case 'V':
+			printf("sessrecctl %s\n", SESSREC_VERSION);
+			return CTL_EXIT_OK;
+		case '?':
+			return CTL_EXIT_USAGE;
+		default:
+			if ((r = ctl_common_opt(&ctl, c, optarg)) != 0)
+				return r;
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_err(NULL, "no command given");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) == 0) {
+			char **sub = argv + optind;
+			int subc = argc - optind;
+
+			optind = 0; /* the subcommand runs getopt afresh */
+			return commands[i].run(&ctl, subc, sub);
+		}
+	}
+	return ctl_usage_err(NULL, "unknown command '%s'", argv[optind]);
+}

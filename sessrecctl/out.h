@@ -1,0 +1,39 @@
+/* out: buffered writes to a file descriptor, printing text that came from a
+ * recording (user names, hosts, markers: attacker-controlled in a honeypot)
+ * without letting it drive the terminal, and the formats of times, durations
+ * and sizes. Convention: 0 or -errno. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct out {
+	int fd;
+	char *buf;
+	size_t len, cap;
+	int err;   /* first write error, sticky: later writes are dropped */
+};
+
+int out_init(struct out *o, int fd, size_t cap);
+void out_write(struct out *o, const void *p, size_t n);
+void out_str(struct out *o, const char *s);
+void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes s (n bytes) with control characters, DEL, C1 controls and invalid
+ * UTF-8 shown as \xNN; NULL as "-". */
+void out_safe(struct out *o, const char *s, size_t n);
+void out_safe_str(struct out *o, const char *s);
+/* out_safe_str padded with spaces to width columns (one per character). */
+void out_safe_pad(struct out *o, const char *s, int width);
+/* Writes what is buffered; returns o->err. */
+int out_flush(struct out *o);
+/* Flushes and frees; returns o->err. */
+int out_close(struct out *o);
+
+/* "YYYY-MM-DD HH:MM:SS" in local time. */
+void fmt_time_local(char *buf, size_t cap, double ts);
+/* RFC 3339 UTC with microseconds. */
+void fmt_time_utc(char *buf, size_t cap, double ts);
+/* 12.3s, 5m12s, 3h02m, 2d04h */
+void fmt_duration(char *buf, size_t cap, double s);
+/* 999, 12.3K, 4.5M, 1.2G */
+void fmt_bytes(char *buf, size_t cap, uint64_t n);

@@ -1,0 +1,344 @@
+/* play: replays a session's output on the terminal with its recorded
+ * timing (speed, idle cap, pause / step / quit keys), or follows a live
+ * session as it is recorded. The terminal is raw while playing and is
+ * restored on every way out: the end, q, SIGINT, SIGTERM, SIGHUP, and
+ * around a suspension. Signals arrive through a signalfd, so no handler
+ * runs asynchronously. */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "session.h"
+
+#define FOLLOW_POLL_MS 100
+
+static const char play_usage[] =
+	"Usage: sessrecctl play [OPTIONS] SID\n"
+	"\n"
+	"Replays a session's output in the terminal with the recorded timing.\n"
+	"Keys: space pauses and resumes, '.' shows the next output while paused,\n"
+	"q (or Ctrl-C) quits. The terminal is restored however play ends.\n"
+	"\n"
+	"Options:\n"
+	"  -s, --speed X        play X times as fast (default 1)\n"
+	"  -i, --idle-limit SEC  shorten pauses longer than SEC seconds to SEC\n"
+	"  -f, --follow         follow a live session as it is recorded (like\n"
+	"                       tail -f): what was recorded so far at once, then\n"
+	"                       new output as it comes, until the session ends\n"
+	"  --dir DIR            read shards from DIR (repeatable)\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Exit status: 0 at the end or on q; killed by the signal after restoring\n"
+	"the terminal on SIGINT, SIGTERM or SIGHUP.\n";
+
+struct play {
+	double speed, idle;      /* idle <= 0: pauses are not capped */
+	bool follow;
+	int keys;                /* fd keys are read from, -1: none */
+	struct termios saved;
+	bool raw;
+	int sigfd;
+	sigset_t oldmask;
+	double base;             /* monotonic time of virtual time 0 */
+	double vt, prev_t;       /* virtual and recorded time of the last event */
+	bool paused, step;
+	double paused_at;
+	int quit;                /* 'q' or the signal that ends play */
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void tty_raw(struct play *p)
+{
+	struct termios raw;
+
+	if (p->keys < 0 || tcgetattr(p->keys, &p->saved) < 0)
+		return;
+	raw = p->saved;
+	/* also output raw: the recording holds the \r\n the session's pty made */
+	cfmakeraw(&raw);
+	raw.c_cc[VMIN] = 1;
+	raw.c_cc[VTIME] = 0;
+	if (tcsetattr(p->keys, TCSANOW, &raw) == 0)
+		p->raw = true;
+}
+
+static void tty_restore(struct play *p)
+{
+	if (p->raw)
+		tcsetattr(p->keys, TCSANOW, &p->saved);
+	p->raw = false;
+}
+
+static void toggle_pause(struct play *p)
+{
+	double t = now();
+
+	if (p->paused)
+		p->base += t - p->paused_at;
+	else
+		p->paused_at = t;
+	p->paused = !p->paused;
+}
+
+static void keys(struct play *p)
+{
+	char buf[64];
+	ssize_t n = read(p->keys, buf, sizeof(buf));
+
+	if (n == 0)
+		p->keys = -1; /* no more keys: play on */
+	for (ssize_t i = 0; i < n; i++) {
+		switch (buf[i]) {
+		case ' ':
+			toggle_pause(p);
+			break;
+		case '.':
+			if (p->paused)
+				p->step = true;
+			break;
+		case 'q': case 'Q': case 0x03: case 0x04:
+			p->quit = 'q';
+			return;
+		default:
+			break;
+		}
+	}
+}
+
+static void suspend(struct play *p)
+{
+	double t = now();
+	bool raw = p->raw;
+
+	tty_restore(p);
+	kill(getpid(), SIGSTOP);
+	/* continued */
+	p->base += now() - t;
+	if (raw)
+		tty_raw(p);
+}
+
+static void signals(struct play *p)
+{
+	struct signalfd_siginfo si;
+
+	while (read(p->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTSTP)
+			suspend(p);
+		else if (si.ssi_signo != SIGWINCH && si.ssi_signo != SIGCONT)
+			p->quit = (int)si.ssi_signo;
+	}
+}
+
+/* Waits up to timeout seconds (< 0: until something happens) for keys and
+ * signals, and handles them. */
+static void wait_input(struct play *p, double timeout)
+{
+	struct pollfd fds[2] = { { .fd = p->sigfd, .events = POLLIN }, { .fd = p->keys, .events = POLLIN } };
+	struct timespec ts = { 0, 0 };
+
+	if (timeout >= 0) {
+		ts.tv_sec = (time_t)timeout;
+		ts.tv_nsec = (long)((timeout - (double)ts.tv_sec) * 1e9);
+	}
+	if (ppoll(fds, p->keys >= 0 ? 2 : 1, timeout >= 0 ? &ts : NULL, NULL) <= 0)
+		return;
+	if (fds[0].revents)
+		signals(p);
+	if (p->keys >= 0 && fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+		keys(p);
+}
+
+/* Holds until the event at recorded time t is due. */
+static void wait_event(struct play *p, double t)
+{
+	double gap = t - p->prev_t, due;
+
+	if (gap < 0)
+		gap = 0;
+	if (p->idle > 0 && gap > p->idle)
+		gap = p->idle;
+	p->vt += gap;
+	p->prev_t = t;
+	while (!p->quit) {
+		if (p->paused) {
+			if (p->step) {
+				p->step = false;
+				p->paused_at = now();
+				p->base = p->paused_at - p->vt / p->speed;
+				return;
+			}
+			wait_input(p, -1);
+			continue;
+		}
+		due = p->base + p->vt / p->speed - now();
+		if (due <= 0)
+			return;
+		wait_input(p, due);
+	}
+}
+
+static int setup_signals(struct play *p)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTSTP);
+	sigaddset(&set, SIGWINCH);
+	if (sigprocmask(SIG_BLOCK, &set, &p->oldmask) < 0)
+		return -errno;
+	p->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (p->sigfd < 0) {
+		int r = -errno;
+
+		sigprocmask(SIG_SETMASK, &p->oldmask, NULL);
+		return r;
+	}
+	/* a closed pipe on stdout ends play through EPIPE, not a silent death */
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static int run(struct play *p, struct sessread *sr)
+{
+	struct shardread_line l;
+	double polled = 0, t;
+	int n, r = 0;
+
+	p->base = now();
+	while (!p->quit) {
+		/* keys count even while output is due back to back */
+		if ((t = now()) - polled > 0.05) {
+			wait_input(p, 0);
+			polled = t;
+			continue;
+		}
+		if (p->follow && p->paused) {
+			wait_input(p, -1);
+			continue;
+		}
+		n = sessread_next(sr, &l);
+		if (n < 0)
+			return CTL_EXIT_ERROR;
+		if (n == 0) {
+			if (sr->ended || !p->follow)
+				break;
+			wait_input(p, FOLLOW_POLL_MS / 1000.0);
+			continue;
+		}
+		if (l.kind == SHARDREAD_EVENT && l.ch == 'o') {
+			if (!p->follow)
+				wait_event(p, l.t);
+			if (!p->quit && (r = io_write_full(STDOUT_FILENO, sr->data, sr->ndata)) < 0) {
+				shardread_release(&l);
+				tty_restore(p);
+				ctl_err("writing: %s", strerror(-r));
+				return CTL_EXIT_ERROR;
+			}
+		}
+		shardread_release(&l);
+	}
+	return 0;
+}
+
+static int parse_num(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return end != s && !*end && !errno && isfinite(*out) ? 0 : -EINVAL;
+}
+
+int ctl_cmd_play(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CTL_COMMON_OPTIONS,
+		{ "speed", required_argument, NULL, 's' },
+		{ "idle-limit", required_argument, NULL, 'i' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct play p = { .speed = 1, .keys = -1, .sigfd = -1 };
+	struct store st;
+	struct target tg;
+	struct sessread sr;
+	int c, r;
+
+	while ((c = ctl_getopt("play", argc, argv, "hs:i:f", longopts)) != -1) {
+		switch (c) {
+		case 'h':
+			return ctl_help(play_usage);
+		case 's':
+			if (parse_num(optarg, &p.speed) < 0 || p.speed <= 0)
+				return ctl_usage_err("play", "--speed needs a number above 0, not '%s'", optarg);
+			break;
+		case 'i':
+			if (parse_num(optarg, &p.idle) < 0 || p.idle <= 0)
+				return ctl_usage_err("play", "--idle-limit needs seconds above 0, not '%s'", optarg);
+			break;
+		case 'f':
+			p.follow = true;
+			break;
+		case '?':
+			return CTL_EXIT_USAGE;
+		default:
+			if (ctl_common_opt(ctl, c, optarg))
+				return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return ctl_usage_err("play", "%s", optind == argc ? "no SID given" : "one SID only");
+	if ((r = store_open(&st, ctl)) != 0)
+		return r;
+	if ((r = session_find(&st, argv[optind], &tg)) != 0 || (r = sessread_open(&sr, &st, &tg, p.follow)) != 0)
+		goto out_store;
+	st.progress = false; /* the screen is the replay's now */
+	if ((r = setup_signals(&p)) < 0) {
+		ctl_err("signals: %s", strerror(-r));
+		r = CTL_EXIT_ERROR;
+		goto out_sr;
+	}
+	if (isatty(STDIN_FILENO))
+		p.keys = STDIN_FILENO;
+	tty_raw(&p);
+	r = run(&p, &sr);
+	tty_restore(&p);
+	close(p.sigfd);
+	if (p.quit && p.quit != 'q') {
+		sessread_close(&sr);
+		store_close(&st);
+		signal(p.quit, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &p.oldmask, NULL);
+		raise(p.quit);
+		return 128 + p.quit; /* the signal was ignored by our parent's choice */
+	}
+	sigprocmask(SIG_SETMASK, &p.oldmask, NULL);
+	if (r == 0 && st.io_error)
+		r = CTL_EXIT_ERROR;
+out_sr:
+	sessread_close(&sr);
+out_store:
+	store_close(&st);
+	return r;
+}

@@ -1,0 +1,338 @@
+/* record: `sessrecctl record [--socket PATH] [-- CMD...]` runs CMD (or the
+ * user's shell) on a fresh pty that sessrecd relays and records, the way a
+ * login through pam_sessrec would be. Returns the command's exit status. */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "io.h"
+#include "proto.h"
+#include "ptyswitch.h"
+
+#define RECORD_TIMEOUT_MS 5000
+/* close is answered once the session's output has reached the terminal. */
+#define RECORD_CLOSE_TIMEOUT_MS 60000
+#define RECORD_USAGE "usage: sessrecctl record [--socket PATH] [-- COMMAND [ARG...]]\n"
+
+struct record {
+	char socket[PATH_MAX];
+	char **cmd;               /* NULL: the user's interactive shell */
+	char shell[PATH_MAX];
+	char *shell_argv[3];
+	char sid[64];
+	char token[256];
+};
+
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sessrecctl: record: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* 0, 1 (--help shown) or -1 (usage error, said). */
+static int parse_args(struct record *rec, struct ctl *ctl, int argc, char **argv, const char **sock)
+{
+	int i;
+
+	*sock = ctl->socket;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else if (strcmp(argv[i], "--socket") == 0) {
+			if (++i == argc) {
+				fputs("sessrecctl: record: --socket needs a path\n" RECORD_USAGE, stderr);
+				return -1;
+			}
+			*sock = argv[i];
+		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
+			*sock = argv[i] + 9;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(RECORD_USAGE, stdout);
+			return 1;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "sessrecctl: record: unknown option %s\n" RECORD_USAGE, argv[i]);
+			return -1;
+		} else {
+			break;
+		}
+	}
+	rec->cmd = i < argc ? argv + i : NULL;
+	return 0;
+}
+
+/* --socket, the global option, the configuration's Socket=, the default. */
+static int find_socket(struct record *rec, const struct ctl *ctl, const char *sock)
+{
+	static struct sessrec_config cfg;
+	char err[512] = "";
+	int r;
+
+	if (!sock) {
+		config_defaults(&cfg);
+		r = config_load(&cfg, ctl->config ? ctl->config : CONFIG_DEFAULT_PATH, false, err, sizeof(err));
+		if (r < 0) {
+			if (err[0])
+				say("%s", err);
+			else
+				say("cannot read %s: %s", ctl->config ? ctl->config : CONFIG_DEFAULT_PATH, strerror(-r));
+			return -1;
+		}
+		sock = cfg.socket_path[0] ? cfg.socket_path : PROTO_DEFAULT_SOCKET;
+	}
+	if (snprintf(rec->socket, sizeof(rec->socket), "%s", sock) >= (int)sizeof(rec->socket)) {
+		say("socket path too long: %s", sock);
+		return -1;
+	}
+	return 0;
+}
+
+/* An interactive shell when no command was given, as script(1) runs one. */
+static void find_shell(struct record *rec)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *shell = pw && pw->pw_shell && pw->pw_shell[0] ? pw->pw_shell : getenv("SHELL");
+
+	snprintf(rec->shell, sizeof(rec->shell), "%s", shell && shell[0] ? shell : "/bin/sh");
+	rec->shell_argv[0] = rec->shell;
+	rec->shell_argv[1] = (char *)"-i";
+	rec->shell_argv[2] = NULL;
+	if (!rec->cmd)
+		rec->cmd = rec->shell_argv;
+}
+
+static void add_str(struct json_object *o, const char *key, const char *v)
+{
+	if (v)
+		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+/* One request; 0 with *reply when the daemon said ok, else -1 with why in
+ * reason (nothing said: the caller decides whether it is worth a line). */
+static int call(const struct record *rec, int timeout_ms, struct json_object *req, const int *fds,
+		size_t nfds, struct json_object **reply, char *reason, size_t cap)
+{
+	bool ok = false;
+	int r;
+
+	*reply = NULL;
+	r = proto_call(rec->socket, timeout_ms, req, fds, nfds, reply);
+	json_object_put(req);
+	if (r < 0) {
+		snprintf(reason, cap, "cannot reach sessrecd at %s: %s", rec->socket, strerror(-r));
+		return -1;
+	}
+	if (proto_bool(*reply, "ok", &ok) < 0 || !ok) {
+		const char *err = proto_str(*reply, "error");
+		const char *skipped = proto_str(*reply, "skipped");
+
+		if (skipped)
+			snprintf(reason, cap, "sessrecd skipped the session (%s)", skipped);
+		else
+			snprintf(reason, cap, "refused by sessrecd: %s", err ? err : "no reason given");
+		json_object_put(*reply);
+		*reply = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int open_session(struct record *rec)
+{
+	struct json_object *req = json_object_new_object(), *reply;
+	struct passwd *pw = getpwuid(getuid());
+	char uidbuf[32], sessid[32], reason[PATH_MAX + 128];
+	const char *sid, *token, *tty = ttyname(0);
+	int64_t audit;
+	int r = -1;
+
+	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)getuid());
+	add_str(req, "op", "open");
+	add_str(req, "user", pw ? pw->pw_name : uidbuf);
+	json_object_object_add(req, "uid", json_object_new_int64(getuid()));
+	add_str(req, "service", "sessrecctl");
+	add_str(req, "proto", "local");
+	add_str(req, "tty", tty);
+	json_object_object_add(req, "pid", json_object_new_int64(getpid()));
+	if (io_read_file("/proc/self/sessionid", sessid, sizeof(sessid)) > 0) {
+		audit = strtoll(sessid, NULL, 10);
+		json_object_object_add(req, "sessionid", json_object_new_int64(audit));
+	}
+	json_object_object_add(req, "input", json_object_new_boolean(true));
+	if (call(rec, RECORD_TIMEOUT_MS, req, NULL, 0, &reply, reason, sizeof(reason)) < 0) {
+		say("%s; nothing run", reason);
+		return -1;
+	}
+	sid = proto_str(reply, "sid");
+	token = proto_str(reply, "token");
+	if (!sid || !token || proto_str(reply, "skipped") ||
+	    snprintf(rec->sid, sizeof(rec->sid), "%s", sid) >= (int)sizeof(rec->sid) ||
+	    snprintf(rec->token, sizeof(rec->token), "%s", token) >= (int)sizeof(rec->token)) {
+		say("open: unexpected reply from sessrecd");
+		goto out;
+	}
+	r = 0;
+out:
+	json_object_put(reply);
+	return r;
+}
+
+static int attach_session(struct record *rec, int master)
+{
+	struct json_object *req = json_object_new_object(), *reply;
+	char reason[PATH_MAX + 128];
+	bool dry_run = false;
+
+	add_str(req, "op", "attach");
+	add_str(req, "token", rec->token);
+	add_str(req, "term", getenv("TERM"));
+	add_str(req, "shell", rec->cmd[0]);
+	if (call(rec, RECORD_TIMEOUT_MS, req, (int[]){ 0, master }, 2, &reply, reason, sizeof(reason)) < 0) {
+		say("attach: %s; nothing run", reason);
+		return -1;
+	}
+	proto_bool(reply, "dry_run", &dry_run);
+	json_object_put(reply);
+	if (dry_run) {
+		say("attach: sessrecd did not take the terminal (dry run); nothing run");
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 0 once the daemon has drained the session and written its end;
+ * else -1 with why in reason. */
+static int close_session(struct record *rec, char *reason, size_t cap)
+{
+	struct json_object *req = json_object_new_object(), *reply;
+
+	add_str(req, "op", "close");
+	add_str(req, "sid", rec->sid);
+	if (call(rec, RECORD_CLOSE_TIMEOUT_MS, req, NULL, 0, &reply, reason, cap) < 0)
+		return -1;
+	json_object_put(reply);
+	return 0;
+}
+
+static void child_exec(struct record *rec, int slave)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGCHLD,
+				    SIGTSTP, SIGTTIN, SIGTTOU };
+	sigset_t none;
+	int r, e;
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	r = ptyswitch_child(slave);
+	if (r < 0) {
+		fprintf(stderr, "sessrecctl: record: cannot switch terminal: %s\n", strerror(-r));
+		_exit(1);
+	}
+	execvp(rec->cmd[0], rec->cmd);
+	e = errno;
+	fprintf(stderr, "sessrecctl: record: cannot run %s: %s\n", rec->cmd[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static int wait_child(pid_t pid)
+{
+	int status;
+	pid_t w;
+
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return 1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+int ctl_cmd_record(struct ctl *ctl, int argc, char **argv)
+{
+	static struct record rec;
+	char reason[PATH_MAX + 128];
+	struct termios saved;
+	const char *sock;
+	bool have_saved;
+	int master = -1, slave = -1, r, status;
+	pid_t pid;
+
+	r = parse_args(&rec, ctl, argc, argv, &sock);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
+	if (geteuid() != 0) {
+		say("must be run as root (sessrecd opens sessions for uid 0 only)");
+		return 1;
+	}
+	if (!isatty(0)) {
+		say("standard input is not a terminal");
+		return 1;
+	}
+	if (find_socket(&rec, ctl, sock) < 0)
+		return 1;
+	find_shell(&rec);
+	have_saved = tcgetattr(0, &saved) == 0;
+	if (open_session(&rec) < 0)
+		return 1;
+	r = ptyswitch_open(0, &master, &slave);
+	if (r < 0) {
+		say("cannot open a pty: %s", strerror(-r));
+		goto fail;
+	}
+	if (attach_session(&rec, master) < 0)
+		goto fail;
+	close(master);
+	master = -1;
+	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid < 0) {
+		say("cannot fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0)
+		child_exec(&rec, slave);
+	close(slave);
+	/* The outer tty is raw while the daemon relays, so these come from
+	 * other processes only; the command's end is what ends us. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	status = wait_child(pid);
+	r = close_session(&rec, reason, sizeof(reason));
+	if (have_saved)
+		tcsetattr(0, TCSADRAIN, &saved);
+	if (r < 0)
+		say("close: %s; the recording of session %s may be incomplete", reason, rec.sid);
+	return status;
+fail:
+	if (master >= 0)
+		close(master);
+	if (slave >= 0)
+		close(slave);
+	if (have_saved)
+		tcsetattr(0, TCSANOW, &saved);
+	close_session(&rec, reason, sizeof(reason));
+	return 1;
+}

@@ -1,0 +1,133 @@
+/* status: the sessions sessrecd holds right now, asked over its socket
+ * ("list", root only), and how many it resumed after a restart. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "out.h"
+#include "proto.h"
+
+#include "ctl.h"
+
+#define STATUS_TIMEOUT_MS 5000
+
+static const char status_usage[] =
+	"Usage: sessrecctl status [OPTIONS]\n"
+	"\n"
+	"The live sessions sessrecd holds, from its socket (root only): short sid,\n"
+	"user, uid, PAM service, tty, pid, start, state and bytes relayed each way,\n"
+	"then how many sessions it resumed after a restart.\n"
+	"Exit status 1 when the daemon cannot be reached or refuses.\n"
+	"\n"
+	"Options:\n"
+	"  --json               the daemon's answer as one JSON object\n"
+	"  --socket PATH        sessrecd's socket (default from the configuration)\n"
+	"  -h, --help           this help\n";
+
+static void cell(struct out *o, struct json_object *s, const char *key, int width)
+{
+	struct json_object *v = NULL;
+	const char *txt = NULL;
+
+	if (json_object_object_get_ex(s, key, &v) && !json_object_is_type(v, json_type_null))
+		txt = json_object_get_string(v);
+	out_safe_pad(o, txt, width);
+	out_str(o, "  ");
+}
+
+static void print_session(struct out *o, struct json_object *s)
+{
+	struct json_object *v = NULL;
+	char when[32], in[32] = "-", outb[32] = "-";
+	const char *sid = proto_str(s, "sid");
+	double start;
+
+	out_printf(o, "%-8.8s  ", sid ? sid : "-");
+	cell(o, s, "user", 10);
+	cell(o, s, "uid", 6);
+	cell(o, s, "service", 7);
+	cell(o, s, "tty", 10);
+	cell(o, s, "pid", 7);
+	if (json_object_object_get_ex(s, "start", &v) && json_object_is_type(v, json_type_string)) {
+		out_safe_pad(o, json_object_get_string(v), 19);
+	} else if (v && (start = json_object_get_double(v)) > 0) {
+		fmt_time_local(when, sizeof(when), start);
+		out_safe_pad(o, when, 19);
+	} else {
+		out_safe_pad(o, NULL, 19);
+	}
+	out_str(o, "  ");
+	cell(o, s, "state", 9);
+	if (json_object_object_get_ex(s, "bytes_in", &v))
+		fmt_bytes(in, sizeof(in), (uint64_t)json_object_get_int64(v));
+	if (json_object_object_get_ex(s, "bytes_out", &v))
+		fmt_bytes(outb, sizeof(outb), (uint64_t)json_object_get_int64(v));
+	out_printf(o, "%7s  %7s\n", in, outb);
+}
+
+int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	enum { OPT_JSON = CTL_OPT_LOCAL };
+	static const struct option longopts[] = {
+		CTL_COMMON_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct json_object *req, *reply = NULL, *sessions = NULL;
+	const char *sock, *error;
+	bool json = false;
+	int64_t resumed = 0;
+	struct out o;
+	size_t n = 0;
+	int c, r;
+
+	while ((c = ctl_getopt("status", argc, argv, "h", longopts)) != -1) {
+		if (c == 'h')
+			return ctl_help(status_usage);
+		if (c == OPT_JSON)
+			json = true;
+		else if (c == '?' || ctl_common_opt(ctl, c, optarg))
+			return CTL_EXIT_USAGE;
+	}
+	if (optind < argc)
+		return ctl_usage_err("status", "unexpected argument '%s'", argv[optind]);
+	if (!(sock = ctl_socket_path(ctl)))
+		return CTL_EXIT_ERROR;
+	req = json_object_new_object();
+	json_object_object_add(req, "op", json_object_new_string("list"));
+	r = proto_call(sock, STATUS_TIMEOUT_MS, req, NULL, 0, &reply);
+	json_object_put(req);
+	if (r < 0) {
+		ctl_err("cannot reach sessrecd at %s: %s%s", sock, strerror(-r),
+			r == -ENOENT || r == -ECONNREFUSED ? " (is it running?)" : "");
+		return CTL_EXIT_ERROR;
+	}
+	if ((error = proto_str(reply, "error")) != NULL || !json_object_object_get_ex(reply, "sessions", &sessions) ||
+	    !json_object_is_type(sessions, json_type_array)) {
+		ctl_err("sessrecd refused: %s", error ? error : "no session list in its answer");
+		json_object_put(reply);
+		return CTL_EXIT_ERROR;
+	}
+	if (out_init(&o, STDOUT_FILENO, 1 << 16) < 0) {
+		json_object_put(reply);
+		return CTL_EXIT_ERROR;
+	}
+	proto_int(reply, "resumed", &resumed);
+	n = json_object_array_length(sessions);
+	if (json) {
+		out_str(&o, json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		out_write(&o, "\n", 1);
+	} else {
+		out_printf(&o, "%-8s  %-10s  %-6s  %-7s  %-10s  %-7s  %-19s  %-9s  %7s  %7s\n", "SID", "USER",
+			   "UID", "SERVICE", "TTY", "PID", "START", "STATE", "IN", "OUT");
+		for (size_t i = 0; i < n; i++)
+			print_session(&o, json_object_array_get_idx(sessions, i));
+		out_printf(&o, "%zu live session%s, %lld resumed after a restart\n", n, n == 1 ? "" : "s",
+			   (long long)resumed);
+	}
+	r = out_close(&o) < 0 ? CTL_EXIT_ERROR : 0;
+	json_object_put(reply);
+	return r;
+}

@@ -1,0 +1,74 @@
+/* store: the shard files found in the --dir directories, and the one reader
+ * of them (plain .jsonl or .jsonl.gz): big buffers, lines with their
+ * numbers, corrupt lines reported once, progress on a terminal.
+ * Convention: 0 or an exit status after one line on stderr, unless stated. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "ctl.h"
+
+struct shard_file {
+	char *path;
+	int64_t day;   /* unix time of the UTC day's start */
+	bool gz;
+	uint64_t size; /* on disk */
+};
+
+struct store {
+	struct shard_file *files; /* oldest day first; one day: by path */
+	size_t nfiles;
+	uint64_t total;           /* bytes on disk of all files */
+	bool progress;
+	bool progress_shown;
+	uint64_t done;            /* bytes of the files scanned completely */
+	size_t scanning;          /* 1-based index of the file being scanned, 0: none */
+	struct timespec started, drawn;
+	unsigned corrupt;         /* lines reported corrupt */
+	bool io_error;            /* a file could not be read: exit status 1 */
+};
+
+/* Lists the shard files of ctl's directories (ctl_shard_dirs first). A
+ * missing or unreadable directory is an error; a directory without shards
+ * is not. The same file reached twice (a repeated --dir) counts once. */
+int store_open(struct store *st, struct ctl *ctl);
+void store_close(struct store *st);
+
+/* Warnings that keep the progress line intact: "sessrecctl: ..." */
+void store_warn(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Erases the progress line (before output to the same terminal). */
+void store_progress_clear(struct store *st);
+
+#define READER_BUF (4u << 20)
+
+struct reader {
+	struct store *st;
+	const struct shard_file *file;
+	size_t index;          /* of file in st->files, for progress */
+	int fd;
+	gzFile gz;
+	char *buf;
+	size_t pos, end;
+	uint64_t lineno;       /* of the line last returned */
+	uint64_t off;          /* uncompressed offset of the next line */
+	uint64_t line_off;     /* offset of the line last returned */
+	bool follow;           /* at EOF keep a partial last line and wait for more */
+	bool skipping;         /* inside an overlong line */
+	bool eof;
+};
+
+/* Opens file (st->files[index]) positioned at uncompressed offset off,
+ * whose line is number lineno + 1. Errors are reported and flag st->io_error. */
+int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, uint64_t lineno);
+/* 1 with the next line (without '\n') in *line,*len; 0 at the end of the
+ * file (with follow: for now; call again later); -1 on a read error
+ * (reported). Overlong lines are reported and skipped here. */
+int reader_next(struct reader *r, const char **line, size_t *len);
+void reader_close(struct reader *r);
+
+/* "sessrecctl: FILE:LINE: corrupt line skipped" for the line last returned. */
+void reader_corrupt(struct reader *r);

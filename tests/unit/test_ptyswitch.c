@@ -1,0 +1,253 @@
+/* Unit tests for common/ptyswitch: the inner pty copies the outer terminal,
+ * and both switches leave the slave as controlling tty on fds 0-2, nothing
+ * else open, SIGHUP as it was. Real ptys, forked children. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "ptyswitch.h"
+
+static bool cloexec(int fd)
+{
+	int f = fcntl(fd, F_GETFD);
+
+	return f >= 0 && (f & FD_CLOEXEC);
+}
+
+/* A pty pair standing for the user's outer terminal. */
+static void outer_pair(int *m, int *s)
+{
+	*m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(*m, 0);
+	ck_assert_int_eq(grantpt(*m), 0);
+	ck_assert_int_eq(unlockpt(*m), 0);
+	*s = open(ptsname(*m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(*s, 0);
+}
+
+/* tty_nr (field 7) of /proc/self/stat: the controlling terminal's device. */
+static long ctty_dev(void)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	long tty = -1;
+	char *p;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %ld", &tty) != 1)
+		tty = -1;
+	return tty;
+}
+
+static dev_t rdev_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? st.st_rdev : (dev_t)-1;
+}
+
+/* Checks made inside a forked child after a switch; each failure sets a bit
+ * of the exit code so the parent says which one failed. */
+static int check_switched(dev_t inner, int old_slave)
+{
+	int bad = 0;
+
+	for (int fd = 0; fd <= 2; fd++)
+		if (rdev_of(fd) != inner || cloexec(fd))
+			bad |= 1;
+	if (ctty_dev() != (long)inner)
+		bad |= 2;
+	if (tcgetpgrp(0) != getpgrp())
+		bad |= 4;
+	if (old_slave > 2 && fcntl(old_slave, F_GETFD) != -1)
+		bad |= 8;
+	if (getsid(0) != getpid())
+		bad |= 16;
+	return bad;
+}
+
+static int wait_code(pid_t pid)
+{
+	int st;
+
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st), "child killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return WEXITSTATUS(st);
+}
+
+static const struct open_case {
+	unsigned short rows, cols;
+	tcflag_t clear_lflag;
+} open_cases[] = {
+	{ 30, 100, ECHO },
+	{ 1, 1, ICANON | ISIG },
+	{ 0, 0, 0 }, /* a tty that never had a size keeps 0x0 */
+	{ 200, 500, ECHO | ICANON },
+};
+
+START_TEST(open_copies_outer_tty)
+{
+	const struct open_case *c = &open_cases[_i];
+	struct winsize ws = { .ws_row = c->rows, .ws_col = c->cols }, got;
+	struct termios tio;
+	int om, os, m = -1, s = -1;
+
+	outer_pair(&om, &os);
+	ck_assert_int_eq(ioctl(os, TIOCSWINSZ, &ws), 0);
+	ck_assert_int_eq(tcgetattr(os, &tio), 0);
+	tio.c_lflag &= ~c->clear_lflag;
+	ck_assert_int_eq(tcsetattr(os, TCSANOW, &tio), 0);
+
+	ck_assert_int_eq(ptyswitch_open(os, &m, &s), 0);
+	ck_assert(cloexec(m) && cloexec(s));
+	ck_assert(isatty(s));
+	ck_assert_str_eq(ptsname(m), ttyname(s));
+	ck_assert_int_eq(ioctl(s, TIOCGWINSZ, &got), 0);
+	ck_assert_uint_eq(got.ws_row, c->rows);
+	ck_assert_uint_eq(got.ws_col, c->cols);
+	ck_assert_int_eq(tcgetattr(s, &tio), 0);
+	ck_assert_uint_eq(tio.c_lflag & (ECHO | ICANON | ISIG), (ECHO | ICANON | ISIG) & ~c->clear_lflag);
+	close(m);
+	close(s);
+	close(om);
+	close(os);
+}
+END_TEST
+
+START_TEST(open_non_tty_defaults)
+{
+	struct winsize got;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), m, s;
+
+	ck_assert_int_eq(ptyswitch_open(null, &m, &s), 0);
+	ck_assert(cloexec(m) && cloexec(s));
+	ck_assert_int_eq(ioctl(s, TIOCGWINSZ, &got), 0);
+	ck_assert_uint_eq(got.ws_row, 24);
+	ck_assert_uint_eq(got.ws_col, 80);
+	close(m);
+	close(s);
+	ck_assert_int_eq(ptyswitch_open(-1, &m, &s), 0);
+	close(m);
+	close(s);
+	close(null);
+}
+END_TEST
+
+START_TEST(child_takes_slave)
+{
+	int m, s;
+	pid_t pid;
+
+	ck_assert_int_eq(ptyswitch_open(-1, &m, &s), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dev_t inner = rdev_of(s);
+
+		if (ptyswitch_child(s) < 0)
+			_exit(100);
+		_exit(check_switched(inner, s));
+	}
+	ck_assert_int_eq(wait_code(pid), 0);
+	close(m);
+	close(s);
+}
+END_TEST
+
+static volatile sig_atomic_t hups;
+static void on_hup(int sig)
+{
+	(void)sig;
+	hups++;
+}
+
+/* The leader's switch, with SIGHUP handled by a handler (which must not run
+ * and must be back afterwards), optionally blocked (a pending HUP must not
+ * surface once unblocked). */
+START_TEST(leader_takes_slave)
+{
+	bool blocked = _i;
+	int om, os, m, s;
+	pid_t pid;
+
+	outer_pair(&om, &os);
+	ck_assert_int_eq(ptyswitch_open(os, &m, &s), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = on_hup }, now;
+		dev_t inner = rdev_of(s);
+		sigset_t set;
+		int fd, bad;
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGHUP, &sa, NULL);
+		sigemptyset(&set);
+		sigaddset(&set, SIGHUP);
+		if (blocked)
+			sigprocmask(SIG_BLOCK, &set, NULL);
+		/* Become a session leader whose ctty is the outer terminal on 0. */
+		if (setsid() < 0)
+			_exit(101);
+		fd = open(ptsname(om), O_RDWR);
+		if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0 || dup2(fd, 0) < 0)
+			_exit(102);
+		close(fd);
+		if (ctty_dev() != (long)rdev_of(os))
+			_exit(103);
+		if (ptyswitch_take(s) < 0)
+			_exit(104);
+		bad = check_switched(inner, s);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		if (hups != 0)
+			bad |= 32;
+		if (sigaction(SIGHUP, NULL, &now) < 0 || now.sa_handler != on_hup)
+			bad |= 64;
+		_exit(bad);
+	}
+	ck_assert_int_eq(wait_code(pid), 0);
+	close(m);
+	close(s);
+	close(om);
+	close(os);
+}
+END_TEST
+
+static Suite *ptyswitch_suite(void)
+{
+	Suite *su = suite_create("ptyswitch");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, open_copies_outer_tty, 0, sizeof(open_cases) / sizeof(open_cases[0]));
+	tcase_add_test(tc, open_non_tty_defaults);
+	tcase_add_test(tc, child_takes_slave);
+	tcase_add_loop_test(tc, leader_takes_slave, 0, 2);
+	suite_add_tcase(su, tc);
+	return su;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ptyswitch_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
