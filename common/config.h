@@ -1,5 +1,5 @@
 /* config: the daemon configuration, /etc/sessrec/sessrecd.conf plus
- * sessrecd.conf.d/*.conf in lexical order (later wins), systemd-style
+ * sessrecd.conf.d/NAME.conf in lexical order (later wins), systemd-style
  * sections, parsed with libinih. Convention: 0 or -errno. */
 #pragma once
 #include <limits.h>
@@ -21,14 +21,14 @@ struct sessrec_config {
 	/* [Daemon] */
 	char socket_path[PATH_MAX];   /* Socket= */
 	char process_name[16];        /* ProcessName= (comm and argv[0] as ps shows them) */
-	unsigned max_sessions;        /* MaxSessions= */
-	unsigned token_ttl;           /* TokenTimeoutSec= */
+	unsigned max_sessions;        /* MaxSessions= (1024, 1..65536) */
+	unsigned token_ttl;           /* TokenTimeoutSec= (120, 1..3600) */
 	char state_dir[PATH_MAX];     /* StateDirectory= (/run/sessrec/sessions) */
 	/* [Recording] */
 	char shard_dir[PATH_MAX];     /* ShardDirectory= */
 	bool record_input;            /* RecordInput= */
-	uint64_t session_cap;         /* SessionMaxBytes= (10M) */
-	uint64_t min_free;            /* MinFreeSpace= (200M) */
+	uint64_t session_cap;         /* SessionMaxBytes= (10M, > 0) */
+	uint64_t min_free;            /* MinFreeSpace= (200M, 0: no check) */
 	bool withhold_secrets;        /* WithholdSecrets= (yes) */
 	/* [Syslog] */
 	unsigned syslog_targets;      /* Targets=journal,devlog,stdout,pid1,none */
@@ -44,9 +44,17 @@ struct sessrec_config {
 void config_defaults(struct sessrec_config *c);
 
 /* Loads path (a missing file is fine when it is CONFIG_DEFAULT_PATH or
- * allow_missing), then path.d/*.conf. On a syntax error or bad value returns
- * -EINVAL with "FILE:LINE: what" in err. */
+ * allow_missing), then every path.d/NAME.conf in strcmp order, later files
+ * overriding earlier ones. On a syntax error or bad value returns -EINVAL
+ * with "FILE:LINE: what" in err (other failures: -errno, "FILE: why").
+ * Either every file applies or c is left untouched. Keys are case-sensitive;
+ * lines may be indented; "#" or ";" starts a comment line and " ;" an inline
+ * one; lines are at most 198 characters. */
 int config_load(struct sessrec_config *c, const char *path, bool allow_missing, char *err, size_t errlen);
+
+/* Parses text as if it were a file called name (for messages), on top of c;
+ * same rules and all-or-nothing behaviour as config_load. */
+int config_load_string(struct sessrec_config *c, const char *text, const char *name, char *err, size_t errlen);
 
 /* "journal,devlog" -> mask; "none" -> 0; -EINVAL on an unknown name. */
 int config_parse_targets(const char *s, unsigned *mask);

@@ -169,34 +169,25 @@ static void sync_parent(const char *path)
 int io_write_atomic(const char *path, const void *data, size_t n, unsigned mode)
 {
 	char tmp[PATH_MAX];
-	int fd = -1, r;
+	int fd, r;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fchmod(fd, (mode_t)mode) < 0) {
+	if (fchmod(fd, (mode_t)mode) < 0)
 		r = -errno;
-		goto fail;
-	}
-	if ((r = io_write_full(fd, data, n)) < 0)
-		goto fail;
-	if (fsync(fd) < 0) {
+	else if ((r = io_write_full(fd, data, n)) == 0 && fsync(fd) < 0)
 		r = -errno;
-		goto fail;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r < 0 || rename(tmp, path) < 0) {
+	if (close(fd) < 0 && r == 0)
 		r = -errno;
-		goto fail;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
 	}
 	sync_parent(path);
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return r;
 }

@@ -3,7 +3,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Writes all n bytes (blocking fd); -EPIPE etc. on failure. */
+/* Writes all n bytes (blocking fd: a non-blocking one may give -EAGAIN after a
+ * partial write); -EPIPE etc. on failure. */
 int io_write_full(int fd, const void *buf, size_t n);
 /* Reads exactly n bytes; -EIO on early EOF. */
 int io_read_full(int fd, void *buf, size_t n);

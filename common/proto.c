@@ -82,6 +82,8 @@ int proto_parse(const char *buf, size_t n, struct json_object **msg)
 	int r = -EBADMSG;
 
 	*msg = NULL;
+	if (n > PROTO_MSG_MAX)
+		return -EMSGSIZE;
 	/* json-c stops at a NUL; what follows it would go unseen. */
 	if (n == 0 || memchr(buf, '\0', n))
 		return -EBADMSG;
@@ -160,36 +162,36 @@ int proto_connect(const char *path, int timeout_ms)
 			int err = 0;
 
 			if ((r = wait_fd(fd, POLLOUT, deadline)) < 0)
-				goto fail;
+				goto out;
 			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0) {
 				r = -errno;
-				goto fail;
+				goto out;
 			}
 			if (err) {
 				r = -err;
-				goto fail;
+				goto out;
 			}
 			break;
 		}
 		if (errno != EAGAIN) {
 			r = -errno;
-			goto fail;
+			goto out;
 		}
 		/* AF_UNIX says EAGAIN (not EINPROGRESS) when the listener's
 		 * backlog is full, and offers nothing to poll on: retry. */
 		if (deadline >= 0 && left_ms(deadline) == 0) {
 			r = -ETIMEDOUT;
-			goto fail;
+			goto out;
 		}
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		r = -errno;
-		goto fail;
+		goto out;
 	}
 	return fd;
-fail:
+out:
 	close(fd);
 	return r;
 }
@@ -203,8 +205,13 @@ int proto_roundtrip(int sock, int timeout_ms, struct json_object *req,
 	int r;
 
 	*reply = NULL;
-	if ((r = wait_fd(sock, POLLOUT, deadline)) < 0 ||
-	    (r = proto_send_flags(sock, req, fds, nfds, MSG_DONTWAIT)) < 0)
+	/* Sending may wait too (the daemon's queue can be full); same deadline. */
+	do {
+		if ((r = wait_fd(sock, POLLOUT, deadline)) < 0)
+			return r;
+		r = proto_send_flags(sock, req, fds, nfds, MSG_DONTWAIT);
+	} while (r == -EAGAIN);
+	if (r < 0)
 		return r;
 	for (;;) {
 		if ((r = wait_fd(sock, POLLIN, deadline)) < 0)
@@ -242,10 +249,15 @@ int proto_call(const char *path, int timeout_ms, struct json_object *req,
 const char *proto_str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
+	const char *s;
 
 	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
-	return json_object_get_string(v);
+	s = json_object_get_string(v);
+	/* "root\u0000x" must not pass for "root". */
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return NULL;
+	return s;
 }
 
 int proto_int(struct json_object *o, const char *key, int64_t *out)

@@ -28,6 +28,16 @@
 /* Serialises msg and sends it with nfds fds. -EMSGSIZE if it exceeds PROTO_MSG_MAX. */
 int proto_send(int sock, struct json_object *msg, const int *fds, size_t nfds);
 
+/* The same with send flags: MSG_DONTWAIT (-EAGAIN when the peer's queue is
+ * full) for a daemon that must not block on a slow client. */
+int proto_send_flags(int sock, struct json_object *msg, const int *fds, size_t nfds, int flags);
+
+/* Parses one received message body of n bytes (the checks proto_recv makes:
+ * no NUL, strict JSON, valid UTF-8, depth <= 16, nothing after the value, an
+ * object with an "op" string or an "ok" bool). 0 with *msg set, -EBADMSG,
+ * or -EMSGSIZE when n > PROTO_MSG_MAX. */
+int proto_parse(const char *buf, size_t n, struct json_object **msg);
+
 /* Receives one message. On success *msg is a JSON object (caller puts it) and
  * fds[0..*nfds) are open CLOEXEC fds the caller owns. Returns 0, -ECONNRESET
  * when the peer closed, -EAGAIN (with MSG_DONTWAIT), -EMSGSIZE (oversized),
@@ -36,7 +46,8 @@ int proto_send(int sock, struct json_object *msg, const int *fds, size_t nfds);
 int proto_recv(int sock, struct json_object **msg, int *fds, size_t maxfds, size_t *nfds, int flags);
 
 /* Connects a CLOEXEC SOCK_SEQPACKET socket to path, giving up after
- * timeout_ms. Returns the fd or -errno. */
+ * timeout_ms (-1: never) with -ETIMEDOUT. Returns the (blocking) fd or -errno
+ * (-ENOENT: no socket there, -ECONNREFUSED: nobody listening). */
 int proto_connect(const char *path, int timeout_ms);
 
 /* connect + send + one reply within timeout_ms. *reply is set on 0; a reply
@@ -45,12 +56,13 @@ int proto_call(const char *path, int timeout_ms, struct json_object *req,
 	       const int *fds, size_t nfds, struct json_object **reply);
 
 /* Send req on an already connected socket and wait timeout_ms (-1: forever)
- * for the one reply. */
+ * for the one reply. -ETIMEDOUT, -ECONNRESET (peer closed), -EBADMSG (the
+ * reply has no "ok" bool or carries fds). */
 int proto_roundtrip(int sock, int timeout_ms, struct json_object *req,
 		    const int *fds, size_t nfds, struct json_object **reply);
 
 /* Field access that never trusts the peer: NULL / -EINVAL when absent or of
- * the wrong type. */
+ * the wrong type (a string with an embedded NUL counts as wrong). */
 const char *proto_str(struct json_object *o, const char *key);
 int proto_int(struct json_object *o, const char *key, int64_t *out);
 int proto_bool(struct json_object *o, const char *key, bool *out);

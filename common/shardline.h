@@ -28,7 +28,12 @@ typedef int (*shard_line_fn)(void *userdata, const char *line, size_t len);
  * '"' and '\\' are JSON-escaped. Chunks never split a UTF-8 sequence. A
  * trailing sequence that is valid so far but incomplete stays in *carry and is
  * prepended at the next call. sid is SHARD_SID_LEN characters.
- * Returns 0 or the first negative value fn returned. */
+ * Each line takes as many bytes as fit (d and raw together); when an invalid
+ * byte would not fit with the raw it brings, the line ends before it, so
+ * the valid text before it needs no raw. ch must be printable ASCII
+ * other than '"' and '\\' (-EINVAL). n == 0 emits nothing.
+ * Returns 0 or the first negative value fn returned (the rest of data is
+ * then dropped; *carry stays consistent). */
 int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char ch,
 		       const uint8_t *data, size_t n, shard_line_fn fn, void *userdata);
 
@@ -38,7 +43,11 @@ int shard_encode_flush(struct shard_utf8 *carry, const char *sid, double t, char
 		       shard_line_fn fn, void *userdata);
 
 /* The recording's header: an asciicast v2 header plus what asciicast has no
- * field for. NULL strings are omitted (meta) or defaulted (env). */
+ * field for. NULL strings are omitted (meta) or defaulted (env: SHELL
+ * "/bin/sh", TERM "dumb"); so are uid < 0, src_port 0, pid 0, audit_session
+ * -1 (or 4294967295, the kernel's "unset"). Strings may be hostile: invalid
+ * UTF-8 becomes U+FFFD, and the longest strings are clipped to one common
+ * length so the line fits (shardfmt.c). */
 struct shard_meta {
 	const char *user;
 	long uid;           /* -1: unknown */

@@ -66,6 +66,35 @@ int shardread_event(const char *line, size_t len, struct shardread_line *l);
  * wrong type. */
 int shardread_parse(const char *line, size_t len, struct shardread_line *l);
 
+/* A member of an object inside a header or end line ("hdr", "meta", "env",
+ * "end"), pointing into the line. */
+struct shardread_member {
+	const char *obj;       /* the key the enclosing object sits under */
+	size_t obj_len;
+	const char *key;       /* never holds a backslash */
+	size_t key_len;
+	const char *val;       /* 's': the JSON-escaped body; 'n': the number as
+				  written; 'b': true or false; 'z': null; 'o': "" */
+	size_t val_len;
+	char type;
+	int depth;             /* 1: a member of a top-level object, 2: deeper */
+};
+
+#define SHARDREAD_MEMBERS_MAX 64
+
+/* Fast full read of a HDR or END line in the writer's layout: no
+ * whitespace, no arrays, plain numbers, no escaped keys, no top-level key
+ * twice, objects at most three deep. Fills l (kind, sid) and m[0..*n) with
+ * the members of the objects in the line, in order (a key repeated inside
+ * an object: the last one counts, as in json-c). Returns 0, or -EAGAIN for
+ * any other line: then shardread_parse decides. */
+int shardread_members(const char *line, size_t len, struct shardread_line *l,
+		      struct shardread_member *m, size_t *n);
+
+/* The bytes of a string member ('s') into out (cap >= m->val_len), no NUL
+ * added. Returns the length or -EBADMSG. */
+ssize_t shardread_member_str(const struct shardread_member *m, char *out, size_t cap);
+
 /* shardread_event, else shardread_parse. */
 int shardread_read(const char *line, size_t len, struct shardread_line *l);
 

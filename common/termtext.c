@@ -134,9 +134,9 @@ static void csi_output(struct termtext *tt, double t, uint8_t f, unsigned p0)
 		}
 		for (at = 0; at < tt->cur; at = at + char_len_at(tt, at))
 			cols++;
-		if (p0 == 1) {
+		if (p0 == 1) { /* the cursor's own cell included */
 			tt->cur = 0;
-			blank_chars(tt, t, cols);
+			blank_chars(tt, t, cols + 1);
 			move_right(tt, t, cols);
 		} else if (p0 == 2) {
 			tt->len = tt->cur = 0;

@@ -11,6 +11,7 @@
 
 #include "out.h"
 #include "session.h"
+#include "sidtab.h"
 #include "termtext.h"
 
 static const char grep_usage[] =
@@ -56,64 +57,16 @@ struct grep {
 	struct out o;
 	unsigned long matches;
 	uint8_t *data;
-	struct gsess **tab;
-	size_t cap, count;
-	struct gsess *last;
+	struct sidtab tab;     /* the sessions of the shard being read */
+	int err;               /* of the texts flushed while clearing tab */
 	char line[TERMTEXT_LINE_MAX + 1];
 };
 
-static uint64_t hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-	return h;
-}
-
-static bool same(const struct gsess *s, const char *sid, size_t n)
-{
-	return memcmp(s->sid, sid, n) == 0 && s->sid[n] == 0;
-}
-
-static int grow(struct grep *g)
-{
-	size_t ncap = g->cap ? g->cap * 2 : 256, j;
-	struct gsess **nt = calloc(ncap, sizeof(*nt));
-
-	if (!nt)
-		return -ENOMEM;
-	for (size_t i = 0; i < g->cap; i++) {
-		if (!g->tab[i])
-			continue;
-		for (j = hash(g->tab[i]->sid, strlen(g->tab[i]->sid)) & (ncap - 1); nt[j]; j = (j + 1) & (ncap - 1))
-			;
-		nt[j] = g->tab[i];
-	}
-	free(g->tab);
-	g->tab = nt;
-	g->cap = ncap;
-	return 0;
-}
-
 static struct gsess *lookup(struct grep *g, const char *sid, size_t n)
 {
-	struct gsess *s;
-	size_t j;
+	int added;
 
-	if (g->last && same(g->last, sid, n))
-		return g->last;
-	if (g->count * 2 >= g->cap && grow(g) < 0)
-		return NULL;
-	for (j = hash(sid, n) & (g->cap - 1); g->tab[j]; j = (j + 1) & (g->cap - 1))
-		if (same(g->tab[j], sid, n))
-			return g->last = g->tab[j];
-	if (!(s = calloc(1, sizeof(*s))))
-		return NULL;
-	memcpy(s->sid, sid, n);
-	g->tab[j] = s;
-	g->count++;
-	return g->last = s;
+	return sidtab_get(&g->tab, sid, n, sizeof(struct gsess), &added);
 }
 
 static int line_cb(void *userdata, double t, const char *line, size_t len)
@@ -148,23 +101,22 @@ static int close_session(struct gsess *s)
 	return r;
 }
 
+/* sidtab_clear's callback: the texts' last lines are searched too. */
+static void drop(void *entry)
+{
+	struct gsess *s = entry;
+	struct grep *g = s->chan[0] ? s->chan[0]->g : s->chan[1] ? s->chan[1]->g : NULL;
+	int r = close_session(s);
+
+	if (g && r < 0 && !g->err)
+		g->err = r;
+	free(s);
+}
+
 static int drop_all(struct grep *g)
 {
-	int r = 0;
-
-	for (size_t i = 0; i < g->cap; i++) {
-		if (!g->tab[i])
-			continue;
-		if (r == 0)
-			r = close_session(g->tab[i]);
-		else
-			close_session(g->tab[i]);
-		free(g->tab[i]);
-		g->tab[i] = NULL;
-	}
-	g->count = 0;
-	g->last = NULL;
-	return r;
+	sidtab_clear(&g->tab, drop);
+	return g->err;
 }
 
 static int event(struct grep *g, struct gsess *s, const struct shardread_line *l, struct reader *r,
@@ -329,7 +281,7 @@ int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 		store_close(&g->st);
 	}
 	out_close(&g->o);
-	free(g->tab);
+	sidtab_free(&g->tab, drop);
 out_re:
 	free(g->data);
 	regfree(&g->re);

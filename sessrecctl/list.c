@@ -10,6 +10,7 @@
 
 #include "out.h"
 #include "session.h"
+#include "sidtab.h"
 
 static const char list_usage[] =
 	"Usage: sessrecctl list [OPTIONS]\n"
@@ -38,77 +39,37 @@ struct list {
 	struct filter f;
 	bool json;
 	struct out out;
-	struct sessinfo **tab; /* open addressing on the sid, one day's sessions */
-	size_t cap, count;
-	struct sessinfo *last; /* sessions interleave, but in runs */
+	struct sidtab tab;     /* one day's sessions */
+	struct sessinfo **day; /* the same, to sort */
+	size_t nday, capday;
 };
 
-static uint64_t sid_hash(const char *s, size_t n)
+static void drop(void *entry)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-	return h;
-}
-
-static bool sid_eq(const struct sessinfo *s, const char *sid, size_t n)
-{
-	return memcmp(s->sid, sid, n) == 0 && s->sid[n] == 0;
-}
-
-static int grow(struct list *ls)
-{
-	size_t ncap = ls->cap ? ls->cap * 2 : 1024;
-	struct sessinfo **nt = calloc(ncap, sizeof(*nt));
-
-	if (!nt)
-		return -ENOMEM;
-	for (size_t i = 0; i < ls->cap; i++) {
-		struct sessinfo *s = ls->tab[i];
-		size_t j;
-
-		if (!s)
-			continue;
-		for (j = sid_hash(s->sid, strlen(s->sid)) & (ncap - 1); nt[j]; j = (j + 1) & (ncap - 1))
-			;
-		nt[j] = s;
-	}
-	free(ls->tab);
-	ls->tab = nt;
-	ls->cap = ncap;
-	return 0;
+	sessinfo_free(entry);
+	free(entry);
 }
 
 static struct sessinfo *lookup(struct list *ls, const struct shardread_line *l, const struct reader *r)
 {
-	size_t j;
+	int added;
+	struct sessinfo *s = sidtab_get(&ls->tab, l->sid, l->sid_len, sizeof(*s), &added);
 
-	if (ls->last && sid_eq(ls->last, l->sid, l->sid_len))
-		return ls->last;
-	if (ls->count * 2 >= ls->cap && grow(ls) < 0)
-		return NULL;
-	for (j = sid_hash(l->sid, l->sid_len) & (ls->cap - 1); ls->tab[j]; j = (j + 1) & (ls->cap - 1))
-		if (sid_eq(ls->tab[j], l->sid, l->sid_len))
-			return ls->last = ls->tab[j];
-	struct sessinfo *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	memcpy(s->sid, l->sid, l->sid_len);
-	s->file = r->index;
-	s->first_line = r->lineno;
-	ls->tab[j] = s;
-	ls->count++;
-	return ls->last = s;
+	if (s && added) {
+		s->file = r->index;
+		s->first_line = r->lineno;
+	}
+	return s;
 }
 
 /* One line of a shard into its session's summary. -ENOMEM or 0. */
 static int take_line(struct list *ls, struct reader *r, const char *line, size_t len)
 {
+	struct shardread_member m[SHARDREAD_MEMBERS_MAX];
 	struct shardread_line l;
 	struct sessinfo *s;
-	bool parsed = false;
+	bool parsed = false, fast = false;
+	size_t nm = 0;
 	int ret = 0;
 
 	if (shardread_peek(line, len, &l) < 0) {
@@ -123,16 +84,23 @@ static int take_line(struct list *ls, struct reader *r, const char *line, size_t
 	}
 	if (s->file != r->index || s->skip)
 		goto out; /* a copy of the session in another shard, or filtered out */
-	if (!parsed && l.kind == SHARDREAD_EVENT && shardread_event(line, len, &l) == 0)
-		goto event;
-	if (!parsed && l.kind != SHARDREAD_TRUNC) {
-		if (shardread_parse(line, len, &l) < 0)
+	/* Only header and end lines are read whole (json-c for what is not in
+	 * the writer's layout); list needs no payload, so other lines in the
+	 * writer's layout are taken as framed: show, export, play and grep check
+	 * every line they read. */
+	if (!parsed && (l.kind == SHARDREAD_HDR || l.kind == SHARDREAD_END)) {
+		if (shardread_members(line, len, &l, m, &nm) == 0) {
+			fast = true;
+		} else if (shardread_parse(line, len, &l) == 0) {
+			parsed = true;
+		} else {
 			goto corrupt;
-		parsed = true;
+		}
 	}
 	switch (l.kind) {
 	case SHARDREAD_HDR:
-		if ((ret = sessinfo_hdr(s, l.obj)) < 0)
+		ret = fast ? sessinfo_hdr_members(s, m, nm) : sessinfo_hdr(s, l.obj);
+		if (ret < 0)
 			break;
 		if (filter_active(&ls->f) && !filter_match(&ls->f, s)) {
 			s->skip = true;
@@ -142,7 +110,8 @@ static int take_line(struct list *ls, struct reader *r, const char *line, size_t
 			ret = -ENOMEM;
 		break;
 	case SHARDREAD_END:
-		if ((ret = sessinfo_end(s, l.obj)) < 0)
+		ret = fast ? sessinfo_end_members(s, m, nm) : sessinfo_end(s, l.obj);
+		if (ret < 0)
 			break;
 		if (ls->json && !(s->end_line = strndup(line, len)))
 			ret = -ENOMEM;
@@ -152,9 +121,9 @@ static int take_line(struct list *ls, struct reader *r, const char *line, size_t
 		break;
 	case SHARDREAD_EXEC:
 		s->ncmds++;
-		break;
+		/* fall through */
+	case SHARDREAD_EXIT:
 	case SHARDREAD_EVENT:
-	event:
 		if (l.t > s->last_t)
 			s->last_t = l.t;
 		break;
@@ -206,7 +175,8 @@ static void print_json(struct list *ls, const struct sessinfo *s)
 			if (json_object_object_get_ex(hdr, keys[i], &v))
 				json_object_object_add(o, keys[i], json_object_get(v));
 	}
-	json_object_object_add(o, "duration", json_object_new_double(s->has_end ? s->duration : s->last_t));
+	fmt_seconds(when, sizeof(when), s->has_end ? s->duration : s->last_t);
+	json_object_object_add(o, "duration", json_object_new_double_s(s->has_end ? s->duration : s->last_t, when));
 	if (el && json_object_object_get_ex(el, "end", &v))
 		merge(o, v);
 	if (!json_object_object_get_ex(o, "truncated", &v))
@@ -256,30 +226,26 @@ static int flush_day(struct list *ls)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < ls->cap; i++) {
-		struct sessinfo *s = ls->tab[i];
-
-		if (!s)
-			continue;
-		if (s->skip || (!s->has_hdr && filter_active(&ls->f))) {
-			sessinfo_free(s);
-			free(s);
-			continue;
-		}
-		ls->tab[n++] = s;
+	if (ls->tab.count > ls->capday) {
+		free(ls->day);
+		ls->capday = ls->tab.cap;
+		if (!(ls->day = malloc(ls->capday * sizeof(*ls->day))))
+			return -ENOMEM;
 	}
-	qsort(ls->tab, n, sizeof(*ls->tab), newest_first);
+	for (size_t i = 0; i < ls->tab.cap; i++) {
+		struct sessinfo *s = (struct sessinfo *)ls->tab.slot[i];
+
+		if (s && !s->skip && (s->has_hdr || !filter_active(&ls->f)))
+			ls->day[n++] = s;
+	}
+	qsort(ls->day, n, sizeof(*ls->day), newest_first);
 	for (size_t i = 0; i < n; i++) {
 		if (ls->json)
-			print_json(ls, ls->tab[i]);
+			print_json(ls, ls->day[i]);
 		else
-			print_line(ls, ls->tab[i]);
-		sessinfo_free(ls->tab[i]);
-		free(ls->tab[i]);
+			print_line(ls, ls->day[i]);
 	}
-	memset(ls->tab, 0, ls->cap * sizeof(*ls->tab));
-	ls->count = 0;
-	ls->last = NULL;
+	sidtab_clear(&ls->tab, drop);
 	store_progress_clear(&ls->st);
 	return out_flush(&ls->out);
 }
@@ -355,12 +321,8 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 		ctl_err("writing the list: %s", strerror(-ls.out.err));
 		r = CTL_EXIT_ERROR;
 	}
-	for (size_t i = 0; i < ls.cap; i++)
-		if (ls.tab[i]) {
-			sessinfo_free(ls.tab[i]);
-			free(ls.tab[i]);
-		}
-	free(ls.tab);
+	sidtab_free(&ls.tab, drop);
+	free(ls.day);
 	if (r == 0 && ls.st.io_error)
 		r = CTL_EXIT_ERROR;
 	store_close(&ls.st);

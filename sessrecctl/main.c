@@ -106,8 +106,11 @@ int ctl_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	char opts[64];
 	int c;
 
-	/* a leading ':' makes a missing argument ':' instead of '?' */
-	snprintf(opts, sizeof(opts), ":%s", shortopts);
+	/* a leading ':' (after a '+') makes a missing argument ':' instead of '?' */
+	if (shortopts[0] == '+')
+		snprintf(opts, sizeof(opts), "+:%s", shortopts + 1);
+	else
+		snprintf(opts, sizeof(opts), ":%s", shortopts);
 	opterr = 0;
 	c = getopt_long(argc, argv, opts, longopts, NULL);
 	if (c == ':') {

@@ -184,6 +184,11 @@ void fmt_duration(char *buf, size_t cap, double s)
 		snprintf(buf, cap, "%lud%02luh", n / 86400, n % 86400 / 3600);
 }
 
+void fmt_seconds(char *buf, size_t cap, double s)
+{
+	snprintf(buf, cap, "%.6f", isfinite(s) ? s : 0.0);
+}
+
 void fmt_bytes(char *buf, size_t cap, uint64_t n)
 {
 	static const char units[] = "KMGTPE";

@@ -35,5 +35,7 @@ void fmt_time_local(char *buf, size_t cap, double ts);
 void fmt_time_utc(char *buf, size_t cap, double ts);
 /* 12.3s, 5m12s, 3h02m, 2d04h */
 void fmt_duration(char *buf, size_t cap, double s);
+/* 12.345678: seconds as the shards write them (%.6f) */
+void fmt_seconds(char *buf, size_t cap, double s);
 /* 999, 12.3K, 4.5M, 1.2G */
 void fmt_bytes(char *buf, size_t cap, uint64_t n);

@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "ctl.h"
 #include "io.h"
 #include "proto.h"
@@ -23,10 +21,23 @@
 #define RECORD_TIMEOUT_MS 5000
 /* close is answered once the session's output has reached the terminal. */
 #define RECORD_CLOSE_TIMEOUT_MS 60000
-#define RECORD_USAGE "usage: sessrecctl record [--socket PATH] [-- COMMAND [ARG...]]\n"
+
+static const char record_usage[] =
+	"Usage: sessrecctl record [--socket PATH] [-- COMMAND [ARG...]]\n"
+	"\n"
+	"Run COMMAND (default: your shell, interactive) on a new terminal that\n"
+	"sessrecd relays and records, as it records a login. Root only; standard\n"
+	"input must be a terminal. Nothing is run when sessrecd cannot record.\n"
+	"\n"
+	"Options:\n"
+	"  --socket PATH        sessrecd's socket (default from the configuration)\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Exit status: COMMAND's (128+N if killed by signal N); 1 if nothing was\n"
+	"recorded or run; 2 usage.\n";
 
 struct record {
-	char socket[PATH_MAX];
+	const char *socket;
 	char **cmd;               /* NULL: the user's interactive shell */
 	char shell[PATH_MAX];
 	char *shell_argv[3];
@@ -34,73 +45,28 @@ struct record {
 	char token[256];
 };
 
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+#define say(...) ctl_err("record: " __VA_ARGS__)
+
+/* -1 to go on, else the exit status (help shown, usage error said). */
+static int parse_args(struct record *rec, struct ctl *ctl, int argc, char **argv)
 {
-	va_list ap;
+	static const struct option longopts[] = {
+		CTL_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, r;
 
-	fputs("sessrecctl: record: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* 0, 1 (--help shown) or -1 (usage error, said). */
-static int parse_args(struct record *rec, struct ctl *ctl, int argc, char **argv, const char **sock)
-{
-	int i;
-
-	*sock = ctl->socket;
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			i++;
-			break;
-		} else if (strcmp(argv[i], "--socket") == 0) {
-			if (++i == argc) {
-				fputs("sessrecctl: record: --socket needs a path\n" RECORD_USAGE, stderr);
-				return -1;
-			}
-			*sock = argv[i];
-		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
-			*sock = argv[i] + 9;
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs(RECORD_USAGE, stdout);
-			return 1;
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "sessrecctl: record: unknown option %s\n" RECORD_USAGE, argv[i]);
-			return -1;
-		} else {
-			break;
-		}
+	/* '+': the command's own options are not ours */
+	while ((c = ctl_getopt("record", argc, argv, "+h", longopts)) != -1) {
+		if (c == 'h')
+			return ctl_help(record_usage);
+		if (c == '?')
+			return CTL_EXIT_USAGE;
+		if ((r = ctl_common_opt(ctl, c, optarg)) != 0)
+			return r;
 	}
-	rec->cmd = i < argc ? argv + i : NULL;
-	return 0;
-}
-
-/* --socket, the global option, the configuration's Socket=, the default. */
-static int find_socket(struct record *rec, const struct ctl *ctl, const char *sock)
-{
-	static struct sessrec_config cfg;
-	char err[512] = "";
-	int r;
-
-	if (!sock) {
-		config_defaults(&cfg);
-		r = config_load(&cfg, ctl->config ? ctl->config : CONFIG_DEFAULT_PATH, false, err, sizeof(err));
-		if (r < 0) {
-			if (err[0])
-				say("%s", err);
-			else
-				say("cannot read %s: %s", ctl->config ? ctl->config : CONFIG_DEFAULT_PATH, strerror(-r));
-			return -1;
-		}
-		sock = cfg.socket_path[0] ? cfg.socket_path : PROTO_DEFAULT_SOCKET;
-	}
-	if (snprintf(rec->socket, sizeof(rec->socket), "%s", sock) >= (int)sizeof(rec->socket)) {
-		say("socket path too long: %s", sock);
-		return -1;
-	}
-	return 0;
+	rec->cmd = optind < argc ? argv + optind : NULL;
+	return -1;
 }
 
 /* An interactive shell when no command was given, as script(1) runs one. */
@@ -272,28 +238,28 @@ int ctl_cmd_record(struct ctl *ctl, int argc, char **argv)
 	static struct record rec;
 	char reason[PATH_MAX + 128];
 	struct termios saved;
-	const char *sock;
 	bool have_saved;
 	int master = -1, slave = -1, r, status;
 	pid_t pid;
 
-	r = parse_args(&rec, ctl, argc, argv, &sock);
-	if (r != 0)
-		return r > 0 ? 0 : 2;
+	r = parse_args(&rec, ctl, argc, argv);
+	if (r >= 0)
+		return r;
 	if (geteuid() != 0) {
 		say("must be run as root (sessrecd opens sessions for uid 0 only)");
-		return 1;
+		return CTL_EXIT_ERROR;
 	}
 	if (!isatty(0)) {
 		say("standard input is not a terminal");
-		return 1;
+		return CTL_EXIT_ERROR;
 	}
-	if (find_socket(&rec, ctl, sock) < 0)
-		return 1;
+	rec.socket = ctl_socket_path(ctl);
+	if (!rec.socket)
+		return CTL_EXIT_ERROR;
 	find_shell(&rec);
 	have_saved = tcgetattr(0, &saved) == 0;
 	if (open_session(&rec) < 0)
-		return 1;
+		return CTL_EXIT_ERROR;
 	r = ptyswitch_open(0, &master, &slave);
 	if (r < 0) {
 		say("cannot open a pty: %s", strerror(-r));
@@ -334,5 +300,5 @@ fail:
 	if (have_saved)
 		tcsetattr(0, TCSANOW, &saved);
 	close_session(&rec, reason, sizeof(reason));
-	return 1;
+	return CTL_EXIT_ERROR;
 }

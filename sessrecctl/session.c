@@ -79,9 +79,94 @@ int sessinfo_end(struct sessinfo *s, struct json_object *line)
 		s->duration = s->last_t;
 	s->bytes_out = u64_field(end, "bytes_out");
 	s->bytes_in = u64_field(end, "bytes_in");
-	if (json_object_object_get_ex(end, "truncated", &v) && json_object_get_boolean(v))
+	if (json_object_object_get_ex(end, "truncated", &v) && json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v))
 		s->trunc = true;
 	return dup_field(&s->reason, end, "reason");
+}
+
+static bool is_(const struct shardread_member *m, const char *obj, size_t olen, const char *key, size_t klen)
+{
+	return m->depth == 1 && m->key_len == klen && m->obj_len == olen && memcmp(m->key, key, klen) == 0 &&
+	       memcmp(m->obj, obj, olen) == 0;
+}
+#define is(m, obj, key) is_(m, obj, sizeof(obj) - 1, key, sizeof(key) - 1)
+
+/* A string member, unescaped, in a new allocation (freeing *dst). */
+static int dup_member(char **dst, const struct shardread_member *m)
+{
+	char *v = m->type == 's' ? malloc(m->val_len + 1) : NULL;
+	ssize_t n;
+
+	free(*dst);
+	*dst = NULL;
+	if (m->type != 's')
+		return 0;
+	if (!v)
+		return -ENOMEM;
+	n = shardread_member_str(m, v, m->val_len);
+	v[n < 0 ? 0 : n] = 0;
+	*dst = v;
+	return 0;
+}
+
+int sessinfo_hdr_members(struct sessinfo *s, const struct shardread_member *m, size_t n)
+{
+	double ts = 0;
+	char *start = NULL;
+	int r = 0;
+
+	s->has_hdr = true;
+	s->command = false;
+	for (size_t i = 0; i < n && r == 0; i++, m++) {
+		if (is(m, "hdr", "timestamp"))
+			ts = m->type == 'n' ? strtod(m->val, NULL) : 0;
+		else if (is(m, "meta", "user"))
+			r = dup_member(&s->user, m);
+		else if (is(m, "meta", "src_ip"))
+			r = dup_member(&s->src_ip, m);
+		else if (is(m, "meta", "service"))
+			r = dup_member(&s->service, m);
+		else if (is(m, "meta", "host"))
+			r = dup_member(&s->host, m);
+		else if (is(m, "meta", "start"))
+			r = dup_member(&start, m);
+		else if (is(m, "meta", "cmd"))
+			s->command = m->type == 's';
+	}
+	if (!(start && parse_rfc3339(start, &s->start) == 0))
+		s->start = ts;
+	free(start);
+	return r;
+}
+
+int sessinfo_end_members(struct sessinfo *s, const struct shardread_member *m, size_t n)
+{
+	bool dur = false, trunc = false;
+	int r = 0;
+
+	s->has_end = true;
+	s->bytes_out = s->bytes_in = 0;
+	for (size_t i = 0; i < n && r == 0; i++, m++) {
+		double d = m->type == 'n' ? strtod(m->val, NULL) : -1;
+		uint64_t u = d > 0 && d < 1.8e19 ? (uint64_t)d : 0;
+
+		if (is(m, "end", "duration"))
+			dur = m->type == 'n' && (s->duration = d, true);
+		else if (is(m, "end", "bytes_out"))
+			s->bytes_out = u;
+		else if (is(m, "end", "bytes_in"))
+			s->bytes_in = u;
+		else if (is(m, "end", "truncated"))
+			trunc = m->type == 'b' && m->val[0] == 't';
+		else if (is(m, "end", "reason"))
+			r = dup_member(&s->reason, m);
+	}
+	if (!dur)
+		s->duration = s->last_t;
+	if (trunc)
+		s->trunc = true;
+	return r;
 }
 
 const char *sessinfo_state(const struct sessinfo *s)
@@ -187,6 +272,19 @@ bool filter_match(const struct filter *f, const struct sessinfo *s)
 	return true;
 }
 
+/* n digits at p as a number, or -1. */
+static int digits(const char *p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
 /* [.fraction] -> seconds; returns the end. */
 static const char *fraction(const char *p, double *frac)
 {
@@ -205,22 +303,23 @@ static const char *fraction(const char *p, double *frac)
 static int parse_datetime(const char *s, double *out, bool need_zone)
 {
 	struct tm tm = { 0 };
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, zh, zm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, zh, zm;
 	double frac = 0;
 	const char *p;
 	time_t base;
 
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+	if (strnlen(s, 10) < 10 || (y = digits(s, 4)) < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 0 ||
+	    s[7] != '-' || (d = digits(s + 8, 2)) < 0)
 		return -EINVAL;
-	p = s + n;
+	p = s + 10;
 	if (*p == 'T' || *p == 't' || *p == ' ') {
-		if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5)
+		if (strnlen(p, 6) < 6 || (h = digits(p + 1, 2)) < 0 || p[3] != ':' || (mi = digits(p + 4, 2)) < 0)
 			return -EINVAL;
-		p += 1 + n;
+		p += 6;
 		if (*p == ':') {
-			if (sscanf(p + 1, "%2d%n", &sec, &n) != 1 || n != 2)
+			if ((sec = digits(p + 1, 2)) < 0)
 				return -EINVAL;
-			p = fraction(p + 1 + n, &frac);
+			p = fraction(p + 3, &frac);
 		}
 	} else if (need_zone) {
 		return -EINVAL;
@@ -236,9 +335,10 @@ static int parse_datetime(const char *s, double *out, bool need_zone)
 	if (*p == 'Z' || *p == 'z') {
 		base = timegm(&tm);
 		p++;
-	} else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &zh, &zm, &n) == 2 && n == 5) {
+	} else if ((*p == '+' || *p == '-') && strnlen(p, 6) == 6 && (zh = digits(p + 1, 2)) >= 0 && p[3] == ':' &&
+		   (zm = digits(p + 4, 2)) >= 0) {
 		base = timegm(&tm) - (*p == '+' ? 1 : -1) * (zh * 3600 + zm * 60);
-		p += 1 + n;
+		p += 6;
 	} else if (!need_zone) {
 		tm.tm_isdst = -1;
 		base = mktime(&tm);

@@ -27,9 +27,12 @@ struct sessinfo {
 	char *hdr_line, *end_line; /* copies, kept only when asked for (--json) */
 };
 
-/* From a parsed hdr / end line. -ENOMEM or 0. */
+/* From a parsed hdr / end line (json-c), or from its members (the fast
+ * path, shardread_members): the same fields either way. -ENOMEM or 0. */
 int sessinfo_hdr(struct sessinfo *s, struct json_object *line);
 int sessinfo_end(struct sessinfo *s, struct json_object *line);
+int sessinfo_hdr_members(struct sessinfo *s, const struct shardread_member *m, size_t n);
+int sessinfo_end_members(struct sessinfo *s, const struct shardread_member *m, size_t n);
 /* live, ended, truncated or unattached. */
 const char *sessinfo_state(const struct sessinfo *s);
 void sessinfo_free(struct sessinfo *s);

@@ -253,8 +253,8 @@ static void show_summary(struct show *sh, const struct sessinfo *s)
 		out_printf(o, "  %-10s", k ? "Input" : "Output");
 		if ((v = str_of(end, k ? "bytes_in" : "bytes_out")))
 			out_printf(o, "%s bytes relayed, ", v);
-		out_printf(o, "%llu bytes recorded in %llu events", (unsigned long long)sh->bytes[k],
-			   (unsigned long long)sh->events[k]);
+		out_printf(o, "%llu bytes recorded in %llu event%s", (unsigned long long)sh->bytes[k],
+			   (unsigned long long)sh->events[k], sh->events[k] == 1 ? "" : "s");
 		if (k && (v = str_of(end, "withheld")) && strcmp(v, "0") != 0)
 			out_printf(o, ", %s bytes withheld (secrets)", v);
 		out_write(o, "\n", 1);
@@ -313,9 +313,11 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 			break;
 		case SHARDREAD_EXEC:
 			show_exec(&sh, &l);
+			s.last_t = l.t > s.last_t ? l.t : s.last_t;
 			break;
 		case SHARDREAD_EXIT:
 			show_exit(&sh, &l);
+			s.last_t = l.t > s.last_t ? l.t : s.last_t;
 			break;
 		case SHARDREAD_END:
 			sessinfo_end(&s, l.obj);

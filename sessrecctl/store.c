@@ -1,6 +1,5 @@
-/* store: finding shard files in the shard directories and reading their
- * lines. Reading is the hot path of every scan: one 4 MiB buffer, memchr for
- * newlines, no copy per line. Convention: 0 or an exit status after one
+/* store: finding shard files in the shard directories; warnings and the
+ * progress line of long scans. Convention: 0 or an exit status after one
  * line on stderr, unless stated in store.h. */
 #include <dirent.h>
 #include <errno.h>
@@ -50,19 +49,15 @@ void store_warn(struct store *st, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void progress(struct reader *r)
+void store_progress(struct store *st, size_t index, uint64_t at)
 {
-	struct store *st = r->st;
-	uint64_t at;
-
 	if (!st->progress || ms_since(&st->started) < PROGRESS_DELAY_MS ||
 	    (st->progress_shown && ms_since(&st->drawn) < PROGRESS_EVERY_MS))
 		return;
-	at = r->gz ? (uint64_t)gzoffset(r->gz) : r->off;
-	if (at > r->file->size)
-		at = r->file->size;
+	if (at > st->files[index].size)
+		at = st->files[index].size;
 	at += st->done;
-	fprintf(stderr, "\rsessrecctl: scanning %zu/%zu shards (%d%%)\033[K", r->index + 1,
+	fprintf(stderr, "\rsessrecctl: scanning %zu/%zu shards (%d%%)\033[K", index + 1,
 		st->nfiles, st->total ? (int)(at * 100 / st->total) : 100);
 	fflush(stderr);
 	st->progress_shown = true;
@@ -199,165 +194,11 @@ void store_close(struct store *st)
 	store_progress_clear(st);
 	for (size_t i = 0; i < st->nfiles; i++)
 		free(st->files[i].path);
+	for (int i = 0; i < 3; i++) {
+		free(st->pool[i]);
+		st->pool[i] = NULL;
+	}
 	free(st->files);
 	st->files = NULL;
 	st->nfiles = 0;
-}
-
-int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, uint64_t lineno)
-{
-	const struct shard_file *f = &st->files[index];
-
-	memset(r, 0, sizeof(*r));
-	r->fd = -1;
-	r->st = st;
-	r->file = f;
-	r->index = index;
-	r->fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0)
-		goto fail;
-	r->buf = malloc(READER_BUF);
-	if (!r->buf) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	if (f->gz) {
-		r->gz = gzdopen(r->fd, "rb");
-		if (!r->gz)
-			goto fail;
-		gzbuffer(r->gz, 256 * 1024);
-		if (off && gzseek(r->gz, (z_off_t)off, SEEK_SET) < 0) {
-			errno = EIO;
-			goto fail;
-		}
-	} else {
-		posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		if (off && lseek(r->fd, (off_t)off, SEEK_SET) < 0)
-			goto fail;
-	}
-	r->off = off;
-	r->lineno = lineno;
-	return 0;
-fail:
-	store_warn(st, "%s: %s", f->path, strerror(errno));
-	st->io_error = true;
-	reader_close(r);
-	return CTL_EXIT_ERROR;
-}
-
-void reader_close(struct reader *r)
-{
-	if (r->gz)
-		gzclose(r->gz); /* closes fd too */
-	else if (r->fd >= 0)
-		close(r->fd);
-	if (r->buf && r->st)
-		r->st->done += r->file->size;
-	free(r->buf);
-	r->gz = NULL;
-	r->fd = -1;
-	r->buf = NULL;
-}
-
-void reader_corrupt(struct reader *r)
-{
-	r->st->corrupt++;
-	store_warn(r->st, "%s:%llu: corrupt line skipped", r->file->path,
-		   (unsigned long long)r->lineno);
-}
-
-static ssize_t fill(struct reader *r)
-{
-	size_t room = READER_BUF - r->end;
-	ssize_t n;
-
-	if (r->gz) {
-		n = gzread(r->gz, r->buf + r->end, (unsigned)room);
-		if (n < 0) {
-			int zerr;
-			const char *msg = gzerror(r->gz, &zerr);
-
-			/* damaged compressed data: what came before still counts */
-			store_warn(r->st, "%s: %s (rest of the file skipped)", r->file->path,
-				   zerr == Z_ERRNO ? strerror(errno) : msg);
-			if (zerr == Z_ERRNO)
-				r->st->io_error = true;
-			else
-				r->st->corrupt++;
-			r->eof = true;
-			return -1;
-		}
-	} else {
-		do
-			n = read(r->fd, r->buf + r->end, room);
-		while (n < 0 && errno == EINTR);
-		if (n < 0) {
-			store_warn(r->st, "%s: %s", r->file->path, strerror(errno));
-			r->st->io_error = true;
-			r->eof = true;
-			return -1;
-		}
-	}
-	r->end += (size_t)n;
-	progress(r);
-	return n;
-}
-
-int reader_next(struct reader *r, const char **line, size_t *len)
-{
-	for (;;) {
-		char *p = r->buf + r->pos;
-		size_t avail = r->end - r->pos;
-		char *nl = avail ? memchr(p, '\n', avail) : NULL;
-		ssize_t n;
-
-		if (nl) {
-			size_t l = (size_t)(nl - p);
-
-			r->pos += l + 1;
-			r->line_off = r->off;
-			r->off += l + 1;
-			r->lineno++;
-			if (r->skipping) {
-				r->skipping = false;
-				continue;
-			}
-			*line = p;
-			*len = l;
-			return 1;
-		}
-		if (avail >= SHARDREAD_LINE_MAX && !r->skipping) {
-			r->lineno++;
-			reader_corrupt(r);
-			r->lineno--; /* counted when its newline comes */
-			r->skipping = true;
-		}
-		if (r->skipping) {
-			r->off += avail;
-			r->pos = r->end = 0;
-			avail = 0;
-		} else if (r->pos) {
-			memmove(r->buf, p, avail);
-			r->pos = 0;
-			r->end = avail;
-		}
-		n = r->eof ? 0 : fill(r);
-		if (n > 0)
-			continue;
-		if (n < 0)
-			return -1;
-		if (r->follow)
-			return 0; /* a partial line waits for the rest */
-		r->eof = true;
-		if (avail == 0 || r->skipping)
-			return 0;
-		/* a last line without its newline: truncated, judged by the caller */
-		r->line_off = r->off;
-		r->off += avail;
-		r->pos = r->end;
-		r->lineno++;
-		*line = r->buf;
-		*len = avail;
-		return 1;
-	}
 }

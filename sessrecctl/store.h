@@ -5,6 +5,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -30,6 +31,8 @@ struct store {
 	struct timespec started, drawn;
 	unsigned corrupt;         /* lines reported corrupt */
 	bool io_error;            /* a file could not be read: exit status 1 */
+	char *pool[3];            /* a reader's buffers, kept for the next reader */
+	bool pool_busy;
 };
 
 /* Lists the shard files of ctl's directories (ctl_shard_dirs first). A
@@ -43,22 +46,46 @@ void store_warn(struct store *st, const char *fmt, ...) __attribute__((format(pr
 /* Erases the progress line (before output to the same terminal). */
 void store_progress_clear(struct store *st);
 
-#define READER_BUF (4u << 20)
+/* Progress of a scan: at bytes into file index. */
+void store_progress(struct store *st, size_t index, uint64_t at);
 
+#define READER_CHUNK (4u << 20) /* read, inflated or mapped at a time */
+
+/* reader.c: reads the lines of one shard file. A helper thread maps (plain
+ * files) or reads and inflates (gzip) the next chunk while the caller works
+ * on the current one. */
 struct reader {
 	struct store *st;
 	const struct shard_file *file;
-	size_t index;          /* of file in st->files, for progress */
+	size_t index;          /* of file in st->files */
 	int fd;
 	gzFile gz;
-	char *buf;
-	size_t pos, end;
+	bool mapped;           /* chunks are mmap windows (plain files not followed) */
+	char *buf[2];          /* chunks: rbuf, or mmap windows */
+	char *rbuf[2];         /* read buffers */
+	size_t len[2];
+	size_t map_len[2];     /* of the mapping in each slot */
+	uint64_t map_next;     /* file offset of the next window */
+	uint64_t size;         /* of the file, as last seen */
+	size_t skip;           /* bytes of the first chunk before the first line */
+	int cur;               /* the chunk lines come from, -1: none yet */
+	size_t pos;            /* in it */
+	char *carry;           /* a line that spans chunks */
+	size_t ncarry;
+	size_t partial;        /* bytes of the current unfinished line seen */
+	pthread_t th;          /* filling the other chunk */
+	bool th_on;
+	int th_slot;
+	ssize_t th_n;
+	int th_errno;
+	uint64_t in;           /* bytes taken from the file (compressed for gzip) */
 	uint64_t lineno;       /* of the line last returned */
 	uint64_t off;          /* uncompressed offset of the next line */
 	uint64_t line_off;     /* offset of the line last returned */
 	bool follow;           /* at EOF keep a partial last line and wait for more */
 	bool skipping;         /* inside an overlong line */
 	bool eof;
+	bool pooled;           /* buf and carry are the store's */
 };
 
 /* Opens file (st->files[index]) positioned at uncompressed offset off,

@@ -26,6 +26,11 @@ SRC = os.environ.get('SESSREC_SRC', os.path.dirname(os.path.dirname(os.path.dirn
 PROTO_MSG_MAX = 4096
 SHARD_LINE_MAX = 4096
 TEST_USER = 'sessrec-it'
+try:
+    import grp
+    TTY_GID = grp.getgrnam('tty').gr_gid
+except (ImportError, KeyError):
+    TTY_GID = 5
 
 # --------------------------------------------------------------------------
 # Reaper: every pid we start is registered and waited for at exit.
@@ -156,14 +161,17 @@ def tmpdir(prefix='srit-'):
 def test_user():
     """A system user for the wrong-uid checks, created once if missing."""
     try:
-        return pwd.getpwnam(TEST_USER)
+        pw = pwd.getpwnam(TEST_USER)
     except KeyError:
-        pass
-    r = subprocess.run(['useradd', '-r', '-M', '-d', '/nonexistent', '-s', '/bin/sh', TEST_USER],
-                       capture_output=True, text=True)
-    if r.returncode not in (0, 9):  # 9: it appeared meanwhile
-        raise RuntimeError('useradd: ' + r.stderr)
-    return pwd.getpwnam(TEST_USER)
+        r = subprocess.run(['useradd', '-r', '-M', '-d', '/nonexistent', '-s', '/bin/bash', TEST_USER],
+                           capture_output=True, text=True)
+        if r.returncode not in (0, 9):  # 9: it appeared meanwhile
+            raise RuntimeError('useradd: ' + r.stderr)
+        pw = pwd.getpwnam(TEST_USER)
+    if pw.pw_shell != '/bin/bash':
+        subprocess.run(['usermod', '-s', '/bin/bash', TEST_USER], check=True, capture_output=True)
+        pw = pwd.getpwnam(TEST_USER)
+    return pw
 
 
 # --------------------------------------------------------------------------
@@ -171,8 +179,12 @@ def test_user():
 
 def connect(path, timeout=5.0):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.settimeout(timeout)
-    s.connect(path)
+    try:
+        s.settimeout(timeout)
+        s.connect(path)
+    except BaseException:
+        s.close()
+        raise
     return s
 
 
@@ -242,6 +254,51 @@ _HDR = re.compile(r'^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) ')
 _TS = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$')
 
 
+def _parse_sd(line, i):
+    """Parses SD-ELEMENTs from line[i:]; returns (dict, index after) or None."""
+    sd = {}
+    while line.startswith('[', i):
+        k = i + 1
+        while k < len(line) and line[k] not in ' ]':
+            k += 1
+        sdid = line[i + 1:k]
+        params = {}
+        i = k
+        while i < len(line) and line[i] == ' ':
+            k = line.find('="', i + 1)
+            if k < 0:
+                return None
+            name = line[i + 1:k]
+            i = k + 2
+            val = []
+            while i < len(line) and line[i] != '"':
+                if line[i] == '\\' and i + 1 < len(line) and line[i + 1] in '"\\]':
+                    val.append(line[i + 1])
+                    i += 2
+                else:
+                    val.append(line[i])
+                    i += 1
+            if i >= len(line):
+                return None
+            params[name] = ''.join(val)
+            i += 1
+        if i >= len(line) or line[i] != ']':
+            return None
+        sd[sdid] = params
+        i += 1
+    return sd, i
+
+
+def parse_sd(text):
+    """STRUCTURED-DATA as text ("-" or "[id k=\"v\"]...") -> dict, None if invalid."""
+    if text == '-':
+        return {}
+    r = _parse_sd(text, 0)
+    if not r or r[1] != len(text):
+        return None
+    return r[0]
+
+
 def parse_rfc5424(line):
     """dict(pri, ts, host, app, procid, msgid, sd={sdid: {name: value}}, msg)
     or None when the line is not RFC 5424. SD values are unescaped (§6.3.3)."""
@@ -254,37 +311,10 @@ def parse_rfc5424(line):
     if line.startswith('-', i):
         i += 1
     else:
-        while line.startswith('[', i):
-            j = i + 1
-            k = j
-            while k < len(line) and line[k] not in ' ]':
-                k += 1
-            sdid = line[j:k]
-            params = {}
-            i = k
-            while i < len(line) and line[i] == ' ':
-                i += 1
-                k = line.find('="', i)
-                if k < 0:
-                    return None
-                name = line[i:k]
-                i = k + 2
-                val = []
-                while i < len(line) and line[i] != '"':
-                    if line[i] == '\\' and i + 1 < len(line) and line[i + 1] in '"\\]':
-                        val.append(line[i + 1])
-                        i += 2
-                    else:
-                        val.append(line[i])
-                        i += 1
-                if i >= len(line):
-                    return None
-                params[name] = ''.join(val)
-                i += 1
-            if i >= len(line) or line[i] != ']':
-                return None
-            rec['sd'][sdid] = params
-            i += 1
+        r = _parse_sd(line, i)
+        if not r or not r[0]:
+            return None
+        rec['sd'], i = r
     if i < len(line):
         if line[i] != ' ':
             return None
@@ -518,6 +548,10 @@ class Pty:
     def __init__(self, argv, env=None, rows=24, cols=80, uid=None, gid=None, cwd=None, exe=None):
         self.master, slave = os.openpty()
         self.slave_name = os.ttyname(slave)
+        if uid is not None:
+            # as sshd does: the login's terminal belongs to the user
+            os.fchown(slave, uid, TTY_GID)
+            os.fchmod(slave, 0o620)
         self.resize(rows, cols)
         self.out = b''
         self.pos = 0
@@ -672,10 +706,10 @@ def pump_all(ptys, until, timeout):
     return until()
 
 
-def shell_env(home, sock, token=None, sid=None, fail=None, quiet=False, extra=None):
+def shell_env(home, sock, token=None, sid=None, fail=None, quiet=False, extra=None, user='root'):
     """The environment sshd and pam_sessrec give the shim."""
     env = {'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-           'HOME': home, 'TERM': 'xterm', 'LANG': 'C.UTF-8', 'USER': 'root', 'LOGNAME': 'root',
+           'HOME': home, 'TERM': 'xterm', 'LANG': 'C.UTF-8', 'USER': user, 'LOGNAME': user,
            'SESSREC_SOCKET': sock}
     if token:
         env['SESSREC_TOKEN'] = token
@@ -761,3 +795,12 @@ def sids_with_output(lines, needle, ch='o'):
         if needle in channel_bytes(lines, o['sid'], ch):
             found.append(o['sid'])
     return found
+
+
+def read_text(path):
+    """The file's text, or None if it does not exist (yet)."""
+    try:
+        with open(path, errors='replace') as f:
+            return f.read()
+    except OSError:
+        return None

@@ -15,12 +15,16 @@ import harness as h  # noqa: E402
 SECRET = 'hunter2-Sekr1t'
 D = None
 HOME = None
+FLAGS = None
 
 
 def setUpModule():
-    global D, HOME
+    global D, HOME, FLAGS
     D = h.Daemon()
     HOME = h.make_home(D.tmp)
+    FLAGS = os.path.join(D.tmp, 'flags')
+    os.mkdir(FLAGS)
+    os.chmod(FLAGS, 0o1777)
 
 
 def tearDownModule():
@@ -30,22 +34,31 @@ def tearDownModule():
 
 class ShellBase:
     MODE = None  # 'leader' or 'dash'
+    AS_USER = False  # the test user instead of root
+
+    def setUp(self):
+        if self.AS_USER:
+            pw = h.test_user()
+            self.user, self.uid, self.gid = pw.pw_name, pw.pw_uid, pw.pw_gid
+        else:
+            self.user, self.uid, self.gid = 'root', 0, 0
 
     def login(self, rows=24, cols=80):
         """open (as pam_sessrec does in sshd's monitor), then the shim on a
         fresh outer pty; returns (pty, sid) once bash shows its prompt."""
-        r = h.open_session(D.sock)
+        r = h.open_session(D.sock, user=self.user, uid=self.uid)
         self.assertTrue(r.get('ok'), 'open refused: %r' % r)
         sid, token = r['sid'], r['token']
         self.assertRegex(sid, r'^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
-        env = h.shell_env(HOME, D.sock, token=token, sid=sid)
+        env = h.shell_env(HOME, D.sock, token=token, sid=sid, user=self.user)
         shim = h.binary('sessrec-shell')
+        ids = dict(uid=self.uid, gid=self.gid) if self.AS_USER else {}
         if self.MODE == 'leader':
             # sessrec-shell as the login shell: sshd execs "-sessrec-shell".
-            p = h.Pty(['-sessrec-shell'], env=env, rows=rows, cols=cols, exe=shim, cwd=HOME)
+            p = h.Pty(['-sessrec-shell'], env=env, rows=rows, cols=cols, exe=shim, cwd=HOME, **ids)
         else:
             # ForceCommand for a dash user: sshd runs `dash -c sessrec-shell`.
-            p = h.Pty(['dash', '-c', shim], env=env, rows=rows, cols=cols, exe='/bin/dash', cwd=HOME)
+            p = h.Pty(['dash', '-c', shim], env=env, rows=rows, cols=cols, exe='/bin/dash', cwd=HOME, **ids)
         self.addCleanup(p.finish)
         p.expect(h.PROMPT_RX, 10)
         return p, sid
@@ -84,8 +97,8 @@ class ShellBase:
         self.assertEqual((hdr.get('width'), hdr.get('height')), (80, 24))
         self.assertEqual(hdr.get('env', {}).get('TERM'), 'xterm')
         self.assertEqual(hdr.get('env', {}).get('SHELL'), '/bin/bash')
-        self.assertEqual(meta.get('user'), 'root')
-        self.assertEqual(meta.get('uid'), 0)
+        self.assertEqual(meta.get('user'), self.user)
+        self.assertEqual(meta.get('uid'), self.uid)
         self.assertEqual(meta.get('service'), 'sshd')
         self.assertEqual(meta.get('src_ip'), '127.0.0.1')
         self.assertIs(mine[0], hdrs[0], 'the header is the session\'s first line')
@@ -187,16 +200,21 @@ class ShellBase:
         self.assertTrue(marks, 'no marker for the withheld input')
         self.assertTrue(any(str(len(SECRET)) in o.get('d', '') or str(len(SECRET) + 1) in o.get('d', '')
                             for o in marks), 'the marker does not say how many bytes: %r' % marks)
+        self.assertIn(mine[-1].get('end', {}).get('withheld'), (len(SECRET), len(SECRET) + 1), mine[-1])
 
     def test_client_hangup(self):
         p, sid = self.login()
-        flag = os.path.join(D.tmp, 'hup-%s' % sid)
-        p.send("trap 'echo HUP > %s' HUP; echo armed\r" % flag)
-        p.expect(rb'armed\r\n')
+        flag = os.path.join(FLAGS, 'hup-%s' % sid)
+        p.send('echo shell=$$\r')
+        shell = int(p.expect(rb'shell=(\d+)\r\n').group(1))
         p.expect(h.PROMPT_RX)
+        # A foreground job that notes the SIGHUP the session gets.
+        p.send("sh -c 'trap \"echo HUP > %s; exit 0\" HUP; echo armed; while :; do sleep 0.1; done'\r" % flag)
+        p.expect(rb'armed\r\n')
         p.hangup()
-        self.assertTrue(h.wait_for(lambda: os.path.exists(flag) and open(flag).read() == 'HUP\n', 5),
-                        'the shell got no SIGHUP when the client went away')
+        self.assertTrue(h.wait_for(lambda: h.read_text(flag) == 'HUP\n', 5),
+                        'the session got no SIGHUP when the client went away')
+        self.assertTrue(h.wait_for(lambda: not h.alive(shell), 5), 'the shell outlived the hangup')
         self.assertIsNotNone(p.wait(10), 'the login did not end after the hangup')
         end = D.wait_end(sid, 10)
         self.assertIsNotNone(end, 'no end line after the hangup')
@@ -216,8 +234,8 @@ class ShellBase:
         for fd, target in fds.items():
             self.assertEqual(target, inner, 'the shell holds fd %d -> %s besides the inner slave %s (outer %s)'
                              % (fd, target, inner, p.slave_name))
-        self.assertNotIn('SESSREC_TOKEN', open('/proc/%d/environ' % pid, 'rb').read().decode('latin-1'),
-                         'the spent token is still in the shell\'s environment')
+        with open('/proc/%d/environ' % pid, 'rb') as f:
+            self.assertNotIn(b'SESSREC_TOKEN=', f.read(), 'the spent token is still in the shell\'s environment')
         self.logout(p, sid, 0)
 
 
@@ -227,6 +245,16 @@ class LeaderShellTest(ShellBase, unittest.TestCase):
 
 class DashForkedShellTest(ShellBase, unittest.TestCase):
     MODE = 'dash'
+
+
+class UserShellTest(ShellBase, unittest.TestCase):
+    MODE = 'leader'
+    AS_USER = True
+
+
+class UserDashForkedShellTest(ShellBase, unittest.TestCase):
+    MODE = 'dash'
+    AS_USER = True
 
 
 if __name__ == '__main__':

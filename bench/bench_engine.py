@@ -1,0 +1,654 @@
+#!/usr/bin/env python3
+"""bench_engine: what recording through sessrecd costs, beside a bare pty,
+script(1), ttyrec and tlog-rec measured in the same run.
+
+    python3 bench/bench_engine.py [--build DIR] [--quick]
+
+Every variant runs its command on a fresh pty that this script reads as fast
+as it can. Runs are interleaved (A B C D E, A B C D E, ...) and medians are
+reported, because the machine is noisy. Root only (sessrecd opens sessions
+for uid 0). It starts its own sessrecd on temporary paths and removes them.
+
+Figures:
+- throughput: `cat` of a mixed text + UTF-8 + escape sequence file (200 MB,
+  20 MB with --quick), MB/s from spawn to the last byte, and the ratio to a
+  bare pty;
+- echo round trip: one byte sent to `stty raw -echo; cat` and read back,
+  p50 and p99 over 2000 round trips per round;
+- time to first output: spawn to the first byte of `echo hi`;
+- recorder CPU per 100 MB: sessrecd's utime+stime (from /proc/PID/stat)
+  plus sessrecctl's own; for the others their own processes' CPU (the whole
+  process tree's rusage minus what the inner bash and cat used);
+- recording bytes per output byte: recording size / bytes cat'ed;
+- memory per idle session: sessrecd's VmRSS with 1 and N idle sessions
+  (1000, 100 with --quick); for the others the RSS of the recorder
+  process(es) one idle session keeps (each session is a process of its own).
+"""
+import argparse, ctypes, fcntl, json, os, random, resource, select, shlex, shutil, signal
+import statistics, struct, subprocess, sys, tempfile, termios, time
+
+PR_SET_CHILD_SUBREAPER = 36
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+ROWS, COLS = 40, 120
+
+TARGETS = {
+    'ratio': ('>= 0.85 x bare', lambda v, bare: v >= 0.85),
+    'echo_p50': ('<= bare + 30 us', lambda v, bare: v <= bare + 30),
+    'cpu': ('< 0.5 s', lambda v, bare: v < 0.5),
+    'bytes': ('<= 1.15', lambda v, bare: v <= 1.15),
+    'kib_idle': ('< 64 KiB', lambda v, bare: v < 64),
+}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def die(msg):
+    log('bench_engine: ' + msg)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------- the data
+
+def make_data(path, size):
+    """A deterministic mix like a busy terminal: words, UTF-8 (2-, 3- and
+    4-byte characters), SGR colour sequences, erase-line + carriage return
+    progress lines, tabs. Returns (bytes, newlines)."""
+    rnd = random.Random(5555)
+    ascii_words = ('the of and to in is for on that by this with from are at as be '
+                   'server error warning request user session connect close open '
+                   'read write /var/log/syslog 127.0.0.1 0x7f3a2c 200 404 OK done').split()
+    utf8_words = ['café', 'naïve', 'Grüße', 'façade', 'żółć', 'доступ', 'ошибка', '日本語',
+                  '中文', 'π≈3.14', '→', '✓', '✗', '€42', '😀', '🚀', 'Ωmega']
+    colours = ['\x1b[1;31m', '\x1b[32m', '\x1b[1;33m', '\x1b[34m', '\x1b[38;5;208m', '\x1b[1m']
+    lines = []
+    for _ in range(40000):
+        words = []
+        for _ in range(rnd.randint(4, 16)):
+            w = rnd.choice(utf8_words) if rnd.random() < 0.15 else rnd.choice(ascii_words)
+            if rnd.random() < 0.06:
+                w = rnd.choice(colours) + w + '\x1b[0m'
+            words.append(w)
+        line = ' '.join(words)
+        r = rnd.random()
+        if r < 0.05:
+            line = '\x1b[2K\r' + line
+        elif r < 0.10:
+            line = '\t' + line
+        lines.append(line + '\n')
+    block = ''.join(lines).encode()
+    written = newlines = 0
+    with open(path, 'wb') as f:
+        while written < size:
+            chunk = block[:size - written]
+            f.write(chunk)
+            written += len(chunk)
+            newlines += chunk.count(b'\n')
+    return written, newlines
+
+
+# ---------------------------------------------------------------- processes
+
+def set_subreaper():
+    """Orphans (a recorder's helper processes) come back to us, so every
+    process is waited for and its CPU counted (PID 1 here reaps nothing)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        die('prctl(PR_SET_CHILD_SUBREAPER) failed')
+
+
+def spawn(argv, env=None):
+    """argv as session leader on a fresh pty of ROWS x COLS; (pid, master)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', ROWS, COLS, 0, 0))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+            for fd in (0, 1, 2):
+                os.dup2(slave, fd)
+            os.closerange(3, 65536)
+            os.execvpe(argv[0], argv, env or os.environ)
+        finally:
+            os._exit(127)
+    os.close(slave)
+    return pid, master
+
+
+def proc_stat(pid):
+    """(comm, ppid, utime+stime seconds) from /proc/PID/stat, or None."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    comm = s[s.index('(') + 1:s.rindex(')')]
+    fields = s[s.rindex(')') + 2:].split()
+    return comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def vm_rss(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def descendants(root):
+    """Every live descendant of root."""
+    kids = {}
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            st = proc_stat(int(d))
+            if st:
+                kids.setdefault(st[1], []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+class Reaper:
+    """Waits for our children (never the daemon) and adds up their rusage."""
+
+    def __init__(self):
+        self.keep = set()
+
+    def reap(self, block_pid=None, timeout=30.0):
+        """Reaps block_pid (waiting up to timeout) and every other exited
+        child; returns (cpu seconds of what was reaped, block_pid's status)."""
+        cpu, status = 0.0, None
+        end = time.time() + timeout
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                info = None
+            if info and info.si_pid not in self.keep:
+                _, st, ru = os.wait4(info.si_pid, 0)
+                cpu += ru.ru_utime + ru.ru_stime
+                if info.si_pid == block_pid:
+                    status = os.waitstatus_to_exitcode(st)
+                    block_pid = None
+                continue
+            if block_pid is None or time.time() > end:
+                return cpu, status
+            time.sleep(0.002)
+
+
+# ---------------------------------------------------------------- variants
+
+class Variant:
+    def __init__(self, name, wrap, rec_path=None):
+        self.name = name
+        self.wrap = wrap           # (inner argv, recording file) -> argv
+        self.rec_path = rec_path   # for sessrec: the shard dir (sizes summed)
+
+
+def variants(ctl, sock, shard_dir, have):
+    v = [Variant('bare', lambda a, f: a),
+         Variant('sessrec', lambda a, f: [ctl, 'record', '--socket', sock, '--'] + a, shard_dir)]
+    if have('script'):
+        v.append(Variant('script', lambda a, f: ['script', '-q', '-c', shlex.join(a), f]))
+    if have('ttyrec'):
+        v.append(Variant('ttyrec', lambda a, f: ['ttyrec', '-e', shlex.join(a), f]))
+    if have('tlog-rec'):
+        v.append(Variant('tlog-rec', lambda a, f: ['tlog-rec', '-w', 'file', '-o', f,
+                                                   '--log-input=true'] + a))
+    return v
+
+
+def dir_size(d):
+    return sum(os.path.getsize(os.path.join(p, f)) for p, _, fs in os.walk(d) for f in fs)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix='sessrec-bench.')
+        os.chmod(self.tmp, 0o755)
+        self.reaper = Reaper()
+        self.daemon = None
+
+    # -- the daemon
+    def start_daemon(self, build):
+        def find(name):
+            for d, _, files in os.walk(build):
+                if name in files and os.access(os.path.join(d, name), os.X_OK):
+                    return os.path.join(d, name)
+            die('no %s under %s: build first (./scripts/build)' % (name, build))
+        self.ctl = find('sessrecctl')
+        sessrecd = find('sessrecd')
+        self.sock = os.path.join(self.tmp, 'sessrecd.sock')
+        self.shards = os.path.join(self.tmp, 'shards')
+        conf = os.path.join(self.tmp, 'sessrecd.conf')
+        with open(conf, 'w') as f:
+            # The 10 MiB default cap would stop recording the big cat early.
+            f.write('[Recording]\nSessionMaxBytes=64G\nMinFreeSpace=1M\n')
+        self.daemon_log = open(os.path.join(self.tmp, 'sessrecd.log'), 'w+')
+        nofile = min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+
+        def limits():  # what LimitNOFILE= in sessrecd.service gives it
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        self.daemon = subprocess.Popen(
+            [sessrecd, '--foreground', '--config', conf, '--socket', self.sock,
+             '--shard-dir', self.shards, '--syslog', 'none'],
+            stdout=self.daemon_log, stderr=subprocess.STDOUT, preexec_fn=limits)
+        self.reaper.keep.add(self.daemon.pid)
+        for _ in range(200):
+            if os.path.exists(self.sock):
+                return
+            if self.daemon.poll() is not None:
+                break
+            time.sleep(0.05)
+        die('sessrecd did not start: ' + open(self.daemon_log.name).read()[-500:])
+
+    def check_daemon(self):
+        if self.daemon.poll() is not None:
+            die('sessrecd died (status %s): %s' % (self.daemon.returncode,
+                                                   open(self.daemon_log.name).read()[-500:]))
+
+    def daemon_cpu(self):
+        return proc_stat(self.daemon.pid)[2]
+
+    def stop(self):
+        if self.daemon and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+            try:
+                self.daemon.wait(20)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+                self.daemon.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def rec_file(self, v):
+        return os.path.join(self.tmp, 'rec-' + v.name)
+
+    def rec_size(self, v):
+        if v.rec_path:
+            return dir_size(v.rec_path)
+        f = self.rec_file(v)
+        return os.path.getsize(f) if os.path.exists(f) else 0
+
+    def rec_clear(self, v):
+        """Empties the recording between runs (keeps the disk small). sessrecd
+        appends with O_APPEND, so truncating its shard under it is safe."""
+        if v.rec_path:
+            for p, _, fs in os.walk(v.rec_path):
+                for f in fs:
+                    os.truncate(os.path.join(p, f), 0)
+        elif os.path.exists(self.rec_file(v)):
+            os.unlink(self.rec_file(v))
+
+    # -- one session: read until pred(total, data) or the pty closes
+    def finish(self, pid, master, timeout=60):
+        """Closes the pty (hangs up what is left) and reaps the process tree."""
+        end = time.time() + 2
+        while time.time() < end:  # let the command end by itself first
+            r, _, _ = select.select([master], [], [], 0.05)
+            if r:
+                try:
+                    if not os.read(master, 65536):
+                        break
+                except OSError:
+                    break
+            elif os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                break
+        os.close(master)
+        try:
+            cpu, status = self.reaper.reap(pid, timeout)
+        except ChildProcessError:
+            cpu, status = 0.0, None
+        if status is None:
+            for p in [pid] + descendants(pid):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            more, status = self.reaper.reap(pid, 10)
+            cpu += more
+        # helpers still running (a recorder's output process) finish too
+        end = time.time() + 5
+        while time.time() < end and [p for p in self.children() if p not in self.reaper.keep]:
+            cpu += self.reaper.reap(None, 0)[0]
+            time.sleep(0.01)
+        return cpu, status
+
+    def children(self):
+        me = os.getpid()
+        return [int(d) for d in os.listdir('/proc') if d.isdigit()
+                and (proc_stat(int(d)) or ('', -1, 0))[1] == me]
+
+    # -- throughput, CPU, recording size
+    def run_cat(self, v, data, expect):
+        times_file = os.path.join(self.tmp, 'times')
+        inner = ['bash', '--norc', '--noprofile', '-c', 'cat "$1"; times > "$2"', 'cat',
+                 data, times_file]
+        self.rec_clear(v)
+        size0 = self.rec_size(v)
+        dcpu0 = self.daemon_cpu() if v.name == 'sessrec' else 0
+        t0 = time.perf_counter()
+        pid, master = spawn(v.wrap(inner, self.rec_file(v)))
+        got, t1 = 0, None
+        while True:
+            try:
+                n = len(os.read(master, 1 << 16))
+            except OSError:
+                n = 0
+            if n == 0:
+                break
+            got += n
+            if got >= expect:
+                t1 = time.perf_counter()
+                break
+        tree_cpu, status = self.finish(pid, master)
+        if t1 is None:
+            die('%s: the pty gave %d of %d bytes (exit %s)' % (v.name, got, expect, status))
+        inner_cpu = 0.0
+        with open(times_file) as f:  # bash's `times`: itself, then its children
+            for line in f:
+                for tok in line.split():
+                    m, s = tok.rstrip('s').split('m')
+                    inner_cpu += int(m) * 60 + float(s)
+        os.unlink(times_file)
+        cpu = max(0.0, tree_cpu - inner_cpu)
+        if v.name == 'sessrec':
+            cpu += self.daemon_cpu() - dcpu0
+            self.check_daemon()
+        return got / (t1 - t0) / 1e6, cpu, self.rec_size(v) - size0
+
+    def verify_sessrec(self, v, expect):
+        """The shard holds every output byte: the throughput is not bought by
+        dropping data."""
+        out, trunc, end = 0, False, False
+        for p, _, fs in os.walk(v.rec_path):
+            for fn in fs:
+                with open(os.path.join(p, fn), 'rb') as f:
+                    for raw in f:
+                        o = json.loads(raw)
+                        if o.get('ch') == 'o':
+                            if 'raw' in o:
+                                import base64
+                                out += len(base64.b64decode(o['raw']))
+                            else:
+                                out += len(o['d'].encode())
+                        trunc |= 'trunc' in o
+                        end |= 'end' in o
+        return out == expect and end and not trunc, out
+
+    # -- echo round trip
+    def run_echo(self, v, n):
+        inner = ['sh', '-c', 'stty raw -echo; printf READY; exec cat']
+        self.rec_clear(v)
+        pid, master = spawn(v.wrap(inner, self.rec_file(v)))
+        buf = b''
+        end = time.time() + 10
+        while b'READY' not in buf:
+            r, _, _ = select.select([master], [], [], max(0, end - time.time()))
+            if not r:
+                die('%s: no READY from the echo program: %r' % (v.name, buf[-200:]))
+            buf += os.read(master, 4096)
+        time.sleep(0.05)
+        while select.select([master], [], [], 0)[0]:
+            os.read(master, 4096)
+        samples = []
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            os.write(master, b'a')
+            got = b''
+            while not got:
+                r, _, _ = select.select([master], [], [], 5)
+                if not r:
+                    die('%s: no echo within 5 s' % v.name)
+                got = os.read(master, 64)
+            samples.append((time.perf_counter_ns() - t0) / 1000)
+            if got != b'a':
+                die('%s: echo gave %r' % (v.name, got))
+        self.finish(pid, master)
+        samples.sort()
+        return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+    # -- time to first output
+    def run_first(self, v):
+        self.rec_clear(v)
+        t0 = time.perf_counter()
+        pid, master = spawn(v.wrap(['echo', 'hi'], self.rec_file(v)))
+        buf = b''
+        t1 = None
+        end = time.time() + 10
+        while time.time() < end:
+            r, _, _ = select.select([master], [], [], 0.5)
+            if r:
+                try:
+                    d = os.read(master, 4096)
+                except OSError:
+                    d = b''
+                if not d:
+                    break
+                buf += d
+                if b'hi' in buf:
+                    t1 = time.perf_counter()
+                    break
+        self.finish(pid, master)
+        if t1 is None:
+            die('%s: no "hi" from echo: %r' % (v.name, buf))
+        return (t1 - t0) * 1000
+
+    # -- idle sessions
+    def idle_session(self, v):
+        inner = ['sh', '-c', 'echo R; exec cat']
+        pid, master = spawn(v.wrap(inner, self.rec_file(v) + '-idle'))
+        return pid, master
+
+    def wait_ready(self, sessions, timeout=60):
+        pending = {m: b'' for _, m in sessions}
+        end = time.time() + timeout
+        while pending and time.time() < end:
+            r, _, _ = select.select(list(pending), [], [], 1)
+            for m in r:
+                try:
+                    pending[m] += os.read(m, 4096)
+                except OSError:
+                    die('an idle session ended early: %r' % pending[m])
+                if b'R' in pending[m]:
+                    del pending[m]
+        if pending:
+            die('%d idle sessions never started' % len(pending))
+
+    def close_sessions(self, sessions):
+        for _, m in sessions:
+            os.close(m)
+        pids = {p for p, _ in sessions}
+        end = time.time() + 60
+        while pids and time.time() < end:
+            try:
+                p, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if p == 0:
+                time.sleep(0.01)
+            pids.discard(p)
+        for p in pids:
+            for q in [p] + descendants(p):
+                try:
+                    os.kill(q, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.reaper.reap(None, 0)
+        while [p for p in self.children() if p not in self.reaper.keep]:
+            self.reaper.reap(None, 0)
+            time.sleep(0.01)
+
+    def daemon_rss(self, n):
+        sessions = []
+        try:
+            for i in range(0, n, 50):
+                batch = [self.idle_session(self.sessrec) for _ in range(min(50, n - i))]
+                sessions += batch
+                self.wait_ready(batch)
+            time.sleep(0.5)
+            self.check_daemon()
+            return vm_rss(self.daemon.pid)
+        finally:
+            self.close_sessions(sessions)
+
+    def recorder_rss(self, v):
+        """RSS of the processes a recorder keeps per idle session (not the
+        inner sh/cat)."""
+        s = self.idle_session(v)
+        try:
+            self.wait_ready([s])
+            time.sleep(0.3)
+            return sum(vm_rss(p) for p in [s[0]] + descendants(s[0])
+                       if (proc_stat(p) or ('cat',))[0] not in ('cat', 'sh', 'dash', 'bash'))
+        finally:
+            self.close_sessions([s])
+
+
+def utmp_for_tlog():
+    """tlog-rec refuses to run without /var/run/utmp, which machines without
+    systemd lack. Then the bench re-executes itself in a private mount
+    namespace with an empty utmp on a tmpfs /run; nothing outside changes.
+    Returns a note for the report, or None."""
+    if os.path.exists('/var/run/utmp') or not shutil.which('tlog-rec'):
+        return None
+    if os.environ.get('SESSREC_BENCH_NS') != '1':
+        os.environ['SESSREC_BENCH_NS'] = '1'
+        os.execvp('unshare', ['unshare', '--mount', '--propagation', 'private', sys.executable,
+                              os.path.abspath(sys.argv[0])] + sys.argv[1:])
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', '/run'], check=True)
+    with open('/run/utmp', 'w'):
+        pass
+    return 'no /var/run/utmp here (tlog-rec needs one): ran in a private mount namespace with an empty one'
+
+
+def fmt(x, spec):
+    return '-' if x is None else format(x, spec)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--build', default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                    '..', 'build'))
+    ap.add_argument('--quick', action='store_true', help='20 MB, 1 round, 100 idle sessions')
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        die('run as root (sessrecd opens sessions for uid 0 only)')
+    ns_note = utmp_for_tlog()
+    mb = 20 if args.quick else 200
+    rounds = 1 if args.quick else 3
+    echo_n = 500 if args.quick else 2000
+    first_n = 5 if args.quick else 20
+    idle_n = 100 if args.quick else 1000
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    set_subreaper()
+    b = Bench(args)
+    missing = [p for p in ('script', 'ttyrec', 'tlog-rec') if not shutil.which(p)]
+    try:
+        b.start_daemon(os.path.abspath(args.build))
+        vs = variants(b.ctl, b.sock, b.shards, shutil.which)
+        b.sessrec = vs[1]
+        data = os.path.join(b.tmp, 'data')
+        size, newlines = make_data(data, mb * 1000 * 1000)
+        expect = size + newlines  # the pty turns each \n into \r\n
+        log('bench_engine: %d MB mix, %d rounds, variants: %s%s' % (
+            mb, rounds, ' '.join(v.name for v in vs),
+            ' (missing: %s)' % ' '.join(missing) if missing else ''))
+
+        tput = {v.name: [] for v in vs}
+        cpu = {v.name: [] for v in vs}
+        recb = {v.name: [] for v in vs}
+        e50 = {v.name: [] for v in vs}
+        e99 = {v.name: [] for v in vs}
+        first = {v.name: [] for v in vs}
+        complete = None
+        for rnd in range(rounds):
+            for v in vs:
+                mbps, c, rb = b.run_cat(v, data, expect)
+                tput[v.name].append(mbps)
+                cpu[v.name].append(c / (size / 1e8))
+                recb[v.name].append(rb / size)
+                if v.name == 'sessrec' and complete is None:
+                    complete = b.verify_sessrec(v, expect)
+                b.rec_clear(v)
+                log('  round %d %-8s %7.1f MB/s  cpu %.3f s/100MB  %.3f B/B' % (
+                    rnd + 1, v.name, mbps, cpu[v.name][-1], recb[v.name][-1]))
+            for v in vs:
+                p50, p99 = b.run_echo(v, echo_n)
+                e50[v.name].append(p50)
+                e99[v.name].append(p99)
+                log('  round %d %-8s echo p50 %.1f us p99 %.1f us' % (rnd + 1, v.name, p50, p99))
+        for _ in range(first_n):
+            for v in vs:
+                first[v.name].append(b.run_first(v))
+        log('  time to first output: done')
+
+        rss1 = b.daemon_rss(1)
+        rssn = b.daemon_rss(idle_n)
+        log('  sessrecd VmRSS: %d KiB with 1 idle session, %d KiB with %d' % (rss1, rssn, idle_n))
+        peer_rss = {v.name: b.recorder_rss(v) for v in vs if v.name not in ('bare', 'sessrec')}
+        b.rec_clear(b.sessrec)
+    finally:
+        b.stop()
+
+    med = {k: statistics.median(x) for k, x in tput.items()}
+    bare = med['bare']
+    names = [v.name for v in vs]
+    rows = []
+
+    def row(label, vals, key=None, spec='.1f'):
+        target, verdict = '', ''
+        if key:
+            target = TARGETS[key][0]
+            ok = TARGETS[key][1](vals['sessrec'], vals.get('bare'))
+            verdict = 'ok' if ok else 'MISSED'
+        rows.append([label] + [fmt(vals.get(n), spec) for n in names] + [target, verdict])
+
+    row('throughput, MB/s (median)', med)
+    row('  ratio to bare pty', {n: med[n] / bare for n in names}, 'ratio', '.2f')
+    row('echo round trip p50, us', {n: statistics.median(e50[n]) for n in names}, 'echo_p50')
+    row('echo round trip p99, us', {n: statistics.median(e99[n]) for n in names})
+    row('time to first output, ms', {n: statistics.median(first[n]) for n in names}, None, '.2f')
+    row('recorder CPU s per 100 MB', {n: statistics.median(cpu[n]) if n != 'bare' else None
+                                      for n in names}, 'cpu', '.3f')
+    row('recording bytes / output byte', {n: statistics.median(recb[n]) if n != 'bare' else None
+                                          for n in names}, 'bytes', '.3f')
+    kib_idle = (rssn - rss1) / (idle_n - 1)
+    idle = {'sessrec': kib_idle}
+    idle.update(peer_rss)
+    row('memory per idle session, KiB', idle, 'kib_idle', '.1f')
+    rows.append(['  sessrecd VmRSS 1 / %d idle, KiB' % idle_n, '-', '%d / %d' % (rss1, rssn)]
+                + ['-'] * (len(names) - 2) + ['', ''])
+
+    head = ['%s (%s MB, %d round%s)' % ('quick' if args.quick else 'full', mb, rounds,
+                                         '' if rounds == 1 else 's')] + names + ['target', '']
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+    line = lambda r: '  '.join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+    print(line(head))
+    print('  '.join('-' * w for w in widths))
+    for r in rows:
+        print(line(r))
+    ok, out = complete
+    print()
+    print('sessrec recording complete (every output byte in the shard, end line, no trunc): %s'
+          % ('yes' if ok else 'NO (%d of %d bytes)' % (out, expect)))
+    print('sessrec records input and output; tlog-rec runs with --log-input; script and ttyrec '
+          'record output only.')
+    print('memory: sessrecd\'s VmRSS growth per idle session; for the others the RSS of the '
+          'process(es) each session keeps.')
+    if missing:
+        print('not measured (not installed): ' + ', '.join(missing))
+    if ns_note:
+        print(ns_note)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,122 @@
+/* pam_sessrec_peer: the client's numeric address for login(1) run by an
+ * inetd-style server (telnetd): the connection its parent serves, found
+ * through /proc, since the PAM_RHOST telnetd passes is a reverse-DNS name
+ * that whoever owns the client's address chooses. Convention: 0 or -errno. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pam_sessrec.h"
+
+#define PEER_MAX_SOCKETS 16
+#define TCP_ESTABLISHED 1
+
+/* The socket inodes among pid's fds (at most max). */
+static size_t socket_inodes(pid_t pid, unsigned long *inodes, size_t max)
+{
+	char dir[64], link[64];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (n < max && (e = readdir(d))) {
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		len = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (sscanf(link, "socket:[%lu]", &inodes[n]) == 1)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The kernel prints each 32-bit word of the address as the hex of its
+ * in-memory value. */
+static int hex_address(const char *hex, char *ip, size_t cap)
+{
+	size_t len = strlen(hex);
+	uint32_t w[4];
+
+	if (len == 8) {
+		struct in_addr a;
+
+		if (sscanf(hex, "%8" SCNx32, &w[0]) != 1)
+			return -EINVAL;
+		a.s_addr = w[0];
+		return inet_ntop(AF_INET, &a, ip, (socklen_t)cap) ? 0 : -ENOSPC;
+	}
+	if (len == 32) {
+		struct in6_addr a;
+
+		if (sscanf(hex, "%8" SCNx32 "%8" SCNx32 "%8" SCNx32 "%8" SCNx32, &w[0], &w[1], &w[2], &w[3]) != 4)
+			return -EINVAL;
+		memcpy(&a, w, sizeof(a));
+		if (IN6_IS_ADDR_V4MAPPED(&a))
+			return inet_ntop(AF_INET, &a.s6_addr[12], ip, (socklen_t)cap) ? 0 : -ENOSPC;
+		return inet_ntop(AF_INET6, &a, ip, (socklen_t)cap) ? 0 : -ENOSPC;
+	}
+	return -EINVAL;
+}
+
+/* Looks the inodes up in one of /proc/net/tcp{,6}: 0 when exactly one
+ * established connection matched so far (*found counts them). */
+static void scan_table(const char *table, const unsigned long *inodes, size_t n, char *ip, size_t cap,
+		       int *port, int *found)
+{
+	char line[512], rem[40];
+	FILE *f = fopen(table, "re");
+	unsigned long inode;
+	unsigned st;
+	int p;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%x %x %*x:%*x %*x:%*x %*x %*u %*u %lu",
+			   rem, &p, &st, &inode) != 4 || st != TCP_ESTABLISHED)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (inodes[i] != inode)
+				continue;
+			if (*found == 0 && hex_address(rem, ip, cap) == 0) {
+				*port = p;
+				*found = 1;
+			} else {
+				*found = 2; /* ambiguous: a server with several clients */
+			}
+		}
+	}
+	fclose(f);
+}
+
+int pamsr_peer_of_parent(char *ip, size_t cap, int *port)
+{
+	unsigned long inodes[PEER_MAX_SOCKETS];
+	pid_t parent = getppid();
+	int found = 0;
+	size_t n;
+
+	if (parent <= 1)
+		return -ENOENT;
+	n = socket_inodes(parent, inodes, PEER_MAX_SOCKETS);
+	if (n == 0)
+		return -ENOENT;
+	scan_table("/proc/net/tcp", inodes, n, ip, cap, port, &found);
+	scan_table("/proc/net/tcp6", inodes, n, ip, cap, port, &found);
+	return found == 1 ? 0 : -ENOENT;
+}

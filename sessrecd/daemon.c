@@ -1,0 +1,293 @@
+/* daemon: setup and teardown of the top-level context, the run loop,
+ * signals (SIGTERM/SIGINT stop, SIGHUP reload), the tick and watchdog
+ * timers, and the writer's reports. Convention: 0 or -errno. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "io.h"
+#include "log.h"
+#include "notify.h"
+#include "recorder.h"
+#include "relay.h"
+#include "server.h"
+#include "session.h"
+
+#define DAEMON_WRITER_ERRORS 64
+
+void daemon_apply_overrides(const struct daemon_overrides *ov, struct sessrec_config *c)
+{
+	if (ov->socket)
+		snprintf(c->socket_path, sizeof(c->socket_path), "%s", ov->socket_path);
+	if (ov->shard_dir)
+		snprintf(c->shard_dir, sizeof(c->shard_dir), "%s", ov->shard_dir_path);
+	if (ov->targets)
+		c->syslog_targets = ov->target_mask;
+}
+
+void daemon_update_timers(struct daemon *d)
+{
+	unsigned want = 0;
+
+	if (session_relay_count(d))
+		want = DAEMON_TICK_MS;
+	else if (d->sessions || d->conns || d->accept_resume_ms)
+		want = DAEMON_HOUSE_MS;
+	if (want == d->tick_ms || d->tick_fd < 0)
+		return;
+	if (loop_timer_arm(d->tick_fd, want, want) == 0)
+		d->tick_ms = want;
+}
+
+void daemon_check_disk(struct daemon *d)
+{
+	bool congested = writer_congested(d->writer);
+
+	if (congested == d->disk_paused)
+		return;
+	d->disk_paused = congested;
+	if (congested)
+		log_line("the disk writer is over %u MiB behind; session output waits for it",
+			 WRITER_HIGH_WATER >> 20);
+	else
+		log_line("the disk writer caught up; session output goes on");
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (s->phase == SESSION_RELAYING)
+			relay_update(d, s);
+}
+
+static void writer_cb(struct loop_io *io, uint32_t ev)
+{
+	struct daemon *d = io->userdata;
+	struct writer_error errs[DAEMON_WRITER_ERRORS];
+	size_t n = writer_collect(d->writer, errs, DAEMON_WRITER_ERRORS);
+
+	(void)ev;
+	for (size_t i = 0; i < n; i++) {
+		struct session *s = session_by_serial(d, errs[i].owner);
+
+		if (s)
+			recorder_write_failed(d, s, errs[i].err);
+	}
+	daemon_check_disk(d);
+}
+
+void daemon_reload(struct daemon *d)
+{
+	struct sessrec_config c;
+	char err[512] = "";
+	int r;
+
+	notify_reloading(d);
+	config_defaults(&c);
+	r = config_load(&c, d->config_path, !d->config_explicit, err, sizeof(err));
+	if (r < 0) {
+		log_line("reload: %s; the running configuration stays", err[0] ? err : strerror(-r));
+		notify_ready(d);
+		return;
+	}
+	daemon_apply_overrides(&d->ov, &c);
+	if (strcmp(c.socket_path, d->cfg.socket_path) != 0) {
+		log_line("reload: Socket= changes need a restart; still listening on %s",
+			 d->listen_activated ? "the socket from the service manager" : d->cfg.socket_path);
+		memcpy(c.socket_path, d->cfg.socket_path, sizeof(c.socket_path));
+	}
+	if (strcmp(c.state_dir, d->cfg.state_dir) != 0) {
+		log_line("reload: StateDirectory= changes need a restart; still %s", d->cfg.state_dir);
+		memcpy(c.state_dir, d->cfg.state_dir, sizeof(c.state_dir));
+	}
+	if (strcmp(c.shard_dir, d->cfg.shard_dir) != 0 && (r = io_mkdir_p(c.shard_dir, 0700)) < 0)
+		log_line("reload: cannot create %s: %s", c.shard_dir, strerror(-r));
+	if (strcmp(c.process_name, d->cfg.process_name) != 0 && (r = proctitle_set(&d->title, c.process_name)) < 0)
+		log_line("reload: cannot set the process name: %s", strerror(-r));
+	d->cfg = c;
+	log_line("configuration reloaded");
+	notify_ready(d);
+}
+
+static void sig_cb(struct loop_io *io, uint32_t ev)
+{
+	struct daemon *d = io->userdata;
+	struct signalfd_siginfo si;
+
+	(void)ev;
+	while (read(d->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			d->quit = true;
+			break;
+		case SIGHUP:
+			daemon_reload(d);
+			break;
+		case SIGUSR2:
+			log_line("SIGUSR2: re-exec is not implemented yet; ignored");
+			break;
+		case SIGCHLD:
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			break;
+		}
+	}
+}
+
+static void tick_cb(struct loop_io *io, uint32_t ev)
+{
+	struct daemon *d = io->userdata;
+	int64_t now = loop_now_ms();
+	/* A little slack: a 1 s timer must not skip every other round. */
+	bool house = now - d->house_last_ms >= DAEMON_HOUSE_MS - 50;
+
+	(void)ev;
+	loop_timer_ack(d->tick_fd);
+	if (house)
+		d->house_last_ms = now;
+	session_tick(d, now, house);
+	if (house)
+		server_tick(d, now);
+	notify_status(d);
+}
+
+static void wd_cb(struct loop_io *io, uint32_t ev)
+{
+	struct daemon *d = io->userdata;
+
+	(void)ev;
+	loop_timer_ack(d->wd_fd);
+	notify_watchdog(d);
+}
+
+/* Many sessions hold two fds each; systemd's soft limit is low. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int daemon_init(struct daemon *d, char *err, size_t errlen)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2, SIGCHLD };
+	int wfd, r;
+
+	d->listen_fd = d->sig_fd = d->tick_fd = d->wd_fd = -1;
+	d->loop.epfd = -1;
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	if ((r = loop_init(&d->loop)) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(-r));
+		return r;
+	}
+	/* Before the writer thread exists, so it inherits the blocked mask. */
+	if ((d->sig_fd = loop_signalfd(sigs, sizeof(sigs) / sizeof(sigs[0]))) < 0) {
+		r = d->sig_fd;
+		snprintf(err, errlen, "signalfd: %s", strerror(-r));
+		return r;
+	}
+	if ((d->tick_fd = loop_timerfd()) < 0) {
+		r = d->tick_fd;
+		snprintf(err, errlen, "timerfd: %s", strerror(-r));
+		return r;
+	}
+	if ((r = writer_start(&d->writer, &wfd)) < 0) {
+		snprintf(err, errlen, "cannot start the disk writer: %s", strerror(-r));
+		return r;
+	}
+	loop_io_init(&d->sig_io, sig_cb, d);
+	loop_io_init(&d->tick_io, tick_cb, d);
+	loop_io_init(&d->writer_io, writer_cb, d);
+	loop_io_init(&d->wd_io, wd_cb, d);
+	if ((r = loop_set(&d->loop, &d->sig_io, d->sig_fd, EPOLLIN)) < 0 ||
+	    (r = loop_set(&d->loop, &d->tick_io, d->tick_fd, EPOLLIN)) < 0 ||
+	    (r = loop_set(&d->loop, &d->writer_io, wfd, EPOLLIN)) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(-r));
+		return r;
+	}
+	d->watchdog_usec = notify_watchdog_interval();
+	if (d->watchdog_usec) {
+		unsigned ms = (unsigned)(d->watchdog_usec / 1000);
+
+		if (ms == 0)
+			ms = 1;
+		if ((d->wd_fd = loop_timerfd()) < 0 || loop_timer_arm(d->wd_fd, ms, ms) < 0 ||
+		    loop_set(&d->loop, &d->wd_io, d->wd_fd, EPOLLIN) < 0) {
+			snprintf(err, errlen, "cannot set up the watchdog timer");
+			return -EIO;
+		}
+	}
+	if ((r = io_mkdir_p(d->cfg.shard_dir, 0700)) < 0)
+		log_line("cannot create the shard directory %s: %s; sessions are skipped until it can be",
+			 d->cfg.shard_dir, strerror(-r));
+	r = io_mkdir_p(d->cfg.state_dir, 0700);
+	d->state_ok = r == 0;
+	if (r < 0)
+		log_line("cannot create the state directory %s: %s; sessions run without state files",
+			 d->cfg.state_dir, strerror(-r));
+	d->house_last_ms = loop_now_ms();
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	while (!d->quit) {
+		int r = loop_run_once(&d->loop, -1);
+
+		if (r < 0) {
+			log_line("epoll_wait: %s", strerror(-r));
+			return r;
+		}
+		session_writer_progress(d);
+		daemon_update_timers(d);
+	}
+	return 0;
+}
+
+void daemon_fini(struct daemon *d)
+{
+	notify_stopping(d);
+	session_shutdown(d);
+	if (d->writer) {
+		/* Every queued line reaches the disk before anyone hears "recorded". */
+		writer_stop(d->writer);
+		d->writer = NULL;
+		for (struct session *s = d->sessions; s; s = s->next)
+			s->end_seq = 0;
+		for (struct session *s = d->sessions, *next; s; s = next) {
+			next = s->next;
+			if (s->phase == SESSION_FINISHING && s->close_conn) {
+				struct conn *c = s->close_conn;
+
+				s->close_conn = NULL;
+				c->waiting = NULL;
+				server_reply_close(d, c, s->st.sid, "recorded");
+			}
+		}
+	}
+	server_close(d);
+	while (d->sessions)
+		session_free(d, d->sessions);
+	while (d->shard_files) {
+		struct shard_file *f = d->shard_files;
+
+		d->shard_files = f->next;
+		close(f->fd);
+		free(f);
+	}
+	if (d->tick_fd >= 0)
+		close(d->tick_fd);
+	if (d->wd_fd >= 0)
+		close(d->wd_fd);
+	if (d->sig_fd >= 0)
+		close(d->sig_fd);
+	loop_fini(&d->loop);
+}

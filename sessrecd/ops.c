@@ -1,0 +1,370 @@
+/* ops: dispatch table and the ping, open, close and list handlers.
+ * Convention: handlers reply themselves (server_reply*); 0 or -errno. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "emit.h"
+#include "io.h"
+#include "log.h"
+#include "notify.h"
+#include "ops.h"
+#include "proto.h"
+#include "relay.h"
+#include "server.h"
+#include "session.h"
+
+#define FDS(n) (1u << (n))
+
+struct op {
+	const char *name;
+	bool root_only;
+	unsigned fd_counts; /* bit n set: n fds allowed */
+	void (*fn)(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds);
+};
+
+static void op_ping(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
+{
+	struct json_object *o = proto_reply_ok();
+
+	if (o) {
+		json_object_object_add(o, "version", json_object_new_string(SESSREC_VERSION));
+		json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	}
+	server_reply(d, c, o, false);
+}
+
+/* A string field: absent is fine unless required; present it must be a
+ * string that fits (or is clipped when clip). 0 or -EINVAL. */
+static int get_str(struct json_object *req, const char *key, char *dst, size_t cap, bool required, bool clip)
+{
+	struct json_object *v;
+	const char *s;
+	size_t n;
+
+	dst[0] = '\0';
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return required ? -EINVAL : 0;
+	s = proto_str(req, key);
+	if (!s)
+		return -EINVAL;
+	n = strlen(s);
+	if (n >= cap) {
+		if (!clip)
+			return -EINVAL;
+		/* Clipped at a character boundary: the encoders expect UTF-8. */
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (required && n == 0)
+		return -EINVAL;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int get_int(struct json_object *req, const char *key, int64_t min, int64_t max, int64_t *out,
+		   bool required)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return required ? -EINVAL : 0;
+	if (proto_int(req, key, out) < 0 || *out < min || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static int get_bool(struct json_object *req, const char *key, bool *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	return proto_bool(req, key, out);
+}
+
+/* Fills st from an open request; the name of the first bad field in *bad. */
+static int parse_open(struct json_object *req, struct session_state *st, bool *dry_run, const char **bad)
+{
+	int64_t port = 0, audit = -1;
+
+	memset(st, 0, sizeof(*st));
+	st->input = true;
+	*dry_run = false;
+#define CHECK(expr, name)          \
+	do {                       \
+		if ((expr) < 0) {  \
+			*bad = name; \
+			return -EINVAL; \
+		}                  \
+	} while (0)
+	CHECK(get_str(req, "user", st->user, sizeof(st->user), true, false), "user");
+	CHECK(get_int(req, "uid", 0, UINT32_MAX - 1, &st->uid, true), "uid");
+	CHECK(get_int(req, "pid", 1, INT32_MAX, &st->pid, true), "pid");
+	CHECK(get_str(req, "service", st->service, sizeof(st->service), false, false), "service");
+	CHECK(get_str(req, "proto", st->proto, sizeof(st->proto), false, false), "proto");
+	CHECK(get_str(req, "rhost", st->src_ip, sizeof(st->src_ip), false, false), "rhost");
+	CHECK(get_int(req, "rport", 0, 65535, &port, false), "rport");
+	CHECK(get_str(req, "tty", st->tty, sizeof(st->tty), false, false), "tty");
+	CHECK(get_int(req, "sessionid", -1, UINT32_MAX, &audit, false), "sessionid");
+	CHECK(get_str(req, "auth", st->auth, sizeof(st->auth), false, true), "auth");
+	CHECK(get_str(req, "cmd", st->cmd, sizeof(st->cmd), false, true), "cmd");
+	CHECK(get_bool(req, "input", &st->input), "input");
+	CHECK(get_bool(req, "dry_run", dry_run), "dry_run");
+#undef CHECK
+	st->src_port = (int)port;
+	st->audit_session = audit;
+	return 0;
+}
+
+static void emit_skipped(struct daemon *d, const struct session_state *st, const char *reason)
+{
+	struct event e = { .type = EVENT_SESSION_SKIPPED };
+
+	event_add(&e, "reason", reason);
+	event_add(&e, "user", st->user);
+	event_add(&e, "service", st->proto[0] ? st->proto : st->service);
+	event_add(&e, "pam_service", st->service);
+	event_add(&e, "src_ip", st->src_ip[0] ? st->src_ip : "-");
+	emit_event(d, &e);
+}
+
+static void reply_skipped(struct daemon *d, struct conn *c, const char *error, const char *skipped)
+{
+	struct json_object *o = proto_reply_error(error);
+
+	if (o)
+		json_object_object_add(o, "skipped", json_object_new_string(skipped));
+	server_reply(d, c, o, true);
+}
+
+/* Whether the shard directory has room (MinFreeSpace=); -errno when it
+ * cannot be told. */
+static int shard_space_ok(struct daemon *d)
+{
+	struct statvfs sv;
+	int r;
+
+	if ((r = io_mkdir_p(d->cfg.shard_dir, 0700)) < 0)
+		return r;
+	if (statvfs(d->cfg.shard_dir, &sv) < 0)
+		return -errno;
+	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize >= d->cfg.min_free;
+}
+
+static void op_open(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
+{
+	struct session_state st;
+	struct json_object *o;
+	struct session *s;
+	const char *bad = NULL;
+	char err[128];
+	bool dry_run;
+	int r;
+
+	if (parse_open(req, &st, &dry_run, &bad) < 0) {
+		snprintf(err, sizeof(err), "open: missing or invalid field \"%s\"", bad);
+		server_reply_error(d, c, err);
+		return;
+	}
+	r = shard_space_ok(d);
+	if (r <= 0) {
+		if (r < 0)
+			log_line("cannot check free space in %s: %s", d->cfg.shard_dir, strerror(-r));
+		emit_skipped(d, &st, r < 0 ? "shard_dir_error" : "disk_pressure");
+		reply_skipped(d, c, r < 0 ? "the shard directory is not usable" : "not enough free space for recordings",
+			      r < 0 ? "shard_dir_error" : "disk_pressure");
+		return;
+	}
+	if (session_live_count(d) >= d->cfg.max_sessions) {
+		emit_skipped(d, &st, "session_limit");
+		snprintf(err, sizeof(err), "too many sessions (MaxSessions=%u)", d->cfg.max_sessions);
+		reply_skipped(d, c, err, "session_limit");
+		return;
+	}
+	s = session_new(d);
+	if (!s) {
+		log_line("open: cannot register a session: %s", strerror(errno));
+		server_reply_error(d, c, "cannot register the session");
+		return;
+	}
+	memcpy(st.sid, s->st.sid, sizeof(st.sid));
+	st.input = st.input && d->cfg.record_input;
+	st.dry_run = dry_run;
+	st.outer_fd = st.master_fd = -1;
+	s->st = st;
+	notify_status(d);
+	daemon_update_timers(d);
+	o = proto_reply_ok();
+	if (o) {
+		json_object_object_add(o, "sid", json_object_new_string(s->st.sid));
+		json_object_object_add(o, "token", json_object_new_string(s->token));
+	}
+	server_reply(d, c, o, false);
+}
+
+/* "sftp", "forwarding": a word of the caller's, or the default. */
+static const char *unattached_kind(struct json_object *req)
+{
+	const char *k = proto_str(req, "kind");
+	size_t n;
+
+	if (!k || !(n = strlen(k)) || n > 32)
+		return "no_shell";
+	for (size_t i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_' || k[i] == '-'))
+			return "no_shell";
+	return k;
+}
+
+static void emit_unattached(struct daemon *d, struct session *s, const char *kind)
+{
+	struct event e = { .type = EVENT_SESSION_UNATTACHED };
+	char uid[24];
+
+	session_event_base(s, &e, uid);
+	event_add(&e, "kind", kind);
+	emit_event(d, &e);
+}
+
+static void op_close(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
+{
+	const char *sid = proto_str(req, "sid"), *state;
+	struct session *s;
+
+	if (!sid || !uuid_valid(sid)) {
+		server_reply_error(d, c, "close: missing or invalid sid");
+		return;
+	}
+	s = session_by_sid(d, sid);
+	if (!s) {
+		server_reply_close(d, c, sid, "gone");
+		return;
+	}
+	switch (s->phase) {
+	case SESSION_RELAYING:
+	case SESSION_DRAINING:
+	case SESSION_FINISHING:
+		if (s->close_conn) {
+			server_reply_error(d, c, "close: a close of this session is already waiting");
+			return;
+		}
+		/* Answered once the session drained and its end line is written. */
+		s->close_conn = c;
+		c->waiting = s;
+		relay_closing(d, s, loop_now_ms());
+		server_defer(d, c);
+		return;
+	case SESSION_OPEN:
+		emit_unattached(d, s, unattached_kind(req));
+		state = "unattached";
+		break;
+	case SESSION_COMMAND:
+		state = "command";
+		break;
+	case SESSION_DRYRUN:
+		state = "dry_run";
+		break;
+	default:
+		state = "recorded";
+		break;
+	}
+	session_free(d, s);
+	notify_status(d);
+	server_reply_close(d, c, sid, state);
+}
+
+static void op_list(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
+{
+	struct json_object *o = proto_reply_ok(), *arr = json_object_new_array();
+	size_t used = 96; /* {"ok":true,"sessions":[],"resumed":0,"total":N,"truncated":true} */
+	unsigned total = 0;
+	bool cut = false;
+
+	if (!o || !arr) {
+		json_object_put(arr);
+		server_reply(d, c, o, true);
+		return;
+	}
+	for (struct session *s = d->sessions; s; s = s->next) {
+		const struct session_state *st = &s->st;
+		struct json_object *e;
+		char start[64];
+		size_t len;
+
+		if (s->phase == SESSION_ENDED)
+			continue;
+		total++;
+		if (cut)
+			continue;
+		if (shard_rfc3339(start, sizeof(start), st->start_sec ? st->start_sec : s->opened_sec,
+				  st->start_sec ? st->start_usec : 0) < 0)
+			start[0] = '\0';
+		e = json_object_new_object();
+		json_object_object_add(e, "sid", json_object_new_string(st->sid));
+		json_object_object_add(e, "user", json_object_new_string(st->user));
+		json_object_object_add(e, "uid", json_object_new_int64(st->uid));
+		json_object_object_add(e, "service", json_object_new_string(st->service));
+		json_object_object_add(e, "proto", json_object_new_string(st->proto));
+		json_object_object_add(e, "tty", json_object_new_string(st->tty));
+		json_object_object_add(e, "pid", json_object_new_int64(st->pid));
+		json_object_object_add(e, "start", json_object_new_string(start));
+		json_object_object_add(e, "state", json_object_new_string(session_phase_name(s->phase)));
+		json_object_object_add(e, "bytes_in", json_object_new_uint64(st->bytes_in));
+		json_object_object_add(e, "bytes_out", json_object_new_uint64(st->bytes_out));
+		json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		/* One reply is one message: what does not fit is counted, not sent. */
+		if (used + len + 1 > PROTO_MSG_MAX) {
+			json_object_put(e);
+			cut = true;
+			continue;
+		}
+		used += len + 1;
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "sessions", arr);
+	json_object_object_add(o, "resumed", json_object_new_int(0));
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	if (cut)
+		json_object_object_add(o, "truncated", json_object_new_boolean(1));
+	server_reply(d, c, o, false);
+}
+
+static const struct op ops[] = {
+	{ "ping", false, FDS(0), op_ping },
+	{ "open", true, FDS(0), op_open },
+	{ "attach", false, FDS(0) | FDS(2), ops_attach },
+	{ "close", true, FDS(0), op_close },
+	{ "list", true, FDS(0), op_list },
+};
+
+void ops_dispatch(struct daemon *d, struct conn *c, struct json_object *msg, int *fds, size_t nfds)
+{
+	const char *name = proto_str(msg, "op");
+	const struct op *op = NULL;
+	char err[128];
+
+	for (size_t i = 0; name && i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			op = &ops[i];
+	if (!op) {
+		/* The name is the peer's: it is not echoed. */
+		server_reply_error(d, c, name ? "unknown op" : "not a request: no \"op\"");
+	} else if (nfds >= 32 || !(op->fd_counts & FDS(nfds))) {
+		snprintf(err, sizeof(err), "%s: wrong number of fds (%zu)", op->name, nfds);
+		server_reply_error(d, c, err);
+	} else if (op->root_only && c->cred.uid != 0) {
+		snprintf(err, sizeof(err), "%s: permission denied (root only)", op->name);
+		server_reply_error(d, c, err);
+	} else {
+		op->fn(d, c, msg, fds, nfds);
+	}
+	for (size_t i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}

@@ -1,0 +1,43 @@
+/* server: the listening socket (our own or systemd's via socket
+ * activation), accepting with SO_PEERCRED taken before any state exists,
+ * per-connection state with hard caps, replies, idle timeouts and the EMFILE
+ * backoff. Convention: 0 or -errno. */
+#pragma once
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct daemon;
+struct conn;
+
+/* Takes the socket systemd passed (LISTEN_FDS) or creates d->cfg's one:
+ * parent directory 0755, a stale socket replaced, mode 0666. */
+int server_listen(struct daemon *d, char *err, size_t errlen);
+
+/* Closes every connection and the listener (unlinking our own socket). */
+void server_close(struct daemon *d);
+
+/* Makes fd (a connected SOCK_SEQPACKET socket whose peer is cred) a
+ * connection of the daemon; the fuzz harness uses it directly. The fd is
+ * taken: closed on failure (-EMFILE over the caps, -ENOMEM). */
+int server_conn_install(struct daemon *d, int fd, const struct ucred *cred);
+
+/* Sends reply (and puts it) without blocking; the connection is closed
+ * after it when close_after, or when it cannot be sent. */
+void server_reply(struct daemon *d, struct conn *c, struct json_object *reply, bool close_after);
+
+/* {"ok":false,"error":msg}, then the connection is closed. */
+void server_reply_error(struct daemon *d, struct conn *c, const char *msg);
+
+/* The deferred reply to close: {"ok":true,"sid":sid,"state":state}. */
+void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const char *state);
+
+/* The connection waits for the end of a session: only its hangup is watched. */
+void server_defer(struct daemon *d, struct conn *c);
+
+void server_conn_destroy(struct daemon *d, struct conn *c);
+
+/* Idle connections and the accept backoff. */
+void server_tick(struct daemon *d, int64_t now);

@@ -1,0 +1,261 @@
+/* state: session state <-> JSON (json-c), the state file's path and load.
+ * Convention: 0 / length or -errno. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+#include "state.h"
+
+enum ftype { F_STR, F_I64, F_BOOL, F_U64, F_UINT, F_INT, F_LONG };
+
+struct field {
+	const char *key;
+	enum ftype type;
+	size_t off;
+	size_t size; /* F_STR: buffer size */
+};
+
+#define S(k) { #k, F_STR, offsetof(struct session_state, k), sizeof(((struct session_state *)0)->k) }
+#define N(k, t) { #k, t, offsetof(struct session_state, k), 0 }
+
+static const struct field fields[] = {
+	S(sid), S(user), S(service), S(proto), S(src_ip), S(tty), S(auth), S(cmd), S(term), S(shell),
+	S(shard),
+	N(uid, F_I64), N(pid, F_I64), N(audit_session, F_I64), N(src_port, F_INT),
+	N(input, F_BOOL), N(dry_run, F_BOOL), N(start_sec, F_I64), N(start_usec, F_LONG),
+	N(start_mono_ns, F_I64), N(bytes_in, F_U64), N(bytes_out, F_U64),
+	N(bytes_recorded, F_U64), N(withheld, F_U64), N(resizes, F_UINT),
+	N(truncated, F_BOOL), N(failed, F_BOOL), N(have_termios, F_BOOL),
+	N(cols, F_UINT), N(rows, F_UINT), N(outer_fd, F_INT), N(master_fd, F_INT),
+};
+
+int state_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n >= cap)
+		return -ENAMETOOLONG;
+	memcpy(dst, src ? src : "", n + 1);
+	return 0;
+}
+
+int state_path(char *buf, size_t cap, const char *dir, const char *sid)
+{
+	int r = snprintf(buf, cap, "%s/%s", dir, sid);
+
+	return r < 0 || (size_t)r >= cap ? -ENAMETOOLONG : r;
+}
+
+static struct json_object *termios_json(const struct termios *t)
+{
+	struct json_object *o = json_object_new_object();
+	char cc[2 * NCCS + 1];
+
+	for (size_t i = 0; i < NCCS; i++)
+		snprintf(cc + 2 * i, 3, "%02x", t->c_cc[i]);
+	json_object_object_add(o, "iflag", json_object_new_int64(t->c_iflag));
+	json_object_object_add(o, "oflag", json_object_new_int64(t->c_oflag));
+	json_object_object_add(o, "cflag", json_object_new_int64(t->c_cflag));
+	json_object_object_add(o, "lflag", json_object_new_int64(t->c_lflag));
+	json_object_object_add(o, "line", json_object_new_int64(t->c_line));
+	json_object_object_add(o, "cc", json_object_new_string(cc));
+	json_object_object_add(o, "ispeed", json_object_new_int64(cfgetispeed(t)));
+	json_object_object_add(o, "ospeed", json_object_new_int64(cfgetospeed(t)));
+	return o;
+}
+
+int state_to_json(const struct session_state *st, char *buf, size_t cap)
+{
+	struct json_object *o = json_object_new_object();
+	const char *s;
+	size_t len;
+	int r = -ENOSPC;
+
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "version", json_object_new_int(STATE_VERSION));
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct field *f = &fields[i];
+		const char *p = (const char *)st + f->off;
+		struct json_object *v = NULL;
+
+		switch (f->type) {
+		case F_STR: v = json_object_new_string(p); break;
+		case F_I64: v = json_object_new_int64(*(const int64_t *)(const void *)p); break;
+		case F_BOOL: v = json_object_new_boolean(*(const bool *)(const void *)p); break;
+		case F_U64: v = json_object_new_uint64(*(const uint64_t *)(const void *)p); break;
+		case F_UINT: v = json_object_new_int64(*(const unsigned *)(const void *)p); break;
+		case F_INT: v = json_object_new_int64(*(const int *)(const void *)p); break;
+		case F_LONG: v = json_object_new_int64(*(const long *)(const void *)p); break;
+		}
+		json_object_object_add(o, f->key, v);
+	}
+	if (st->have_termios)
+		json_object_object_add(o, "termios", termios_json(&st->termios));
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s && len < cap) {
+		memcpy(buf, s, len + 1);
+		r = (int)len;
+	}
+	json_object_put(o);
+	return r;
+}
+
+static int get_i64(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+	struct json_object *v;
+	int64_t x;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	errno = 0;
+	x = json_object_get_int64(v);
+	if (errno || x < min || x > max)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+static int termios_from(struct json_object *o, struct termios *t)
+{
+	static const char *const keys[] = { "iflag", "oflag", "cflag", "lflag" };
+	tcflag_t *flags[] = { &t->c_iflag, &t->c_oflag, &t->c_cflag, &t->c_lflag };
+	struct json_object *v;
+	const char *cc;
+	int64_t x;
+
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < 4; i++) {
+		if (get_i64(o, keys[i], 0, UINT32_MAX, &x) < 0)
+			return -EINVAL;
+		*flags[i] = (tcflag_t)x;
+	}
+	if (get_i64(o, "line", 0, 255, &x) < 0)
+		return -EINVAL;
+	t->c_line = (cc_t)x;
+	if (!json_object_object_get_ex(o, "cc", &v) || !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) != 2 * NCCS)
+		return -EINVAL;
+	cc = json_object_get_string(v);
+	for (size_t i = 0; i < NCCS; i++) {
+		unsigned b;
+
+		if (sscanf(cc + 2 * i, "%2x", &b) != 1)
+			return -EINVAL;
+		t->c_cc[i] = (cc_t)b;
+	}
+	if (get_i64(o, "ispeed", 0, UINT32_MAX, &x) < 0 || cfsetispeed(t, (speed_t)x) < 0)
+		return -EINVAL;
+	if (get_i64(o, "ospeed", 0, UINT32_MAX, &x) < 0 || cfsetospeed(t, (speed_t)x) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int field_from(struct json_object *o, const struct field *f, struct session_state *st)
+{
+	char *p = (char *)st + f->off;
+	struct json_object *v;
+	int64_t x;
+
+	if (!json_object_object_get_ex(o, f->key, &v))
+		return -EINVAL;
+	switch (f->type) {
+	case F_STR:
+		if (!json_object_is_type(v, json_type_string) ||
+		    (size_t)json_object_get_string_len(v) >= f->size ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+			return -EINVAL;
+		memcpy(p, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
+		return 0;
+	case F_BOOL:
+		if (!json_object_is_type(v, json_type_boolean))
+			return -EINVAL;
+		*(bool *)(void *)p = json_object_get_boolean(v);
+		return 0;
+	case F_U64:
+		if (!json_object_is_type(v, json_type_int))
+			return -EINVAL;
+		/* json-c keeps large values as uint64 internally; negatives are refused. */
+		if (json_object_get_int64(v) < 0 && json_object_get_uint64(v) <= INT64_MAX)
+			return -EINVAL;
+		*(uint64_t *)(void *)p = json_object_get_uint64(v);
+		return 0;
+	case F_I64:
+		if (get_i64(o, f->key, INT64_MIN, INT64_MAX, &x) < 0)
+			return -EINVAL;
+		*(int64_t *)(void *)p = x;
+		return 0;
+	case F_LONG:
+		if (get_i64(o, f->key, 0, 999999, &x) < 0)
+			return -EINVAL;
+		*(long *)(void *)p = (long)x;
+		return 0;
+	case F_UINT:
+		if (get_i64(o, f->key, 0, UINT32_MAX, &x) < 0)
+			return -EINVAL;
+		*(unsigned *)(void *)p = (unsigned)x;
+		return 0;
+	case F_INT:
+		if (get_i64(o, f->key, INT32_MIN, INT32_MAX, &x) < 0)
+			return -EINVAL;
+		*(int *)(void *)p = (int)x;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int state_from_json(const char *text, size_t n, struct session_state *st)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL, *t;
+	int64_t version;
+	int r = -EINVAL;
+
+	memset(st, 0, sizeof(*st));
+	if (n == 0 || n > STATE_JSON_MAX || memchr(text, '\0', n))
+		return -EINVAL;
+	tok = json_tokener_new_ex(8);
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)n);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != n || !json_object_is_type(o, json_type_object))
+		goto out;
+	if (get_i64(o, "version", STATE_VERSION, STATE_VERSION, &version) < 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (field_from(o, &fields[i], st) < 0)
+			goto out;
+	if (!uuid_valid(st->sid))
+		goto out;
+	if (st->have_termios) {
+		if (!json_object_object_get_ex(o, "termios", &t) || !json_object_is_type(t, json_type_object) ||
+		    termios_from(t, &st->termios) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (r < 0)
+		memset(st, 0, sizeof(*st));
+	json_object_put(o);
+	json_tokener_free(tok);
+	return r;
+}
+
+int state_load(const char *path, struct session_state *st)
+{
+	char *buf = malloc(STATE_JSON_MAX + 1);
+	ssize_t n;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	n = io_read_file(path, buf, STATE_JSON_MAX + 1);
+	r = n < 0 ? (int)n : state_from_json(buf, (size_t)n, st);
+	free(buf);
+	return r;
+}

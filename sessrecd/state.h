@@ -1,0 +1,62 @@
+/* state: the serialisable part of a session (everything a later daemon
+ * needs to resume it) and its JSON state file <StateDirectory>/<sid>,
+ * written atomically by the writer thread. Convention: 0 / length or -errno. */
+#pragma once
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <termios.h>
+
+#include "uuid.h"
+
+#define STATE_VERSION 1
+#define STATE_JSON_MAX 16384
+
+struct session_state {
+	char sid[UUID_STR_LEN];
+	char user[256];
+	char service[64];     /* PAM service (sshd, login, sessrecctl) */
+	char proto[32];       /* ssh, telnet, console, local */
+	char src_ip[64];
+	char tty[64];
+	char auth[2048];      /* SSH_AUTH_INFO_0 */
+	char cmd[2048];       /* non-tty command */
+	char term[64];        /* TERM from the attach (untrusted) */
+	char shell[256];      /* SHELL from the attach (untrusted) */
+	int64_t uid;
+	int64_t pid;           /* the pid that opened the session */
+	int64_t audit_session; /* -1: none */
+	int src_port;          /* 0: unknown */
+	bool input;            /* input is recorded */
+	bool dry_run;
+	int64_t start_sec;     /* realtime of the attach */
+	long start_usec;
+	int64_t start_mono_ns; /* CLOCK_MONOTONIC of the attach: t = now - this */
+	uint64_t bytes_in, bytes_out; /* relayed */
+	uint64_t bytes_recorded;      /* shard line bytes of the session */
+	uint64_t withheld;            /* input bytes withheld as secrets */
+	unsigned resizes;
+	char shard[PATH_MAX];         /* the shard file it records into */
+	bool truncated, failed;
+	bool have_termios;
+	struct termios termios;       /* the outer tty's modes before raw */
+	unsigned cols, rows;          /* last window size seen */
+	int outer_fd, master_fd;
+};
+
+/* Serialises st as one JSON object into buf; returns the length or -ENOSPC. */
+int state_to_json(const struct session_state *st, char *buf, size_t cap);
+
+/* Parses what state_to_json wrote (strictly: every field present with its
+ * type, strings within their sizes). 0 or -EINVAL / -ENOMEM. */
+int state_from_json(const char *text, size_t n, struct session_state *st);
+
+/* Reads and parses a state file. 0 or -errno. */
+int state_load(const char *path, struct session_state *st);
+
+/* <dir>/<sid>; length or -ENAMETOOLONG. */
+int state_path(char *buf, size_t cap, const char *dir, const char *sid);
+
+/* Copies src into dst (cap bytes) when it fits: 0 or -ENAMETOOLONG. */
+int state_copy(char *dst, size_t cap, const char *src);

@@ -1,0 +1,51 @@
+/* writer: the one thread that touches the disk. The loop queues complete
+ * shard lines (each written by one write() on its O_APPEND fd), fd closes
+ * and state-file updates; the thread performs them in order, so a slow disk
+ * never stalls a relay. It reports back through an eventfd: lines marked
+ * notify done, write errors, and the queue falling below the low watermark
+ * after the loop saw it over the high one. The thread never touches loop
+ * state. Sequence numbers start at 1; 0 means "not queued" (no memory). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WRITER_HIGH_WATER (64u << 20) /* queued bytes: the relay pauses reading inner masters */
+#define WRITER_LOW_WATER (16u << 20)  /* ... and resumes below this */
+
+struct writer;
+
+struct writer_error {
+	uint64_t owner; /* the session serial the failed entry belonged to */
+	int err;        /* errno */
+};
+
+/* Starts the thread; *notify_fd is the eventfd the loop watches (owned by
+ * the writer). 0 or -errno. */
+int writer_start(struct writer **w, int *notify_fd);
+
+/* Performs everything queued, joins the thread, closes fds it was told to
+ * close and frees w. */
+void writer_stop(struct writer *w);
+
+/* Queues line (len bytes, one write) for fd. owner identifies the session
+ * in error reports; notify wakes the loop once it is done. Returns the seq. */
+uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify);
+
+/* Queues close(fd) after everything queued before it; 0: not queued (out
+ * of memory), the fd stays the caller's. */
+uint64_t writer_close_fd(struct writer *w, int fd);
+
+/* Queues io_write_atomic(path, data, mode 0600) / unlink(path). */
+uint64_t writer_state_put(struct writer *w, const char *path, const char *data, size_t len, uint64_t owner);
+uint64_t writer_state_unlink(struct writer *w, const char *path);
+
+/* Queued bytes; whether the queue is over WRITER_HIGH_WATER (the thread
+ * then notifies once it drops below WRITER_LOW_WATER). */
+bool writer_congested(struct writer *w);
+
+/* The seq of the last entry performed. */
+uint64_t writer_done(struct writer *w);
+
+/* Clears the eventfd and takes up to max reported errors; returns how many. */
+size_t writer_collect(struct writer *w, struct writer_error *out, size_t max);

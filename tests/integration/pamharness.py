@@ -1,0 +1,352 @@
+"""What the pam_sessrec integration tests share beyond harness.py: test
+users with keys, passwords and known prompts; a private sshd (own config,
+host key, 127.0.0.1 and a free port) and telnetd (one per connection, by
+systemd-socket-activate) whose PAM stacks are test copies bind-mounted over
+/etc/pam.d/sshd and /etc/pam.d/login; a syslog socket collecting what the
+module emits. System files are only ever covered by bind mounts, inside the
+private mount namespace harness.in_private_mount_ns() enters. Python 3
+stdlib only."""
+import os
+import pwd
+import re
+import socket
+import subprocess
+import time
+
+import harness as h
+
+SSHD = '/usr/sbin/sshd'
+TELNETD = '/usr/sbin/telnetd'
+PASSWORD = 'Sr-test-pw-7319'
+PROMPT = h.PROMPT
+CLIENT_ENV = {'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+              'HOME': '/root', 'TERM': 'xterm', 'LANG': 'C.UTF-8'}
+
+
+def module():
+    """The built pam_sessrec.so: PAM takes an absolute path on the line."""
+    p = os.path.join(h.BUILD, 'pam_sessrec', 'pam_sessrec.so')
+    if not os.path.isfile(p):
+        raise RuntimeError('no pam_sessrec.so in ' + h.BUILD)
+    return p
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc=None, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError('server exited with %s' % proc.returncode)
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError('nothing listens on 127.0.0.1:%d' % port)
+
+
+def bind_over(src, dst):
+    """Covers dst with src, in the private mount namespace only."""
+    if os.environ.get('SESSREC_IN_MOUNT_NS') != '1':
+        raise RuntimeError('refusing to bind over %s outside a private mount namespace' % dst)
+    subprocess.run(['mount', '--bind', src, dst], check=True)
+
+
+# --------------------------------------------------------------------------
+# Users
+
+class Keys:
+    """A client key pair and a host key, made once per test run."""
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, 'keys')
+        os.makedirs(self.dir, exist_ok=True)
+        self.client = os.path.join(self.dir, 'client')
+        self.host = os.path.join(self.dir, 'host')
+        for k in (self.client, self.host):
+            if not os.path.exists(k):
+                subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'sessrec-test', '-f', k],
+                               check=True)
+        with open(self.client + '.pub') as f:
+            kind, blob = f.read().split()[:2]
+        self.pub = '%s %s' % (kind, blob)
+
+
+def _write(path, text, uid, gid, mode):
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+
+
+def ensure_user(name, shell, keys=None, password=False):
+    """The test user name (created once, idempotently) with shell as login
+    shell, a known prompt, no motd, no history, keys's client key
+    authorized and, with password, PASSWORD set."""
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        r = subprocess.run(['useradd', '-m', '-s', shell, '-c', 'sessrec test user', name],
+                           capture_output=True, text=True)
+        if r.returncode not in (0, 9):
+            raise RuntimeError('useradd %s: %s' % (name, r.stderr))
+        pw = pwd.getpwnam(name)
+    if pw.pw_shell != shell:
+        subprocess.run(['usermod', '-s', shell, name], check=True, capture_output=True)
+        pw = pwd.getpwnam(name)
+    home, uid, gid = pw.pw_dir, pw.pw_uid, pw.pw_gid
+    os.makedirs(home, exist_ok=True)
+    os.chown(home, uid, gid)
+    os.chmod(home, 0o755)
+    # bash reads .bash_profile as a login shell, dash reads .profile.
+    _write(os.path.join(home, '.bash_profile'),
+           "PS1='%s'\nunset PROMPT_COMMAND\nHISTFILE=/dev/null\n"
+           "bind 'set enable-bracketed-paste off' 2>/dev/null\n" % PROMPT, uid, gid, 0o644)
+    _write(os.path.join(home, '.profile'), "PS1='%s'\n" % PROMPT, uid, gid, 0o644)
+    _write(os.path.join(home, '.hushlogin'), '', uid, gid, 0o644)
+    if keys:
+        ssh = os.path.join(home, '.ssh')
+        os.makedirs(ssh, exist_ok=True)
+        os.chown(ssh, uid, gid)
+        os.chmod(ssh, 0o700)
+        _write(os.path.join(ssh, 'authorized_keys'), keys.pub + '\n', uid, gid, 0o600)
+    if password:
+        subprocess.run(['chpasswd'], input='%s:%s\n' % (name, PASSWORD), text=True, check=True)
+    return pw
+
+
+# --------------------------------------------------------------------------
+# PAM stacks
+
+def pam_stack(service, line):
+    """The system's /etc/pam.d/SERVICE with line inserted after
+    pam_loginuid.so (the audit session id the daemon checks is set there)."""
+    with open('/etc/pam.d/' + service) as f:
+        text = f.read()
+    out, done = [], False
+    for l in text.splitlines():
+        out.append(l)
+        if not done and re.match(r'^\s*session\s+\S+\s+pam_loginuid\.so', l):
+            out.append(line)
+            done = True
+    if not done:
+        raise RuntimeError('/etc/pam.d/%s has no pam_loginuid.so line' % service)
+    return '\n'.join(out) + '\n'
+
+
+def module_line(control='requisite', **args):
+    """session CONTROL /abs/pam_sessrec.so k=v ... (True: a bare flag)."""
+    words = []
+    for k, v in args.items():
+        if v is True:
+            words.append(k)
+        elif v not in (None, False):
+            words.append('%s=%s' % (k, v))
+    return 'session %s %s %s' % (control, module(), ' '.join(words))
+
+
+class PamFile:
+    """A test copy of /etc/pam.d/SERVICE bound over the real one. The line
+    can change between logins: PAM reads the file at every pam_start, and
+    the file is rewritten in place (the bind mount holds its inode)."""
+
+    def __init__(self, tmp, service, line):
+        self.service = service
+        self.path = os.path.join(tmp, 'pam.' + service)
+        self.set(line)
+        bind_over(self.path, '/etc/pam.d/' + service)
+
+    def set(self, line):
+        self.line = line
+        text = pam_stack(self.service, line) if line else open('/etc/pam.d/' + self.service).read()
+        with open(self.path, 'r+' if os.path.exists(self.path) else 'w') as f:
+            f.seek(0)
+            f.write(text)
+            f.truncate()
+
+
+# --------------------------------------------------------------------------
+# A syslog socket
+
+class SyslogSink:
+    """A datagram socket standing in for /dev/log: what pam_sessrec emits
+    when it is configured (config=) to send events there."""
+
+    def __init__(self, tmp):
+        self.path = os.path.join(tmp, 'devlog.sock')
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.s.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.s.setblocking(False)
+        self.text = ''
+
+    def read(self):
+        while True:
+            try:
+                self.text += self.s.recv(65536).decode('utf-8', 'replace') + '\n'
+            except BlockingIOError:
+                return self.text
+
+    def events(self, msgid=None):
+        return h.events(self.read(), msgid)
+
+    def wait(self, msgid, pred=lambda e: True, timeout=5.0):
+        return h.wait_for(lambda: [e for e in self.events(msgid) if pred(e)], timeout)
+
+
+def module_config(tmp, sink):
+    """The daemon configuration file the module reads (config=) to know
+    where session_skipped goes."""
+    path = os.path.join(tmp, 'pam-sessrecd.conf')
+    h.write_config(path, {'Syslog': {'Targets': 'devlog', 'DevLog': sink.path}})
+    return path
+
+
+# --------------------------------------------------------------------------
+# sshd
+
+class Sshd:
+    """/usr/sbin/sshd -D -e -f CONFIG on 127.0.0.1:PORT with its own host
+    key; forced users run the shim as ForceCommand; the PAM stack is a test
+    copy of /etc/pam.d/sshd with the module's line."""
+
+    def __init__(self, tmp, keys, line, forced_users, shim=None, extra=''):
+        self.tmp = tmp
+        self.keys = keys
+        self.port = free_port()
+        self.conf = os.path.join(tmp, 'sshd_config')
+        self.log_path = os.path.join(tmp, 'sshd.log')
+        self.pid_file = os.path.join(tmp, 'sshd.pid')
+        shim = shim or h.binary('sessrec-shell')
+        force = ''
+        if forced_users:
+            force = 'Match User %s\n\tForceCommand %s\n' % (','.join(forced_users), shim)
+        with open(self.conf, 'w') as f:
+            f.write('Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\n'
+                    'UsePAM yes\nPubkeyAuthentication yes\nPasswordAuthentication no\n'
+                    'KbdInteractiveAuthentication no\nAuthorizedKeysFile .ssh/authorized_keys\n'
+                    'PrintMotd no\nPrintLastLog no\nMaxStartups 100\nMaxSessions 100\n'
+                    'Subsystem sftp /usr/lib/openssh/sftp-server\nLogLevel VERBOSE\n%s%s'
+                    % (self.port, keys.host, self.pid_file, extra, force))
+        self.pam = PamFile(tmp, 'sshd', line)
+        os.makedirs('/run/sshd', mode=0o755, exist_ok=True)
+        r = subprocess.run([SSHD, '-t', '-f', self.conf], capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError('sshd -t: ' + r.stderr)
+        log = open(self.log_path, 'ab')
+        self.p = subprocess.Popen([SSHD, '-D', '-e', '-f', self.conf], stdin=subprocess.DEVNULL,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        h.register(self.p.pid, 'sshd')
+        wait_port(self.port, self.p)
+
+    def log(self):
+        return h.read_text(self.log_path) or ''
+
+    def client_argv(self, user, *cmd, tty=True, prog='ssh'):
+        argv = [prog, '-q', '-i', self.keys.client, '-o', 'StrictHostKeyChecking=no',
+                '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes']
+        if prog == 'ssh':
+            argv += ['-tt' if tty else '-T', '-p', str(self.port), '%s@127.0.0.1' % user] + list(cmd)
+        else:
+            argv += ['-P', str(self.port)]
+        return argv
+
+    def login(self, user, *cmd, rows=24, cols=80):
+        """The real ssh client on a fresh pty: an interactive login (or
+        `ssh -tt host cmd`)."""
+        return h.Pty(self.client_argv(user, *cmd), env=CLIENT_ENV, rows=rows, cols=cols)
+
+    def run(self, user, cmd, stdin=b'', timeout=30):
+        """ssh host cmd without a terminal."""
+        return subprocess.run(self.client_argv(user, cmd, tty=False), input=stdin, capture_output=True,
+                              env=CLIENT_ENV, timeout=timeout)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        h._pids.pop(self.p.pid, None)
+
+
+# --------------------------------------------------------------------------
+# telnetd
+
+class Telnetd:
+    """Debian's telnetd (inetutils), started per connection on
+    127.0.0.1:PORT by systemd-socket-activate; it runs login(1), whose PAM
+    stack is a test copy of /etc/pam.d/login with the module's line."""
+
+    def __init__(self, tmp, line):
+        self.tmp = tmp
+        self.port = free_port()
+        self.pam = PamFile(tmp, 'login', line)
+        self.log_path = os.path.join(tmp, 'telnetd.log')
+        log = open(self.log_path, 'ab')
+        self.p = subprocess.Popen(['systemd-socket-activate', '--inetd', '-a', '-l',
+                                   '127.0.0.1:%d' % self.port, TELNETD],
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        h.register(self.p.pid, 'systemd-socket-activate')
+        wait_port(self.port, self.p)
+
+    def client(self, rows=24, cols=80):
+        """The real telnet client on a fresh pty."""
+        return h.Pty(['telnet', '127.0.0.1', str(self.port)], env=CLIENT_ENV, rows=rows, cols=cols)
+
+    def login(self, user, rows=24, cols=80):
+        """Connects and logs user in; returns the pty at the first prompt."""
+        p = self.client(rows, cols)
+        p.expect(rb'login: ', 20)
+        p.send(user + '\r')
+        p.expect(rb'Password: ', 20)
+        p.send(PASSWORD + '\r')
+        p.expect(h.PROMPT_RX, 20)
+        return p
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        h._pids.pop(self.p.pid, None)
+
+
+# --------------------------------------------------------------------------
+# Recordings
+
+def header(d, sid, timeout=5.0):
+    """The session's hdr line (with meta) once written, else None."""
+    def find():
+        for o in h.session_lines(d.lines(), sid):
+            if 'hdr' in o:
+                return o
+        return None
+    return h.wait_for(find, timeout)
+
+
+def sids_of_user(d, user):
+    return [o['sid'] for _, o in d.lines() if o and 'hdr' in o and o.get('meta', {}).get('user') == user]
+
+
+SID_RX = re.compile(rb'sid=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b')
+
+
+def ask_sid(p):
+    """Asks the shell for $SESSREC_SID (set by the module) and returns it."""
+    p.send('echo sid=$SESSREC_SID\r')
+    m = p.expect(SID_RX)
+    p.expect(h.PROMPT_RX)
+    return m.group(1).decode()

@@ -1,0 +1,138 @@
+"""pam_sessrec in mode=tty with Debian's telnetd (inetutils) and login(1):
+telnetd is started per connection by systemd-socket-activate on 127.0.0.1,
+login's PAM stack is a test copy of /etc/pam.d/login with the module's
+line, and the real telnet client logs in on a pty. The module hands login's
+terminal to a private sessrecd itself (no shim): the session is recorded
+with meta.proto telnet and the client's address, job control and resize
+work, and a hung-up client ends the recording. Runs in a private mount
+namespace: the machine's files are never changed."""
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+import pamharness as ph  # noqa: E402
+
+BASH, DASH, PLAIN = 'srp-tbash', 'srp-tdash', 'srp-tplain'
+D = T = SINK = TD = None
+
+
+def setUpModule():
+    global D, T, SINK, TD
+    D = h.Daemon()
+    T = h.tmpdir('srtel-')
+    for u, shell in ((BASH, '/bin/bash'), (DASH, '/bin/dash'), (PLAIN, '/bin/bash')):
+        ph.ensure_user(u, shell, password=True)
+    SINK = ph.SyslogSink(T)
+    conf = ph.module_config(T, SINK)
+    TD = ph.Telnetd(T, ph.module_line(socket=D.sock, users='%s,%s' % (BASH, DASH), config=conf))
+
+
+def tearDownModule():
+    if TD:
+        TD.stop()
+    if D:
+        D.cleanup()
+
+
+def user_procs(user):
+    return subprocess.run(['pgrep', '-u', user], capture_output=True, text=True).stdout.split()
+
+
+class Telnet(unittest.TestCase):
+    def login(self, user, rows=24, cols=80):
+        p = TD.login(user, rows, cols)
+        self.addCleanup(p.finish)
+        return p
+
+    def recorded(self, p, sid):
+        """Every recorded output byte reached the client, in order and
+        unchanged: the recording is one contiguous piece of its screen
+        (the screen also has telnet's banner and the login prompts)."""
+        self.assertIsNotNone(D.wait_end(sid, 15), 'no end line for ' + sid)
+        lines = D.lines()
+        h.check_shard_sane(self, lines)
+        out = h.channel_bytes(lines, sid, 'o')
+        self.assertIn(h.PROMPT.encode(), out)
+        self.assertIn(out, p.out)
+        return lines
+
+    def meta(self, sid, user):
+        hdr = ph.header(D, sid)
+        self.assertIsNotNone(hdr, 'no header for ' + sid)
+        m = hdr['meta']
+        self.assertEqual(m.get('user'), user)
+        self.assertEqual(m.get('service'), 'login')
+        self.assertEqual(m.get('proto'), 'telnet')
+        self.assertEqual(m.get('src_ip'), '127.0.0.1')
+        self.assertIsInstance(m.get('src_port'), int)
+        self.assertTrue(m.get('tty'))
+        return m
+
+    def test_bash(self):
+        p = self.login(BASH)
+        sid = ph.ask_sid(p)
+        p.send('echo telnet-$((6*7))\r')
+        p.expect(b'telnet-42\r\n')
+        p.expect(h.PROMPT_RX)
+        p.send('sleep 30\r')
+        time.sleep(0.3)
+        p.send('\x03')
+        p.expect(h.PROMPT_RX)
+        p.send('sleep 31\r')
+        time.sleep(0.3)
+        p.send('\x1a')
+        p.expect(rb'Stopped\s+sleep 31')
+        p.expect(h.PROMPT_RX)
+        p.send('kill -9 %1; wait\r')
+        p.expect(h.PROMPT_RX)
+        p.resize(30, 100)
+        time.sleep(0.6)
+        p.send('stty size\r')
+        p.expect(b'30 100\r\n')
+        p.expect(h.PROMPT_RX)
+        p.send('exit 0\r')
+        p.wait(15)
+        self.assertNotIn(b'no job control', p.out)
+        lines = self.recorded(p, sid)
+        self.meta(sid, BASH)
+        self.assertIn(b'echo telnet-$((6*7))\r', h.channel_bytes(lines, sid, 'i'))
+        self.assertIn('100x30', [o['d'] for o in h.session_lines(lines, sid) if o.get('ch') == 'r'])
+
+    def test_dash(self):
+        p = self.login(DASH)
+        sid = ph.ask_sid(p)
+        p.send('echo dash-$((6*7))\r')
+        p.expect(b'dash-42\r\n')
+        p.expect(h.PROMPT_RX)
+        p.send('exit 0\r')
+        p.wait(15)
+        self.recorded(p, sid)
+        self.meta(sid, DASH)
+
+    def test_unselected(self):
+        p = self.login(PLAIN)
+        p.send('echo "[$SESSREC_SID]"; exit 0\r')
+        p.expect(rb'\[\]\r\n')
+        p.wait(15)
+        self.assertEqual(ph.sids_of_user(D, PLAIN), [])
+
+    def test_hangup(self):
+        p = self.login(BASH)
+        sid = ph.ask_sid(p)
+        p.send('sleep 1000\r')
+        p.expect(b'sleep 1000\r\n')
+        os.kill(p.pid, signal.SIGKILL)
+        p.finish()
+        self.assertIsNotNone(D.wait_end(sid, 15), 'recording did not end after the client was killed')
+        self.assertTrue(h.wait_for(lambda: not user_procs(BASH), 10),
+                        'processes of %s left: %s' % (BASH, user_procs(BASH)))
+
+
+if __name__ == '__main__':
+    h.in_private_mount_ns()
+    unittest.main(verbosity=2)

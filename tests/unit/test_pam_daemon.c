@@ -1,0 +1,291 @@
+/* Unit tests for what pam_sessrec.so says to sessrecd and leaves behind:
+ * the open and close requests, the environment for sessrec-shell, the
+ * failure policy, and its hygiene (no fd, signal or thread left). The
+ * daemon's side is a forked peer speaking the real protocol (common/proto)
+ * on a temporary socket; sessrecd itself is in the integration tests. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "test_pam_lib.h"
+
+START_TEST(test_open_close_requests)
+{
+	const char *replies[] = { OPEN_OK, CLOSE_OK };
+	struct json_object *req[4];
+	struct said said = { .text = "" };
+	struct pam_conv conv;
+	struct confdir cd;
+	struct peer p;
+	pam_handle_t *pamh;
+	int64_t v;
+
+	peer_start(&p, replies, 2);
+	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, "fail=open timeout_ms=3000 input=no");
+	/* sshd with UseDNS: a name in PAM_RHOST, the address in SSH_CONNECTION. */
+	pam.set_item(pamh, PAM_RHOST, "client.example.org");
+	pam.set_item(pamh, PAM_TTY, "ssh");
+	pam.putenv(pamh, "SSH_AUTH_INFO_0=publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFz\n");
+	pam.putenv(pamh, "SSH_CONNECTION=192.0.2.7 50022 127.0.0.1 22");
+	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_str_eq(said.text, "");
+
+	ck_assert_int_eq(peer_requests(&p, req, 4), 1);
+	ck_assert_str_eq(jstr(req[0], "op"), "open");
+	ck_assert_str_eq(jstr(req[0], "user"), "root");
+	ck_assert_int_eq(proto_int(req[0], "uid", &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_str_eq(jstr(req[0], "service"), "sshd");
+	ck_assert_str_eq(jstr(req[0], "proto"), "ssh");
+	ck_assert_str_eq(jstr(req[0], "rhost"), "192.0.2.7");
+	ck_assert_int_eq(proto_int(req[0], "rport", &v), 0);
+	ck_assert_int_eq(v, 50022);
+	ck_assert_str_eq(jstr(req[0], "tty"), "ssh");
+	ck_assert_int_eq(proto_int(req[0], "pid", &v), 0);
+	ck_assert_int_eq(v, getpid());
+	ck_assert_str_eq(jstr(req[0], "auth"), "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFz");
+	ck_assert_str_eq(jstr(req[0], "input"), "false");
+	ck_assert_str_eq(jstr(req[0], "dry_run"), "false");
+	ck_assert_int_eq(proto_int(req[0], "nfds", &v), 0);
+	ck_assert_int_eq(v, 0);
+
+	/* What sessrec-shell reads. */
+	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_SID"), SID);
+	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_TOKEN"), TOKEN);
+	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_FAIL"), "open");
+	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_SOCKET"), p.path);
+	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_TIMEOUT_MS"), "3000");
+	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_QUIET"));
+
+	ck_assert_int_eq(pam.close_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(peer_requests(&p, req + 1, 3), 1);
+	ck_assert_str_eq(jstr(req[1], "op"), "close");
+	ck_assert_str_eq(jstr(req[1], "sid"), SID);
+	/* One close per open. */
+	ck_assert_int_eq(pam.close_session(pamh, 0), PAM_PERM_DENIED);
+	pam.end(pamh, PAM_SUCCESS);
+	json_object_put(req[0]);
+	json_object_put(req[1]);
+	peer_stop(&p);
+	confdir_remove(&cd);
+}
+END_TEST
+
+START_TEST(test_env_flags)
+{
+	const char *replies[] = { OPEN_OK };
+	struct json_object *req[2];
+	struct said said = { .text = "" };
+	struct pam_conv conv;
+	struct confdir cd;
+	struct peer p;
+	pam_handle_t *pamh;
+
+	peer_start(&p, replies, 1);
+	pamh = start(&cd, &said, &conv, "sshd", "daemon", p.path, "fail=closed quiet dry_run");
+	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
+	ck_assert_str_eq(jstr(req[0], "user"), "daemon");
+	ck_assert_str_eq(jstr(req[0], "dry_run"), "true");
+	ck_assert_str_eq(jstr(req[0], "input"), "true");
+	/* No remote host, no SSH_CONNECTION, no auth info: left out. */
+	ck_assert(!jhas(req[0], "rhost") && !jhas(req[0], "rport") && !jhas(req[0], "auth"));
+	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_FAIL"), "closed");
+	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_QUIET"), "1");
+	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_TIMEOUT_MS"));
+	json_object_put(req[0]);
+	pam.end(pamh, PAM_SUCCESS);
+	peer_stop(&p);
+	confdir_remove(&cd);
+}
+END_TEST
+
+/* A close from a process that did not open (a forked child ending its
+ * copy of the handle) says nothing to the daemon. */
+START_TEST(test_close_other_pid)
+{
+	const char *replies[] = { OPEN_OK, CLOSE_OK };
+	struct json_object *req[2];
+	struct said said = { .text = "" };
+	struct pam_conv conv;
+	struct confdir cd;
+	struct peer p;
+	pam_handle_t *pamh;
+	pid_t child;
+	int st;
+
+	peer_start(&p, replies, 2);
+	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, "");
+	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
+	child = fork();
+	if (child == 0)
+		_exit(pam.close_session(pamh, 0) == PAM_PERM_DENIED ? 0 : 1);
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	ck_assert_int_eq(st, 0);
+	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
+	json_object_put(req[0]);
+	ck_assert_int_eq(pam.close_session(pamh, 0), PAM_SUCCESS);
+	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
+	ck_assert_str_eq(jstr(req[0], "op"), "close");
+	json_object_put(req[0]);
+	pam.end(pamh, PAM_SUCCESS);
+	peer_stop(&p);
+	confdir_remove(&cd);
+}
+END_TEST
+
+/* The daemon says no, says nonsense, or says nothing in time. */
+static const struct refusal {
+	const char *reply, *args;
+	int expect;
+} refusals[] = {
+	{ "{\"ok\":false,\"error\":\"low disk\",\"skipped\":\"disk_pressure\"}", "fail=open", PAM_SUCCESS },
+	{ "{\"ok\":false,\"error\":\"low disk\",\"skipped\":\"disk_pressure\"}", "fail=closed", PAM_SESSION_ERR },
+	{ "{\"ok\":false,\"error\":\"too many sessions\"}", "fail=open", PAM_SUCCESS },
+	{ "{\"ok\":false,\"error\":\"too many sessions\"}", "fail=closed", PAM_SESSION_ERR },
+	{ "{\"ok\":true,\"sid\":\"not-a-uuid\",\"token\":\"" TOKEN "\"}", "fail=closed", PAM_SESSION_ERR },
+	{ "{\"ok\":true,\"sid\":\"" SID "\",\"token\":\"a b\"}", "fail=closed", PAM_SESSION_ERR },
+	{ "{\"ok\":true,\"sid\":\"" SID "\"}", "fail=open", PAM_SUCCESS },
+	{ "not json", "fail=closed", PAM_SESSION_ERR },
+	{ NO_REPLY, "fail=open timeout_ms=100", PAM_SUCCESS },
+	{ NO_REPLY, "fail=closed timeout_ms=100", PAM_SESSION_ERR },
+};
+
+START_TEST(test_refusal)
+{
+	const struct refusal *r = &refusals[_i];
+	const char *replies[] = { r->reply };
+	struct json_object *req[2];
+	struct said said = { .text = "" };
+	struct pam_conv conv;
+	struct confdir cd;
+	struct peer p;
+	pam_handle_t *pamh;
+
+	peer_start(&p, replies, 1);
+	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, r->args);
+	ck_assert_int_eq(pam.open_session(pamh, 0), r->expect);
+	ck_assert_str_eq(said.text, r->expect == PAM_SESSION_ERR ? REFUSED : "");
+	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_TOKEN"));
+	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_SID"));
+	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
+	json_object_put(req[0]);
+	pam.end(pamh, PAM_SUCCESS);
+	peer_stop(&p);
+	confdir_remove(&cd);
+}
+END_TEST
+
+/* Nothing the module does outlives the call: fds, signal dispositions, threads. */
+struct snapshot {
+	char fds[1024];
+	struct sigaction act[NSIG];
+	char threads[32];
+};
+
+static void snap(struct snapshot *s)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char line[128];
+	FILE *f;
+
+	ck_assert_ptr_nonnull(d);
+	s->fds[0] = '\0';
+	/* Listed in readdir order, which is the fd order in procfs. */
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+			continue;
+		strncat(s->fds, e->d_name, sizeof(s->fds) - strlen(s->fds) - 2);
+		strcat(s->fds, " ");
+	}
+	closedir(d);
+	memset(s->act, 0, sizeof(s->act));
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, NULL, &s->act[sig]);
+	f = fopen("/proc/self/status", "r");
+	s->threads[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Threads:", 8) == 0)
+			snprintf(s->threads, sizeof(s->threads), "%.20s", line);
+	if (f)
+		fclose(f);
+}
+
+static void same(const struct snapshot *a, const struct snapshot *b)
+{
+	ck_assert_str_eq(a->fds, b->fds);
+	ck_assert_str_eq(a->threads, b->threads);
+	for (int sig = 1; sig < NSIG; sig++) {
+		ck_assert_msg(a->act[sig].sa_handler == b->act[sig].sa_handler, "signal %d handler", sig);
+		ck_assert_msg(SA_AS_SET(a->act[sig].sa_flags) == SA_AS_SET(b->act[sig].sa_flags),
+			      "signal %d flags", sig);
+	}
+}
+
+START_TEST(test_hygiene)
+{
+	const char *replies[] = { OPEN_OK, CLOSE_OK };
+	struct snapshot before, during, after;
+	struct said said = { .text = "" };
+	struct pam_conv conv;
+	struct confdir cd;
+	struct peer p;
+	pam_handle_t *pamh;
+
+	peer_start(&p, replies, 2);
+	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, "");
+	/* The module is loaded by now (pam_start): its own fds, if any, count. */
+	snap(&before);
+	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
+	snap(&during);
+	ck_assert_int_eq(pam.close_session(pamh, 0), PAM_SUCCESS);
+	snap(&after);
+	same(&before, &during);
+	same(&before, &after);
+	pam.end(pamh, PAM_SUCCESS);
+	peer_stop(&p);
+	confdir_remove(&cd);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("pam_daemon");
+	TCase *tc = tcase_create("requests");
+
+	tcase_add_test(tc, test_open_close_requests);
+	tcase_add_test(tc, test_env_flags);
+	tcase_add_test(tc, test_close_other_pid);
+	tcase_add_loop_test(tc, test_refusal, 0, (int)(sizeof(refusals) / sizeof(refusals[0])));
+	tcase_add_test(tc, test_hygiene);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

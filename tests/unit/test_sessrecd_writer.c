@@ -1,0 +1,202 @@
+/* Unit tests for sessrecd/writer: lines land in queue order, one write
+ * each; closes wait behind earlier lines; state files are put and removed;
+ * failures come back with their owner; stop performs what was queued. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "writer.h"
+
+static char dir[] = "/tmp/test_sessrecd_writer.XXXXXX";
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/test_sessrecd_writer.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static int open_append(const char *name, char *path)
+{
+	snprintf(path, PATH_MAX, "%s/%s", dir, name);
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+/* Waits until the writer has performed seq (the eventfd is only signalled
+ * for notify entries, so poll the counter through it). */
+static void wait_done(struct writer *w, int efd, uint64_t seq)
+{
+	while (writer_done(w) < seq) {
+		struct pollfd p = { .fd = efd, .events = POLLIN };
+
+		(void)poll(&p, 1, 10);
+	}
+}
+
+START_TEST(test_order_and_close)
+{
+	struct writer *w;
+	char path[PATH_MAX], line[64], want[64 * 1000], got[64 * 1000 + 1];
+	size_t wl = 0;
+	uint64_t seq = 0, prev = 0;
+	int efd, fd;
+
+	ck_assert_int_eq(writer_start(&w, &efd), 0);
+	fd = open_append("a.jsonl", path);
+	ck_assert_int_ge(fd, 0);
+	for (int i = 0; i < 1000; i++) {
+		int n = snprintf(line, sizeof(line), "{\"n\":%d}\n", i);
+
+		seq = writer_line(w, fd, 1, line, (size_t)n, i == 999);
+		ck_assert_uint_gt(seq, prev); /* sequence numbers only grow */
+		prev = seq;
+		memcpy(want + wl, line, (size_t)n);
+		wl += (size_t)n;
+	}
+	seq = writer_close_fd(w, fd);
+	ck_assert_uint_gt(seq, prev);
+	wait_done(w, efd, seq);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1); /* closed by the writer */
+	ck_assert_int_eq(io_read_file(path, got, sizeof(got)), (ssize_t)wl);
+	ck_assert(memcmp(got, want, wl) == 0);
+	ck_assert(!writer_congested(w));
+	writer_stop(w);
+}
+END_TEST
+
+START_TEST(test_notify_wakes)
+{
+	struct writer_error errs[4];
+	struct writer *w;
+	char path[PATH_MAX];
+	struct pollfd p;
+	uint64_t seq;
+	int efd, fd;
+
+	ck_assert_int_eq(writer_start(&w, &efd), 0);
+	fd = open_append("b.jsonl", path);
+	seq = writer_line(w, fd, 7, "x\n", 2, true);
+	p = (struct pollfd){ .fd = efd, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, -1), 1);
+	ck_assert_uint_ge(writer_done(w), seq);
+	ck_assert_uint_eq(writer_collect(w, errs, 4), 0);
+	p.revents = 0;
+	ck_assert_int_eq(poll(&p, 1, 0), 0); /* collect cleared it */
+	writer_stop(w);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_errors_name_the_owner)
+{
+	struct writer_error errs[4];
+	struct writer *w;
+	char path[PATH_MAX];
+	struct pollfd p;
+	size_t n;
+	int efd, fd, ro;
+
+	ck_assert_int_eq(writer_start(&w, &efd), 0);
+	fd = open_append("c.jsonl", path);
+	close(fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(ro, 0);
+	writer_line(w, ro, 42, "x\n", 2, false);
+	p = (struct pollfd){ .fd = efd, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, -1), 1);
+	n = writer_collect(w, errs, 4);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(errs[0].owner, 42);
+	ck_assert_int_eq(errs[0].err, EBADF);
+	/* Owner 0 is nobody's: not reported. */
+	writer_line(w, ro, 0, "y\n", 2, true);
+	ck_assert_int_eq(poll(&p, 1, -1), 1);
+	ck_assert_uint_eq(writer_collect(w, errs, 4), 0);
+	writer_stop(w);
+	close(ro);
+}
+END_TEST
+
+START_TEST(test_state_files)
+{
+	struct writer *w;
+	char path[PATH_MAX], got[64];
+	struct stat st;
+	uint64_t seq;
+	int efd;
+
+	ck_assert_int_eq(writer_start(&w, &efd), 0);
+	snprintf(path, sizeof(path), "%s/state-1", dir);
+	writer_state_put(w, path, "{\"a\":1}", 7, 1);
+	seq = writer_state_put(w, path, "{\"a\":2}", 7, 1);
+	wait_done(w, efd, seq);
+	ck_assert_int_eq(io_read_file(path, got, sizeof(got)), 7);
+	ck_assert_str_eq(got, "{\"a\":2}");
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	seq = writer_state_unlink(w, path);
+	wait_done(w, efd, seq);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	/* Removing what is not there is no error. */
+	seq = writer_state_unlink(w, path);
+	wait_done(w, efd, seq);
+	writer_stop(w);
+}
+END_TEST
+
+START_TEST(test_stop_flushes)
+{
+	struct writer *w;
+	char path[PATH_MAX], got[8192];
+	int efd, fd;
+
+	ck_assert_int_eq(writer_start(&w, &efd), 0);
+	fd = open_append("d.jsonl", path);
+	for (int i = 0; i < 500; i++)
+		writer_line(w, fd, 1, "0123456789abcde\n", 16, false);
+	writer_close_fd(w, fd);
+	writer_stop(w); /* everything queued is performed first */
+	ck_assert_int_eq(io_read_file(path, got, sizeof(got)), 8000);
+}
+END_TEST
+
+static Suite *writer_suite(void)
+{
+	Suite *s = suite_create("sessrecd_writer");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_order_and_close);
+	tcase_add_test(tc, test_notify_wakes);
+	tcase_add_test(tc, test_errors_name_the_owner);
+	tcase_add_test(tc, test_state_files);
+	tcase_add_test(tc, test_stop_flushes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(writer_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
