@@ -54,7 +54,9 @@ def die(msg):
 def make_data(path, size):
     """A deterministic mix like a busy terminal: words, UTF-8 (2-, 3- and
     4-byte characters), SGR colour sequences, erase-line + carriage return
-    progress lines, tabs. Returns (bytes, newlines)."""
+    progress lines, tabs. Returns (bytes, newlines, escape floor, share of ESC bytes): the floor is
+    what JSON escaping alone makes of the output the pty gives (ESC as
+    \u001b, \r \n \t as two bytes each), before any framing."""
     rnd = random.Random(5555)
     ascii_words = ('the of and to in is for on that by this with from are at as be '
                    'server error warning request user session connect close open '
@@ -78,14 +80,18 @@ def make_data(path, size):
             line = '\t' + line
         lines.append(line + '\n')
     block = ''.join(lines).encode()
-    written = newlines = 0
+    written = newlines = escaped = esc = 0
     with open(path, 'wb') as f:
         while written < size:
             chunk = block[:size - written]
             f.write(chunk)
             written += len(chunk)
-            newlines += chunk.count(b'\n')
-    return written, newlines
+            n = chunk.count(b'\n')
+            newlines += n
+            esc += chunk.count(b'\x1b')
+            # the pty adds a \r per \n: each becomes 2 bytes in JSON too
+            escaped += 5 * chunk.count(b'\x1b') + chunk.count(b'\r') + chunk.count(b'\t') + 2 * n
+    return written, newlines, (written + newlines + escaped) / written, esc / written
 
 
 # ---------------------------------------------------------------- processes
@@ -358,7 +364,9 @@ class Bench:
         os.unlink(times_file)
         cpu = max(0.0, tree_cpu - inner_cpu)
         if v.name == 'sessrec':
-            cpu += self.daemon_cpu() - dcpu0
+            dcpu = self.daemon_cpu() - dcpu0
+            log('    sessrecd %.3f s + sessrecctl record %.3f s CPU' % (dcpu, cpu))
+            cpu += dcpu
             self.check_daemon()
         return got / (t1 - t0) / 1e6, cpu, self.rec_size(v) - size0
 
@@ -556,7 +564,7 @@ def main():
         vs = variants(b.ctl, b.sock, b.shards, shutil.which)
         b.sessrec = vs[1]
         data = os.path.join(b.tmp, 'data')
-        size, newlines = make_data(data, mb * 1000 * 1000)
+        size, newlines, floor, esc_share = make_data(data, mb * 1000 * 1000)
         expect = size + newlines  # the pty turns each \n into \r\n
         log('bench_engine: %d MB mix, %d rounds, variants: %s%s' % (
             mb, rounds, ' '.join(v.name for v in vs),
@@ -640,6 +648,9 @@ def main():
     print()
     print('sessrec recording complete (every output byte in the shard, end line, no trunc): %s'
           % ('yes' if ok else 'NO (%d of %d bytes)' % (out, expect)))
+    print('the mix: %.1f%% of output bytes are ESC, one newline per %.0f bytes; JSON escaping alone '
+          'makes it %.3f bytes per output byte before any line framing' % (
+              100.0 * esc_share, size / newlines, floor))
     print('sessrec records input and output; tlog-rec runs with --log-input; script and ttyrec '
           'record output only.')
     print('memory: sessrecd\'s VmRSS growth per idle session; for the others the RSS of the '

@@ -13,10 +13,12 @@ int ptyswitch_open(int outer_fd, int *master, int *slave);
  * (TIOCNOTTY; the kernel then HUPs our own foreground group, so SIGHUP is
  * ignored for the duration and its previous action restored), makes slave
  * the controlling terminal with our process group in the foreground, puts it
- * on fds 0-2 and closes slave. After an error the process may be left without
- * a controlling terminal: callers give up (exit) rather than carry on. */
+ * on fds 0-2 and closes slave. After an error slave is still open and the
+ * process may be left without a controlling terminal: callers give up (exit)
+ * rather than carry on. */
 int ptyswitch_take(int slave);
 
 /* For a freshly forked child about to exec: setsid(), slave as controlling
- * terminal and foreground group, slave on fds 0-2, slave closed. */
+ * terminal and foreground group, slave on fds 0-2, slave closed (left open
+ * on error). */
 int ptyswitch_child(int slave);

@@ -90,15 +90,18 @@ static void scan_table(const char *table, const unsigned long *inodes, size_t n,
 		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%x %x %*x:%*x %*x:%*x %*x %*u %*u %lu",
 			   rem, &p, &st, &inode) != 4 || st != TCP_ESTABLISHED)
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			if (inodes[i] != inode)
-				continue;
-			if (*found == 0 && hex_address(rem, ip, cap) == 0) {
-				*port = p;
-				*found = 1;
-			} else {
-				*found = 2; /* ambiguous: a server with several clients */
-			}
+		size_t i = 0;
+
+		/* The same socket is often on several fds (inetd gives it as 0-2). */
+		while (i < n && inodes[i] != inode)
+			i++;
+		if (i == n)
+			continue;
+		if (*found == 0 && hex_address(rem, ip, cap) == 0) {
+			*port = p;
+			*found = 1;
+		} else {
+			*found = 2; /* ambiguous: a server with several clients */
 		}
 	}
 	fclose(f);

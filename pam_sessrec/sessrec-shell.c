@@ -22,7 +22,6 @@
 #define SHIM_DEFAULT_TIMEOUT_MS 1000
 #define SFTP_INTERNAL "internal-sftp"
 #define SFTP_SERVER "/usr/lib/openssh/sftp-server"
-#define SHIM_ARGV_MAX 64
 
 struct shim {
 	int argc;
@@ -30,7 +29,7 @@ struct shim {
 	char shell[PATH_MAX];      /* the real shell */
 	char argv0[PATH_MAX + 1];  /* its argv[0]: "-bash" for a login shell */
 	char *cmd;                 /* the command to run, NULL for an interactive shell */
-	char *exec_argv[SHIM_ARGV_MAX + 4];
+	char **exec_argv;
 	struct sessrec_config cfg;
 	bool cfg_loaded;
 };
@@ -101,6 +100,11 @@ static void build_argv(struct shim *sh)
 	bool login;
 	int n = 0;
 
+	sh->exec_argv = calloc((size_t)sh->argc + 4, sizeof(char *));
+	if (!sh->exec_argv) {
+		fputs("sessrec: out of memory\n", stderr);
+		exit(1);
+	}
 	/* sshd's convention: "-shell" without a command, "shell" with one;
 	 * login(1) and su -l mark our own argv[0] the same way. */
 	login = sh->argc > 1 ? sh->argv[0][0] == '-' : !(orig && orig[0]);
@@ -108,7 +112,7 @@ static void build_argv(struct shim *sh)
 	snprintf(sh->argv0, sizeof(sh->argv0), "%s%s", login ? "-" : "", base);
 	sh->exec_argv[n++] = sh->argv0;
 	if (sh->argc > 1) {
-		for (int i = 1; i < sh->argc && n < SHIM_ARGV_MAX; i++)
+		for (int i = 1; i < sh->argc; i++)
 			sh->exec_argv[n++] = sh->argv[i];
 		if (sh->argc > 2 && strcmp(sh->argv[1], "-c") == 0)
 			sh->cmd = sh->exec_argv[2] = map_sftp(sh->argv[2]);

@@ -136,9 +136,17 @@ int out_close(struct out *o)
 	return r;
 }
 
+/* floor() without libm: whole seconds at or before ts */
+static time_t whole(double ts)
+{
+	time_t t = (time_t)ts;
+
+	return (double)t > ts ? t - 1 : t;
+}
+
 void fmt_time_local(char *buf, size_t cap, double ts)
 {
-	time_t t = (time_t)floor(ts);
+	time_t t = whole(ts);
 	struct tm tm;
 
 	if (!localtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm))
@@ -147,8 +155,8 @@ void fmt_time_local(char *buf, size_t cap, double ts)
 
 void fmt_time_utc(char *buf, size_t cap, double ts)
 {
-	time_t t = (time_t)floor(ts);
-	long us = (long)((ts - floor(ts)) * 1e6 + 0.5);
+	time_t t = whole(ts);
+	long us = (long)((ts - (double)t) * 1e6 + 0.5);
 	struct tm tm;
 	size_t n;
 

@@ -80,6 +80,7 @@ class ShardWriter:
         self.path = os.path.join(directory, 'sessions-%s.jsonl' % day)
         self.gz = gz
         self.f = open(self.path, 'ab', buffering=1 << 20)
+        self.carry = {}  # (sid, ch) -> an incomplete UTF-8 character, as the writer keeps it
 
     def write(self, line):
         self.f.write(line)
@@ -106,8 +107,17 @@ class ShardWriter:
                 % (sid, width, height, int(ts), m, 'true' if inp else 'false'))
         self.write(line.encode())
 
-    def event(self, sid, t, ch, data, chunk=1000):
-        """data (bytes) as one or more event lines, never cutting a character."""
+    def event(self, sid, t, ch, data, chunk=1000, flush=False):
+        """data (bytes) as one or more event lines, never cutting a character;
+        an incomplete character at the end waits for the channel's next event."""
+        data = self.carry.pop((sid, ch), b'') + data
+        for j in range(max(0, len(data) - 3), len(data)):
+            if not flush and data[j] >= 0xc0 and utf8_seq(data, j) == 0:
+                self.carry[(sid, ch)] = data[j:]
+                data = data[:j]
+                if not data:
+                    return
+                break
         i = 0
         while i < len(data) or (i == 0 and not data):
             j = min(len(data), i + chunk)
@@ -143,6 +153,8 @@ class ShardWriter:
 
     def end(self, sid, duration, bytes_out=0, bytes_in=0, recorded=0, withheld=0, resizes=0,
             truncated=False, reason='exit', end=None):
+        for (s, ch) in [k for k in self.carry if k[0] == sid]:
+            self.event(sid, duration, ch, b'', flush=True)
         end = end or time.strftime('%Y-%m-%dT%H:%M:%S.000000Z', time.gmtime(self.ts + int(duration)))
         self.write(('{"sid":"%s","end":{"duration":%s,"bytes_out":%d,"bytes_in":%d,"bytes_recorded":%d,'
                     '"withheld":%d,"resizes":%d,"truncated":%s,"reason":"%s","end":"%s"}}\n'

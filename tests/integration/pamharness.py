@@ -84,6 +84,19 @@ def _write(path, text, uid, gid, mode):
     os.chmod(path, mode)
 
 
+def _account_tool(argv, stdin=None, ok=(0,)):
+    """useradd, usermod, chpasswd: other tests running at the same time
+    may hold the lock on /etc/passwd or /etc/shadow for a moment."""
+    for _ in range(50):
+        r = subprocess.run(argv, input=stdin, capture_output=True, text=True)
+        if r.returncode in ok:
+            return r
+        if 'lock' not in r.stderr:
+            break
+        time.sleep(0.1)
+    raise RuntimeError('%s: %s' % (' '.join(argv), r.stderr.strip()))
+
+
 def ensure_user(name, shell, keys=None, password=False):
     """The test user name (created once, idempotently) with shell as login
     shell, a known prompt, no motd, no history, keys's client key
@@ -91,13 +104,10 @@ def ensure_user(name, shell, keys=None, password=False):
     try:
         pw = pwd.getpwnam(name)
     except KeyError:
-        r = subprocess.run(['useradd', '-m', '-s', shell, '-c', 'sessrec test user', name],
-                           capture_output=True, text=True)
-        if r.returncode not in (0, 9):
-            raise RuntimeError('useradd %s: %s' % (name, r.stderr))
+        _account_tool(['useradd', '-m', '-s', shell, '-c', 'sessrec test user', name], ok=(0, 9))
         pw = pwd.getpwnam(name)
     if pw.pw_shell != shell:
-        subprocess.run(['usermod', '-s', shell, name], check=True, capture_output=True)
+        _account_tool(['usermod', '-s', shell, name])
         pw = pwd.getpwnam(name)
     home, uid, gid = pw.pw_dir, pw.pw_uid, pw.pw_gid
     os.makedirs(home, exist_ok=True)
@@ -116,18 +126,16 @@ def ensure_user(name, shell, keys=None, password=False):
         os.chmod(ssh, 0o700)
         _write(os.path.join(ssh, 'authorized_keys'), keys.pub + '\n', uid, gid, 0o600)
     if password:
-        subprocess.run(['chpasswd'], input='%s:%s\n' % (name, PASSWORD), text=True, check=True)
+        _account_tool(['chpasswd'], stdin='%s:%s\n' % (name, PASSWORD))
     return pw
 
 
 # --------------------------------------------------------------------------
 # PAM stacks
 
-def pam_stack(service, line):
-    """The system's /etc/pam.d/SERVICE with line inserted after
+def pam_stack(text, line):
+    """A PAM stack (text of /etc/pam.d/SERVICE) with line inserted after
     pam_loginuid.so (the audit session id the daemon checks is set there)."""
-    with open('/etc/pam.d/' + service) as f:
-        text = f.read()
     out, done = [], False
     for l in text.splitlines():
         out.append(l)
@@ -135,7 +143,7 @@ def pam_stack(service, line):
             out.append(line)
             done = True
     if not done:
-        raise RuntimeError('/etc/pam.d/%s has no pam_loginuid.so line' % service)
+        raise RuntimeError('the PAM stack has no pam_loginuid.so line')
     return '\n'.join(out) + '\n'
 
 
@@ -158,12 +166,14 @@ class PamFile:
     def __init__(self, tmp, service, line):
         self.service = service
         self.path = os.path.join(tmp, 'pam.' + service)
+        with open('/etc/pam.d/' + service) as f:
+            self.system = f.read()  # before it is covered
         self.set(line)
         bind_over(self.path, '/etc/pam.d/' + service)
 
     def set(self, line):
         self.line = line
-        text = pam_stack(self.service, line) if line else open('/etc/pam.d/' + self.service).read()
+        text = pam_stack(self.system, line) if line else self.system
         with open(self.path, 'r+' if os.path.exists(self.path) else 'w') as f:
             f.seek(0)
             f.write(text)

@@ -1,7 +1,8 @@
 """50 sessions at once through `sessrecctl record`, each on its own pty with
 its own bulk output (UTF-8, escapes, an invalid byte): every terminal gets
 exactly its own bytes, every recording holds exactly what its terminal got,
-every exit status comes back."""
+every exit status comes back. A terminal that stops reading does not stall
+the other sessions, and loses nothing once it reads again."""
 import os
 import sys
 import unittest
@@ -66,6 +67,27 @@ class ConcurrentTest(unittest.TestCase):
         r = h.call(self.d.sock, {'op': 'list'})
         self.assertTrue(r.get('ok'), r)
         self.assertEqual(r.get('sessions'), [], 'sessions left after all ended: %r' % r)
+
+    def test_stalled_terminal_does_not_stall_others(self):
+        big = 3 * 1024 * 1024
+        stalled = h.record(self.d.sock, "head -c %d /dev/zero | tr '\\0' a; echo; echo stalled-done" % big)
+        self.addCleanup(stalled.finish)
+        stalled.expect(rb'a{1000}')   # it is flowing; from now on nobody reads it
+        ticker = h.record(self.d.sock, 'i=1; while [ $i -le 20 ]; do echo tick$i; i=$((i+1)); sleep 0.02; done')
+        self.addCleanup(ticker.finish)
+        self.assertEqual(ticker.wait(20), 0, 'a session stalled behind a terminal that does not read: %r'
+                         % ticker.out[-200:])
+        want = b''.join(b'tick%d\r\n' % i for i in range(1, 21))
+        self.assertEqual(ticker.out, want)
+        self.assertEqual(stalled.poll(), None, 'the stalled session ended without its terminal reading')
+        self.assertEqual(stalled.wait(60), 0)
+        self.assertEqual(stalled.out, b'a' * big + b'\r\nstalled-done\r\n')
+        lines = self.d.lines()
+        h.check_shard_sane(self, lines)
+        for p, needle in ((ticker, b'tick1\r\n'), (stalled, b'stalled-done')):
+            sids = h.sids_with_output(lines, needle)
+            self.assertEqual(len(sids), 1)
+            self.assertEqual(h.channel_bytes(lines, sids[0], 'o'), p.out)
 
 
 if __name__ == '__main__':

@@ -59,7 +59,7 @@ class JournalTest(unittest.TestCase):
         except subprocess.TimeoutExpired:
             cls.jd.kill()
             cls.jd.wait()
-        h._pids.pop(cls.jd.pid, None)
+        h.forget(cls.jd.pid)
         cls.jd_out.close()
         os.unlink(cls.jd_out.name)
 

@@ -80,8 +80,10 @@ def tearDownModule():
 
 
 def user_procs(user):
-    r = subprocess.run(['pgrep', '-u', user], capture_output=True, text=True)
-    return r.stdout.split()
+    """The user's live processes (zombies left to the test's subreaper
+    are gone already)."""
+    r = subprocess.run(['ps', '-o', 'pid=,stat=,args=', '-u', user], capture_output=True, text=True)
+    return [l.strip() for l in r.stdout.splitlines() if not l.split()[1].startswith('Z')]
 
 
 class Base(unittest.TestCase):

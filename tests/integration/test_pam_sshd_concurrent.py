@@ -50,7 +50,7 @@ class Concurrent(unittest.TestCase):
         lines = None
         for u, p in zip(USERS, ptys):
             m = ph.SID_RX.search(p.out)
-            self.assertIsNotNone(m, '%s showed no sid' % u)
+            self.assertIsNotNone(m, '%s showed no sid: %r' % (u, p.out[:600]))
             sid = m.group(1).decode()
             self.assertIsNotNone(D.wait_end(sid, 30), 'no end line for %s' % u)
             lines = D.lines()

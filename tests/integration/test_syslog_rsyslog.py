@@ -65,7 +65,7 @@ class RsyslogTest(unittest.TestCase):
         except subprocess.TimeoutExpired:
             cls.rs.kill()
             cls.rs.wait()
-        h._pids.pop(cls.rs.pid, None)
+        h.forget(cls.rs.pid)
         cls.rs_out.close()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 

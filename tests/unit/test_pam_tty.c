@@ -236,7 +236,7 @@ START_TEST(test_tty_telnet_peer)
 	struct sockaddr_in local;
 	socklen_t sl = sizeof(sa);
 	struct json_object *rep, *req[4];
-	int lfd, cfd, go[2];
+	int lfd, cfd, dupfd, go[2];
 	struct peer p;
 	pid_t helper;
 
@@ -266,6 +266,9 @@ START_TEST(test_tty_telnet_peer)
 	close(go[0]);
 	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	ck_assert_int_ge(cfd, 0);
+	/* As inetd hands it over: the one connection on several fds. */
+	dupfd = fcntl(cfd, F_DUPFD_CLOEXEC, 0);
+	ck_assert_int_ge(dupfd, 0);
 
 	peer_start(&p, replies, 3);
 	rep = run_login_from(&p, "login", "fail=closed", true, "attacker.example.org", "root");
@@ -280,6 +283,7 @@ START_TEST(test_tty_telnet_peer)
 	peer_stop(&p);
 	kill(helper, SIGKILL);
 	waitpid(helper, NULL, 0);
+	close(dupfd);
 	close(cfd);
 	close(lfd);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shardline.h"
 #include "shardread.h"
 #include "termtext.h"
 
@@ -292,6 +293,87 @@ START_TEST(test_sid)
 }
 END_TEST
 
+/* --- what the writer writes, the fast path reads ---------------------- */
+
+struct writer_sink {
+	uint8_t got[1 << 16];
+	size_t ngot, lines;
+};
+
+/* Each line of the writer: read by the fast path, agreeing with json-c. */
+static int fast_line_cb(void *userdata, const char *line, size_t len)
+{
+	struct writer_sink *w = userdata;
+	struct shardread_line f, j;
+	uint8_t a[SHARD_LINE_MAX], b[SHARD_LINE_MAX];
+	ssize_t n;
+
+	ck_assert(len > 0 && line[len - 1] == '\n');
+	len--;
+	ck_assert_msg(shardread_event(line, len, &f) == 0, "not fast: %.*s", (int)len, line);
+	ck_assert_int_eq(shardread_parse(line, len, &j), 0);
+	n = shardread_bytes(&f, a, sizeof(a));
+	ck_assert_int_ge(n, 0);
+	ck_assert_int_eq(n, shardread_bytes(&j, b, sizeof(b)));
+	ck_assert_mem_eq(a, b, (size_t)n);
+	ck_assert(f.t == j.t);
+	ck_assert_uint_lt(w->ngot + (size_t)n, sizeof(w->got));
+	memcpy(w->got + w->ngot, a, (size_t)n);
+	w->ngot += (size_t)n;
+	w->lines++;
+	shardread_release(&j);
+	return 0;
+}
+
+START_TEST(test_writer_lines_are_fast)
+{
+	static uint8_t data[20000];
+	struct shard_utf8 carry = { .len = 0 };
+	struct writer_sink *w = calloc(1, sizeof(*w));
+	unsigned seed = 42;
+	char line[SHARD_LINE_MAX];
+	struct shardread_line l;
+	struct shardread_member m[SHARDREAD_MEMBERS_MAX];
+	size_t n;
+	struct shard_header h = {
+		.width = 80, .height = 24, .timestamp = 1795521514, .shell = "/bin/bash", .term = "xterm\"\x01",
+		.meta = { .user = "al\xc3\xa9" "ce \"q\"", .uid = 1000, .service = "sshd", .proto = "ssh",
+			  .src_ip = "192.0.2.1", .src_port = 22, .tty = "/dev/pts/1", .host = "h\x1b[31m",
+			  .auth = "publickey ssh-ed25519 AAAA", .start = "2026-11-24T11:58:34.123456Z",
+			  .cmd = "ls -l", .pid = 42, .audit_session = 7, .input = true },
+	};
+	struct shard_end e = { .duration = 12.345678, .bytes_out = 99, .bytes_in = 3, .bytes_recorded = 400,
+			       .withheld = 2, .resizes = 1, .truncated = true, .reason = "exit",
+			       .end = "2026-11-24T11:58:47.000000Z" };
+
+	/* terminal-like bytes: text, escapes, controls, UTF-8, invalid bytes */
+	for (size_t i = 0; i < sizeof(data); i++) {
+		seed = seed * 1103515245u + 12345u;
+		data[i] = (seed >> 16) % 5 ? (uint8_t)(' ' + (seed >> 8) % 95) : (uint8_t)(seed >> 20);
+	}
+	ck_assert_int_eq(shard_encode_event(&carry, SID, 1.5, 'o', data, sizeof(data), fast_line_cb, w), 0);
+	ck_assert_int_eq(shard_encode_flush(&carry, SID, 1.5, 'o', fast_line_cb, w), 0);
+	ck_assert_uint_eq(w->ngot, sizeof(data));
+	ck_assert_mem_eq(w->got, data, sizeof(data));
+	ck_assert_uint_gt(w->lines, 5);
+
+	ck_assert_int_gt(shard_format_resize(line, sizeof(line), SID, 2, 120, 40), 0);
+	ck_assert_int_eq(shardread_event(line, strlen(line) - 1, &l), 0);
+	ck_assert_int_gt(shard_format_marker(line, sizeof(line), SID, 3, "restart \"x\"\n"), 0);
+	ck_assert_int_eq(shardread_event(line, strlen(line) - 1, &l), 0);
+	ck_assert_int_gt(shard_format_trunc(line, sizeof(line), SID), 0);
+	ck_assert_int_eq(shardread_peek(line, strlen(line) - 1, &l), 0);
+	ck_assert_int_eq(l.kind, SHARDREAD_TRUNC);
+	ck_assert_int_gt(shard_format_header(line, sizeof(line), SID, &h), 0);
+	ck_assert_int_eq(shardread_members(line, strlen(line) - 1, &l, m, &n), 0);
+	ck_assert_int_eq(l.kind, SHARDREAD_HDR);
+	ck_assert_int_gt(shard_format_end(line, sizeof(line), SID, &e), 0);
+	ck_assert_int_eq(shardread_members(line, strlen(line) - 1, &l, m, &n), 0);
+	ck_assert_int_eq(l.kind, SHARDREAD_END);
+	free(w);
+}
+END_TEST
+
 /* --- termtext -------------------------------------------------------- */
 
 struct text {
@@ -459,6 +541,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_prefixes, 0, (int)(sizeof(rows) / sizeof(rows[0])));
 	tcase_add_loop_test(tc, test_decode, 0, (int)(sizeof(decs) / sizeof(decs[0])));
 	tcase_add_test(tc, test_sid);
+	tcase_add_test(tc, test_writer_lines_are_fast);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("termtext");
 	tcase_add_loop_test(tc, test_text, 0, (int)(sizeof(texts) / sizeof(texts[0])));
