@@ -1,6 +1,7 @@
 /* sessrec-shell: the session's entry point (DESIGN.md, shim steps 1-4). Hands
- * the terminal to sessrecd with the token PAM exported, moves onto the inner
- * pty and execs the user's real shell; without a token it only execs. */
+ * the terminal to sessrecd with the token PAM exported, runs the user's real
+ * shell on the inner pty and exits with its status once sessrecd has relayed
+ * all its output; without a token (or without a tty) it only execs. */
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -12,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -20,6 +22,9 @@
 
 #define SHIM_DEFAULT_SHELL "/bin/bash"
 #define SHIM_DEFAULT_TIMEOUT_MS 1000
+/* sessrecd drains for up to 5 s after the shell's end (RELAY_DRAIN_MS). */
+#define SHIM_DRAIN_MS 6000
+#define SHIM_DRAIN_STEP_MS 10
 #define SFTP_INTERNAL "internal-sftp"
 #define SFTP_SERVER "/usr/lib/openssh/sftp-server"
 
@@ -263,9 +268,35 @@ static void exit_like(int status)
 	exit(128 + sig);
 }
 
-/* Not the session leader (dash -c forks us): the shell gets a session of its
- * own on the inner pty and we stay behind to pass its status on. */
-static void fork_shell(struct shim *sh, int slave)
+static bool same_modes(const struct termios *a, const struct termios *b)
+{
+	return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag && a->c_cflag == b->c_cflag &&
+	       a->c_lflag == b->c_lflag && memcmp(a->c_cc, b->c_cc, sizeof(a->c_cc)) == 0;
+}
+
+/* sshd takes its child's exit as the end of the output: once the child is
+ * gone it reads the pty until the first read that finds nothing, then closes
+ * the channel (channels.c, "force" for tty channels). What sessrecd has not
+ * relayed by then never reaches the client. sessrecd puts the outer tty's
+ * modes back only after relaying everything, so we leave when they change
+ * back from raw (or after SHIM_DRAIN_MS, or when the tty is gone). */
+static void wait_drained(const struct termios *raw)
+{
+	struct timespec step = { .tv_nsec = SHIM_DRAIN_STEP_MS * 1000000L };
+	struct termios now;
+
+	for (int i = 0; i < SHIM_DRAIN_MS / SHIM_DRAIN_STEP_MS; i++) {
+		if (tcgetattr(0, &now) < 0 || !same_modes(&now, raw))
+			return;
+		nanosleep(&step, NULL);
+	}
+}
+
+/* The shell gets a session of its own on the inner pty; we stay the process
+ * sshd (or login, or dash -c) waits for, so that its exit means the output
+ * has reached the terminal, and pass the shell's status on. raw: the outer
+ * modes while sessrecd relays, NULL when their restoring cannot be seen. */
+static void fork_shell(struct shim *sh, int slave, const struct termios *raw)
 {
 	pid_t pid, w;
 	int status, r;
@@ -285,6 +316,7 @@ static void fork_shell(struct shim *sh, int slave)
 		exec_shell(sh);
 	}
 	close(slave);
+	/* The outer tty is raw: these come from other processes only. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
@@ -293,15 +325,17 @@ static void fork_shell(struct shim *sh, int slave)
 	while (w < 0 && errno == EINTR);
 	if (w < 0)
 		exit(1);
+	if (raw)
+		wait_drained(raw);
 	exit_like(status);
 }
 
 /* Steps 2-4 on a terminal. Falls back to the outer tty per policy. */
 static void run_tty(struct shim *sh, const char *token)
 {
-	struct termios saved;
+	struct termios saved, raw;
 	char reason[512];
-	bool dry_run, have_saved = tcgetattr(0, &saved) == 0;
+	bool dry_run, have_raw, have_saved = tcgetattr(0, &saved) == 0;
 	int master = -1, slave = -1, r;
 
 	r = ptyswitch_open(0, &master, &slave);
@@ -322,16 +356,11 @@ static void run_tty(struct shim *sh, const char *token)
 			policy_fail(sh, reason);
 		exec_shell(sh);
 	}
-	if (getsid(0) != getpid())
-		fork_shell(sh, slave);
-	r = ptyswitch_take(slave);
-	if (r < 0) {
-		/* The daemon relays already and our tty may be gone: nothing
-		 * sensible to fall back to. */
-		fprintf(stderr, "sessrec: cannot switch terminal: %s\n", strerror(-r));
-		exit(1);
-	}
-	exec_shell(sh);
+	/* Not ptyswitch_take and exec in place even when we are the session
+	 * leader: then nobody would wait for sessrecd to drain (see
+	 * wait_drained). */
+	have_raw = have_saved && tcgetattr(0, &raw) == 0 && !same_modes(&raw, &saved);
+	fork_shell(sh, slave, have_raw ? &raw : NULL);
 }
 
 int main(int argc, char **argv)

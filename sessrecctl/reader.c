@@ -208,6 +208,8 @@ static ssize_t next_chunk(struct reader *r)
 
 	if (r->cur < 0) {
 		r->mapped = !r->gz && !r->follow;
+		if (!r->mapped)
+			r->skip = 0; /* read() starts where lseek put it */
 		for (int i = 0; i < 2 && !r->mapped; i++) {
 			if (!r->rbuf[i] && !(r->rbuf[i] = malloc(READER_CHUNK))) {
 				store_warn(r->st, "%s", strerror(ENOMEM));

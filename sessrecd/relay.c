@@ -106,10 +106,14 @@ static int flush(int fd, struct relay_buf *b)
 
 /* The terminal went away (or cannot be written): the session ends now and
  * closing the inner master hangs up the shell. */
-static void outer_gone(struct daemon *d, struct session *s, const char *reason)
+#include "log.h"
+static void outer_gone_dbg(struct daemon *d, struct session *s, const char *reason, int line)
 {
+	int e = errno;
+	log_line("DEBUG outer_gone %s line %d errno %d out_pending %zu bytes_out %llu", s->st.sid, line, e, buf_len(&s->to_outer), (unsigned long long)s->st.bytes_out);
 	session_end(d, s, s->phase == SESSION_DRAINING ? s->end_reason : reason);
 }
+#define outer_gone(d, s, r) outer_gone_dbg(d, s, r, __LINE__)
 
 /* The inner side is done (every slave closed) or is being hung up: what
  * the terminal has not taken yet still goes to it, for RELAY_DRAIN_MS. */

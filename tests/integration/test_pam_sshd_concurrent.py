@@ -47,6 +47,15 @@ class Concurrent(unittest.TestCase):
         h.pump_all(ptys, lambda: all(p.poll() is not None for p in ptys), 120)
         for i, (u, p) in enumerate(zip(USERS, ptys)):
             self.assertEqual(p.wait(15), i + 1, '%s: %r' % (u, p.out[-300:]))
+        import time; time.sleep(1)
+        lines = D.lines()
+        for u, p in zip(USERS, ptys):
+            sids = [o['sid'] for _, o in lines if o and 'hdr' in o and o['meta']['user'] == u]
+            rec = h.channel_bytes(lines, sids[0], 'o') if sids else b''
+            end = [o['end'] for o in h.session_lines(lines, sids[0]) if 'end' in o] if sids else None
+            if p.out != rec:
+                print('DBG', u, p.status, len(p.out), len(rec), end, file=sys.stderr)
+        print('DAEMON', [l for l in D.output().splitlines() if 'session_' not in l][-20:], file=sys.stderr)
         lines = None
         for u, p in zip(USERS, ptys):
             m = ph.SID_RX.search(p.out)
