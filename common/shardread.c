@@ -7,17 +7,17 @@
 #include <string.h>
 
 #include "b64.h"
+#include "shardlex.h"
 #include "shardread.h"
-#include "utf8.h"
 
 #define PFX "{\"sid\":\""
 #define PFX_LEN (sizeof(PFX) - 1)
 
-/* Bytes that end a run of plain string content: '"', '\\', C0 controls and
- * every non-ASCII byte (checked as UTF-8). */
-static const uint8_t plain_stop[256] = {
-	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
-};
+static bool starts(const char *p, const char *end, const char *lit, size_t n)
+{
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+#define STARTS(p, end, lit) starts(p, end, lit, sizeof(lit) - 1)
 
 static const uint8_t sid_char[256] = {
 	['0' ... '9'] = 1, ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['-'] = 1, ['_'] = 1, ['.'] = 1,
@@ -40,126 +40,6 @@ bool shardread_sid_valid(const char *s, size_t n)
 	for (; i < n; i++)
 		ok0 &= sid_char[(uint8_t)s[i]];
 	return ok0 & ok1 & ok2 & ok3;
-}
-
-/* SWAR: whether any byte of w is '"', '\\', below 0x20 or above 0x7f.
- * (x - 0x01..) & ~x & 0x80.. is non-zero exactly when x has a zero byte. */
-static inline bool word_special(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-	return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w) & high) != 0;
-}
-
-static bool starts(const char *p, const char *end, const char *lit, size_t n)
-{
-	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
-}
-#define STARTS(p, end, lit) starts(p, end, lit, sizeof(lit) - 1)
-
-/* A JSON number in the plain form the writer prints (%.6f): 0|[1-9][0-9]*
- * then optional .[0-9]+, at most fifteen digits. Anything else (sign,
- * exponent, huge integers json-c reads as int64) is left to json-c. Fifteen
- * digits convert by one division of two exact doubles, so the result is
- * correctly rounded: the same double strtod (and so json-c) gives. */
-static const char *read_number(const char *p, const char *end, double *out)
-{
-	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
-					1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
-	uint64_t v = 0;
-	unsigned digits = 0, frac = 0;
-
-	if (p >= end || *p < '0' || *p > '9')
-		return NULL;
-	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
-		return NULL;
-	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
-		v = v * 10 + (uint64_t)(*p - '0');
-	if (p < end && *p == '.') {
-		p++;
-		if (p >= end || *p < '0' || *p > '9')
-			return NULL;
-		for (; p < end && *p >= '0' && *p <= '9'; p++, digits++, frac++)
-			v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (p >= end || *p == 'e' || *p == 'E')
-		return NULL;
-	if (digits > 15)
-		return NULL;
-	*out = (double)v / pow10[frac];
-	return p;
-}
-
-/* Scans the body of a JSON string from p (after the opening quote) to its
- * closing quote, which it returns, or NULL for anything json-c should judge:
- * raw control characters, unknown escapes, surrogate escapes. Records in
- * *utf8 whether the body is valid UTF-8. */
-static const char *scan_string(const char *p, const char *end, bool *utf8)
-{
-	*utf8 = true;
-	for (;;) {
-		uint64_t w;
-
-		while (end - p >= 8) {
-			memcpy(&w, p, 8);
-			if (word_special(w))
-				break;
-			p += 8;
-		}
-		while (p < end && !plain_stop[(uint8_t)*p])
-			p++;
-		if (p >= end)
-			return NULL;
-		uint8_t c = (uint8_t)*p;
-
-		if (c == '"')
-			return p;
-		if (c < 0x20)
-			return NULL;
-		if (c >= 0x80) {
-			int k = utf8_seq((const uint8_t *)p, (size_t)(end - p));
-
-			if (k <= 0) {
-				*utf8 = false;
-				k = k == 0 ? 1 : -k;
-			}
-			p += k;
-			continue;
-		}
-		/* backslash */
-		if (end - p < 2)
-			return NULL;
-		switch (p[1]) {
-		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-			p += 2;
-			continue;
-		case 'u':
-			break;
-		default:
-			return NULL;
-		}
-		if (end - p < 6)
-			return NULL;
-		unsigned v = 0;
-
-		for (int i = 2; i < 6; i++) {
-			char h = p[i];
-
-			v <<= 4;
-			if (h >= '0' && h <= '9')
-				v |= (unsigned)(h - '0');
-			else if (h >= 'a' && h <= 'f')
-				v |= (unsigned)(h - 'a' + 10);
-			else if (h >= 'A' && h <= 'F')
-				v |= (unsigned)(h - 'A' + 10);
-			else
-				return NULL;
-		}
-		if (v >= 0xd800 && v <= 0xdfff)
-			return NULL;
-		p += 6;
-	}
 }
 
 /* {"sid":"S"," up to the first key; returns the key's first byte. */
@@ -188,7 +68,7 @@ static const char *read_t(const char *p, const char *end, struct shardread_line 
 {
 	const char *n = p;
 
-	p = read_number(p, end, &l->t);
+	p = shardlex_number(p, end, &l->t);
 	if (!p)
 		return NULL;
 	l->t_text = n;
@@ -241,7 +121,8 @@ int shardread_peek(const char *line, size_t len, struct shardread_line *l)
 	return 0;
 }
 
-int shardread_event(const char *line, size_t len, struct shardread_line *l)
+/* shardread_event, decoding "d" into out (when not NULL) on the way. */
+static int read_event(const char *line, size_t len, struct shardread_line *l, uint8_t **out)
 {
 	const char *end = line + len, *p, *q;
 	bool utf8;
@@ -255,7 +136,7 @@ int shardread_event(const char *line, size_t len, struct shardread_line *l)
 	p = read_t(p + 3, end, l);
 	if (!p || l->kind != SHARDREAD_EVENT)
 		return -EAGAIN;
-	q = scan_string(p, end, &utf8);
+	q = out ? shardlex_decode(p, end, &utf8, out) : shardlex_string(p, end, &utf8);
 	if (!q)
 		return -EAGAIN;
 	l->d_json = p;
@@ -277,6 +158,28 @@ int shardread_event(const char *line, size_t len, struct shardread_line *l)
 	if (p + 1 != end) /* only the closing '}' may remain */
 		return -EAGAIN;
 	return 0;
+}
+
+int shardread_event(const char *line, size_t len, struct shardread_line *l)
+{
+	return read_event(line, len, l, NULL);
+}
+
+ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_line *l, uint8_t *out,
+			       size_t cap, bool raw)
+{
+	uint8_t *o = out;
+	ssize_t n;
+	int r;
+
+	if (cap < SHARDREAD_DECODE_MAX(len))
+		return -ENOSPC;
+	if ((r = read_event(line, len, l, &o)) < 0)
+		return r;
+	if (!raw || !l->raw)
+		return o - out;
+	n = b64_decode(out, l->raw, l->raw_len);
+	return n < 0 ? -EBADMSG : n;
 }
 
 struct walk {
@@ -304,7 +207,7 @@ static const char *walk_value(struct walk *w, const char *p, const char *end, in
 	if (p >= end)
 		return NULL;
 	if (*p == '"') {
-		if (!(q = scan_string(p + 1, end, &utf8)))
+		if (!(q = shardlex_string(p + 1, end, &utf8)))
 			return NULL;
 		v = p + 1;
 		vlen = (size_t)(q - v);
@@ -324,7 +227,7 @@ static const char *walk_value(struct walk *w, const char *p, const char *end, in
 		type = 'b';
 		p += 5;
 	} else {
-		if (!(q = read_number(p, end, &num)))
+		if (!(q = shardlex_number(p, end, &num)))
 			return NULL;
 		vlen = (size_t)(q - p);
 		type = 'n';
@@ -349,7 +252,7 @@ static const char *walk_object(struct walk *w, const char *p, const char *end, i
 		const char *k, *q;
 		bool utf8;
 
-		if (p >= end || *p != '"' || !(q = scan_string(p + 1, end, &utf8)))
+		if (p >= end || *p != '"' || !(q = shardlex_string(p + 1, end, &utf8)))
 			return NULL;
 		k = p + 1;
 		if (memchr(k, '\\', (size_t)(q - k)) || q + 1 >= end || q[1] != ':')
@@ -528,76 +431,13 @@ void shardread_release(struct shardread_line *l)
 	l->obj = NULL;
 }
 
-static void put_utf8(uint8_t **o, unsigned v)
-{
-	uint8_t *p = *o;
-
-	if (v < 0x80) {
-		*p++ = (uint8_t)v;
-	} else if (v < 0x800) {
-		*p++ = (uint8_t)(0xc0 | (v >> 6));
-		*p++ = (uint8_t)(0x80 | (v & 0x3f));
-	} else {
-		*p++ = (uint8_t)(0xe0 | (v >> 12));
-		*p++ = (uint8_t)(0x80 | ((v >> 6) & 0x3f));
-		*p++ = (uint8_t)(0x80 | (v & 0x3f));
-	}
-	*o = p;
-}
-
-/* Decodes a body shardread_event accepted: never longer than its input. */
-static ssize_t unescape(const char *s, size_t n, uint8_t *out)
-{
-	const char *end = s + n;
-	uint8_t *o = out;
-
-	while (s < end) {
-		const char *bs = memchr(s, '\\', (size_t)(end - s));
-		size_t run = (size_t)((bs ? bs : end) - s);
-
-		memcpy(o, s, run);
-		o += run;
-		s += run;
-		if (!bs)
-			break;
-		if (end - s < 2)
-			return -EBADMSG;
-		switch (s[1]) {
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case '"': case '\\': case '/': *o++ = (uint8_t)s[1]; break;
-		case 'u': {
-			char hex[5] = { 0 };
-			char *e;
-
-			if (end - s < 6)
-				return -EBADMSG;
-			memcpy(hex, s + 2, 4);
-			unsigned long v = strtoul(hex, &e, 16);
-
-			if (*e || (v >= 0xd800 && v <= 0xdfff))
-				return -EBADMSG;
-			put_utf8(&o, (unsigned)v);
-			s += 4;
-			break;
-		}
-		default:
-			return -EBADMSG;
-		}
-		s += 2;
-	}
-	return o - out;
-}
 
 ssize_t shardread_text(const struct shardread_line *l, uint8_t *out, size_t cap)
 {
 	if (l->kind != SHARDREAD_EVENT || cap < l->d_len)
 		return l->kind != SHARDREAD_EVENT ? -EINVAL : -ENOSPC;
 	if (l->d_json)
-		return unescape(l->d_json, l->d_len, out);
+		return shardlex_unescape(l->d_json, l->d_len, out);
 	memcpy(out, l->d, l->d_len);
 	return (ssize_t)l->d_len;
 }
@@ -618,5 +458,5 @@ ssize_t shardread_member_str(const struct shardread_member *m, char *out, size_t
 {
 	if (m->type != 's' || cap < m->val_len)
 		return -EBADMSG;
-	return unescape(m->val, m->val_len, (uint8_t *)out);
+	return shardlex_unescape(m->val, m->val_len, (uint8_t *)out);
 }

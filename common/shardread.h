@@ -60,6 +60,14 @@ int shardread_peek(const char *line, size_t len, struct shardread_line *l);
  * then shardread_parse decides. */
 int shardread_event(const char *line, size_t len, struct shardread_line *l);
 
+/* shardread_event and the decoding of its bytes in one pass, for readers
+ * of every event: the exact bytes (raw: "raw" when present, else "d") or
+ * the text of "d" (raw false) into out, cap >= SHARDREAD_DECODE_MAX(len).
+ * Returns the byte count, -EAGAIN (then shardread_read and
+ * shardread_bytes / shardread_text), or -EBADMSG (bad base64). */
+ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_line *l, uint8_t *out,
+			       size_t cap, bool raw);
+
 /* Full parse with json-c (strict). Returns 0 with l->obj holding the line
  * (release with shardread_release), or -EBADMSG when it is not a shard line:
  * not one JSON object, no valid "sid", or a known kind with a field of the
@@ -110,7 +118,7 @@ ssize_t shardread_bytes(const struct shardread_line *l, uint8_t *out, size_t cap
  * output was not), for text views. Same buffer rule and returns. */
 ssize_t shardread_text(const struct shardread_line *l, uint8_t *out, size_t cap);
 
-#define SHARDREAD_DECODE_MAX(linelen) ((linelen) + 4)
+#define SHARDREAD_DECODE_MAX(linelen) ((linelen) + 16)
 
 /* Sid syntax shared by both paths: 1..SHARDREAD_SID_MAX of [0-9A-Za-z._-]. */
 bool shardread_sid_valid(const char *s, size_t n);

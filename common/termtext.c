@@ -384,8 +384,30 @@ void termtext_init(struct termtext *tt, bool input, termtext_line_fn fn, void *u
 
 int termtext_feed(struct termtext *tt, double t, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n && !tt->err; i++)
-		byte(tt, t, p[i]);
+	size_t i = 0;
+
+	while (i < n && !tt->err) {
+		/* most bytes are plain ASCII appended to the line: copy them in runs */
+		if (tt->state == GROUND && !tt->npend && tt->cur == tt->len) {
+			size_t j = i, room = TERMTEXT_LINE_MAX - tt->len;
+
+			while (j < n && j - i < room && p[j] >= 0x20 && p[j] < 0x7f)
+				j++;
+			if (j > i) {
+				if (!tt->started) {
+					tt->started = true;
+					tt->t = t;
+				}
+				memcpy(tt->line + tt->len, p + i, j - i);
+				tt->len += j - i;
+				tt->cur = tt->len;
+				tt->cr = false;
+				i = j;
+				continue;
+			}
+		}
+		byte(tt, t, p[i++]);
+	}
 	return tt->err;
 }
 

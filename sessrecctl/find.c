@@ -208,6 +208,18 @@ int sessread_next(struct sessread *s, struct shardread_line *l)
 		if (shardread_peek(line, len, l) == 0) {
 			if (!is_ours(s, l))
 				continue;
+			if (l->kind == SHARDREAD_EVENT) {
+				/* the common case: checked and decoded in one pass */
+				k = shardread_event_decode(line, len, l, s->data, SHARDREAD_DECODE_MAX(len), !s->text);
+				if (k >= 0) {
+					s->ndata = (size_t)k;
+					return 1;
+				}
+				if (k == -EBADMSG) {
+					reader_corrupt(&s->r);
+					continue;
+				}
+			}
 			if (l->kind != SHARDREAD_TRUNC && shardread_read(line, len, l) < 0) {
 				reader_corrupt(&s->r);
 				continue;

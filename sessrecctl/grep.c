@@ -3,6 +3,7 @@
  * across the store, oldest shard first. Memory: one text converter per
  * session still open in the shard being read. */
 #include <errno.h>
+#include <stddef.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +45,9 @@ struct chan {
 };
 
 struct gsess {
-	char sid[SHARDREAD_SID_MAX + 1];
 	bool skip, has_hdr;
 	struct chan *chan[2]; /* output, input; while the session is open */
+	char sid[];
 };
 
 struct grep {
@@ -66,7 +67,7 @@ static struct gsess *lookup(struct grep *g, const char *sid, size_t n)
 {
 	int added;
 
-	return sidtab_get(&g->tab, sid, n, sizeof(struct gsess), &added);
+	return sidtab_get(&g->tab, sid, n, &added);
 }
 
 static int line_cb(void *userdata, double t, const char *line, size_t len)
@@ -110,7 +111,6 @@ static void drop(void *entry)
 
 	if (g && r < 0 && !g->err)
 		g->err = r;
-	free(s);
 }
 
 static int drop_all(struct grep *g)
@@ -119,11 +119,11 @@ static int drop_all(struct grep *g)
 	return g->err;
 }
 
+/* n: the bytes of "d" already in g->data, or -1 to decode them here. */
 static int event(struct grep *g, struct gsess *s, const struct shardread_line *l, struct reader *r,
-		 size_t len)
+		 size_t len, ssize_t n)
 {
 	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : -1;
-	ssize_t n;
 
 	if (k < 0 || !g->chans[k])
 		return 0;
@@ -135,7 +135,8 @@ static int event(struct grep *g, struct gsess *s, const struct shardread_line *l
 		s->chan[k]->s = s;
 		s->chan[k]->ch = l->ch;
 	}
-	n = shardread_text(l, g->data, SHARDREAD_DECODE_MAX(len));
+	if (n < 0)
+		n = shardread_text(l, g->data, SHARDREAD_DECODE_MAX(len));
 	if (n < 0) {
 		reader_corrupt(r);
 		return 0;
@@ -148,6 +149,7 @@ static int take_line(struct grep *g, struct reader *r, const char *line, size_t 
 	struct shardread_line l;
 	struct gsess *s;
 	struct sessinfo si = { 0 };
+	ssize_t n;
 	int ret = 0;
 
 	if (shardread_peek(line, len, &l) == 0) {
@@ -155,6 +157,9 @@ static int take_line(struct grep *g, struct reader *r, const char *line, size_t 
 			return -ENOMEM;
 		if (s->skip || l.kind == SHARDREAD_TRUNC || l.kind == SHARDREAD_EXEC || l.kind == SHARDREAD_EXIT)
 			return 0;
+		if (l.kind == SHARDREAD_EVENT && (s->has_hdr || !filter_active(&g->f)) &&
+		    (n = shardread_event_decode(line, len, &l, g->data, SHARDREAD_DECODE_MAX(len), false)) >= 0)
+			return event(g, s, &l, r, len, n);
 	}
 	if (shardread_read(line, len, &l) < 0) {
 		reader_corrupt(r);
@@ -178,7 +183,7 @@ static int take_line(struct grep *g, struct reader *r, const char *line, size_t 
 		if (!s->has_hdr && filter_active(&g->f))
 			s->skip = true;
 		else
-			ret = event(g, s, &l, r, len);
+			ret = event(g, s, &l, r, len, -1);
 		break;
 	case SHARDREAD_END:
 		ret = close_session(s);
@@ -237,6 +242,7 @@ int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 		ctl_err("%s", strerror(ENOMEM));
 		return CTL_EXIT_ERROR;
 	}
+	g->tab.keyoff = offsetof(struct gsess, sid);
 	r = CTL_EXIT_USAGE;
 	while ((c = ctl_getopt("grep", argc, argv, "hi", longopts)) != -1) {
 		if (c == 'h') {

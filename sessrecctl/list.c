@@ -3,6 +3,8 @@
  * summaries, never the store; lines go through shardread's fast path and
  * only header and end lines meet json-c. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,32 +36,102 @@ static const char list_usage[] =
 	"TIME: YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (local), RFC 3339, @UNIX,\n"
 	"today, yesterday, or an age: 90s, 30m, 2h, 3d, 1w.\n";
 
+enum { L_HDR = 1, L_END = 2, L_TRUNC = 4, L_SKIP = 8, L_UNATTACHED = 16 };
+
+/* What list keeps of a session until its day is printed: small, in the
+ * table's arena. --json reads the header and end lines again at the end
+ * (kept as copies only for gzip shards, which cannot be read at an offset). */
+struct lsess {
+	uint8_t flags;
+	float duration;
+	uint32_t file, ncmds, first_line;
+	double start, last_t;
+	uint64_t bytes;
+	const char *text;        /* user, src_ip, service, host: NUL-separated, "" unknown */
+	uint64_t hdr_off, end_off;
+	const char *hdr_line, *end_line;
+	char sid[];
+};
+
 struct list {
 	struct store st;
 	struct filter f;
 	bool json;
 	struct out out;
 	struct sidtab tab;     /* one day's sessions */
-	struct sessinfo **day; /* the same, to sort */
-	size_t nday, capday;
+	struct lsess **day;    /* the same, to sort */
+	size_t capday;
+	char *line;            /* a line read again (--json) */
+	int fd;                /* of the file it comes from */
+	size_t fd_file;
 };
 
-static void drop(void *entry)
-{
-	sessinfo_free(entry);
-	free(entry);
-}
-
-static struct sessinfo *lookup(struct list *ls, const struct shardread_line *l, const struct reader *r)
+static struct lsess *lookup(struct list *ls, const struct shardread_line *l, const struct reader *r)
 {
 	int added;
-	struct sessinfo *s = sidtab_get(&ls->tab, l->sid, l->sid_len, sizeof(*s), &added);
+	struct lsess *s = sidtab_get(&ls->tab, l->sid, l->sid_len, &added);
 
 	if (s && added) {
-		s->file = r->index;
-		s->first_line = r->lineno;
+		s->file = (uint32_t)r->index;
+		s->first_line = (uint32_t)r->lineno;
 	}
 	return s;
+}
+
+static char *arena_dup(struct list *ls, const char *p, size_t n)
+{
+	char *c = sidtab_alloc(&ls->tab, n + 1);
+
+	if (c) {
+		memcpy(c, p, n);
+		c[n] = 0;
+	}
+	return c;
+}
+
+/* The header's fields into the summary (or its filtering out). */
+static int take_hdr(struct list *ls, struct lsess *s, const struct sessinfo *si, struct reader *r,
+		    const char *line, size_t len)
+{
+	const char *f[4] = { si->user, si->src_ip, si->service, si->host };
+	size_t n[4], total = 0;
+	char *p;
+
+	s->flags |= L_HDR;
+	s->start = si->start;
+	if (filter_active(&ls->f) && !filter_match(&ls->f, si)) {
+		s->flags |= L_SKIP;
+		return 0;
+	}
+	for (int i = 0; i < 4; i++)
+		total += (n[i] = f[i] ? strlen(f[i]) : 0) + 1;
+	if (!(p = sidtab_alloc(&ls->tab, total)))
+		return -ENOMEM;
+	s->text = p;
+	for (int i = 0; i < 4; i++) {
+		memcpy(p, f[i] ? f[i] : "", n[i] + 1);
+		p += n[i] + 1;
+	}
+	s->hdr_off = r->line_off;
+	if (ls->json && r->gz && !(s->hdr_line = arena_dup(ls, line, len)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int take_end(struct list *ls, struct lsess *s, const struct sessinfo *si, struct reader *r,
+		    const char *line, size_t len)
+{
+	s->flags |= L_END;
+	s->duration = (float)si->duration;
+	s->bytes = si->bytes_out + si->bytes_in;
+	if (si->trunc)
+		s->flags |= L_TRUNC;
+	if (si->reason && strcmp(si->reason, "unattached") == 0)
+		s->flags |= L_UNATTACHED;
+	s->end_off = r->line_off;
+	if (ls->json && r->gz && !(s->end_line = arena_dup(ls, line, len)))
+		return -ENOMEM;
+	return 0;
 }
 
 /* One line of a shard into its session's summary. -ENOMEM or 0. */
@@ -67,7 +139,8 @@ static int take_line(struct list *ls, struct reader *r, const char *line, size_t
 {
 	struct shardread_member m[SHARDREAD_MEMBERS_MAX];
 	struct shardread_line l;
-	struct sessinfo *s;
+	struct sessinfo si = { .sid = "" };
+	struct lsess *s;
 	bool parsed = false, fast = false;
 	size_t nm = 0;
 	int ret = 0;
@@ -82,7 +155,7 @@ static int take_line(struct list *ls, struct reader *r, const char *line, size_t
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (s->file != r->index || s->skip)
+	if (s->file != r->index || (s->flags & L_SKIP))
 		goto out; /* a copy of the session in another shard, or filtered out */
 	/* Only header and end lines are read whole (json-c for what is not in
 	 * the writer's layout); list needs no payload, so other lines in the
@@ -99,25 +172,18 @@ static int take_line(struct list *ls, struct reader *r, const char *line, size_t
 	}
 	switch (l.kind) {
 	case SHARDREAD_HDR:
-		ret = fast ? sessinfo_hdr_members(s, m, nm) : sessinfo_hdr(s, l.obj);
-		if (ret < 0)
-			break;
-		if (filter_active(&ls->f) && !filter_match(&ls->f, s)) {
-			s->skip = true;
-			break;
-		}
-		if (ls->json && !(s->hdr_line = strndup(line, len)))
-			ret = -ENOMEM;
+		ret = fast ? sessinfo_hdr_members(&si, m, nm) : sessinfo_hdr(&si, l.obj);
+		if (ret == 0)
+			ret = take_hdr(ls, s, &si, r, line, len);
 		break;
 	case SHARDREAD_END:
-		ret = fast ? sessinfo_end_members(s, m, nm) : sessinfo_end(s, l.obj);
-		if (ret < 0)
-			break;
-		if (ls->json && !(s->end_line = strndup(line, len)))
-			ret = -ENOMEM;
+		si.last_t = s->last_t;
+		ret = fast ? sessinfo_end_members(&si, m, nm) : sessinfo_end(&si, l.obj);
+		if (ret == 0)
+			ret = take_end(ls, s, &si, r, line, len);
 		break;
 	case SHARDREAD_TRUNC:
-		s->trunc = true;
+		s->flags |= L_TRUNC;
 		break;
 	case SHARDREAD_EXEC:
 		s->ncmds++;
@@ -131,12 +197,68 @@ static int take_line(struct list *ls, struct reader *r, const char *line, size_t
 		break;
 	}
 out:
+	sessinfo_free(&si);
 	if (parsed)
 		shardread_release(&l);
 	return ret;
 corrupt:
 	reader_corrupt(r);
 	return 0;
+}
+
+static const char *lstate(const struct lsess *s)
+{
+	if (s->flags & L_UNATTACHED)
+		return "unattached";
+	if (s->flags & L_TRUNC)
+		return s->flags & L_END ? "truncated" : "live";
+	return s->flags & L_END ? "ended" : "live";
+}
+
+/* The i-th string of s->text. */
+static const char *field(const struct lsess *s, int i)
+{
+	const char *p = s->text;
+
+	if (!p)
+		return NULL;
+	while (i--)
+		p += strlen(p) + 1;
+	return p;
+}
+
+/* A line of a plain shard read again at its offset, NUL-terminated. */
+static const char *line_at(struct list *ls, const struct lsess *s, uint64_t off)
+{
+	size_t got = 0;
+
+	if (ls->fd < 0 || ls->fd_file != s->file) {
+		if (ls->fd >= 0)
+			close(ls->fd);
+		ls->fd_file = s->file;
+		ls->fd = open(ls->st.files[s->file].path, O_RDONLY | O_CLOEXEC);
+		if (ls->fd < 0)
+			return NULL;
+	}
+	if (!ls->line && !(ls->line = malloc(SHARDREAD_LINE_MAX + 1)))
+		return NULL;
+	while (got < SHARDREAD_LINE_MAX) {
+		/* the writer's lines fit in 4 KiB; longer ones take more reads */
+		size_t want = SHARDREAD_LINE_MAX - got < 4096 ? SHARDREAD_LINE_MAX - got : 4096;
+		ssize_t n = pread(ls->fd, ls->line + got, want, (off_t)(off + got));
+		char *nl;
+
+		if (n <= 0)
+			break;
+		nl = memchr(ls->line + got, '\n', (size_t)n);
+		got += (size_t)n;
+		if (nl) {
+			*nl = 0;
+			return ls->line;
+		}
+	}
+	ls->line[got] = 0;
+	return ls->line;
 }
 
 /* Copies every member of src (an object) into dst. */
@@ -148,20 +270,27 @@ static void merge(struct json_object *dst, struct json_object *src)
 		json_object_object_add(dst, k, json_object_get(v));
 }
 
-static struct json_object *parse_obj(const char *line)
+static struct json_object *reread(struct list *ls, const struct lsess *s, int flag, uint64_t off,
+				  const char *copy)
 {
-	return line ? json_tokener_parse(line) : NULL;
+	if (!(s->flags & flag))
+		return NULL;
+	if (copy)
+		return json_tokener_parse(copy);
+	copy = line_at(ls, s, off);
+	return copy ? json_tokener_parse(copy) : NULL;
 }
 
-static void print_json(struct list *ls, const struct sessinfo *s)
+static void print_json(struct list *ls, const struct lsess *s)
 {
-	struct json_object *o = json_object_new_object(), *hl = parse_obj(s->hdr_line);
-	struct json_object *el = parse_obj(s->end_line), *hdr = NULL, *meta = NULL, *v;
+	struct json_object *o = json_object_new_object(), *hl, *el, *hdr = NULL, *meta = NULL, *v;
 	char when[64];
 	const char *txt;
 
+	hl = reread(ls, s, L_HDR, s->hdr_off, s->hdr_line);
+	el = reread(ls, s, L_END, s->end_off, s->end_line);
 	json_object_object_add(o, "sid", json_object_new_string(s->sid));
-	json_object_object_add(o, "state", json_object_new_string(sessinfo_state(s)));
+	json_object_object_add(o, "state", json_object_new_string(lstate(s)));
 	if (hl && json_object_object_get_ex(hl, "meta", &meta))
 		merge(o, meta);
 	if (!json_object_object_get_ex(o, "start", &v) && s->start > 0) {
@@ -175,15 +304,15 @@ static void print_json(struct list *ls, const struct sessinfo *s)
 			if (json_object_object_get_ex(hdr, keys[i], &v))
 				json_object_object_add(o, keys[i], json_object_get(v));
 	}
-	fmt_seconds(when, sizeof(when), s->has_end ? s->duration : s->last_t);
-	json_object_object_add(o, "duration", json_object_new_double_s(s->has_end ? s->duration : s->last_t, when));
+	fmt_seconds(when, sizeof(when), s->last_t);
+	json_object_object_add(o, "duration", json_object_new_double_s(s->last_t, when));
 	if (el && json_object_object_get_ex(el, "end", &v))
 		merge(o, v);
 	if (!json_object_object_get_ex(o, "truncated", &v))
-		json_object_object_add(o, "truncated", json_object_new_boolean(s->trunc));
+		json_object_object_add(o, "truncated", json_object_new_boolean(!!(s->flags & L_TRUNC)));
 	json_object_object_add(o, "commands", json_object_new_int64(s->ncmds));
 	json_object_object_add(o, "shard", json_object_new_string(ls->st.files[s->file].path));
-	json_object_object_add(o, "line", json_object_new_int64((int64_t)s->first_line));
+	json_object_object_add(o, "line", json_object_new_int64(s->first_line));
 	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	out_str(&ls->out, txt);
 	out_write(&ls->out, "\n", 1);
@@ -192,29 +321,29 @@ static void print_json(struct list *ls, const struct sessinfo *s)
 	json_object_put(el);
 }
 
-static void print_line(struct list *ls, const struct sessinfo *s)
+static void print_line(struct list *ls, const struct lsess *s)
 {
 	char when[32] = "-", dur[32], bytes[32] = "-";
 
 	if (s->start > 0)
 		fmt_time_local(when, sizeof(when), s->start);
-	fmt_duration(dur, sizeof(dur), s->has_end ? s->duration : s->last_t);
-	if (s->has_end)
-		fmt_bytes(bytes, sizeof(bytes), s->bytes_out + s->bytes_in);
+	fmt_duration(dur, sizeof(dur), s->flags & L_END ? s->duration : s->last_t);
+	if (s->flags & L_END)
+		fmt_bytes(bytes, sizeof(bytes), s->bytes);
 	out_printf(&ls->out, "%-8.8s  %-19s  %8s  ", s->sid, when, dur);
-	out_safe_pad(&ls->out, s->user, 10);
+	out_safe_pad(&ls->out, field(s, 0), 10);
 	out_str(&ls->out, "  ");
-	out_safe_pad(&ls->out, s->src_ip, 15);
+	out_safe_pad(&ls->out, field(s, 1), 15);
 	out_str(&ls->out, "  ");
-	out_safe_pad(&ls->out, s->service, 7);
+	out_safe_pad(&ls->out, field(s, 2), 7);
 	out_str(&ls->out, "  ");
-	out_safe_pad(&ls->out, s->host, 12);
-	out_printf(&ls->out, "  %7s  %s\n", bytes, sessinfo_state(s));
+	out_safe_pad(&ls->out, field(s, 3), 12);
+	out_printf(&ls->out, "  %7s  %s\n", bytes, lstate(s));
 }
 
 static int newest_first(const void *a, const void *b)
 {
-	const struct sessinfo *x = *(struct sessinfo *const *)a, *y = *(struct sessinfo *const *)b;
+	const struct lsess *x = *(struct lsess *const *)a, *y = *(struct lsess *const *)b;
 
 	if (x->start != y->start)
 		return x->start < y->start ? 1 : -1;
@@ -233,19 +362,26 @@ static int flush_day(struct list *ls)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < ls->tab.cap; i++) {
-		struct sessinfo *s = (struct sessinfo *)ls->tab.slot[i];
+		struct lsess *s = ls->tab.slot[i];
 
-		if (s && !s->skip && (s->has_hdr || !filter_active(&ls->f)))
+		if (s && !(s->flags & L_SKIP) && ((s->flags & L_HDR) || !filter_active(&ls->f)))
 			ls->day[n++] = s;
 	}
 	qsort(ls->day, n, sizeof(*ls->day), newest_first);
 	for (size_t i = 0; i < n; i++) {
-		if (ls->json)
+		if (ls->json) {
+			/* duration: the end's, else the last event's */
+			if (ls->day[i]->flags & L_END)
+				ls->day[i]->last_t = ls->day[i]->duration;
 			print_json(ls, ls->day[i]);
-		else
+		} else {
 			print_line(ls, ls->day[i]);
+		}
 	}
-	sidtab_clear(&ls->tab, drop);
+	sidtab_clear(&ls->tab, NULL);
+	if (ls->fd >= 0)
+		close(ls->fd);
+	ls->fd = -1;
 	store_progress_clear(&ls->st);
 	return out_flush(&ls->out);
 }
@@ -291,7 +427,7 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct list ls = { 0 };
+	struct list ls = { .tab = SIDTAB_INIT(struct lsess), .fd = -1 };
 	int c, r;
 
 	while ((c = ctl_getopt("list", argc, argv, "h", longopts)) != -1) {
@@ -321,8 +457,11 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 		ctl_err("writing the list: %s", strerror(-ls.out.err));
 		r = CTL_EXIT_ERROR;
 	}
-	sidtab_free(&ls.tab, drop);
+	sidtab_free(&ls.tab, NULL);
 	free(ls.day);
+	free(ls.line);
+	if (ls.fd >= 0)
+		close(ls.fd);
 	if (r == 0 && ls.st.io_error)
 		r = CTL_EXIT_ERROR;
 	store_close(&ls.st);

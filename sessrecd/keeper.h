@@ -33,8 +33,9 @@
 /* Whether this process was started to be the keeper (KEEPER_ENV is set). */
 bool keeper_wanted(void);
 
-/* Runs the keeper until it has nothing left to hold; the exit status. */
-int keeper_main(void);
+/* Runs the keeper, named name (comm), until it has nothing left to hold;
+ * the exit status. */
+int keeper_main(const char *name);
 
 /* "<socket>.keeper" into buf; 0 or -ENAMETOOLONG. */
 int keeper_path(char *buf, size_t cap, const char *socket_path);

@@ -19,6 +19,7 @@
 #include "session.h"
 
 #define RELAY_READS_PER_WAKE 4 /* fairness between sessions under bulk output */
+#define RELAY_SALVAGE_MAX (1024 * 1024)
 
 static size_t buf_len(const struct relay_buf *b)
 {
@@ -104,16 +105,33 @@ static int flush(int fd, struct relay_buf *b)
 	return 0;
 }
 
+/* What the shell wrote before its terminal went away still belongs in the
+ * recording (sshd, for one, drops the terminal as soon as the shell exits,
+ * which may be before we relayed its last output). Bounded: a process that
+ * keeps writing does not keep us here. */
+static void salvage_output(struct daemon *d, struct session *s)
+{
+	for (size_t total = 0; s->st.master_fd >= 0 && total < RELAY_SALVAGE_MAX;) {
+		ssize_t n = read(s->st.master_fd, d->scratch, sizeof(d->scratch));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+		s->st.bytes_out += (uint64_t)n;
+		recorder_output(d, s, d->scratch, (size_t)n);
+	}
+}
+
 /* The terminal went away (or cannot be written): the session ends now and
  * closing the inner master hangs up the shell. */
-#include "log.h"
-static void outer_gone_dbg(struct daemon *d, struct session *s, const char *reason, int line)
+static void outer_gone(struct daemon *d, struct session *s, const char *reason)
 {
-	int e = errno;
-	log_line("DEBUG outer_gone %s line %d errno %d out_pending %zu bytes_out %llu", s->st.sid, line, e, buf_len(&s->to_outer), (unsigned long long)s->st.bytes_out);
+	if (s->phase == SESSION_RELAYING)
+		salvage_output(d, s);
 	session_end(d, s, s->phase == SESSION_DRAINING ? s->end_reason : reason);
 }
-#define outer_gone(d, s, r) outer_gone_dbg(d, s, r, __LINE__)
 
 /* The inner side is done (every slave closed) or is being hung up: what
  * the terminal has not taken yet still goes to it, for RELAY_DRAIN_MS. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -61,7 +62,17 @@ static int perform(struct entry *e)
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 			return -errno;
-		return (size_t)n == e->len ? 0 : -EIO;
+		if ((size_t)n < e->len) {
+			/* A full disk took part of the line: cut it off again so
+			 * no reader meets a torn line (this thread is the only
+			 * writer of the file). */
+			struct stat st;
+
+			if (fstat(e->fd, &st) == 0 && st.st_size >= n && ftruncate(e->fd, st.st_size - n) < 0)
+				return -errno;
+			return -ENOSPC;
+		}
+		return 0;
 	case E_CLOSE:
 		close(e->fd);
 		return 0;

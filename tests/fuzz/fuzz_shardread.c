@@ -52,7 +52,7 @@ static void member_agrees(struct json_object *line, const struct shardread_membe
 
 static void one_line(const char *line, size_t len)
 {
-	struct shardread_line fast, slow, peek;
+	struct shardread_line fast, slow, peek, dec;
 	struct shardread_member m[SHARDREAD_MEMBERS_MAX];
 	size_t n, cap = SHARDREAD_DECODE_MAX(len);
 	uint8_t *a = malloc(cap), *b = malloc(cap);
@@ -70,6 +70,13 @@ static void one_line(const char *line, size_t len)
 		y = shardread_text(&slow, b, cap);
 		REQUIRE(x == y && x >= 0 && memcmp(a, b, (size_t)x) == 0);
 		REQUIRE(!fast.d_utf8 || utf8_valid_len(a, (size_t)x) == (size_t)x);
+		x = shardread_event_decode(line, len, &dec, a, cap, false);
+		REQUIRE(x == y && memcmp(a, b, (size_t)x) == 0);
+		x = shardread_event_decode(line, len, &dec, a, cap, true);
+		y = shardread_bytes(&slow, b, cap);
+		REQUIRE(x == y && (x < 0 || memcmp(a, b, (size_t)x) == 0));
+	} else {
+		REQUIRE(shardread_event_decode(line, len, &dec, a, cap, true) < 0);
 	}
 	if (rm == 0) {
 		REQUIRE(rs == 0 && peek.kind == slow.kind);

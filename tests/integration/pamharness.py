@@ -75,6 +75,11 @@ class Keys:
         with open(self.client + '.pub') as f:
             kind, blob = f.read().split()[:2]
         self.pub = '%s %s' % (kind, blob)
+        # sshd reads AuthorizedKeysFile as the user: a world-readable
+        # directory under a 0755 tmpdir (StrictModes off: /tmp is 1777).
+        self.authorized = os.path.join(tmp, 'authorized')
+        os.makedirs(self.authorized, exist_ok=True)
+        os.chmod(self.authorized, 0o755)
 
 
 def _write(path, text, uid, gid, mode):
@@ -100,7 +105,8 @@ def _account_tool(argv, stdin=None, ok=(0,)):
 def ensure_user(name, shell, keys=None, password=False):
     """The test user name (created once, idempotently) with shell as login
     shell, a known prompt, no motd, no history, keys's client key
-    authorized and, with password, PASSWORD set."""
+    authorized (in keys's own directory: test runs at the same time each
+    have theirs) and, with password, PASSWORD set."""
     try:
         pw = pwd.getpwnam(name)
     except KeyError:
@@ -120,11 +126,7 @@ def ensure_user(name, shell, keys=None, password=False):
     _write(os.path.join(home, '.profile'), "PS1='%s'\n" % PROMPT, uid, gid, 0o644)
     _write(os.path.join(home, '.hushlogin'), '', uid, gid, 0o644)
     if keys:
-        ssh = os.path.join(home, '.ssh')
-        os.makedirs(ssh, exist_ok=True)
-        os.chown(ssh, uid, gid)
-        os.chmod(ssh, 0o700)
-        _write(os.path.join(ssh, 'authorized_keys'), keys.pub + '\n', uid, gid, 0o600)
+        _write(os.path.join(keys.authorized, name), keys.pub + '\n', 0, 0, 0o644)
     if password:
         _account_tool(['chpasswd'], stdin='%s:%s\n' % (name, PASSWORD))
     return pw
@@ -239,10 +241,10 @@ class Sshd:
         with open(self.conf, 'w') as f:
             f.write('Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\n'
                     'UsePAM yes\nPubkeyAuthentication yes\nPasswordAuthentication no\n'
-                    'KbdInteractiveAuthentication no\nAuthorizedKeysFile .ssh/authorized_keys\n'
+                    'KbdInteractiveAuthentication no\nAuthorizedKeysFile %s/%%u\nStrictModes no\n'
                     'PrintMotd no\nPrintLastLog no\nMaxStartups 100\nMaxSessions 100\n'
                     'Subsystem sftp /usr/lib/openssh/sftp-server\nLogLevel VERBOSE\n%s%s'
-                    % (self.port, keys.host, self.pid_file, extra, force))
+                    % (self.port, keys.host, self.pid_file, keys.authorized, extra, force))
         self.pam = PamFile(tmp, 'sshd', line)
         os.makedirs('/run/sshd', mode=0o755, exist_ok=True)
         r = subprocess.run([SSHD, '-t', '-f', self.conf], capture_output=True, text=True)
@@ -335,6 +337,30 @@ class Telnetd:
 
 
 # --------------------------------------------------------------------------
+# Processes
+
+def children(pid):
+    """Live children of pid."""
+    out = []
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % d, 'rb') as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(b')') + 2:].split()
+        if int(fields[1]) == pid and fields[0] != b'Z':
+            out.append(int(d))
+    return out
+
+
+def alive(pid):
+    return h.alive(pid)
+
+
+# --------------------------------------------------------------------------
 # Recordings
 
 def header(d, sid, timeout=5.0):
@@ -352,6 +378,17 @@ def sids_of_user(d, user):
 
 
 SID_RX = re.compile(rb'sid=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b')
+
+
+PID_RX = re.compile(rb'pid=(\d+)\b')
+
+
+def ask_pid(p):
+    """The shell's own pid."""
+    p.send('echo pid=$$\r')
+    m = p.expect(PID_RX)
+    p.expect(h.PROMPT_RX)
+    return int(m.group(1))
 
 
 def ask_sid(p):

@@ -36,11 +36,11 @@ print('PROBE', 'accepted' if r.get('ok') else 'refused:', r.get('error', ''))
 '''
 
 # ForceCommand for srp-tok: keeps the token where the test reads it, then
-# runs the shim, or (with ~/escape) the shell without it.
+# runs the shim, or (with DIR/escape) the shell without it.
 WRAPPER = '''#!/bin/sh
-printf '%%s\\n' "$SESSREC_TOKEN" > "$HOME/token"
-if [ -e "$HOME/escape" ]; then unset SESSREC_TOKEN; exec /bin/bash -l; fi
-exec %s
+printf '%%s\\n' "$SESSREC_TOKEN" > %(dir)s/token
+if [ -e %(dir)s/escape ]; then unset SESSREC_TOKEN; exec /bin/bash -l; fi
+exec %(shim)s
 '''
 
 
@@ -64,9 +64,13 @@ def setUpModule():
     CONF = ph.module_config(T, SINK)
     with open(os.path.join(T, 'probe.py'), 'w') as f:
         f.write(PROBE)
+    tokdir = os.path.join(T, 'tok')
+    os.mkdir(tokdir)
+    pw = ph.pwd.getpwnam(TOK)
+    os.chown(tokdir, pw.pw_uid, pw.pw_gid)
     wrapper = os.path.join(T, 'tok-wrapper')
     with open(wrapper, 'w') as f:
-        f.write(WRAPPER % h.binary('sessrec-shell'))
+        f.write(WRAPPER % {'dir': tokdir, 'shim': h.binary('sessrec-shell')})
     os.chmod(wrapper, 0o755)
     SSHD = ph.Sshd(T, KEYS, line(), [BASH, DASH, PLAIN, DRY],
                    extra='Match User %s\n\tForceCommand %s\n' % (TOK, wrapper))
@@ -77,13 +81,6 @@ def tearDownModule():
         SSHD.stop()
     if D:
         D.cleanup()
-
-
-def user_procs(user):
-    """The user's live processes (zombies left to the test's subreaper
-    are gone already)."""
-    r = subprocess.run(['ps', '-o', 'pid=,stat=,args=', '-u', user], capture_output=True, text=True)
-    return [l.strip() for l in r.stdout.splitlines() if not l.split()[1].startswith('Z')]
 
 
 class Base(unittest.TestCase):
@@ -190,13 +187,17 @@ class Interactive(Base):
     def test_client_killed(self):
         p = self.login(BASH)
         sid = ph.ask_sid(p)
+        shell = ph.ask_pid(p)
         p.send('sleep 1000\r')
         p.expect(b'sleep 1000\r\n')
+        # The shell has forked it (killing the client earlier races bash's fork).
+        kids = h.wait_for(lambda: ph.children(shell), 5)
+        self.assertTrue(kids)
         os.kill(p.pid, signal.SIGKILL)
         p.finish()
         self.assertIsNotNone(D.wait_end(sid, 15), 'recording did not end after the client was killed')
-        self.assertTrue(h.wait_for(lambda: not user_procs(BASH), 10),
-                        'processes of %s left: %s' % (BASH, user_procs(BASH)))
+        self.assertTrue(h.wait_for(lambda: not [q for q in [shell] + kids if ph.alive(q)], 10),
+                        'the shell or its command outlived the client')
 
 
 class Commands(Base):
@@ -208,12 +209,26 @@ class Commands(Base):
                       [e['sd']['relay@55555'].get('cmd') for e in ev])
 
     def test_tty_command(self):
-        p = SSHD.login(BASH, 'echo sid=$SESSREC_SID; exit 6')
+        """ssh -tt host cmd: a short command that exits at once, ten times
+        (its output racing sshd closing the pty as soon as it exits)."""
+        for _ in range(10):
+            p = SSHD.login(BASH, 'echo sid=$SESSREC_SID; exit 6')
+            self.addCleanup(p.finish)
+            self.assertEqual(p.wait(15), 6)
+            m = ph.SID_RX.search(p.out)
+            self.assertIsNotNone(m, 'the client saw no output: %r' % p.out)
+            self.recorded(p, m.group(1).decode())
+
+    def test_output_right_before_exit(self):
+        """What the shell prints just before it exits reaches the client
+        and the recording: sshd closes the pty as soon as the session's
+        process exits, so the relay must be done by then."""
+        p = SSHD.login(BASH, 'echo sid=$SESSREC_SID; seq 1 30000; exit 6')
         self.addCleanup(p.finish)
         m = p.expect(ph.SID_RX)
-        self.assertEqual(p.wait(15), 6)
-        sid = m.group(1).decode()
-        self.recorded(p, sid)
+        self.assertEqual(p.wait(20), 6)
+        self.assertTrue(p.out.endswith(b'\r\n29999\r\n30000\r\n'), 'the client lost the tail: %r' % p.out[-100:])
+        self.recorded(p, m.group(1).decode())
 
     def test_scp_and_sftp(self):
         data = os.urandom(200000)
@@ -221,7 +236,9 @@ class Commands(Base):
         with open(src, 'wb') as f:
             f.write(data)
         home = ph.pwd.getpwnam(BASH).pw_dir
-        for flag, name in (([], 'via-sftp.bin'), (['-O'], 'via-scp.bin')):
+        run = os.path.basename(T)  # other test runs may use the same user
+        self.addCleanup(lambda: [os.unlink(os.path.join(home, f)) for f in os.listdir(home) if run in f])
+        for flag, name in (([], run + '-sftp.bin'), (['-O'], run + '-scp.bin')):
             r = subprocess.run(SSHD.client_argv(BASH, prog='scp') + flag + [src, '%s@127.0.0.1:%s' % (BASH, name)],
                                capture_output=True, env=ph.CLIENT_ENV, timeout=30)
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -235,7 +252,8 @@ class Commands(Base):
                 self.assertEqual(f.read(), data)
         batch = os.path.join(T, 'sftp.batch')
         with open(batch, 'w') as f:
-            f.write('put %s via-sftp2.bin\nget via-sftp2.bin %s/back2.bin\nls -l via-sftp2.bin\n' % (src, T))
+            f.write('put %s %s-sftp2.bin\nget %s-sftp2.bin %s/back2.bin\nls -l %s-sftp2.bin\n'
+                    % (src, run, run, T, run))
         r = subprocess.run(SSHD.client_argv(BASH, prog='sftp') + ['-b', batch, '%s@127.0.0.1' % BASH],
                            capture_output=True, env=ph.CLIENT_ENV, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -289,9 +307,10 @@ class Failure(Base):
         self.addCleanup(p.finish)
         self.assertEqual(p.wait(20), 254)
         self.assertEqual(p.out, REFUSED)
-        r = SSHD.run(BASH, 'echo should-not-run')
+        marker = os.path.join(T, 'ran')
+        r = SSHD.run(BASH, 'touch %s' % marker)
         self.assertEqual((r.returncode, r.stdout), (254, REFUSED.replace(b'\r\n', b'\n')))
-        self.assertEqual(user_procs(BASH), [])
+        self.assertFalse(os.path.exists(marker), 'the command ran')
 
 
 class DryRun(Base):
@@ -313,7 +332,7 @@ class Tokens(Base):
     process outside the session. srp-tok's ForceCommand keeps its token."""
 
     def token(self):
-        path = os.path.join(ph.pwd.getpwnam(TOK).pw_dir, 'token')
+        path = os.path.join(T, 'tok', 'token')
         return h.wait_for(lambda: (h.read_text(path) or '').strip(), 5)
 
     def probe_in(self, p, token):
@@ -323,7 +342,7 @@ class Tokens(Base):
         return m.group(1).decode(), m.group(2).decode()
 
     def test_spent_token(self):
-        escape = os.path.join(ph.pwd.getpwnam(TOK).pw_dir, 'escape')
+        escape = os.path.join(T, 'tok', 'escape')
         if os.path.exists(escape):
             os.unlink(escape)
         p = self.login(TOK)
@@ -335,7 +354,7 @@ class Tokens(Base):
         self.recorded(p, sid)
 
     def test_foreign_and_outside(self):
-        escape = os.path.join(ph.pwd.getpwnam(TOK).pw_dir, 'escape')
+        escape = os.path.join(T, 'tok', 'escape')
         open(escape, 'w').close()
         self.addCleanup(os.unlink, escape)
         # srp-tok's shell escapes the shim: its token stays unspent.

@@ -47,24 +47,19 @@ class Concurrent(unittest.TestCase):
         h.pump_all(ptys, lambda: all(p.poll() is not None for p in ptys), 120)
         for i, (u, p) in enumerate(zip(USERS, ptys)):
             self.assertEqual(p.wait(15), i + 1, '%s: %r' % (u, p.out[-300:]))
-        import time; time.sleep(1)
-        lines = D.lines()
-        for u, p in zip(USERS, ptys):
-            sids = [o['sid'] for _, o in lines if o and 'hdr' in o and o['meta']['user'] == u]
-            rec = h.channel_bytes(lines, sids[0], 'o') if sids else b''
-            end = [o['end'] for o in h.session_lines(lines, sids[0]) if 'end' in o] if sids else None
-            if p.out != rec:
-                print('DBG', u, p.status, len(p.out), len(rec), end, file=sys.stderr)
-        print('DAEMON', [l for l in D.output().splitlines() if 'session_' not in l][-20:], file=sys.stderr)
         lines = None
         for u, p in zip(USERS, ptys):
-            m = ph.SID_RX.search(p.out)
-            self.assertIsNotNone(m, '%s showed no sid: %r' % (u, p.out[:600]))
-            sid = m.group(1).decode()
-            self.assertIsNotNone(D.wait_end(sid, 30), 'no end line for %s' % u)
+            sids = ph.sids_of_user(D, u)
+            self.assertEqual(len(sids), 1, '%s: sessions %r' % (u, sids))
+            sid = sids[0]
+            end = D.wait_end(sid, 30)
+            self.assertIsNotNone(end, 'no end line for %s' % u)
             lines = D.lines()
-            self.assertIn(('%s line 400\r\n' % u).encode(), p.out)
-            self.assertEqual(h.channel_bytes(lines, sid, 'o'), p.out, u)
+            rec = h.channel_bytes(lines, sid, 'o')
+            self.assertIn(('%s line 400\r\n' % u).encode(), rec[-40:],
+                          '%s: the recording lost the tail: %r (%s)' % (u, rec[-60:], end['end']))
+            self.assertTrue(rec == p.out, '%s: the client saw %d bytes, ending %r; recorded %d'
+                            % (u, len(p.out), p.out[-60:], len(rec)))
             self.assertEqual(ph.header(D, sid)['meta']['user'], u)
         h.check_shard_sane(self, lines)
 

@@ -8,7 +8,6 @@ work, and a hung-up client ends the recording. Runs in a private mount
 namespace: the machine's files are never changed."""
 import os
 import signal
-import subprocess
 import sys
 import time
 import unittest
@@ -18,18 +17,22 @@ import harness as h  # noqa: E402
 import pamharness as ph  # noqa: E402
 
 BASH, DASH, PLAIN = 'srp-tbash', 'srp-tdash', 'srp-tplain'
-D = T = SINK = TD = None
+D = T = SINK = TD = CONF = None
+
+
+def line(conf, **extra):
+    return ph.module_line(socket=D.sock, users='%s,%s' % (BASH, DASH), config=conf, **extra)
 
 
 def setUpModule():
-    global D, T, SINK, TD
+    global D, T, SINK, TD, CONF
     D = h.Daemon()
     T = h.tmpdir('srtel-')
     for u, shell in ((BASH, '/bin/bash'), (DASH, '/bin/dash'), (PLAIN, '/bin/bash')):
         ph.ensure_user(u, shell, password=True)
     SINK = ph.SyslogSink(T)
-    conf = ph.module_config(T, SINK)
-    TD = ph.Telnetd(T, ph.module_line(socket=D.sock, users='%s,%s' % (BASH, DASH), config=conf))
+    CONF = ph.module_config(T, SINK)
+    TD = ph.Telnetd(T, line(CONF))
 
 
 def tearDownModule():
@@ -37,13 +40,6 @@ def tearDownModule():
         TD.stop()
     if D:
         D.cleanup()
-
-
-def user_procs(user):
-    """The user's live processes (zombies left to the test's subreaper
-    are gone already)."""
-    r = subprocess.run(['ps', '-o', 'pid=,stat=,args=', '-u', user], capture_output=True, text=True)
-    return [l.strip() for l in r.stdout.splitlines() if not l.split()[1].startswith('Z')]
 
 
 class Telnet(unittest.TestCase):
@@ -124,16 +120,38 @@ class Telnet(unittest.TestCase):
         p.wait(15)
         self.assertEqual(ph.sids_of_user(D, PLAIN), [])
 
+    def test_fail_closed(self):
+        """The daemon is down: login shows one line and ends; no shell runs."""
+        D.stop()
+        TD.pam.set(line(CONF, fail='closed'))
+        self.addCleanup(D.start)
+        self.addCleanup(TD.pam.set, line(CONF))
+        p = TD.client()
+        self.addCleanup(p.finish)
+        p.expect(rb'login: ', 20)
+        p.send(BASH + '\r')
+        p.expect(rb'Password: ', 20)
+        p.send(ph.PASSWORD + '\r')
+        p.expect(rb'Session recording is unavailable; login refused\.\r\n', 20)
+        p.wait(15)
+        self.assertNotIn(h.PROMPT.encode(), p.out)
+        ev = SINK.wait('session_skipped', lambda e: e['sd']['relay@55555'].get('user') == BASH)
+        self.assertEqual(ev[-1]['sd']['relay@55555'].get('service'), 'telnet')
+
     def test_hangup(self):
         p = self.login(BASH)
         sid = ph.ask_sid(p)
+        shell = ph.ask_pid(p)
         p.send('sleep 1000\r')
         p.expect(b'sleep 1000\r\n')
+        # The shell has forked it (killing the client earlier races bash's fork).
+        kids = h.wait_for(lambda: ph.children(shell), 5)
+        self.assertTrue(kids)
         os.kill(p.pid, signal.SIGKILL)
         p.finish()
         self.assertIsNotNone(D.wait_end(sid, 15), 'recording did not end after the client was killed')
-        self.assertTrue(h.wait_for(lambda: not user_procs(BASH), 10),
-                        'processes of %s left: %s' % (BASH, user_procs(BASH)))
+        self.assertTrue(h.wait_for(lambda: not [q for q in [shell] + kids if ph.alive(q)], 10),
+                        'the shell or its command outlived the client')
 
 
 if __name__ == '__main__':

@@ -159,7 +159,7 @@ START_TEST(test_agree)
 {
 	const struct row *r = &rows[_i];
 	size_t len = strlen(r->line), n;
-	struct shardread_line fast, slow, peek;
+	struct shardread_line fast, slow, peek, dec;
 	struct shardread_member m[SHARDREAD_MEMBERS_MAX];
 	uint8_t a[8192], b[8192];
 	int rf, rs, rp, rm;
@@ -184,6 +184,17 @@ START_TEST(test_agree)
 		ck_assert_int_eq(shardread_text(&fast, a, sizeof(a)), shardread_text(&slow, b, sizeof(b)));
 		ck_assert_mem_eq(a, b, (size_t)shardread_text(&fast, a, sizeof(a)));
 		ck_assert_int_eq(fast.raw != NULL, slow.raw != NULL);
+		/* validation and decoding in one pass give the same */
+		ssize_t k = shardread_event_decode(r->line, len, &dec, a, sizeof(a), true);
+
+		ck_assert_int_eq(k, shardread_bytes(&slow, b, sizeof(b)));
+		ck_assert_mem_eq(a, b, (size_t)k);
+		k = shardread_event_decode(r->line, len, &dec, a, sizeof(a), false);
+		ck_assert_int_eq(k, shardread_text(&slow, b, sizeof(b)));
+		ck_assert_mem_eq(a, b, (size_t)k);
+		ck_assert_int_eq(shardread_event_decode(r->line, len, &dec, a, len, true), -ENOSPC);
+	} else {
+		ck_assert_int_lt(shardread_event_decode(r->line, len, &dec, a, sizeof(a), true), 0);
 	}
 	if (rm == 0) {
 		ck_assert_int_eq(rs, 0);

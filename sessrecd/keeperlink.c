@@ -1,0 +1,255 @@
+/* keeperlink: the daemon's side of the keeper (see keeper.h): starting one,
+ * finding the one a previous daemon left, taking its sessions, telling it
+ * about sessions as they come and go. Nothing here blocks the loop but the
+ * start-up steps (spawn, connect, take), which have timeouts.
+ * Convention: 0 / fd / count or -errno. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdpass.h"
+#include "keeper.h"
+#include "proto.h"
+#include "uuid.h"
+
+#define KEEPER_READY_MS 3000
+#define KEEPER_REPLY_MS 5000
+
+int keeper_path(char *buf, size_t cap, const char *socket_path)
+{
+	int r = snprintf(buf, cap, "%s%s", socket_path, KEEPER_SUFFIX);
+
+	return r < 0 || (size_t)r >= cap ? -ENAMETOOLONG : 0;
+}
+
+const char *keeper_name(const char *process_name)
+{
+	if (process_name && *process_name && strcmp(process_name, "sessrecd") != 0)
+		return process_name;
+	return KEEPER_NAME;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* One message within timeout_ms; the fds are the caller's. */
+static int recv_within(int fd, int timeout_ms, struct json_object **msg, int *fds, size_t *nfds)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
+
+	for (;;) {
+		r = proto_recv(fd, msg, fds, FDPASS_MAX, nfds, MSG_DONTWAIT);
+		if (r != -EAGAIN && r != -EINTR)
+			return r;
+		r = poll(&p, 1, timeout_ms);
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int send_within(int fd, int timeout_ms, struct json_object *msg)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int r;
+
+	for (;;) {
+		r = proto_send_flags(fd, msg, NULL, 0, MSG_DONTWAIT);
+		if (r != -EAGAIN && r != -EINTR)
+			return r;
+		r = poll(&p, 1, timeout_ms);
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* In the forked child: only async-signal-safe calls until execve. */
+static void child(int link, int devnull, char **argv, char **envp)
+{
+	sigset_t none;
+	int l, n = -1;
+
+	(void)setsid(); /* no terminal, no process group of the daemon's */
+	/* Out of the way of 0..3 first, so no dup2 clobbers another. */
+	l = fcntl(link, F_DUPFD, 10);
+	if (devnull >= 0)
+		n = fcntl(devnull, F_DUPFD, 10);
+	if (l < 0 || dup2(l, KEEPER_LINK_FD) < 0)
+		_exit(127);
+	if (n >= 0) {
+		(void)dup2(n, STDIN_FILENO);
+		(void)dup2(n, STDOUT_FILENO);
+	}
+	/* stderr stays: the keeper's few lines go where the daemon's go. */
+	(void)close_range(KEEPER_LINK_FD + 1, ~0U, 0);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	execve("/proc/self/exe", argv, envp);
+	_exit(127);
+}
+
+int keeper_spawn(const char *socket_path, const char *name, pid_t *pid)
+{
+	char env[PATH_MAX + sizeof(KEEPER_ENV) + 2], title[64], *argv[2], *envp[2];
+	struct json_object *msg = NULL;
+	int sv[2], devnull, fds[FDPASS_MAX], r;
+	bool ok = false;
+	size_t nfds = 0;
+	pid_t p;
+
+	if (snprintf(env, sizeof(env), "%s=%s", KEEPER_ENV, socket_path) >= (int)sizeof(env))
+		return -ENAMETOOLONG;
+	snprintf(title, sizeof(title), "%s", name);
+	argv[0] = title;
+	argv[1] = NULL;
+	envp[0] = env;
+	envp[1] = NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	p = fork();
+	if (p == 0)
+		child(sv[1], devnull, argv, envp);
+	r = p < 0 ? -errno : 0;
+	close(sv[1]);
+	if (devnull >= 0)
+		close(devnull);
+	if (r < 0) {
+		close(sv[0]);
+		return r;
+	}
+	/* It says so once it listens for the next daemon. */
+	r = recv_within(sv[0], KEEPER_READY_MS, &msg, fds, &nfds);
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (r == 0 && (proto_bool(msg, "ok", &ok) < 0 || !ok || nfds))
+		r = -EPROTO;
+	json_object_put(msg);
+	if (r == 0)
+		r = set_nonblock(sv[0]);
+	if (r < 0) {
+		close(sv[0]);
+		(void)kill(p, SIGKILL); /* our child: the daemon's SIGCHLD reaps it */
+		return r == -ECONNRESET ? -ECHILD : r;
+	}
+	*pid = p;
+	return sv[0];
+}
+
+int keeper_connect(const char *socket_path)
+{
+	char path[PATH_MAX];
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct stat st;
+	int fd, r;
+
+	if ((r = keeper_path(path, sizeof(path), socket_path)) < 0)
+		return r;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != 0)
+		return -EPERM;
+	fd = proto_connect(path, 1000);
+	if (fd < 0)
+		return fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred) || cred.uid != 0) {
+		close(fd);
+		return -EPERM;
+	}
+	if ((r = set_nonblock(fd)) < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int keeper_take(int link, keeper_take_fn fn, void *userdata)
+{
+	struct json_object *req = json_object_new_object();
+	int n = 0, r;
+
+	json_object_object_add(req, "op", json_object_new_string("take"));
+	r = send_within(link, KEEPER_REPLY_MS, req);
+	json_object_put(req);
+	while (r == 0) {
+		struct json_object *msg = NULL;
+		int fds[FDPASS_MAX];
+		size_t nfds = 0;
+		const char *op, *sid;
+		int64_t lost = 0;
+		bool ok = false;
+
+		if ((r = recv_within(link, KEEPER_REPLY_MS, &msg, fds, &nfds)) < 0)
+			break;
+		op = proto_str(msg, "op");
+		sid = proto_str(msg, "sid");
+		if (!op && proto_bool(msg, "ok", &ok) == 0 && ok && nfds == 0) {
+			json_object_put(msg);
+			return n;
+		}
+		if (op && strcmp(op, "session") == 0 && sid && uuid_valid(sid) && (nfds == 1 || nfds == 2)) {
+			(void)proto_int(msg, "lost_ns", &lost);
+			fn(userdata, sid, fds[0], nfds == 2 ? fds[1] : -1, lost);
+			n++;
+		} else {
+			for (size_t i = 0; i < nfds; i++)
+				close(fds[i]);
+			r = -EPROTO;
+		}
+		json_object_put(msg);
+	}
+	return r;
+}
+
+static int send_op(int link, const char *op, const char *sid, const int *fds, size_t nfds, bool inner_only)
+{
+	struct json_object *o = json_object_new_object();
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "op", json_object_new_string(op));
+	if (sid)
+		json_object_object_add(o, "sid", json_object_new_string(sid));
+	if (inner_only)
+		json_object_object_add(o, "inner_only", json_object_new_boolean(1));
+	r = proto_send_flags(link, o, fds, nfds, MSG_DONTWAIT);
+	json_object_put(o);
+	return r;
+}
+
+int keeper_hold(int link, const char *sid, int outer, int inner)
+{
+	int fds[2] = { outer, inner };
+
+	return send_op(link, "hold", sid, fds, inner >= 0 ? 2 : 1, false);
+}
+
+int keeper_drop(int link, const char *sid, bool inner_only)
+{
+	return send_op(link, "drop", sid, NULL, 0, inner_only);
+}
+
+int keeper_bye(int link)
+{
+	return send_op(link, "bye", NULL, NULL, 0, false);
+}
