@@ -360,6 +360,16 @@ def alive(pid):
     return h.alive(pid)
 
 
+def survivors(pids):
+    """What is left of pids, as ps shows it (for failure messages)."""
+    left = [str(q) for q in pids if alive(q)]
+    if not left:
+        return []
+    r = subprocess.run(['ps', '-o', 'pid,ppid,sid,tty,stat,args', '-p', ','.join(left)],
+                       capture_output=True, text=True)
+    return r.stdout.splitlines()
+
+
 # --------------------------------------------------------------------------
 # Recordings
 

@@ -151,7 +151,7 @@ class Telnet(unittest.TestCase):
         p.finish()
         self.assertIsNotNone(D.wait_end(sid, 15), 'recording did not end after the client was killed')
         self.assertTrue(h.wait_for(lambda: not [q for q in [shell] + kids if ph.alive(q)], 10),
-                        'the shell or its command outlived the client')
+                        'the shell or its command outlived the client: %r' % ph.survivors([shell] + kids))
 
 
 if __name__ == '__main__':
