@@ -41,8 +41,11 @@ TARGETS = {
 }
 
 
+START = time.time()
+
+
 def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+    print('%6.1fs %s' % (time.time() - START, msg), file=sys.stderr, flush=True)
 
 
 def die(msg):
@@ -144,32 +147,36 @@ def vm_rss(pid):
     return 0
 
 
-def descendants(root):
-    """Every live descendant of root."""
+def descendants(root, depth=1 << 30):
+    """The live descendants of root, down to depth generations."""
     kids = {}
     for d in os.listdir('/proc'):
         if d.isdigit():
             st = proc_stat(int(d))
             if st:
                 kids.setdefault(st[1], []).append(int(d))
-    out, todo = [], [root]
+    out, todo = [], [(root, 0)]
     while todo:
-        for c in kids.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
+        p, n = todo.pop()
+        if n < depth:
+            for c in kids.get(p, []):
+                out.append(c)
+                todo.append((c, n + 1))
     return out
 
 
 class Reaper:
-    """Waits for our children (never the daemon) and adds up their rusage."""
+    """Waits for our children (never the daemon) and adds up their rusage;
+    as subreaper we also get a recorder's orphaned helpers."""
 
     def __init__(self):
         self.keep = set()
 
-    def reap(self, block_pid=None, timeout=30.0):
-        """Reaps block_pid (waiting up to timeout) and every other exited
-        child; returns (cpu seconds of what was reaped, block_pid's status)."""
-        cpu, status = 0.0, None
+    def reap(self, timeout=5.0):
+        """Reaps every child but the daemon, waiting up to timeout for them to
+        exit and then killing what is left. Returns (CPU seconds of what was
+        reaped, its processes' trees included; {pid: exit status})."""
+        cpu, status = 0.0, {}
         end = time.time() + timeout
         while True:
             try:
@@ -179,12 +186,18 @@ class Reaper:
             if info and info.si_pid not in self.keep:
                 _, st, ru = os.wait4(info.si_pid, 0)
                 cpu += ru.ru_utime + ru.ru_stime
-                if info.si_pid == block_pid:
-                    status = os.waitstatus_to_exitcode(st)
-                    block_pid = None
+                status[info.si_pid] = os.waitstatus_to_exitcode(st)
                 continue
-            if block_pid is None or time.time() > end:
+            left = [p for p in descendants(os.getpid(), 1) if p not in self.keep]
+            if not left:
                 return cpu, status
+            if time.time() > end:
+                for p in left + [q for p in left for q in descendants(p)]:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                end = time.time() + 10
             time.sleep(0.002)
 
 
@@ -292,11 +305,12 @@ class Bench:
         elif os.path.exists(self.rec_file(v)):
             os.unlink(self.rec_file(v))
 
-    # -- one session: read until pred(total, data) or the pty closes
-    def finish(self, pid, master, timeout=60):
-        """Closes the pty (hangs up what is left) and reaps the process tree."""
-        end = time.time() + 2
-        while time.time() < end:  # let the command end by itself first
+    def finish(self, pid, master, wait=2.0, grace=5.0):
+        """Lets the command end by itself (wait seconds at most), closes the
+        pty, which hangs up what is left, and reaps everything, killing what
+        is still there after grace seconds. Returns (CPU seconds, status)."""
+        end = time.time() + wait
+        while time.time() < end:
             r, _, _ = select.select([master], [], [], 0.05)
             if r:
                 try:
@@ -307,29 +321,9 @@ class Bench:
             elif os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
                 break
         os.close(master)
-        try:
-            cpu, status = self.reaper.reap(pid, timeout)
-        except ChildProcessError:
-            cpu, status = 0.0, None
-        if status is None:
-            for p in [pid] + descendants(pid):
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            more, status = self.reaper.reap(pid, 10)
-            cpu += more
-        # helpers still running (a recorder's output process) finish too
-        end = time.time() + 5
-        while time.time() < end and [p for p in self.children() if p not in self.reaper.keep]:
-            cpu += self.reaper.reap(None, 0)[0]
-            time.sleep(0.01)
-        return cpu, status
-
-    def children(self):
-        me = os.getpid()
-        return [int(d) for d in os.listdir('/proc') if d.isdigit()
-                and (proc_stat(int(d)) or ('', -1, 0))[1] == me]
+        # script(1) outlives a hangup of its terminal: it is killed after grace
+        cpu, status = self.reaper.reap(grace)
+        return cpu, status.get(pid)
 
     # -- throughput, CPU, recording size
     def run_cat(self, v, data, expect):
@@ -342,6 +336,7 @@ class Bench:
         t0 = time.perf_counter()
         pid, master = spawn(v.wrap(inner, self.rec_file(v)))
         got, t1 = 0, None
+        signal.alarm(600)  # a recorder that hangs ends the bench, not the reads
         while True:
             try:
                 n = len(os.read(master, 1 << 16))
@@ -353,6 +348,7 @@ class Bench:
             if got >= expect:
                 t1 = time.perf_counter()
                 break
+        signal.alarm(0)
         tree_cpu, status = self.finish(pid, master)
         if t1 is None:
             die('%s: the pty gave %d of %d bytes (exit %s)' % (v.name, got, expect, status))
@@ -420,7 +416,7 @@ class Bench:
             samples.append((time.perf_counter_ns() - t0) / 1000)
             if got != b'a':
                 die('%s: echo gave %r' % (v.name, got))
-        self.finish(pid, master)
+        self.finish(pid, master, 0, 1)
         samples.sort()
         return samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * 0.99))]
 
@@ -458,42 +454,28 @@ class Bench:
 
     def wait_ready(self, sessions, timeout=60):
         pending = {m: b'' for _, m in sessions}
+        poll = select.poll()  # not select(): fds go past FD_SETSIZE here
+        for m in pending:
+            poll.register(m, select.POLLIN)
         end = time.time() + timeout
         while pending and time.time() < end:
-            r, _, _ = select.select(list(pending), [], [], 1)
-            for m in r:
+            for m, _ in poll.poll(1000):
+                poll.unregister(m)
                 try:
                     pending[m] += os.read(m, 4096)
                 except OSError:
                     die('an idle session ended early: %r' % pending[m])
                 if b'R' in pending[m]:
                     del pending[m]
+                else:
+                    poll.register(m, select.POLLIN)
         if pending:
             die('%d idle sessions never started' % len(pending))
 
-    def close_sessions(self, sessions):
+    def close_sessions(self, sessions, grace=60):
         for _, m in sessions:
             os.close(m)
-        pids = {p for p, _ in sessions}
-        end = time.time() + 60
-        while pids and time.time() < end:
-            try:
-                p, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if p == 0:
-                time.sleep(0.01)
-            pids.discard(p)
-        for p in pids:
-            for q in [p] + descendants(p):
-                try:
-                    os.kill(q, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        self.reaper.reap(None, 0)
-        while [p for p in self.children() if p not in self.reaper.keep]:
-            self.reaper.reap(None, 0)
-            time.sleep(0.01)
+        self.reaper.reap(grace)
 
     def daemon_rss(self, n):
         sessions = []
@@ -518,7 +500,7 @@ class Bench:
             return sum(vm_rss(p) for p in [s[0]] + descendants(s[0])
                        if (proc_stat(p) or ('cat',))[0] not in ('cat', 'sh', 'dash', 'bash'))
         finally:
-            self.close_sessions([s])
+            self.close_sessions([s], 1)
 
 
 def utmp_for_tlog():
@@ -560,6 +542,7 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     set_subreaper()
+    signal.signal(signal.SIGALRM, lambda *_: die('a run took more than 10 minutes'))
     b = Bench(args)
     missing = [p for p in ('script', 'ttyrec', 'tlog-rec') if not shutil.which(p)]
     try:
@@ -599,7 +582,8 @@ def main():
         for _ in range(first_n):
             for v in vs:
                 first[v.name].append(b.run_first(v))
-        log('  time to first output: done')
+        log('  time to first output: %s ms' % ' '.join(
+            '%s %.1f' % (n, statistics.median(x)) for n, x in first.items()))
 
         rss1 = b.daemon_rss(1)
         rssn = b.daemon_rss(idle_n)
@@ -607,6 +591,7 @@ def main():
         peer_rss = {v.name: b.recorder_rss(v) for v in vs if v.name not in ('bare', 'sessrec')}
         b.rec_clear(b.sessrec)
     finally:
+        b.reaper.reap(5)  # after an error: nothing of ours is left running
         b.stop()
 
     med = {k: statistics.median(x) for k, x in tput.items()}

@@ -16,6 +16,7 @@ It works in a private mount namespace (test copies of /etc/pam.d/sshd are
 bind-mounted there only) and creates the srp-b* test users if missing."""
 import ctypes
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -67,6 +68,7 @@ def ssh_bench(n):
     finally:
         sshd.stop()
         d.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
     print('SSH login to first prompt, %d logins each (ms):' % n)
     print('  %-32s %8s %8s %8s' % ('', 'median', 'p90', 'min'))
     base = statistics.median(times['no module'])

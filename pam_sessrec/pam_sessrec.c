@@ -3,7 +3,8 @@
  * (mode=shim) or its terminal to the daemon (mode=tty, login(1)).
  * It runs as root inside sshd's monitor and login(1): no threads, no
  * signal handlers, no exit(), no state outside pam_set_data, every fd
- * CLOEXEC, nothing written to stdout; only pam_sm_* are exported. */
+ * CLOEXEC, nothing written to stdout; only pam_sm_* are exported.
+ * Convention: pam_sm_* return PAM codes, the helpers 0 or -errno. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,10 +69,10 @@ static int unrecorded(pam_handle_t *pamh, const struct pamsr_args *a, const stru
 }
 
 /* A registration that will not be used is ended at once, so the daemon
- * does not wait for an attach that never comes. */
+ * does not wait for an attach that never comes (and says why it had none). */
 static void drop_registration(pam_handle_t *pamh, const struct pamsr_args *a, const char *sid)
 {
-	int r = pamsr_call_close(a, sid, NULL, 0);
+	int r = pamsr_call_close(a, sid, "not_recorded", NULL, 0);
 
 	if (r < 0 && r != -EREMOTEIO)
 		pam_syslog(pamh, LOG_WARNING, "sid=%s: cannot close the registration: %s", sid, strerror(-r));
@@ -208,8 +209,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 	r = pamsr_call_open(&a, &who, &reg);
 	if (r == -EREMOTEIO)
-		return unrecorded(pamh, &a, &who, reg.disk_pressure ? "disk_pressure" : "daemon_refused",
-				  reg.error, !reg.disk_pressure);
+		return unrecorded(pamh, &a, &who, reg.skipped[0] ? reg.skipped : "daemon_refused", reg.error,
+				  !reg.skipped[0]);
 	if (r < 0)
 		return unrecorded(pamh, &a, &who, "daemon_unreachable", strerror(-r), true);
 
@@ -247,7 +248,7 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	}
 	snprintf(sid, sizeof(sid), "%s", st->sid);
 	pam_set_data(pamh, PAMSR_DATA, NULL, NULL); /* frees st: one close per open */
-	r = pamsr_call_close(&a, sid, state, sizeof(state));
+	r = pamsr_call_close(&a, sid, NULL, state, sizeof(state));
 	if (r == -EREMOTEIO)
 		pam_syslog(pamh, LOG_WARNING, "sid=%s: sessrecd refused the close: %s", sid, state);
 	else if (r < 0)

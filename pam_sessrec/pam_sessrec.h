@@ -55,7 +55,8 @@ struct pamsr_reg {
 	char sid[UUID_STR_LEN];
 	char token[PAMSR_TOKEN_MAX];
 	char error[256];   /* the daemon's refusal, when -EREMOTEIO */
-	bool disk_pressure; /* refused with "skipped":"disk_pressure" (the daemon emitted the event) */
+	char skipped[32];  /* its "skipped" reason (disk_pressure, session_limit, ...): the
+			    * daemon emitted session_skipped itself; "" otherwise */
 };
 
 /* pam_sessrec_args.c ------------------------------------------------------ */
@@ -97,12 +98,14 @@ const char *pamsr_proto(const char *service, const char *rhost);
 void pamsr_who_fill(pam_handle_t *pamh, struct pamsr_who *who);
 
 /* The open request. 0: reg->sid and reg->token set. -EREMOTEIO: the
- * daemon answered no (reg->error, reg->disk_pressure). Other -errno: the
+ * daemon answered no (reg->error, reg->skipped). Other -errno: the
  * daemon is unreachable or did not answer within the timeout. */
 int pamsr_call_open(const struct pamsr_args *a, const struct pamsr_who *who, struct pamsr_reg *reg);
 
-/* The close request; state (may be NULL) gets the daemon's "state". */
-int pamsr_call_close(const struct pamsr_args *a, const char *sid, char *state, size_t cap);
+/* The close request; kind (may be NULL) is the word session_unattached
+ * carries when the session never attached, state (may be NULL) gets the
+ * daemon's "state". */
+int pamsr_call_close(const struct pamsr_args *a, const char *sid, const char *kind, char *state, size_t cap);
 
 /* The attach request for the tty handover, fds {outer, master}, made with
  * uid as the effective uid at connect() (the session's user: the daemon

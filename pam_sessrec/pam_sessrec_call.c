@@ -178,7 +178,8 @@ int pamsr_call_open(const struct pamsr_args *a, const struct pamsr_who *who, str
 	r = refused(reply, reg->error, sizeof(reg->error));
 	if (r < 0) {
 		skipped = proto_str(reply, "skipped");
-		reg->disk_pressure = skipped && strcmp(skipped, "disk_pressure") == 0;
+		if (skipped)
+			snprintf(reg->skipped, sizeof(reg->skipped), "%s", skipped);
 		goto out;
 	}
 	sid = proto_str(reply, "sid");
@@ -197,7 +198,7 @@ out:
 	return r;
 }
 
-int pamsr_call_close(const struct pamsr_args *a, const char *sid, char *state, size_t cap)
+int pamsr_call_close(const struct pamsr_args *a, const char *sid, const char *kind, char *state, size_t cap)
 {
 	struct json_object *req = json_object_new_object(), *reply = NULL;
 	const char *s;
@@ -208,6 +209,7 @@ int pamsr_call_close(const struct pamsr_args *a, const char *sid, char *state, s
 	if (req) {
 		add_str(req, "op", "close");
 		add_str(req, "sid", sid);
+		add_str(req, "kind", kind);
 	}
 	r = call(a, req, NULL, 0, &reply);
 	if (r == 0)

@@ -7,6 +7,7 @@ commands, scp and sftp; a killed client; the daemon stopped or stuck
 (fail=open, fail=closed); dry_run; tokens that must not work. Everything
 runs in a private mount namespace: the machine's files are never changed."""
 import os
+import shutil
 import re
 import signal
 import subprocess
@@ -81,6 +82,8 @@ def tearDownModule():
         SSHD.stop()
     if D:
         D.cleanup()
+    if T:
+        shutil.rmtree(T, ignore_errors=True)
 
 
 class Base(unittest.TestCase):

@@ -3,6 +3,7 @@ pam_sessrec and sessrec-shell into one private sessrecd: every session is
 recorded byte-for-byte as its client saw it, under its own user, and every
 exit status reaches its client. Runs in a private mount namespace."""
 import os
+import shutil
 import sys
 import unittest
 
@@ -31,6 +32,8 @@ def tearDownModule():
         SSHD.stop()
     if D:
         D.cleanup()
+    if T:
+        shutil.rmtree(T, ignore_errors=True)
 
 
 class Concurrent(unittest.TestCase):

@@ -7,6 +7,7 @@ with meta.proto telnet and the client's address, job control and resize
 work, and a hung-up client ends the recording. Runs in a private mount
 namespace: the machine's files are never changed."""
 import os
+import shutil
 import signal
 import sys
 import time
@@ -40,6 +41,8 @@ def tearDownModule():
         TD.stop()
     if D:
         D.cleanup()
+    if T:
+        shutil.rmtree(T, ignore_errors=True)
 
 
 class Telnet(unittest.TestCase):

@@ -77,6 +77,7 @@ START_TEST(test_open_close_requests)
 	ck_assert_int_eq(peer_requests(&p, req + 1, 3), 1);
 	ck_assert_str_eq(jstr(req[1], "op"), "close");
 	ck_assert_str_eq(jstr(req[1], "sid"), SID);
+	ck_assert(!jhas(req[1], "kind")); /* the daemon knows better what happened */
 	/* One close per open. */
 	ck_assert_int_eq(pam.close_session(pamh, 0), PAM_PERM_DENIED);
 	pam.end(pamh, PAM_SUCCESS);
@@ -150,22 +151,47 @@ START_TEST(test_close_other_pid)
 }
 END_TEST
 
-/* The daemon says no, says nonsense, or says nothing in time. */
+/* The daemon says no, says nonsense, or says nothing in time; the module
+ * emits session_skipped (reason) unless the daemon did (NULL). */
 static const struct refusal {
 	const char *reply, *args;
 	int expect;
+	const char *reason;
 } refusals[] = {
-	{ "{\"ok\":false,\"error\":\"low disk\",\"skipped\":\"disk_pressure\"}", "fail=open", PAM_SUCCESS },
-	{ "{\"ok\":false,\"error\":\"low disk\",\"skipped\":\"disk_pressure\"}", "fail=closed", PAM_SESSION_ERR },
-	{ "{\"ok\":false,\"error\":\"too many sessions\"}", "fail=open", PAM_SUCCESS },
-	{ "{\"ok\":false,\"error\":\"too many sessions\"}", "fail=closed", PAM_SESSION_ERR },
-	{ "{\"ok\":true,\"sid\":\"not-a-uuid\",\"token\":\"" TOKEN "\"}", "fail=closed", PAM_SESSION_ERR },
-	{ "{\"ok\":true,\"sid\":\"" SID "\",\"token\":\"a b\"}", "fail=closed", PAM_SESSION_ERR },
-	{ "{\"ok\":true,\"sid\":\"" SID "\"}", "fail=open", PAM_SUCCESS },
-	{ "not json", "fail=closed", PAM_SESSION_ERR },
-	{ NO_REPLY, "fail=open timeout_ms=100", PAM_SUCCESS },
-	{ NO_REPLY, "fail=closed timeout_ms=100", PAM_SESSION_ERR },
+	{ "{\"ok\":false,\"error\":\"low disk\",\"skipped\":\"disk_pressure\"}", "fail=open", PAM_SUCCESS, NULL },
+	{ "{\"ok\":false,\"error\":\"low disk\",\"skipped\":\"disk_pressure\"}", "fail=closed", PAM_SESSION_ERR,
+	  NULL },
+	{ "{\"ok\":false,\"error\":\"full\",\"skipped\":\"session_limit\"}", "fail=open", PAM_SUCCESS, NULL },
+	{ "{\"ok\":false,\"error\":\"too many sessions\"}", "fail=open", PAM_SUCCESS, "daemon_refused" },
+	{ "{\"ok\":false,\"error\":\"too many sessions\"}", "fail=closed", PAM_SESSION_ERR, "daemon_refused" },
+	{ "{\"ok\":true,\"sid\":\"not-a-uuid\",\"token\":\"" TOKEN "\"}", "fail=closed", PAM_SESSION_ERR,
+	  "daemon_refused" },
+	{ "{\"ok\":true,\"sid\":\"" SID "\",\"token\":\"a b\"}", "fail=closed", PAM_SESSION_ERR, "daemon_refused" },
+	{ "{\"ok\":true,\"sid\":\"" SID "\"}", "fail=open", PAM_SUCCESS, "daemon_refused" },
+	{ "not json", "fail=closed", PAM_SESSION_ERR, "daemon_unreachable" },
+	{ NO_REPLY, "fail=open timeout_ms=100", PAM_SUCCESS, "daemon_unreachable" },
+	{ NO_REPLY, "fail=closed timeout_ms=100", PAM_SESSION_ERR, "daemon_unreachable" },
 };
+
+/* A syslog socket in the peer's directory and a daemon configuration
+ * sending events there, for the module's config= argument. */
+static int sink_open(const struct peer *p, char *conf, size_t cap)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	FILE *f;
+	int fd;
+
+	ck_assert_int_lt(snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/devlog", p->dir), (int)sizeof(sa.sun_path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_lt(snprintf(conf, cap, "%s/d.conf", p->dir), (int)cap);
+	f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[Syslog]\nTargets=devlog\nDevLog=%s\nAppName=sessrec\n", sa.sun_path);
+	ck_assert_int_eq(fclose(f), 0);
+	return fd;
+}
 
 START_TEST(test_refusal)
 {
@@ -178,14 +204,31 @@ START_TEST(test_refusal)
 	struct peer p;
 	pam_handle_t *pamh;
 
+	char conf[128], args[256], line[4096], want[64];
+	ssize_t n;
+	int sink;
+
 	peer_start(&p, replies, 1);
-	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, r->args);
+	sink = sink_open(&p, conf, sizeof(conf));
+	snprintf(args, sizeof(args), "config=%s %s", conf, r->args);
+	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, args);
 	ck_assert_int_eq(pam.open_session(pamh, 0), r->expect);
 	ck_assert_str_eq(said.text, r->expect == PAM_SESSION_ERR ? REFUSED : "");
 	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_TOKEN"));
 	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_SID"));
 	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
 	json_object_put(req[0]);
+	n = recv(sink, line, sizeof(line) - 1, 0);
+	if (r->reason) {
+		ck_assert_int_gt(n, 0);
+		line[n] = '\0';
+		snprintf(want, sizeof(want), "reason=\"%s\"", r->reason);
+		ck_assert_msg(strstr(line, " sessrec ") && strstr(line, " session_skipped [relay@55555 ") &&
+			      strstr(line, want) && strstr(line, "user=\"root\""), "%s", line);
+	} else {
+		ck_assert_int_lt(n, 0); /* the daemon announced it */
+	}
+	close(sink);
 	pam.end(pamh, PAM_SUCCESS);
 	peer_stop(&p);
 	confdir_remove(&cd);

@@ -266,7 +266,14 @@ static inline void peer_stop(struct peer *p)
 	waitpid(p->pid, NULL, 0);
 	close(p->report);
 	unlink(p->path);
-	rmdir(p->dir);
+	/* What tests may have put beside the socket. */
+	for (const char *const *f = (const char *const[]){ "devlog", "d.conf", NULL }; *f; f++) {
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/%s", p->dir, *f);
+		unlink(path);
+	}
+	ck_assert_int_eq(rmdir(p->dir), 0);
 }
 
 static inline const char *jstr(struct json_object *o, const char *key)

@@ -375,6 +375,11 @@ START_TEST(test_tty_kept)
 	ck_assert_int_eq(n, k->requests);
 	ck_assert_str_eq(jstr(req[1], "op"), "attach");
 	ck_assert_str_eq(jstr(req[2], "op"), "close");
+	/* A registration the module gave up on says so. */
+	if (strcmp(k->attach_reply, ATTACH_NO) == 0)
+		ck_assert_str_eq(jstr(req[2], "kind"), "not_recorded");
+	else
+		ck_assert(!jhas(req[2], "kind"));
 	for (int i = 0; i < n; i++)
 		json_object_put(req[i]);
 	json_object_put(rep);
