@@ -539,7 +539,7 @@ def main():
     first_n = 5 if args.quick else 20
     idle_n = 100 if args.quick else 1000
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     set_subreaper()
     signal.signal(signal.SIGALRM, lambda *_: die('a run took more than 10 minutes'))
@@ -552,7 +552,7 @@ def main():
         data = os.path.join(b.tmp, 'data')
         size, newlines, floor, esc_share = make_data(data, mb * 1000 * 1000)
         expect = size + newlines  # the pty turns each \n into \r\n
-        log('bench_engine: %d MB mix, %d rounds, variants: %s%s' % (
+        log('bench_engine: %d MB mix, %d round(s), variants: %s%s' % (
             mb, rounds, ' '.join(v.name for v in vs),
             ' (missing: %s)' % ' '.join(missing) if missing else ''))
 
@@ -651,6 +651,8 @@ def main():
         print('not measured (not installed): ' + ', '.join(missing))
     if ns_note:
         print(ns_note)
+    if not ok:
+        sys.exit(1)  # figures of a recorder that drops data mean nothing
 
 
 if __name__ == '__main__':

@@ -1,7 +1,8 @@
 /* event: the lifecycle events every component announces (session_started,
  * session_recorded, ...), one definition of their names, MESSAGE_IDs and
  * syslog rendering. Emitting to the journal/devlog/stdout/pid1 lives in
- * sessrecd/emit.c; pam_sessrec uses event_format_syslog + event_send_devlog. */
+ * sessrecd/emit.c; pam_sessrec uses event_format_syslog + event_send_devlog.
+ * Convention: length / 0 or -errno. */
 #pragma once
 #include <stddef.h>
 #include <time.h>

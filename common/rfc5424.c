@@ -53,7 +53,7 @@ static bool put_field(struct line *l, const char *s, size_t max)
 
 	if (!s || !*s)
 		return put(l, "-", 1);
-	for (; s[n] && n < max && n < sizeof(tmp); n++) {
+	for (; n < max && n < sizeof(tmp) && s[n]; n++) {
 		unsigned char c = (unsigned char)s[n];
 
 		tmp[n] = c >= 33 && c <= 126 ? (char)c : '_';

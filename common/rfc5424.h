@@ -1,4 +1,5 @@
-/* rfc5424: the syslog line formatter (RFC 5424, SD-PARAM escaping per §6.3.3). */
+/* rfc5424: the syslog line formatter (RFC 5424, SD-PARAM escaping per §6.3.3).
+ * Convention: length or -errno. */
 #pragma once
 #include <stddef.h>
 #include <time.h>

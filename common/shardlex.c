@@ -28,6 +28,17 @@ static inline bool word_special(uint64_t w)
 
 	return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w) & high) != 0;
 }
+#else
+/* One bit per byte of v that is '"', '\\', below 0x20 or above 0x7f. */
+static inline unsigned vec_stops(__m128i v)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
+	/* signed: bytes >= 0x80 are negative, so below 0x20 too */
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)),
+				 _mm_cmplt_epi8(v, sp));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
 #endif
 
 /* Bytes from p that need no attention in a JSON string: the hot loop of
@@ -35,14 +46,8 @@ static inline bool word_special(uint64_t w)
 static const char *plain_run(const char *p, const char *end)
 {
 #ifdef __SSE2__
-	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
-
 	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		/* signed: bytes >= 0x80 are negative, so below 0x20 too */
-		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)),
-					 _mm_cmplt_epi8(v, sp));
-		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		unsigned mask = vec_stops(_mm_loadu_si128((const __m128i *)(const void *)p));
 
 		if (mask)
 			return p + __builtin_ctz(mask);
@@ -195,13 +200,9 @@ const char *shardlex_decode(const char *p, const char *end, bool *utf8, uint8_t 
 	*utf8 = true;
 	for (;;) {
 #ifdef __SSE2__
-		const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
-
 		while (end - p >= 16) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-			__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)),
-						 _mm_cmplt_epi8(v, sp));
-			unsigned mask = (unsigned)_mm_movemask_epi8(m);
+			unsigned mask = vec_stops(v);
 
 			_mm_storeu_si128((__m128i *)(void *)o, v);
 			if (mask) {

@@ -1,5 +1,6 @@
 /* utf8: UTF-8 validation and replacement (RFC 3629 well-formed sequences,
- * Unicode 15 §3.9 "maximal subpart" substitution). Pure functions. */
+ * Unicode 15 §3.9 "maximal subpart" substitution). Pure functions.
+ * Convention: as declared in utf8.h (lengths, never errors). */
 #include <string.h>
 
 #include "utf8.h"

@@ -1,6 +1,7 @@
 /* utf8: the one UTF-8 decoder (validation, U+FFFD replacement by the Unicode
  * "maximal subpart" rule), for shard readers and the terminal text stripper.
- * No allocation, no locale. */
+ * No allocation, no locale. Convention: lengths, never errors (utf8_seq
+ * flags invalid input by its sign, as stated above it). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

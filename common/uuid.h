@@ -1,4 +1,5 @@
-/* uuid: random identifiers (UUIDv4 session ids, one-time tokens) from getrandom(2). */
+/* uuid: random identifiers (UUIDv4 session ids, one-time tokens) from getrandom(2).
+ * Convention: 0 or -errno. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

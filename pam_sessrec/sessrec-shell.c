@@ -1,7 +1,9 @@
 /* sessrec-shell: the session's entry point (DESIGN.md, shim steps 1-4). Hands
  * the terminal to sessrecd with the token PAM exported, runs the user's real
  * shell on the inner pty and exits with its status once sessrecd has relayed
- * all its output; without a token (or without a tty) it only execs. */
+ * all its output; without a token (or without a tty) it only execs.
+ * Convention: attach is 0 or -1 with a reason for the user; the run_* steps
+ * do not return (they exec the shell or exit with its status). */
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>

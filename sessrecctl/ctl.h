@@ -4,6 +4,7 @@
  * the recorded command's status). */
 #pragma once
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -68,6 +69,7 @@ const char *ctl_socket_path(struct ctl *ctl);
 
 /* "sessrecctl: ..." on stderr. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_verr(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* "sessrecctl CMD: ...\nTry 'sessrecctl CMD --help'." on stderr; returns CTL_EXIT_USAGE. */
 int ctl_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints a subcommand's help text to stdout; returns CTL_EXIT_OK. */

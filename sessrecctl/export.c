@@ -1,6 +1,7 @@
 /* export: one session as an asciicast v2 file (for asciinema and its
  * players), as the text a person saw (escape sequences removed), or as the
- * exact bytes recorded. Streams from the shard to the output. */
+ * exact bytes recorded. Streams from the shard to the output.
+ * Convention: helpers 0 or -errno; run and the command an exit status. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -158,7 +159,6 @@ int ctl_cmd_export(struct ctl *ctl, int argc, char **argv)
 	struct export ex = { .fmt = FMT_CAST };
 	const char *path = NULL;
 	struct store st;
-	struct target tg;
 	struct sessread sr;
 	int c, r, fd;
 
@@ -189,12 +189,8 @@ int ctl_cmd_export(struct ctl *ctl, int argc, char **argv)
 				return CTL_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc)
-		return ctl_usage_err("export", "%s", optind == argc ? "no SID given" : "one SID only");
-	if ((r = store_open(&st, ctl)) != 0)
+	if ((r = sessread_open_sid(&sr, &st, ctl, "export", argc, argv, false)) != 0)
 		return r;
-	if ((r = session_find(&st, argv[optind], &tg)) != 0 || (r = sessread_open(&sr, &st, &tg, false)) != 0)
-		goto out_store;
 	/* text views read "d": the writer's UTF-8 with U+FFFD for invalid bytes */
 	sr.text = ex.fmt != FMT_RAW;
 	termtext_init(&ex.tt, ex.input, text_line_cb, &ex);
@@ -220,7 +216,6 @@ out_fd:
 	free(ex.esc);
 out_sr:
 	sessread_close(&sr);
-out_store:
 	store_close(&st);
 	return r;
 }

@@ -126,14 +126,16 @@ static void list_candidates(struct finder *f)
 		char when[32] = "-";
 
 		if (f->c[i].start > 0)
-			fmt_time_local(when, sizeof(when), f->c[i].start);
+			out_fmt_time_local(when, sizeof(when), f->c[i].start);
 		fprintf(stderr, "  %s  %s  %s\n", f->c[i].tg.sid, when, f->c[i].user[0] ? f->c[i].user : "-");
 	}
 	if (f->n > show || f->overflow)
 		fprintf(stderr, "  ...\n");
 }
 
-int session_find(struct store *st, const char *prefix, struct target *tg)
+/* The one session whose sid is or starts with prefix. Unknown: "no session
+ * matches 'X'"; ambiguous: the candidates are listed. Both exit status 1. */
+static int session_find(struct store *st, const char *prefix, struct target *tg)
 {
 	struct finder f = { .prefix = prefix, .plen = strlen(prefix) };
 	int r = CTL_EXIT_ERROR;
@@ -165,7 +167,7 @@ int session_find(struct store *st, const char *prefix, struct target *tg)
 	return r;
 }
 
-int sessread_open(struct sessread *s, struct store *st, const struct target *tg, bool follow)
+static int sessread_open(struct sessread *s, struct store *st, const struct target *tg, bool follow)
 {
 	memset(s, 0, sizeof(*s));
 	s->tg = *tg;
@@ -181,6 +183,21 @@ int sessread_open(struct sessread *s, struct store *st, const struct target *tg,
 	}
 	s->r.follow = follow && !st->files[tg->file].gz;
 	return 0;
+}
+
+int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, const char *cmd,
+		      int argc, char **argv, bool follow)
+{
+	struct target tg;
+	int r;
+
+	if (optind + 1 != argc)
+		return ctl_usage_err(cmd, "%s", optind == argc ? "no SID given" : "one SID only");
+	if ((r = store_open(st, ctl)) != 0)
+		return r;
+	if ((r = session_find(st, argv[optind], &tg)) != 0 || (r = sessread_open(s, st, &tg, follow)) != 0)
+		store_close(st);
+	return r;
 }
 
 void sessread_close(struct sessread *s)

@@ -1,7 +1,8 @@
 /* grep: a POSIX extended regular expression over the text of sessions'
  * output and input (escape sequences removed by termtext, line by line),
  * across the store, oldest shard first. Memory: one text converter per
- * session still open in the shard being read. */
+ * session still open in the shard being read.
+ * Convention: helpers 0 or -errno; the command an exit status. */
 #include <errno.h>
 #include <stddef.h>
 #include <regex.h>

@@ -1,7 +1,8 @@
 /* list: one line (or JSON object) per session, newest first. Shards are
  * read a day at a time, newest day first, so memory holds one day's session
  * summaries, never the store; lines go through shardread's fast path and
- * only header and end lines meet json-c. */
+ * only header and end lines meet json-c.
+ * Convention: helpers 0 or -errno; scan and the command an exit status. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -294,7 +295,7 @@ static void print_json(struct list *ls, const struct lsess *s)
 	if (hl && json_object_object_get_ex(hl, "meta", &meta))
 		merge(o, meta);
 	if (!json_object_object_get_ex(o, "start", &v) && s->start > 0) {
-		fmt_time_utc(when, sizeof(when), s->start);
+		out_fmt_time_utc(when, sizeof(when), s->start);
 		json_object_object_add(o, "start", json_object_new_string(when));
 	}
 	if (hl && json_object_object_get_ex(hl, "hdr", &hdr)) {
@@ -304,7 +305,7 @@ static void print_json(struct list *ls, const struct lsess *s)
 			if (json_object_object_get_ex(hdr, keys[i], &v))
 				json_object_object_add(o, keys[i], json_object_get(v));
 	}
-	fmt_seconds(when, sizeof(when), s->last_t);
+	out_fmt_seconds(when, sizeof(when), s->last_t);
 	json_object_object_add(o, "duration", json_object_new_double_s(s->last_t, when));
 	if (el && json_object_object_get_ex(el, "end", &v))
 		merge(o, v);
@@ -326,10 +327,10 @@ static void print_line(struct list *ls, const struct lsess *s)
 	char when[32] = "-", dur[32], bytes[32] = "-";
 
 	if (s->start > 0)
-		fmt_time_local(when, sizeof(when), s->start);
-	fmt_duration(dur, sizeof(dur), s->flags & L_END ? s->duration : s->last_t);
+		out_fmt_time_local(when, sizeof(when), s->start);
+	out_fmt_duration(dur, sizeof(dur), s->flags & L_END ? s->duration : s->last_t);
 	if (s->flags & L_END)
-		fmt_bytes(bytes, sizeof(bytes), s->bytes);
+		out_fmt_bytes(bytes, sizeof(bytes), s->bytes);
 	out_printf(&ls->out, "%-8.8s  %-19s  %8s  ", s->sid, when, dur);
 	out_safe_pad(&ls->out, field(s, 0), 10);
 	out_str(&ls->out, "  ");

@@ -1,6 +1,7 @@
 /* main: sessrecctl's entry point: global options, subcommand dispatch, the
  * option and error conventions every subcommand shares, and the defaults
- * read from sessrecd's configuration. */
+ * read from sessrecd's configuration. Convention: exit statuses, as ctl.h
+ * states. */
 #include <errno.h>
 #include <locale.h>
 #include <stdarg.h>
@@ -51,16 +52,21 @@ static const struct command commands[] = {
 	{ "record", ctl_cmd_record },
 };
 
+void ctl_verr(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("sessrecctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void ctl_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("sessrecctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int ctl_usage_err(const char *cmd, const char *fmt, ...)

@@ -144,7 +144,7 @@ static time_t whole(double ts)
 	return (double)t > ts ? t - 1 : t;
 }
 
-void fmt_time_local(char *buf, size_t cap, double ts)
+void out_fmt_time_local(char *buf, size_t cap, double ts)
 {
 	time_t t = whole(ts);
 	struct tm tm;
@@ -153,7 +153,7 @@ void fmt_time_local(char *buf, size_t cap, double ts)
 		snprintf(buf, cap, "-");
 }
 
-void fmt_time_utc(char *buf, size_t cap, double ts)
+void out_fmt_time_utc(char *buf, size_t cap, double ts)
 {
 	time_t t = whole(ts);
 	long us = (long)((ts - (double)t) * 1e6 + 0.5);
@@ -171,7 +171,7 @@ void fmt_time_utc(char *buf, size_t cap, double ts)
 	snprintf(buf + n, cap - n, ".%06ldZ", us);
 }
 
-void fmt_duration(char *buf, size_t cap, double s)
+void out_fmt_duration(char *buf, size_t cap, double s)
 {
 	unsigned long n;
 
@@ -192,12 +192,12 @@ void fmt_duration(char *buf, size_t cap, double s)
 		snprintf(buf, cap, "%lud%02luh", n / 86400, n % 86400 / 3600);
 }
 
-void fmt_seconds(char *buf, size_t cap, double s)
+void out_fmt_seconds(char *buf, size_t cap, double s)
 {
 	snprintf(buf, cap, "%.6f", isfinite(s) ? s : 0.0);
 }
 
-void fmt_bytes(char *buf, size_t cap, uint64_t n)
+void out_fmt_bytes(char *buf, size_t cap, uint64_t n)
 {
 	static const char units[] = "KMGTPE";
 	double v = (double)n;

@@ -30,12 +30,12 @@ int out_flush(struct out *o);
 int out_close(struct out *o);
 
 /* "YYYY-MM-DD HH:MM:SS" in local time. */
-void fmt_time_local(char *buf, size_t cap, double ts);
+void out_fmt_time_local(char *buf, size_t cap, double ts);
 /* RFC 3339 UTC with microseconds. */
-void fmt_time_utc(char *buf, size_t cap, double ts);
+void out_fmt_time_utc(char *buf, size_t cap, double ts);
 /* 12.3s, 5m12s, 3h02m, 2d04h */
-void fmt_duration(char *buf, size_t cap, double s);
+void out_fmt_duration(char *buf, size_t cap, double s);
 /* 12.345678: seconds as the shards write them (%.6f) */
-void fmt_seconds(char *buf, size_t cap, double s);
+void out_fmt_seconds(char *buf, size_t cap, double s);
 /* 999, 12.3K, 4.5M, 1.2G */
-void fmt_bytes(char *buf, size_t cap, uint64_t n);
+void out_fmt_bytes(char *buf, size_t cap, uint64_t n);

@@ -3,7 +3,8 @@
  * session as it is recorded. The terminal is raw while playing and is
  * restored on every way out: the end, q, SIGINT, SIGTERM, SIGHUP, and
  * around a suspension. Signals arrive through a signalfd, so no handler
- * runs asynchronously. */
+ * runs asynchronously.
+ * Convention: helpers 0 or -errno; run and the command an exit status. */
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -281,7 +282,6 @@ int ctl_cmd_play(struct ctl *ctl, int argc, char **argv)
 	};
 	struct play p = { .speed = 1, .keys = -1, .sigfd = -1 };
 	struct store st;
-	struct target tg;
 	struct sessread sr;
 	int c, r;
 
@@ -307,12 +307,8 @@ int ctl_cmd_play(struct ctl *ctl, int argc, char **argv)
 				return CTL_EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc)
-		return ctl_usage_err("play", "%s", optind == argc ? "no SID given" : "one SID only");
-	if ((r = store_open(&st, ctl)) != 0)
+	if ((r = sessread_open_sid(&sr, &st, ctl, "play", argc, argv, p.follow)) != 0)
 		return r;
-	if ((r = session_find(&st, argv[optind], &tg)) != 0 || (r = sessread_open(&sr, &st, &tg, p.follow)) != 0)
-		goto out_store;
 	st.progress = false; /* the screen is the replay's now */
 	if ((r = setup_signals(&p)) < 0) {
 		ctl_err("signals: %s", strerror(-r));
@@ -338,7 +334,6 @@ int ctl_cmd_play(struct ctl *ctl, int argc, char **argv)
 		r = CTL_EXIT_ERROR;
 out_sr:
 	sessread_close(&sr);
-out_store:
 	store_close(&st);
 	return r;
 }

@@ -11,6 +11,13 @@
 
 #include "session.h"
 
+/* A point in time as users write it: "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]"
+ * (local time), RFC 3339, "@UNIX", "now", "today", "yesterday", or an age
+ * ("90s", "30m", "2h", "3d", "1w"). 0 or -EINVAL. */
+static int parse_when(const char *s, double *out);
+/* RFC 3339 only. 0 or -EINVAL. */
+static int parse_rfc3339(const char *s, double *out);
+
 static const char *str_field(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -237,7 +244,7 @@ static bool cidr_match(const char *cidr, const char *ip)
 	unsigned char net[16], addr[16];
 	char buf[64];
 	const char *slash = strchr(cidr, '/');
-	int af, bits, len;
+	int af, bits = 0, len, k;
 
 	if (!slash || (size_t)(slash - cidr) >= sizeof(buf))
 		return false;
@@ -245,8 +252,11 @@ static bool cidr_match(const char *cidr, const char *ip)
 	buf[slash - cidr] = 0;
 	af = strchr(buf, ':') ? AF_INET6 : AF_INET;
 	len = af == AF_INET6 ? 16 : 4;
-	bits = atoi(slash + 1);
-	if (bits < 0 || bits > len * 8 || inet_pton(af, buf, net) != 1 || inet_pton(af, ip, addr) != 1)
+	/* Digits only: a prefix length of "" or "x" must match nothing, not
+	 * read as 0 and match every address. */
+	for (k = 0; k < 3 && slash[1 + k] >= '0' && slash[1 + k] <= '9'; k++)
+		bits = bits * 10 + (slash[1 + k] - '0');
+	if (k == 0 || slash[1 + k] || bits > len * 8 || inet_pton(af, buf, net) != 1 || inet_pton(af, ip, addr) != 1)
 		return false;
 	for (int i = 0; i < len; i++, bits -= 8) {
 		unsigned mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (0xff00u >> bits) & 0xff;
@@ -351,12 +361,12 @@ static int parse_datetime(const char *s, double *out, bool need_zone)
 	return 0;
 }
 
-int parse_rfc3339(const char *s, double *out)
+static int parse_rfc3339(const char *s, double *out)
 {
 	return parse_datetime(s, out, true);
 }
 
-int parse_when(const char *s, double *out)
+static int parse_when(const char *s, double *out)
 {
 	time_t now = time(NULL);
 	struct tm tm;

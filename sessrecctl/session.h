@@ -66,24 +66,12 @@ bool filter_active(const struct filter *f);
 bool filter_day(const struct filter *f, int64_t day);
 bool filter_match(const struct filter *f, const struct sessinfo *s);
 
-/* A point in time as users write it: "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]"
- * (local time), RFC 3339, "@UNIX", "now", "today", "yesterday", or an age
- * ("90s", "30m", "2h", "3d", "1w"). 0 or -EINVAL. */
-int parse_when(const char *s, double *out);
-/* RFC 3339 only. 0 or -EINVAL. */
-int parse_rfc3339(const char *s, double *out);
-
 /* Where a session's lines are. */
 struct target {
 	char sid[SHARDREAD_SID_MAX + 1];
 	size_t file;
 	uint64_t off, lineno; /* its first line: uncompressed offset, number - 1 */
 };
-
-/* Finds the one session whose sid is or starts with prefix, scanning the
- * store newest first. Unknown: "no session matches 'X'"; ambiguous: the
- * candidates are listed. Both exit status 1. */
-int session_find(struct store *st, const char *prefix, struct target *tg);
 
 struct sessread {
 	struct reader r;
@@ -94,7 +82,14 @@ struct sessread {
 	size_t ndata;
 };
 
-int sessread_open(struct sessread *s, struct store *st, const struct target *tg, bool follow);
+/* What show, play and export start with: argv[optind] must be the only
+ * operand left (else a usage error for cmd); opens the store and the one
+ * session whose sid is or starts with it (store scanned newest first;
+ * unknown: "no session matches 'X'", ambiguous: the candidates are listed).
+ * 0 with both open (the caller closes s, then st); else an exit status
+ * with neither open. */
+int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, const char *cmd,
+		      int argc, char **argv, bool follow);
 /* 1 with the session's next line in *l (shardread_release it after); 0 when
  * there is none (s->ended once the end line was returned; else the end of
  * the file, for now when following); -1 on a read error (reported).

@@ -1,6 +1,8 @@
 /* show: everything the shard holds about one session, streamed: its header
  * and meta, then a timeline of resizes, markers, truncation and commands,
- * then the end summary and what the events add up to. */
+ * then the end summary and what the events add up to.
+ * Convention: the command returns an exit status; output errors are
+ * collected in struct out and reported once at its close. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,8 +62,8 @@ static void show_hdr(struct show *sh, struct json_object *line)
 	json_object_object_get_ex(line, "meta", &meta);
 	json_object_object_get_ex(hdr, "env", &env);
 	sessinfo_hdr(&s, line);
-	fmt_time_local(when, sizeof(when), s.start);
-	fmt_time_utc(utc, sizeof(utc), s.start);
+	out_fmt_time_local(when, sizeof(when), s.start);
+	out_fmt_time_utc(utc, sizeof(utc), s.start);
 	out_printf(o, "%-10s%s (%s)\n", "Start", when, utc);
 	out_printf(o, "%-10s", "User");
 	out_safe_str(o, str_of(meta, "user"));
@@ -242,7 +244,7 @@ static void show_summary(struct show *sh, const struct sessinfo *s)
 		out_str(o, ")");
 	}
 	out_write(o, "\n", 1);
-	fmt_duration(dur, sizeof(dur), s->has_end ? s->duration : s->last_t);
+	out_fmt_duration(dur, sizeof(dur), s->has_end ? s->duration : s->last_t);
 	out_printf(o, "  %-10s%s%s\n", "Duration", dur, s->has_end ? "" : " so far");
 	if ((v = str_of(end, "end"))) {
 		out_printf(o, "  %-10s", "Ended");
@@ -271,7 +273,6 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 	struct show sh = { 0 };
 	struct sessinfo s = { 0 };
 	struct store st;
-	struct target tg;
 	struct sessread sr;
 	struct shardread_line l;
 	int c, r, n;
@@ -282,18 +283,14 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 		if (c == '?' || (r = ctl_common_opt(ctl, c, optarg)) != 0)
 			return CTL_EXIT_USAGE;
 	}
-	if (optind + 1 != argc)
-		return ctl_usage_err("show", "%s", optind == argc ? "no SID given" : "one SID only");
-	if ((r = store_open(&st, ctl)) != 0)
+	if ((r = sessread_open_sid(&sr, &st, ctl, "show", argc, argv, false)) != 0)
 		return r;
-	if ((r = session_find(&st, argv[optind], &tg)) != 0 || (r = sessread_open(&sr, &st, &tg, false)) != 0)
-		goto out_store;
 	if (out_init(&sh.o, STDOUT_FILENO, 1 << 16) < 0) {
 		r = CTL_EXIT_ERROR;
 		goto out_sr;
 	}
-	out_printf(&sh.o, "%-10s%s\n%-10s%s:%llu\n", "Session", tg.sid, "Shard", st.files[tg.file].path,
-		   (unsigned long long)tg.lineno + 1);
+	out_printf(&sh.o, "%-10s%s\n%-10s%s:%llu\n", "Session", sr.tg.sid, "Shard", st.files[sr.tg.file].path,
+		   (unsigned long long)sr.tg.lineno + 1);
 	while ((n = sessread_next(&sr, &l)) == 1) {
 		switch (l.kind) {
 		case SHARDREAD_HDR:
@@ -343,7 +340,6 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 	sessinfo_free(&s);
 out_sr:
 	sessread_close(&sr);
-out_store:
 	store_close(&st);
 	return r;
 }

@@ -1,5 +1,6 @@
 /* status: the sessions sessrecd holds right now, asked over its socket
- * ("list", root only), and how many it resumed after a restart. */
+ * ("list", root only), and how many it resumed after a restart.
+ * Convention: the command returns an exit status. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +53,7 @@ static void print_session(struct out *o, struct json_object *s)
 	if (json_object_object_get_ex(s, "start", &v) && json_object_is_type(v, json_type_string)) {
 		out_safe_pad(o, json_object_get_string(v), 19);
 	} else if (v && (start = json_object_get_double(v)) > 0) {
-		fmt_time_local(when, sizeof(when), start);
+		out_fmt_time_local(when, sizeof(when), start);
 		out_safe_pad(o, when, 19);
 	} else {
 		out_safe_pad(o, NULL, 19);
@@ -60,9 +61,9 @@ static void print_session(struct out *o, struct json_object *s)
 	out_str(o, "  ");
 	cell(o, s, "state", 9);
 	if (json_object_object_get_ex(s, "bytes_in", &v))
-		fmt_bytes(in, sizeof(in), (uint64_t)json_object_get_int64(v));
+		out_fmt_bytes(in, sizeof(in), (uint64_t)json_object_get_int64(v));
 	if (json_object_object_get_ex(s, "bytes_out", &v))
-		fmt_bytes(outb, sizeof(outb), (uint64_t)json_object_get_int64(v));
+		out_fmt_bytes(outb, sizeof(outb), (uint64_t)json_object_get_int64(v));
 	out_printf(o, "%7s  %7s\n", in, outb);
 }
 

@@ -41,12 +41,9 @@ void store_warn(struct store *st, const char *fmt, ...)
 	va_list ap;
 
 	store_progress_clear(st);
-	fflush(stdout);
-	fputs("sessrecctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ctl_verr(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void store_progress(struct store *st, size_t index, uint64_t at)

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "daemon.h"
 #include "emit.h"
+#include "handoff.h"
 #include "log.h"
 #include "notify.h"
 #include "ops.h"
@@ -139,6 +140,7 @@ static void attach_tty(struct daemon *d, struct conn *c, struct session *s, int 
 	}
 	relay_start(d, s);
 	session_save(d, s);
+	handoff_hold(d, s);
 	emit_started(d, s);
 	notify_status(d);
 	daemon_update_timers(d);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "handoff.h"
 #include "io.h"
 #include "log.h"
 #include "notify.h"
@@ -121,14 +122,20 @@ static void sig_cb(struct loop_io *io, uint32_t ev)
 	while (read(d->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGTERM:
+			/* Under the fd store a stop may be a restart: the sessions
+			 * are handed over, not ended (sessrecd(8), RESTARTS). */
+			d->handoff = handoff_on_term(d);
+			d->quit = true;
+			break;
 		case SIGINT:
+			d->handoff = false;
 			d->quit = true;
 			break;
 		case SIGHUP:
 			daemon_reload(d);
 			break;
 		case SIGUSR2:
-			log_line("SIGUSR2: re-exec is not implemented yet; ignored");
+			handoff_reexec(d);
 			break;
 		case SIGCHLD:
 			while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -255,6 +262,8 @@ int daemon_run(struct daemon *d)
 void daemon_fini(struct daemon *d)
 {
 	notify_stopping(d);
+	if (d->handoff)
+		handoff_detach_all(d);
 	session_shutdown(d);
 	if (d->writer) {
 		/* Every queued line reaches the disk before anyone hears "recorded". */
@@ -273,6 +282,7 @@ void daemon_fini(struct daemon *d)
 			}
 		}
 	}
+	handoff_fini(d);
 	server_close(d);
 	while (d->sessions)
 		session_free(d, d->sessions);

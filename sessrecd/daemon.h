@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "handoff.h"
 #include "loop.h"
 #include "proctitle.h"
 #include "proto.h"
@@ -67,6 +68,7 @@ struct session {
 	uint64_t withheld_pending;
 	uint64_t end_seq;         /* the writer seq of the end line */
 	int64_t ended_ms;
+	int64_t stop_ns;          /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
 	bool state_dirty;         /* counters changed since the state file was written */
 	bool state_urgent;        /* something that must reach the state file soon */
 	int64_t state_saved_ms;
@@ -116,6 +118,7 @@ struct daemon {
 	uint64_t next_serial;
 	struct shard_file *shard_files;
 	bool state_ok;            /* the state directory exists */
+	struct handoff ho;        /* restarts: holder, keeper, re-exec */
 	/* disk writer */
 	struct writer *writer;
 	struct loop_io writer_io;
@@ -128,6 +131,7 @@ struct daemon {
 	uint64_t watchdog_usec;
 	unsigned status_sessions; /* the count last put in STATUS= */
 	bool quit;
+	bool handoff;             /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[16384];   /* one read's worth, shared by every relay */
 };
 

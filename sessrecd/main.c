@@ -13,6 +13,8 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "handoff.h"
+#include "keeper.h"
 #include "log.h"
 #include "notify.h"
 #include "proctitle.h"
@@ -113,6 +115,9 @@ int main(int argc, char **argv)
 	char err[PATH_MAX + 512] = "";
 	int r;
 
+	/* The keeper is this binary exec'd again by a daemon (keeper.h). */
+	if (keeper_wanted())
+		return keeper_main(argc > 0 ? argv[0] : NULL);
 	if (!d)
 		return fail("%s", strerror(ENOMEM));
 	r = parse_args(d, argc, argv);
@@ -130,16 +135,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	daemon_apply_overrides(&d->ov, &d->cfg);
+	if (handoff_init(d, argc, argv) < 0) {
+		fail("%s", strerror(ENOMEM));
+		free(d);
+		return 1;
+	}
 	/* Everything needed from argv is copied: the area becomes the title. */
 	proctitle_init(&d->title, argc, argv);
 	if ((r = proctitle_set(&d->title, d->cfg.process_name)) < 0)
 		log_line("cannot set the process name: %s", strerror(-r));
-	if (daemon_init(d, err, sizeof(err)) < 0 || server_listen(d, err, sizeof(err)) < 0) {
+	if (daemon_init(d, err, sizeof(err)) < 0 || handoff_collect(d, err, sizeof(err)) < 0 ||
+	    server_listen(d, err, sizeof(err)) < 0) {
 		fail("%s", err);
 		daemon_fini(d);
 		free(d);
 		return 1;
 	}
+	handoff_start(d);
 	notify_ready(d);
 	r = daemon_run(d);
 	daemon_fini(d);

@@ -328,7 +328,7 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 		json_object_array_add(arr, e);
 	}
 	json_object_object_add(o, "sessions", arr);
-	json_object_object_add(o, "resumed", json_object_new_int(0));
+	json_object_object_add(o, "resumed", json_object_new_int64(d->ho.resumed));
 	json_object_object_add(o, "total", json_object_new_int64(total));
 	if (cut)
 		json_object_object_add(o, "truncated", json_object_new_boolean(1));

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "recorder.h"
 #include "session.h"
+#include "state.h"
 
 /* The shard file at path, opened once and shared. */
 static struct shard_file *shard_get(struct daemon *d, const char *path)
@@ -300,4 +301,64 @@ void recorder_write_failed(struct daemon *d, struct session *s, int err)
 		if (n > 0 && writer_line(d->writer, s->file->fd, 0, line, (size_t)n, false))
 			s->st.bytes_recorded += (uint64_t)n;
 	}
+}
+
+/* A crash can cut a line short (SIGKILL between the pages of one write):
+ * what follows the last newline is no line and is cut off, so readers and
+ * the lines to come stay whole. Only at resume, when no one else writes. */
+static void repair_tail(int fd, const char *path)
+{
+	char buf[SHARD_LINE_MAX];
+	struct stat st;
+	off_t start;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0 || st.st_size == 0)
+		return;
+	start = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf) : 0;
+	n = pread(fd, buf, (size_t)(st.st_size - start), start);
+	if (n <= 0 || buf[n - 1] == '\n')
+		return;
+	while (n > 0 && buf[n - 1] != '\n')
+		n--;
+	if (ftruncate(fd, start + n) == 0)
+		log_line("%s: cut off a torn last line of %lld bytes left by a crash", path,
+			 (long long)(st.st_size - start - n));
+}
+
+int recorder_resume(struct daemon *d, struct session *s, const struct state_pending *p)
+{
+	struct session_state *st = &s->st;
+	size_t n = strlen(st->shard);
+	int fd;
+
+	/* Written by a daemon as root, still checked: a shard, by full path. */
+	if (st->shard[0] != '/' || n < 7 || strcmp(st->shard + n - 6, ".jsonl") != 0)
+		return -EINVAL;
+	s->file = shard_get(d, st->shard);
+	if (!s->file)
+		return -errno;
+	if (s->file->refs == 1) {
+		/* O_APPEND is write-only here: a descriptor that may read. */
+		fd = open(st->shard, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+		if (fd >= 0) {
+			repair_tail(fd, st->shard);
+			close(fd);
+		}
+	}
+	if (p) {
+		memcpy(s->carry_o.buf, p->carry_o, p->carry_o_len);
+		s->carry_o.len = (uint8_t)p->carry_o_len;
+		memcpy(s->carry_i.buf, p->carry_i, p->carry_i_len);
+		s->carry_i.len = (uint8_t)p->carry_i_len;
+	}
+	return 0;
+}
+
+void recorder_pending(const struct session *s, struct state_pending *p)
+{
+	p->carry_o_len = s->carry_o.len <= sizeof(p->carry_o) ? s->carry_o.len : 0;
+	memcpy(p->carry_o, s->carry_o.buf, p->carry_o_len);
+	p->carry_i_len = s->carry_i.len <= sizeof(p->carry_i) ? s->carry_i.len : 0;
+	memcpy(p->carry_i, s->carry_i.buf, p->carry_i_len);
 }

@@ -10,6 +10,7 @@
 
 struct daemon;
 struct session;
+struct state_pending;
 
 /* Opens (or shares) the shard of the session's start day and queues the
  * header (with meta; cmd for a non-tty command). -errno when the shard
@@ -40,3 +41,12 @@ void recorder_write_failed(struct daemon *d, struct session *s, int err);
 /* Drops the session's shard reference (closing the file through the writer
  * when it was the last); safe when it has none. */
 void recorder_release(struct daemon *d, struct session *s);
+
+/* Goes on recording a session an earlier daemon handed over, in the shard
+ * its state names (a torn last line a crash left there is cut off first,
+ * with a log line), with the UTF-8 carries of p (may be NULL). -errno when
+ * the shard cannot be opened: nothing is recorded then. */
+int recorder_resume(struct daemon *d, struct session *s, const struct state_pending *p);
+
+/* The UTF-8 bytes carried to the next read, into p (for a handoff). */
+void recorder_pending(const struct session *s, struct state_pending *p);

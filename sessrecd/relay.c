@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "handoff.h"
 #include "recorder.h"
 #include "relay.h"
 #include "session.h"
@@ -141,6 +142,8 @@ static void inner_done(struct daemon *d, struct session *s, const char *reason)
 	if (s->st.master_fd >= 0)
 		close(s->st.master_fd);
 	s->st.master_fd = -1;
+	/* A duplicate in the holder would keep the shell from its hangup. */
+	handoff_drop_inner(d, s);
 	buf_free(&s->to_inner);
 	s->end_reason = reason;
 	s->phase = SESSION_DRAINING;
@@ -431,4 +434,79 @@ void relay_flush_once(struct session *s)
 		if (w > 0)
 			buf_pop(&s->to_outer, (size_t)w);
 	}
+}
+
+/* A pty master: TIOCGPTN answers only on one. */
+static bool is_master(int fd)
+{
+	unsigned n;
+
+	return ioctl(fd, TIOCGPTN, &n) == 0;
+}
+
+int relay_resume(struct daemon *d, struct session *s, int outer, int inner, const struct state_pending *p,
+		 char *why, size_t cap)
+{
+	int fl;
+
+	(void)d;
+	if (!isatty(outer)) {
+		snprintf(why, cap, "the stored outer fd is not a terminal");
+		return -ENOTTY;
+	}
+	if (inner >= 0 && !is_master(inner)) {
+		snprintf(why, cap, "the stored inner fd is not a pty master");
+		return -ENOTTY;
+	}
+	/* The flags live in the file descriptions the earlier daemon set up;
+	 * set again in case it died before it did. */
+	if ((fl = fcntl(outer, F_GETFL)) < 0 || fcntl(outer, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(outer, F_SETFD, FD_CLOEXEC) < 0 ||
+	    (inner >= 0 && ((fl = fcntl(inner, F_GETFL)) < 0 || fcntl(inner, F_SETFL, fl | O_NONBLOCK) < 0 ||
+			    fcntl(inner, F_SETFD, FD_CLOEXEC) < 0))) {
+		snprintf(why, cap, "cannot use the stored fds: %s", strerror(errno));
+		return -errno;
+	}
+	if (p && (buf_push(&s->to_outer, RELAY_TO_OUTER_MAX, p->to_outer, p->to_outer_len) < 0 ||
+		  (inner >= 0 && buf_push(&s->to_inner, RELAY_TO_INNER_MAX, p->to_inner, p->to_inner_len) < 0))) {
+		buf_free(&s->to_outer);
+		buf_free(&s->to_inner);
+		snprintf(why, cap, "cannot take the pending bytes");
+		return -ENOMEM;
+	}
+	s->st.outer_fd = outer;
+	s->st.master_fd = inner;
+	loop_io_init(&s->outer_io, outer_cb, s);
+	loop_io_init(&s->master_io, master_cb, s);
+	return 0;
+}
+
+int relay_pending(const struct session *s, struct state_pending *p)
+{
+	size_t no = buf_len(&s->to_outer), ni = buf_len(&s->to_inner);
+
+	if (no && !(p->to_outer = malloc(no)))
+		return -ENOMEM;
+	if (ni && !(p->to_inner = malloc(ni)))
+		return -ENOMEM;
+	if (no)
+		memcpy(p->to_outer, s->to_outer.p + s->to_outer.start, no);
+	if (ni)
+		memcpy(p->to_inner, s->to_inner.p + s->to_inner.start, ni);
+	p->to_outer_len = no;
+	p->to_inner_len = ni;
+	return 0;
+}
+
+void relay_detach(struct daemon *d, struct session *s)
+{
+	loop_del(&d->loop, &s->master_io);
+	loop_del(&d->loop, &s->outer_io);
+	if (s->st.master_fd >= 0)
+		close(s->st.master_fd);
+	if (s->st.outer_fd >= 0)
+		close(s->st.outer_fd);
+	s->st.master_fd = s->st.outer_fd = -1;
+	buf_free(&s->to_outer);
+	buf_free(&s->to_inner);
 }

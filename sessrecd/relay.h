@@ -8,6 +8,7 @@
 
 struct daemon;
 struct session;
+struct state_pending;
 
 #define RELAY_TO_OUTER_MAX (64 * 1024) /* output waiting for a slow terminal */
 #define RELAY_TO_INNER_MAX (16 * 1024) /* input waiting for the shell */
@@ -41,3 +42,20 @@ void relay_stop(struct daemon *d, struct session *s);
 /* One non-blocking attempt to hand pending output to the terminal
  * (shutdown). */
 void relay_flush_once(struct session *s);
+
+/* Resumes the relay of a session an earlier daemon handed over: outer is
+ * the tty (the earlier daemon's own non-blocking description, already raw,
+ * its saved modes in the state), inner the inner master or -1 when the
+ * shell was already gone (the session then drains). The pending bytes of p
+ * go out before anything new. On success both fds are the session's; on
+ * failure they stay the caller's and why says what failed. */
+int relay_resume(struct daemon *d, struct session *s, int outer, int inner, const struct state_pending *p,
+		 char *why, size_t cap);
+
+/* Copies the bytes read but not yet written (both directions) into p, for
+ * a handoff. 0 or -ENOMEM. */
+int relay_pending(const struct session *s, struct state_pending *p);
+
+/* Stops the relay for a handoff: fds unwatched and closed, the terminal's
+ * modes left as they are (the session goes on), buffers freed. */
+void relay_detach(struct daemon *d, struct session *s);

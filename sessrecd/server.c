@@ -284,9 +284,12 @@ static int listen_activated(struct daemon *d, int n, char *err, size_t errlen)
 
 int server_listen(struct daemon *d, char *err, size_t errlen)
 {
-	int n = sd_listen_fds(1), r;
+	int n, r;
 
 	err[0] = '\0';
+	if (d->listen_fd >= 0) /* handed over (handoff_collect) */
+		goto watch;
+	n = sd_listen_fds(1);
 	if (n < 0) {
 		snprintf(err, errlen, "cannot take the sockets from the service manager: %s", strerror(-n));
 		return n;
@@ -294,6 +297,7 @@ int server_listen(struct daemon *d, char *err, size_t errlen)
 	r = n > 0 ? listen_activated(d, n, err, errlen) : listen_path(d, d->cfg.socket_path, err, errlen);
 	if (r < 0)
 		return r;
+watch:
 	loop_io_init(&d->listen_io, accept_cb, d);
 	if ((r = loop_set(&d->loop, &d->listen_io, d->listen_fd, EPOLLIN)) < 0) {
 		snprintf(err, errlen, "epoll: %s", strerror(-r));

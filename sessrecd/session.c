@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "daemon.h"
 #include "emit.h"
+#include "handoff.h"
 #include "log.h"
 #include "notify.h"
 #include "recorder.h"
@@ -43,6 +44,37 @@ struct session *session_new(struct daemon *d)
 	s->opened_ms = loop_now_ms();
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->opened_sec = rt.tv_sec;
+	loop_io_init(&s->outer_io, NULL, s);
+	loop_io_init(&s->master_io, NULL, s);
+	s->next = d->sessions;
+	if (d->sessions)
+		d->sessions->prev = s;
+	d->sessions = s;
+	d->nsessions++;
+	return s;
+}
+
+struct session *session_adopt(struct daemon *d, const struct session_state *st)
+{
+	struct session *s;
+
+	if (session_by_sid(d, st->sid)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->serial = ++d->next_serial;
+	s->phase = SESSION_RELAYING;
+	s->st = *st;
+	s->st.outer_fd = s->st.master_fd = -1;
+	s->token_spent = true;
+	s->withhold = st->withhold;
+	s->cap = st->cap;
+	s->opened_ms = loop_now_ms();
+	s->opened_sec = st->start_sec;
 	loop_io_init(&s->outer_io, NULL, s);
 	loop_io_init(&s->master_io, NULL, s);
 	s->next = d->sessions;
@@ -137,7 +169,7 @@ double session_t(const struct session *s)
 	int64_t ns;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - s->st.start_mono_ns;
+	ns = (s->stop_ns ? s->stop_ns : (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec) - s->st.start_mono_ns;
 	return ns <= 0 ? 0.0 : (double)ns / 1e9;
 }
 
@@ -183,6 +215,12 @@ void session_save(struct daemon *d, struct session *s)
 	s->state_saved_ms = loop_now_ms();
 	if (!d->writer || !d->state_ok || state_path(path, sizeof(path), d->cfg.state_dir, s->st.sid) < 0)
 		return;
+	/* What a later daemon needs that lives outside st while we run. */
+	state_copy(s->st.owner, sizeof(s->st.owner), d->ho.owner);
+	s->st.cap = s->cap;
+	s->st.withhold = s->withhold;
+	s->st.saved_ns = s->state_saved_ms * 1000000;
+	s->st.handoff_ns = 0;
 	n = state_to_json(&s->st, json, sizeof(json));
 	if (n > 0)
 		writer_state_put(d->writer, path, json, (size_t)n, s->serial);
@@ -202,6 +240,7 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 		return;
 	s->end_reason = reason;
 	relay_stop(d, s);
+	handoff_drop(d, s);
 	recorder_finish(d, s, reason);
 	emit_recorded(d, s, reason);
 	state_remove(d, s);

@@ -13,6 +13,11 @@
  * registry; NULL on failure (errno set). */
 struct session *session_new(struct daemon *d);
 
+/* A session rebuilt from the state an earlier daemon left: phase
+ * RELAYING without fds yet, no token; NULL (errno set) on failure or when
+ * the sid is taken. */
+struct session *session_adopt(struct daemon *d, const struct session_state *st);
+
 /* Unlinks and frees s: its relay fds, buffers and shard reference go; a
  * connection waiting for its end is let go without a reply. */
 void session_free(struct daemon *d, struct session *s);

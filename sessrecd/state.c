@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "io.h"
 #include "state.h"
 
@@ -30,6 +31,7 @@ static const struct field fields[] = {
 	N(bytes_recorded, F_U64), N(withheld, F_U64), N(resizes, F_UINT),
 	N(truncated, F_BOOL), N(failed, F_BOOL), N(have_termios, F_BOOL),
 	N(cols, F_UINT), N(rows, F_UINT), N(outer_fd, F_INT), N(master_fd, F_INT),
+	S(owner), N(cap, F_U64), N(withhold, F_BOOL), N(saved_ns, F_I64), N(handoff_ns, F_I64),
 };
 
 int state_copy(char *dst, size_t cap, const char *src)
@@ -67,15 +69,12 @@ static struct json_object *termios_json(const struct termios *t)
 	return o;
 }
 
-int state_to_json(const struct session_state *st, char *buf, size_t cap)
+static struct json_object *state_object(const struct session_state *st)
 {
 	struct json_object *o = json_object_new_object();
-	const char *s;
-	size_t len;
-	int r = -ENOSPC;
 
 	if (!o)
-		return -ENOMEM;
+		return NULL;
 	json_object_object_add(o, "version", json_object_new_int(STATE_VERSION));
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field *f = &fields[i];
@@ -95,6 +94,18 @@ int state_to_json(const struct session_state *st, char *buf, size_t cap)
 	}
 	if (st->have_termios)
 		json_object_object_add(o, "termios", termios_json(&st->termios));
+	return o;
+}
+
+int state_to_json(const struct session_state *st, char *buf, size_t cap)
+{
+	struct json_object *o = state_object(st);
+	const char *s;
+	size_t len;
+	int r = -ENOSPC;
+
+	if (!o)
+		return -ENOMEM;
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (s && len < cap) {
 		memcpy(buf, s, len + 1);
@@ -207,42 +218,64 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 	return -EINVAL;
 }
 
-int state_from_json(const char *text, size_t n, struct session_state *st)
+static int from_object(struct json_object *o, struct session_state *st)
 {
-	struct json_tokener *tok;
-	struct json_object *o = NULL, *t;
+	struct json_object *t;
 	int64_t version;
-	int r = -EINVAL;
 
-	memset(st, 0, sizeof(*st));
-	if (n == 0 || n > STATE_JSON_MAX || memchr(text, '\0', n))
-		return -EINVAL;
-	tok = json_tokener_new_ex(8);
-	if (!tok)
-		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, text, (int)n);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != n || !json_object_is_type(o, json_type_object))
-		goto out;
 	if (get_i64(o, "version", STATE_VERSION, STATE_VERSION, &version) < 0)
-		goto out;
+		return -EINVAL;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (field_from(o, &fields[i], st) < 0)
-			goto out;
+			return -EINVAL;
 	if (!uuid_valid(st->sid))
-		goto out;
+		return -EINVAL;
 	if (st->have_termios) {
 		if (!json_object_object_get_ex(o, "termios", &t) || !json_object_is_type(t, json_type_object) ||
 		    termios_from(t, &st->termios) < 0)
-			goto out;
+			return -EINVAL;
 	}
-	r = 0;
-out:
+	return 0;
+}
+
+/* One JSON object from text (strict); NULL when it is not exactly that. */
+static struct json_object *parse_object(const char *text, size_t n, size_t max, int *err)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+
+	*err = -EINVAL;
+	if (n == 0 || n > max || memchr(text, '\0', n))
+		return NULL;
+	tok = json_tokener_new_ex(8);
+	if (!tok) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)n);
+	if (o && (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
+		  !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+int state_from_json(const char *text, size_t n, struct session_state *st)
+{
+	struct json_object *o;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	o = parse_object(text, n, STATE_JSON_MAX, &r);
+	if (!o)
+		return r;
+	r = from_object(o, st);
 	if (r < 0)
 		memset(st, 0, sizeof(*st));
 	json_object_put(o);
-	json_tokener_free(tok);
 	return r;
 }
 
@@ -256,6 +289,143 @@ int state_load(const char *path, struct session_state *st)
 		return -ENOMEM;
 	n = io_read_file(path, buf, STATE_JSON_MAX + 1);
 	r = n < 0 ? (int)n : state_from_json(buf, (size_t)n, st);
+	free(buf);
+	return r;
+}
+
+void state_pending_free(struct state_pending *p)
+{
+	free(p->to_outer);
+	free(p->to_inner);
+	memset(p, 0, sizeof(*p));
+}
+
+static int add_b64(struct json_object *o, const char *key, const uint8_t *data, size_t n)
+{
+	char *buf;
+
+	if (n == 0)
+		return 0;
+	buf = malloc(B64_ENCODED_LEN(n) + 1);
+	if (!buf)
+		return -ENOMEM;
+	buf[b64_encode(buf, data, n)] = '\0';
+	json_object_object_add(o, key, json_object_new_string(buf));
+	free(buf);
+	return 0;
+}
+
+int state_handoff_json(const struct session_state *st, const struct state_pending *p, char **out)
+{
+	struct json_object *o = state_object(st), *pend = json_object_new_object();
+	const char *s;
+	size_t len;
+	int r;
+
+	*out = NULL;
+	if (!o || !pend) {
+		json_object_put(o);
+		json_object_put(pend);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "pending", pend);
+	if ((r = add_b64(pend, "carry_o", p->carry_o, p->carry_o_len)) < 0 ||
+	    (r = add_b64(pend, "carry_i", p->carry_i, p->carry_i_len)) < 0 ||
+	    (r = add_b64(pend, "to_outer", p->to_outer, p->to_outer_len)) < 0 ||
+	    (r = add_b64(pend, "to_inner", p->to_inner, p->to_inner_len)) < 0)
+		goto out;
+	r = -ENOMEM;
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s && len >= STATE_FILE_MAX)
+		r = -ENOSPC;
+	else if (s && (*out = strdup(s)) != NULL)
+		r = (int)len;
+out:
+	json_object_put(o);
+	return r;
+}
+
+/* A base64 member of pending into a fixed buffer (buf, cap) or, with
+ * heap, a malloc'd one; absent is empty. */
+static int get_b64(struct json_object *pend, const char *key, uint8_t *buf, size_t cap, uint8_t **heap,
+		   size_t *len)
+{
+	struct json_object *v;
+	const char *s;
+	size_t n;
+	ssize_t got;
+	uint8_t *out = buf;
+
+	*len = 0;
+	if (!json_object_object_get_ex(pend, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n % 4 || n / 4 * 3 > cap)
+		return -EINVAL;
+	if (heap) {
+		out = malloc(n / 4 * 3 + 1);
+		if (!out)
+			return -ENOMEM;
+	}
+	got = b64_decode(out, s, n);
+	if (got < 0) {
+		if (heap)
+			free(out);
+		return -EINVAL;
+	}
+	if (heap)
+		*heap = out;
+	*len = (size_t)got;
+	return 0;
+}
+
+static int pending_from(struct json_object *o, struct state_pending *p)
+{
+	struct json_object *pend;
+	int r;
+
+	if (!json_object_object_get_ex(o, "pending", &pend))
+		return 0;
+	if (!json_object_is_type(pend, json_type_object))
+		return -EINVAL;
+	if ((r = get_b64(pend, "carry_o", p->carry_o, 3, NULL, &p->carry_o_len)) < 0 ||
+	    (r = get_b64(pend, "carry_i", p->carry_i, 3, NULL, &p->carry_i_len)) < 0 ||
+	    (r = get_b64(pend, "to_outer", NULL, STATE_FILE_MAX, &p->to_outer, &p->to_outer_len)) < 0 ||
+	    (r = get_b64(pend, "to_inner", NULL, STATE_FILE_MAX, &p->to_inner, &p->to_inner_len)) < 0)
+		return r;
+	return 0;
+}
+
+int state_load_pending(const char *path, struct session_state *st, struct state_pending *p)
+{
+	char *buf = malloc(STATE_FILE_MAX + 1);
+	struct json_object *o = NULL;
+	ssize_t n;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	memset(p, 0, sizeof(*p));
+	if (!buf)
+		return -ENOMEM;
+	n = io_read_file(path, buf, STATE_FILE_MAX + 1);
+	if (n < 0) {
+		r = (int)n;
+		goto out;
+	}
+	o = parse_object(buf, (size_t)n, STATE_FILE_MAX, &r);
+	if (!o)
+		goto out;
+	if ((r = from_object(o, st)) == 0)
+		r = pending_from(o, p);
+	if (r < 0) {
+		state_pending_free(p);
+		memset(st, 0, sizeof(*st));
+	}
+out:
+	json_object_put(o);
 	free(buf);
 	return r;
 }

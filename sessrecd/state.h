@@ -12,6 +12,9 @@
 
 #define STATE_VERSION 1
 #define STATE_JSON_MAX 16384
+/* A state file written at a handoff also carries the session's pending
+ * relay bytes (base64): up to 64 KiB + 16 KiB of them. */
+#define STATE_FILE_MAX (256 * 1024)
 
 struct session_state {
 	char sid[UUID_STR_LEN];
@@ -43,6 +46,21 @@ struct session_state {
 	struct termios termios;       /* the outer tty's modes before raw */
 	unsigned cols, rows;          /* last window size seen */
 	int outer_fd, master_fd;
+	/* restarts */
+	char owner[PATH_MAX];         /* the daemon's socket: whose session this is */
+	uint64_t cap;                 /* SessionMaxBytes= at the attach */
+	bool withhold;                /* WithholdSecrets= at the attach */
+	int64_t saved_ns;             /* CLOCK_MONOTONIC of this state's writing */
+	int64_t handoff_ns;           /* ... of a clean handoff to the next daemon, 0: none */
+};
+
+/* Bytes a session holds in memory that a handoff must carry: UTF-8 split
+ * across reads, and relay buffers the other side has not taken yet. */
+struct state_pending {
+	uint8_t carry_o[4], carry_i[4];
+	size_t carry_o_len, carry_i_len;
+	uint8_t *to_outer, *to_inner; /* malloc'd, NULL when empty */
+	size_t to_outer_len, to_inner_len;
 };
 
 /* Serialises st as one JSON object into buf; returns the length or -ENOSPC. */
@@ -54,6 +72,17 @@ int state_from_json(const char *text, size_t n, struct session_state *st);
 
 /* Reads and parses a state file. 0 or -errno. */
 int state_load(const char *path, struct session_state *st);
+
+/* The handoff form: st plus p as a "pending" object (base64 strings), in a
+ * malloc'd NUL-terminated string *out. The length or -errno. */
+int state_handoff_json(const struct session_state *st, const struct state_pending *p, char **out);
+
+/* Reads a state file that may carry pending bytes (STATE_FILE_MAX at
+ * most); p is zeroed when it carries none. 0 or -errno (nothing to free). */
+int state_load_pending(const char *path, struct session_state *st, struct state_pending *p);
+
+/* Frees the buffers of p and zeroes it. */
+void state_pending_free(struct state_pending *p);
 
 /* <dir>/<sid>; length or -ENAMETOOLONG. */
 int state_path(char *buf, size_t cap, const char *dir, const char *sid);

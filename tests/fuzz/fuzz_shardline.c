@@ -10,15 +10,9 @@
 #include "b64.h"
 #include "shardline.h"
 #include "utf8.h"
+#include "fuzzutil.h"
 
 #define SID "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-#define REQUIRE(c)              \
-	do {                    \
-		if (!(c))       \
-			abort(); \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct sink {
 	uint8_t *out;

@@ -11,14 +11,7 @@
 #include "shardread.h"
 #include "termtext.h"
 #include "utf8.h"
-
-#define REQUIRE(c)              \
-	do {                    \
-		if (!(c))       \
-			abort(); \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzutil.h"
 
 static void member_agrees(struct json_object *line, const struct shardread_member *m)
 {

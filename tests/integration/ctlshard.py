@@ -1,6 +1,7 @@
 """Helpers for the sessrecctl tests and bench: writes day shards byte for
-byte in the format common/shardline.c writes (DESIGN.md "Day shards"), runs
-sessrecctl, and gives programs a pty or a tmux pane. Stdlib only."""
+byte in the format common/shardline.c writes (DESIGN.md "Day shards"), finds
+the built programs (for the bench), and gives programs a pty or a tmux pane.
+Stdlib only."""
 import base64
 import json
 import os
@@ -179,17 +180,12 @@ def new_sid():
     return str(uuid.uuid4())
 
 
-# running sessrecctl ----------------------------------------------------
+# finding and running programs -------------------------------------------
 def find_bin(name):
     for d, _, files in os.walk(BUILD):
         if name in files and os.access(os.path.join(d, name), os.X_OK):
             return os.path.join(d, name)
     raise SystemExit('no %s under SESSREC_BUILD=%s' % (name, BUILD))
-
-
-def ctl(*args, stdin=None, timeout=60, env=None):
-    return subprocess.run([find_bin('sessrecctl'), *args], capture_output=True, timeout=timeout,
-                          stdin=stdin if stdin is not None else subprocess.DEVNULL, env=env)
 
 
 def asciinema_cat(cast):

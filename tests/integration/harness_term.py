@@ -1,12 +1,14 @@
 """Terminals for the integration tests: a pty whose master the test holds
 while its child runs as session leader on the slave (sshd's part), with
-expect/send/resize/hangup, and the environments sshd and sessrecctl give."""
+expect/send/resize/hangup, the environments sshd and sessrecctl give, and
+sessrecctl run with its output captured."""
 import fcntl
 import os
 import re
 import select
 import signal
 import struct
+import subprocess
 import termios
 import time
 
@@ -214,6 +216,13 @@ def ctl_env(extra=None):
            'HOME': '/root', 'TERM': 'xterm', 'LANG': 'C.UTF-8'}
     env.update(extra or {})
     return env
+
+
+def ctl(*args, timeout=60, **kw):
+    """sessrecctl ARGS, output captured, no stdin (kw: more subprocess.run
+    arguments, such as user= and group=)."""
+    return subprocess.run([binary('sessrecctl'), *args], capture_output=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, **kw)
 
 
 def record(sock, script, rows=24, cols=80, env=None):

@@ -11,7 +11,10 @@ exercised:
   FDNAME= keeps the SCM_RIGHTS fds (FileDescriptorStoreMax= enforced, a name
   may repeat), FDSTOREREMOVE=1 with FDNAME= closes and forgets them, and, as
   systemd does, messages from any pid but the main pid are ignored;
-- restart: the stored fds are handed to the next start of the service.
+- restart: the stored fds are handed to the next start of the service;
+  a stop (stop_unit) closes them, as systemd does when a unit goes inactive
+  without FileDescriptorStorePreserve=;
+- $FDSTORE is set to FileDescriptorStoreMax=, as systemd >= 254 does.
 """
 import array
 import os
@@ -113,6 +116,9 @@ class ServiceManager:
         pid = os.fork()
         if pid == 0:
             try:
+                if self.log is not None:   # before the fds move over it
+                    os.dup2(self.log.fileno(), 1)
+                    os.dup2(self.log.fileno(), 2)
                 # Move the fds to 3.. without clobbering each other.
                 high = [os.dup(fd) for fd in passed]
                 for i, fd in enumerate(high):
@@ -120,10 +126,8 @@ class ServiceManager:
                 os.closerange(3 + len(high), 65536)
                 env = dict(self.env)
                 env.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS=str(len(high)),
-                           LISTEN_FDNAMES=':'.join(names), NOTIFY_SOCKET=self.notify_path)
-                if self.log is not None:
-                    os.dup2(self.log.fileno(), 1)
-                    os.dup2(self.log.fileno(), 2)
+                           LISTEN_FDNAMES=':'.join(names), NOTIFY_SOCKET=self.notify_path,
+                           FDSTORE=str(self.fdstore_max))
                 os.execve(self.argv[0], self.argv, env)
             finally:
                 os._exit(127)
@@ -152,6 +156,18 @@ class ServiceManager:
         with self.lock:
             self.pid = None
         return os.waitstatus_to_exitcode(st)
+
+    def stop_unit(self, sig=signal.SIGTERM, timeout=10):
+        """systemctl stop: the service stops and its fd store is emptied."""
+        rc = self.stop(sig, timeout)
+        self.release_store()
+        return rc
+
+    def release_store(self):
+        with self.lock:
+            for _, fd in self.store:
+                os.close(fd)
+            self.store = []
 
     def restart(self, sig=signal.SIGTERM):
         self.stop(sig)

@@ -8,7 +8,6 @@ and `status` asked of the daemon (and of no daemon)."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 import unittest
@@ -25,11 +24,6 @@ MIXED = ("printf 'e2e-start \\342\\202\\254 caf\\303\\251 \\360\\237\\230\\200\\
          "printf '\\033[1;32mgreen\\033[0m done\\n'; printf '\\033]0;a title\\007'; "
          "printf 'tab\\there\\n'; seq 1 200; printf 'progress 10%%\\rprogress 100%%\\n'; exit 0")
 INVALID = "printf 'bad \\377\\376 bytes\\n'; printf 'split \\342\\202'; sleep 0.2; printf '\\254 euro\\n'; exit 0"
-
-
-def ctl(*args, timeout=60):
-    return subprocess.run([h.binary('sessrecctl'), *args], capture_output=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
 
 
 def record(script, tag):
@@ -59,14 +53,14 @@ def tearDownModule():
 
 class E2ETest(unittest.TestCase):
     def test_list(self):
-        r = ctl('list', '--json', '--dir', D.shards)
+        r = h.ctl('list', '--json', '--dir', D.shards)
         self.assertEqual(r.returncode, 0, r.stderr)
         objs = {o['sid']: o for o in map(json.loads, r.stdout.splitlines())}
         for k in ('mixed', 'invalid'):
             o = objs[S[k]]
             self.assertEqual((o['state'], o['user'], o['reason']), ('ended', 'root', 'exit'))
             self.assertGreater(o['bytes_out'], 10)
-        r = ctl('list', '--dir', D.shards)
+        r = h.ctl('list', '--dir', D.shards)
         self.assertIn(S['mixed'][:8], r.stdout.decode())
         self.assertEqual(r.stderr, b'')
 
@@ -74,7 +68,7 @@ class E2ETest(unittest.TestCase):
         rec = h.channel_bytes(D.lines(), S['mixed'])
         self.assertIn('e2e-start € café'.encode(), rec)
         cast = os.path.join(T, 'mixed.cast')
-        r = ctl('export', S['mixed'][:8], '--dir', D.shards, '-o', cast)
+        r = h.ctl('export', S['mixed'][:8], '--dir', D.shards, '-o', cast)
         self.assertEqual(r.returncode, 0, r.stderr)
         rc, out = cs.asciinema_cat(cast)
         self.assertEqual(rc, 0)
@@ -84,23 +78,23 @@ class E2ETest(unittest.TestCase):
         self.assertIn(b'progress 100%', out)
         # invalid bytes: asciinema shows what a terminal shows
         cast = os.path.join(T, 'invalid.cast')
-        r = ctl('export', S['invalid'], '--dir', D.shards, '-o', cast)
+        r = h.ctl('export', S['invalid'], '--dir', D.shards, '-o', cast)
         rc, out = cs.asciinema_cat(cast)
         self.assertEqual(rc, 0)
         self.assertEqual(out, h.channel_bytes(D.lines(), S['invalid']).decode('utf-8', 'replace').encode())
 
     def test_raw_and_text(self):
-        r = ctl('export', S['invalid'], '--dir', D.shards, '--format', 'raw')
+        r = h.ctl('export', S['invalid'], '--dir', D.shards, '--format', 'raw')
         self.assertEqual(r.stdout, h.channel_bytes(D.lines(), S['invalid']))
         self.assertIn(b'bad \xff\xfe bytes\r\n', r.stdout)
         self.assertIn(b'split \xe2\x82\xac euro', r.stdout)
-        r = ctl('export', S['mixed'], '--dir', D.shards, '--format', 'text')
+        r = h.ctl('export', S['mixed'], '--dir', D.shards, '--format', 'text')
         text = r.stdout.decode()
         self.assertIn('green done\n', text)
         self.assertIn('\nprogress 100%\n', text)
         self.assertNotIn('\x1b', text)
         self.assertNotIn('a title', text)
-        r = ctl('grep', 'caf. .$', '--dir', D.shards)
+        r = h.ctl('grep', 'caf. .$', '--dir', D.shards)
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout.decode(), r'^%s  \+\d+\.\d{3}s  o  e2e-start € café 😀\n$' % S['mixed'][:8])
 
@@ -128,13 +122,13 @@ class E2ETest(unittest.TestCase):
         self.addCleanup(p.finish)
         self.assertTrue(h.wait_for(lambda: h.sids_with_output(D.lines(), b'phase-one'), 10))
         sid = h.sids_with_output(D.lines(), b'phase-one')[0]
-        r = ctl('list', '--json', '--dir', D.shards)
+        r = h.ctl('list', '--json', '--dir', D.shards)
         self.assertEqual([o['state'] for o in map(json.loads, r.stdout.splitlines()) if o['sid'] == sid], ['live'])
-        r = ctl('status', '--socket', D.sock)
+        r = h.ctl('status', '--socket', D.sock)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(sid[:8], r.stdout.decode())
         self.assertRegex(r.stdout.decode(), r'\n1 live session, \d+ resumed after a restart\n$')
-        r = ctl('status', '--socket', D.sock, '--json')
+        r = h.ctl('status', '--socket', D.sock, '--json')
         self.assertEqual([s['sid'] for s in json.loads(r.stdout)['sessions']], [sid])
         done = os.path.join(T, 'follow.done')
         t = cs.Tmux('ctle2ef%d' % os.getpid(), '%s play --follow %s --dir %s; echo $? > %s; sleep 600'
@@ -151,7 +145,7 @@ class E2ETest(unittest.TestCase):
             self.assertEqual(f.read().strip(), '0')
 
     def test_status_without_daemon(self):
-        r = ctl('status', '--socket', os.path.join(T, 'no.sock'))
+        r = h.ctl('status', '--socket', os.path.join(T, 'no.sock'))
         self.assertEqual(r.returncode, 1)
         self.assertEqual(len(r.stderr.splitlines()), 1)
         self.assertIn(b'cannot reach sessrecd', r.stderr)

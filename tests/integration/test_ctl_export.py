@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import sys
 import time
 import unittest
@@ -34,11 +33,6 @@ MIXED_OUT = [
 ]
 MIXED_IN = [(0.35, b'ls -lz\x7fa\r'), (1.40, b'exit\r')]
 BAD_OUT = [(0.1, b'before \xff\xfe after\r\n'), (0.2, b'cut \xe2\x82'), (0.3, b'\xac euro\r\n')]
-
-
-def ctl(*args):
-    return subprocess.run([h.binary('sessrecctl'), *args], capture_output=True, timeout=60,
-                          stdin=subprocess.DEVNULL)
 
 
 def setUpModule():
@@ -69,7 +63,7 @@ def joined(events):
 class ExportTest(unittest.TestCase):
     def cast(self, sid, *extra):
         path = os.path.join(T, '%s%s.cast' % (sid[:8], ''.join(extra).replace('-', '')))
-        r = ctl('export', sid, '--dir', S['dir'], '--format', 'asciicast', '-o', path, *extra)
+        r = h.ctl('export', sid, '--dir', S['dir'], '--format', 'asciicast', '-o', path, *extra)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, b'')
         return path
@@ -111,7 +105,7 @@ class ExportTest(unittest.TestCase):
         self.assertLess(time.time() - t, 25)
 
     def test_text(self):
-        r = ctl('export', S['mixed'][:6], '--dir', S['dir'], '--format', 'text')
+        r = h.ctl('export', S['mixed'][:6], '--dir', S['dir'], '--format', 'text')
         self.assertEqual(r.returncode, 0, r.stderr)
         text = r.stdout.decode('utf-8')
         self.assertNotIn('\x1b', text)
@@ -120,33 +114,33 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(lines[:6], ['ctl-start \u20ac caf\u00e9 \U0001F600', 'green done', 'alice@web1:~$ ls -la',
                                      'tab\there bell "quotes" \\backslash', 'progress 100%', '1'])
         self.assertEqual(lines[-3:], ['300', '$ exit', ''])
-        r = ctl('export', S['mixed'], '--dir', S['dir'], '--format', 'text', '--input')
+        r = h.ctl('export', S['mixed'], '--dir', S['dir'], '--format', 'text', '--input')
         self.assertEqual(r.stdout, b'ls -la\nexit\n')
-        r = ctl('export', S['bad'], '--dir', S['dir'], '--format', 'text')
+        r = h.ctl('export', S['bad'], '--dir', S['dir'], '--format', 'text')
         self.assertEqual(r.stdout.decode(), 'before \ufffd\ufffd after\ncut \u20ac euro\n')
 
     def test_raw(self):
-        r = ctl('export', S['bad'], '--dir', S['dir'], '--format', 'raw')
+        r = h.ctl('export', S['bad'], '--dir', S['dir'], '--format', 'raw')
         self.assertEqual(r.returncode, 0)
         self.assertEqual(r.stdout, joined(BAD_OUT))
-        r = ctl('export', S['mixed'], '--dir', S['dir'], '--format', 'raw')
+        r = h.ctl('export', S['mixed'], '--dir', S['dir'], '--format', 'raw')
         self.assertEqual(r.stdout, joined(MIXED_OUT))
-        r = ctl('export', S['mixed'], '--dir', S['dir'], '--format', 'raw', '--input')
+        r = h.ctl('export', S['mixed'], '--dir', S['dir'], '--format', 'raw', '--input')
         self.assertEqual(r.stdout, joined(MIXED_IN))
         # a live session: what there is so far
-        r = ctl('export', S['live'], '--dir', S['dir'], '--format', 'raw')
+        r = h.ctl('export', S['live'], '--dir', S['dir'], '--format', 'raw')
         self.assertEqual((r.returncode, r.stdout), (0, b'live one\r\n'))
         # -o replaces a file
         path = os.path.join(T, 'raw.out')
         with open(path, 'wb') as f:
             f.write(b'x' * 10000)
-        r = ctl('export', S['bad'], '--dir', S['dir'], '--format', 'raw', '--output', path)
+        r = h.ctl('export', S['bad'], '--dir', S['dir'], '--format', 'raw', '--output', path)
         with open(path, 'rb') as f:
             self.assertEqual(f.read(), joined(BAD_OUT))
-        r = ctl('export', S['bad'], '--dir', S['dir'], '-o', os.path.join(T, 'no', 'such', 'dir'))
+        r = h.ctl('export', S['bad'], '--dir', S['dir'], '-o', os.path.join(T, 'no', 'such', 'dir'))
         self.assertEqual(r.returncode, 1)
         self.assertIn(b'No such file or directory', r.stderr)
-        r = ctl('export', 'ffffffff', '--dir', S['dir'], '-o', os.path.join(T, 'never'))
+        r = h.ctl('export', 'ffffffff', '--dir', S['dir'], '-o', os.path.join(T, 'never'))
         self.assertEqual(r.returncode, 1)
         self.assertFalse(os.path.exists(os.path.join(T, 'never')))
 
@@ -156,7 +150,7 @@ class GrepTest(unittest.TestCase):
         d = []
         for x in dirs or [S['dir']]:
             d += ['--dir', x]
-        r = ctl('grep', *args, *d)
+        r = h.ctl('grep', *args, *d)
         lines = r.stdout.decode().splitlines()
         for l in lines:
             self.assertRegex(l, r'^[0-9a-f-]{8}  \+\d+\.\d{3}s  [oi]  ')

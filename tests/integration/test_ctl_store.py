@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 import unittest
@@ -21,11 +20,6 @@ T = None  # the store's directory
 NOW = int(time.time())
 DAY1 = NOW - 3 * 86400
 S = {}    # name -> sid
-
-
-def ctl(*args, **kw):
-    return subprocess.run([h.binary('sessrecctl'), *args], capture_output=True, timeout=60,
-                          stdin=subprocess.DEVNULL, **kw)
 
 
 def setUpModule():
@@ -80,13 +74,13 @@ def tearDownModule():
 
 
 def jlist(*args):
-    r = ctl('list', '--json', *args)
+    r = h.ctl('list', '--json', *args)
     return r, [json.loads(l) for l in r.stdout.splitlines()]
 
 
 class ListTest(unittest.TestCase):
     def test_newest_first_aligned(self):
-        r = ctl('list', '--dir', S['a'], '--dir', S['b'])
+        r = h.ctl('list', '--dir', S['a'], '--dir', S['b'])
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.decode().splitlines()
         self.assertTrue(lines[0].startswith('SID '))
@@ -132,6 +126,8 @@ class ListTest(unittest.TestCase):
         self.assertEqual(sids('--src', '192.0.2.10'), {S['alice1']})
         self.assertEqual(sids('--src', '192.0.2.0/24'), {S['alice1'], S['erin']})
         self.assertEqual(sids('--src', '2001:db8::/32'), {S['carol']})
+        for bad in ('192.0.2.0/', '192.0.2.0/x', '0.0.0.0/0x', '::/ 1'):
+            self.assertEqual(sids('--src', bad), set(), bad)
         recent = {S['alice2'], S['dave'], S['erin']}
         self.assertEqual(sids('--since', '1d'), recent)
         self.assertEqual(sids('--since', '36h'), recent)
@@ -144,22 +140,22 @@ class ListTest(unittest.TestCase):
         self.assertEqual(sids('--since', '@%d' % (NOW - 20)), {S['erin']})
         self.assertEqual(sids('--user', 'alice', '--since', '1w', '--host', 'web2'), {S['alice2']})
         self.assertEqual(sids('--user', 'nobody'), set())
-        r = ctl('list', '--dir', S['a'], '--since', 'last tuesday')
+        r = h.ctl('list', '--dir', S['a'], '--since', 'last tuesday')
         self.assertEqual(r.returncode, 2)
         self.assertIn(b'last tuesday', r.stderr)
 
     def test_dir_before_and_after(self):
-        a = ctl('--dir', S['a'], 'list', '--dir', S['b'], '--json')
-        b = ctl('list', '--dir', S['a'], '--json', '--dir', S['b'])
+        a = h.ctl('--dir', S['a'], 'list', '--dir', S['b'], '--json')
+        b = h.ctl('list', '--dir', S['a'], '--json', '--dir', S['b'])
         self.assertEqual(a.returncode, 0)
         self.assertEqual(a.stdout, b.stdout)
         self.assertEqual(len(a.stdout.splitlines()), 6)
         # the same directory twice counts once
-        c = ctl('list', '--dir', S['b'], '--dir', S['b'] + '/', '--json')
+        c = h.ctl('list', '--dir', S['b'], '--dir', S['b'] + '/', '--json')
         self.assertEqual(len(c.stdout.splitlines()), 1)
 
     def test_corrupt_and_truncated_lines(self):
-        r = ctl('list', '--dir', S['a'])
+        r = h.ctl('list', '--dir', S['a'])
         self.assertEqual(r.returncode, 0)
         err = r.stderr.decode().splitlines()
         self.assertEqual(err, ['sessrecctl: %s:%d: corrupt line skipped' % (S['day1_path'], S['bad1']),
@@ -168,7 +164,7 @@ class ListTest(unittest.TestCase):
 
     def test_missing_and_unreadable(self):
         missing = os.path.join(T, 'nope')
-        r = ctl('list', '--dir', missing)
+        r = h.ctl('list', '--dir', missing)
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.decode(), 'sessrecctl: %s: No such file or directory\n' % missing)
         self.assertEqual(r.stdout, b'')
@@ -176,33 +172,33 @@ class ListTest(unittest.TestCase):
         shutil.copytree(S['b'], closed)
         os.chmod(closed, 0o700)
         pw = h.test_user()
-        r = ctl('list', '--dir', closed, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+        r = h.ctl('list', '--dir', closed, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.decode(), 'sessrecctl: %s: Permission denied\n' % closed)
         os.chmod(closed, 0o755)
         for f in os.listdir(closed):
             os.chmod(os.path.join(closed, f), 0o600)
-        r = ctl('list', '--dir', closed, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+        r = h.ctl('list', '--dir', closed, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
         self.assertEqual(r.returncode, 1)
         self.assertIn(b'Permission denied', r.stderr)
         self.assertEqual(len(r.stderr.splitlines()), 1)
         empty = os.path.join(T, 'empty')
         os.mkdir(empty)
-        r = ctl('list', '--dir', empty)
+        r = h.ctl('list', '--dir', empty)
         self.assertEqual((r.returncode, len(r.stdout.splitlines()), r.stderr), (0, 1, b''))
 
     def test_config_default_dir(self):
         conf = os.path.join(T, 'd.conf')
         with open(conf, 'w') as f:
             f.write('[Recording]\nShardDirectory=%s\n' % S['b'])
-        r = ctl('--config', conf, 'list', '--json')
+        r = h.ctl('--config', conf, 'list', '--json')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)['sid'], S['erin'])
 
 
 class ShowTest(unittest.TestCase):
     def test_everything_known(self):
-        r = ctl('show', S['bob'], '--dir', S['a'])
+        r = h.ctl('show', S['bob'], '--dir', S['a'])
         self.assertEqual(r.returncode, 0, r.stderr)
         out = r.stdout.decode()
         for want in ('Session   ' + S['bob'], 'User      bob (uid 1000)', 'Service   login (telnet)',
@@ -218,54 +214,54 @@ class ShowTest(unittest.TestCase):
         self.assertEqual(r.stderr.decode(), 'sessrecctl: %s:%d: corrupt line skipped\n' % (S['day1_path'], S['bad1']))
 
     def test_live_session(self):
-        r = ctl('show', S['carol'][:9] + S['carol'][9:13], '--dir', S['a'])
+        r = h.ctl('show', S['carol'][:9] + S['carol'][9:13], '--dir', S['a'])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('State     live', r.stdout.decode())
         self.assertIn('so far', r.stdout.decode())
         self.assertEqual(r.stderr.decode(), 'sessrecctl: %s:%d: corrupt line skipped\n' % (S['day1_path'], S['bad2']))
 
     def test_prefixes(self):
-        r = ctl('show', S['alice1'][:5], '--dir', S['a'], '--dir', S['b'])
+        r = h.ctl('show', S['alice1'][:5], '--dir', S['a'], '--dir', S['b'])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(S['alice1'], r.stdout.decode())
-        r = ctl('show', 'abcd', '--dir', S['a'])
+        r = h.ctl('show', 'abcd', '--dir', S['a'])
         self.assertEqual(r.returncode, 1)
         err = r.stderr.decode()
         self.assertIn("sessrecctl: 'abcd' is ambiguous; it matches 2 sessions:", err)
         self.assertIn(S['bob'], err)
         self.assertIn(S['carol'], err)
         self.assertEqual(r.stdout, b'')
-        r = ctl('show', 'abcd1', '--dir', S['a'])
+        r = h.ctl('show', 'abcd1', '--dir', S['a'])
         self.assertEqual(r.returncode, 0)
         self.assertIn(S['bob'], r.stdout.decode())
         for bad in ('ffffffff-no-such', 'zz', 'a b', '"x'):
-            r = ctl('show', bad, '--dir', S['a'])
+            r = h.ctl('show', bad, '--dir', S['a'])
             self.assertEqual(r.returncode, 1)
             self.assertEqual(r.stderr.decode().splitlines()[-1], "sessrecctl: no session matches '%s'" % bad)
         # a full sid in a gzip shard
-        r = ctl('export', S['alice2'], '--dir', S['a'], '--format', 'raw')
+        r = h.ctl('export', S['alice2'], '--dir', S['a'], '--format', 'raw')
         self.assertEqual((r.returncode, r.stdout), (0, b'again\r\n'))
 
 
 class UsageTest(unittest.TestCase):
     def test_usage_and_help(self):
         for cmd in ('list', 'show', 'play', 'export', 'grep', 'status'):
-            r = ctl(cmd, '--help')
+            r = h.ctl(cmd, '--help')
             self.assertEqual(r.returncode, 0)
             self.assertTrue(r.stdout.startswith(b'Usage: sessrecctl ' + cmd.encode()), cmd)
-            r = ctl(cmd, '--no-such-option')
+            r = h.ctl(cmd, '--no-such-option')
             self.assertEqual(r.returncode, 2, cmd)
             self.assertIn(b"unknown option '--no-such-option'", r.stderr)
-        r = ctl('--help')
+        r = h.ctl('--help')
         self.assertEqual(r.returncode, 0)
         self.assertIn(b'Exit status', r.stdout)
-        r = ctl('--version')
+        r = h.ctl('--version')
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout.decode(), r'^sessrecctl \d+\.\d+')
         for argv, code in ((['frobnicate'], 2), ([], 2), (['show'], 2), (['show', 'a', 'b'], 2),
                            (['export', 'x', '--format', 'pdf'], 2), (['play', 'x', '--speed', '0'], 2),
                            (['list', '--dir'], 2), (['grep'], 2), (['grep', '(', '--dir', '/tmp'], 2)):
-            r = ctl(*argv)
+            r = h.ctl(*argv)
             self.assertEqual(r.returncode, code, argv)
             self.assertTrue(r.stderr.startswith(b'sessrecctl'), argv)
 

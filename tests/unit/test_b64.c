@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "testutil.h"
 
 #define GUARD 0xa5
 
@@ -76,16 +77,10 @@ int main(void)
 {
 	Suite *s = suite_create("b64");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_vectors, 0, sizeof(vectors) / sizeof(vectors[0]));
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_loop_test(tc, test_malformed, 0, sizeof(malformed) / sizeof(malformed[0]));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(s);
 }

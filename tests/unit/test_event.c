@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "testutil.h"
 
 static const struct {
 	enum event_type t;
@@ -176,11 +177,5 @@ static Suite *event_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(event_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(event_suite());
 }

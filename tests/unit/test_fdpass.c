@@ -2,7 +2,6 @@
  * on every refusal (too many, truncated control data, oversized packet,
  * unexpected control messages) each fd that arrived is closed. */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -13,36 +12,13 @@
 #include <unistd.h>
 
 #include "fdpass.h"
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-static bool cloexec(int fd)
-{
-	int f = fcntl(fd, F_GETFD);
-
-	return f >= 0 && (f & FD_CLOEXEC);
-}
+#include "testutil.h"
 
 static bool same_file(int a, int b)
 {
 	struct stat sa, sb;
 
 	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-static void pair(int sv[2])
-{
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 }
 
 /* n fds, each a different pipe end, not CLOEXEC on the sender's side. */
@@ -96,7 +72,7 @@ START_TEST(test_good)
 	char buf[64];
 	ssize_t r;
 
-	pair(sv);
+	testutil_seqpacket_pair(sv);
 	make_fds(fds, nsend, pipes);
 	ck_assert_int_eq(fdpass_send(sv[0], good[_i].payload, strlen(good[_i].payload), fds, nsend), 0);
 	r = fdpass_recv(sv[1], buf, sizeof(buf), got, good[_i].maxfds, &n, 0);
@@ -104,7 +80,7 @@ START_TEST(test_good)
 	ck_assert_mem_eq(buf, good[_i].payload, (size_t)r);
 	ck_assert_uint_eq(n, nsend);
 	for (size_t i = 0; i < n; i++) {
-		ck_assert_msg(cloexec(got[i]), "fd %d arrived without CLOEXEC", got[i]);
+		ck_assert_msg(testutil_cloexec(got[i]), "fd %d arrived without CLOEXEC", got[i]);
 		ck_assert(same_file(got[i], fds[i]));
 		ck_assert_int_ne(got[i], fds[i]);
 	}
@@ -139,7 +115,7 @@ START_TEST(test_bad)
 	int before, one = 1;
 	ssize_t r;
 
-	pair(sv);
+	testutil_seqpacket_pair(sv);
 	make_fds(fds, nsend, pipes);
 	memset(big, 'b', sizeof(big));
 	switch (bad[_i].kind) {
@@ -157,11 +133,11 @@ START_TEST(test_bad)
 		ck_assert_int_eq(fdpass_send(sv[0], "x", 1, NULL, 0), 0);
 		break;
 	}
-	before = count_fds();
+	before = testutil_count_fds();
 	r = fdpass_recv(sv[1], buf, sizeof(buf), got, bad[_i].maxfds, &n, 0);
 	ck_assert_int_eq(r, bad[_i].err);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(count_fds(), before);
+	ck_assert_int_eq(testutil_count_fds(), before);
 	/* The socket is still usable after a refusal. */
 	ck_assert_int_eq(fdpass_send(sv[0], "ok", 2, NULL, 0), 0);
 	if (bad[_i].kind == CREDS)
@@ -178,7 +154,7 @@ START_TEST(test_edges)
 	size_t n = 99;
 	char buf[8];
 
-	pair(sv);
+	testutil_seqpacket_pair(sv);
 	ck_assert_int_eq(fdpass_send(sv[0], "x", 1, fds, 5), -EINVAL);
 	ck_assert_int_eq(fdpass_recv(sv[1], buf, sizeof(buf), got, 4, &n, MSG_DONTWAIT), -EAGAIN);
 	ck_assert_uint_eq(n, 0);
@@ -205,11 +181,5 @@ static Suite *fdpass_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fdpass_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(fdpass_suite());
 }

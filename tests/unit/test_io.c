@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "testutil.h"
 
 #define BIG (1 << 20) /* 16 times a pipe buffer */
 
@@ -260,11 +261,5 @@ static Suite *io_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(io_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(io_suite());
 }

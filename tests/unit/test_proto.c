@@ -2,7 +2,6 @@
  * message refused with the right errno and no fd left behind, connect and
  * call against a real listening socket served by a forked child. */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,23 +15,7 @@
 
 #include "fdpass.h"
 #include "proto.h"
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-static void pair(int sv[2])
-{
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-}
+#include "testutil.h"
 
 static struct json_object *parse(const char *s)
 {
@@ -52,7 +35,7 @@ START_TEST(test_roundtrip)
 	int64_t i;
 	bool b;
 
-	pair(sv);
+	testutil_seqpacket_pair(sv);
 	ck_assert_int_eq(pipe(p), 0);
 	fds[0] = p[0];
 	fds[1] = p[1];
@@ -175,21 +158,21 @@ START_TEST(test_messages)
 		len = strlen(body);
 		break;
 	}
-	pair(sv);
+	testutil_seqpacket_pair(sv);
 	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz)), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	/* Every message carries an fd: a refusal must close it. */
 	ck_assert_int_eq(fdpass_send(sv[0], body, len, p, 1), 0);
-	before = count_fds();
+	before = testutil_count_fds();
 	ck_assert_int_eq(proto_recv(sv[1], &got, rfds, 1, &n, 0), msgs[_i].err);
 	if (msgs[_i].err) {
 		ck_assert_ptr_null(got);
 		ck_assert_uint_eq(n, 0);
-		ck_assert_int_eq(count_fds(), before);
+		ck_assert_int_eq(testutil_count_fds(), before);
 	} else {
 		ck_assert(json_object_is_type(got, json_type_object));
 		ck_assert_uint_eq(n, 1);
-		ck_assert_int_eq(count_fds(), before + 1);
+		ck_assert_int_eq(testutil_count_fds(), before + 1);
 		close(rfds[0]);
 		json_object_put(got);
 	}
@@ -213,7 +196,7 @@ START_TEST(test_send_limits)
 	int sv[2], rfds[1];
 	size_t n;
 
-	pair(sv);
+	testutil_seqpacket_pair(sv);
 	json_object_object_add(o, "op", json_object_new_string(big));
 	ck_assert_int_eq(proto_send(sv[0], o, NULL, 0), -EMSGSIZE);
 	ck_assert_int_eq(proto_recv(sv[1], &got, rfds, 1, &n, MSG_DONTWAIT), -EAGAIN);
@@ -264,7 +247,7 @@ static void cleanup_path(const char *path)
 START_TEST(test_connect_errors)
 {
 	char path[128];
-	int l, c1, c2, before = count_fds();
+	int l, c1, c2, before = testutil_count_fds();
 
 	make_path(path, sizeof(path));
 	ck_assert_int_eq(proto_connect(path, 100), -ENOENT);
@@ -291,7 +274,7 @@ START_TEST(test_connect_errors)
 	close(c1);
 	close(l);
 	cleanup_path(path);
-	ck_assert_int_eq(count_fds(), before);
+	ck_assert_int_eq(testutil_count_fds(), before);
 }
 END_TEST
 
@@ -368,9 +351,9 @@ START_TEST(test_call)
 	make_path(path, sizeof(path));
 	pid = serve(path, calls[_i].how);
 	ck_assert_int_eq(pipe(p), 0);
-	before = count_fds();
+	before = testutil_count_fds();
 	ck_assert_int_eq(proto_call(path, calls[_i].timeout, req, p, 2, &rep), calls[_i].err);
-	ck_assert_int_eq(count_fds(), before);
+	ck_assert_int_eq(testutil_count_fds(), before);
 	if (calls[_i].err == 0) {
 		ck_assert_str_eq(proto_str(rep, "echo"), "ping");
 		ck_assert_int_eq(proto_int(rep, "nfds", &nfds), 0);
@@ -424,11 +407,5 @@ static Suite *proto_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(proto_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(proto_suite());
 }

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -16,14 +15,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "ptyswitch.h"
-
-static bool cloexec(int fd)
-{
-	int f = fcntl(fd, F_GETFD);
-
-	return f >= 0 && (f & FD_CLOEXEC);
-}
+#include "testutil.h"
 
 /* A pty pair standing for the user's outer terminal. */
 static void outer_pair(int *m, int *s)
@@ -36,22 +30,13 @@ static void outer_pair(int *m, int *s)
 	ck_assert_int_ge(*s, 0);
 }
 
-/* tty_nr (field 7) of /proc/self/stat: the controlling terminal's device. */
-static long ctty_dev(void)
+/* The controlling terminal's device, through sessrecd's one /proc parser;
+ * (dev_t)-1 when it cannot be read. */
+static dev_t ctty_dev(void)
 {
-	char buf[1024];
-	FILE *f = fopen("/proc/self/stat", "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	long tty = -1;
-	char *p;
+	dev_t dev;
 
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (p && sscanf(p + 1, " %*c %*d %*d %*d %ld", &tty) != 1)
-		tty = -1;
-	return tty;
+	return auth_proc_ctty(getpid(), &dev) == 0 ? dev : (dev_t)-1;
 }
 
 static dev_t rdev_of(int fd)
@@ -68,9 +53,9 @@ static int check_switched(dev_t inner, int old_slave)
 	int bad = 0;
 
 	for (int fd = 0; fd <= 2; fd++)
-		if (rdev_of(fd) != inner || cloexec(fd))
+		if (rdev_of(fd) != inner || testutil_cloexec(fd))
 			bad |= 1;
-	if (ctty_dev() != (long)inner)
+	if (ctty_dev() != inner)
 		bad |= 2;
 	if (tcgetpgrp(0) != getpgrp())
 		bad |= 4;
@@ -114,7 +99,7 @@ START_TEST(open_copies_outer_tty)
 	ck_assert_int_eq(tcsetattr(os, TCSANOW, &tio), 0);
 
 	ck_assert_int_eq(ptyswitch_open(os, &m, &s), 0);
-	ck_assert(cloexec(m) && cloexec(s));
+	ck_assert(testutil_cloexec(m) && testutil_cloexec(s));
 	ck_assert(isatty(s));
 	ck_assert_str_eq(ptsname(m), ttyname(s));
 	ck_assert_int_eq(ioctl(s, TIOCGWINSZ, &got), 0);
@@ -135,7 +120,7 @@ START_TEST(open_non_tty_defaults)
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC), m, s;
 
 	ck_assert_int_eq(ptyswitch_open(null, &m, &s), 0);
-	ck_assert(cloexec(m) && cloexec(s));
+	ck_assert(testutil_cloexec(m) && testutil_cloexec(s));
 	ck_assert_int_eq(ioctl(s, TIOCGWINSZ, &got), 0);
 	ck_assert_uint_eq(got.ws_row, 24);
 	ck_assert_uint_eq(got.ws_col, 80);
@@ -208,7 +193,7 @@ START_TEST(leader_takes_slave)
 		if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0 || dup2(fd, 0) < 0)
 			_exit(102);
 		close(fd);
-		if (ctty_dev() != (long)rdev_of(os))
+		if (ctty_dev() != rdev_of(os))
 			_exit(103);
 		if (ptyswitch_take(s) < 0)
 			_exit(104);
@@ -243,11 +228,5 @@ static Suite *ptyswitch_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ptyswitch_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(ptyswitch_suite());
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rfc5424.h"
+#include "testutil.h"
 
 #define GUARD 0xA5
 static const struct timespec TS = { .tv_sec = 1795341600, .tv_nsec = 123456789 };
@@ -365,11 +366,5 @@ static Suite *rfc5424_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rfc5424_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(rfc5424_suite());
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "testutil.h"
 
 static const struct {
 	unsigned long tty_nr;
@@ -202,11 +203,5 @@ static Suite *auth_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(auth_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(auth_suite());
 }

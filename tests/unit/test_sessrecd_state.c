@@ -11,6 +11,7 @@
 
 #include "io.h"
 #include "state.h"
+#include "testutil.h"
 
 static void sample(struct session_state *st)
 {
@@ -56,6 +57,11 @@ static void sample(struct session_state *st)
 	st->rows = 33;
 	st->outer_fd = 9;
 	st->master_fd = 10;
+	strcpy(st->owner, "/run/sessrec/sessrecd.sock");
+	st->cap = 10485760;
+	st->withhold = true;
+	st->saved_ns = 123456789999999LL;
+	st->handoff_ns = 123456790000000LL;
 }
 
 static void assert_same(const struct session_state *a, const struct session_state *b)
@@ -92,6 +98,11 @@ static void assert_same(const struct session_state *a, const struct session_stat
 	ck_assert_uint_eq(a->rows, b->rows);
 	ck_assert_int_eq(a->outer_fd, b->outer_fd);
 	ck_assert_int_eq(a->master_fd, b->master_fd);
+	ck_assert_str_eq(a->owner, b->owner);
+	ck_assert_uint_eq(a->cap, b->cap);
+	ck_assert_int_eq(a->withhold, b->withhold);
+	ck_assert_int_eq(a->saved_ns, b->saved_ns);
+	ck_assert_int_eq(a->handoff_ns, b->handoff_ns);
 	if (a->have_termios) {
 		ck_assert_uint_eq(a->termios.c_iflag, b->termios.c_iflag);
 		ck_assert_uint_eq(a->termios.c_oflag, b->termios.c_oflag);
@@ -171,6 +182,10 @@ static const struct {
 	{ "\"cols\":101", "\"cols\":4294967296" },
 	{ "\"start_usec\":999999", "\"start_usec\":1000000" },
 	{ "\"outer_fd\":9", "\"outer_fd\":2147483648" },
+	{ "\"owner\":\"/run", "\"owner\":7,\"x\":\"" },
+	{ "\"cap\":10485760", "\"cap\":-1" },
+	{ "\"withhold\":true", "\"withhold\":\"yes\"" },
+	{ "\"handoff_ns\":123456790000000,", "" },
 	{ "\"cc\":\"", "\"cc\":\"zz" },
 	{ "\"lflag\":", "\"lflagx\":" },
 	{ "\"tty\":\"/dev/pts/7\"", "\"tty\":\"/dev/pts/7\\u0000x\"" },
@@ -231,11 +246,5 @@ static Suite *state_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(state_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(state_suite());
 }

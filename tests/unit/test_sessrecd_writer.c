@@ -14,6 +14,7 @@
 
 #include "io.h"
 #include "writer.h"
+#include "testutil.h"
 
 static char dir[] = "/tmp/test_sessrecd_writer.XXXXXX";
 
@@ -192,11 +193,5 @@ static Suite *writer_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(writer_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(writer_suite());
 }

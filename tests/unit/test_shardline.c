@@ -13,6 +13,7 @@
 #include "b64.h"
 #include "shardline.h"
 #include "utf8.h"
+#include "testutil.h"
 
 #define SID "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define GUARD 0xa5
@@ -625,11 +626,5 @@ static Suite *shardline_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(shardline_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(shardline_suite());
 }

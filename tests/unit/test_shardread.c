@@ -12,6 +12,7 @@
 #include "shardline.h"
 #include "shardread.h"
 #include "termtext.h"
+#include "testutil.h"
 
 #define SID "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define P "{\"sid\":\"" SID "\","
@@ -564,11 +565,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "testutil.h"
 
 struct seq {
 	const char *in;
@@ -69,15 +70,9 @@ int main(void)
 {
 	Suite *s = suite_create("utf8");
 	TCase *tc = tcase_create("utf8");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_seq, 0, (int)(sizeof(seqs) / sizeof(seqs[0])));
 	tcase_add_loop_test(tc, test_sanitize, 0, (int)(sizeof(sans) / sizeof(sans[0])));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(s);
 }

@@ -9,6 +9,7 @@
 #include "b64.h"
 #include "proto.h"
 #include "uuid.h"
+#include "testutil.h"
 
 #define MANY 1000
 
@@ -125,11 +126,5 @@ static Suite *uuid_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(uuid_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(uuid_suite());
 }

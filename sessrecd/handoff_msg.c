@@ -1,0 +1,206 @@
+/* handoff_msg: the pure parts of the handoff (see handoff.h): fd names, the
+ * gap marker, whether a service manager keeps fds, and the JSON the
+ * re-exec passes in its memfd. No daemon state here, so it is unit-tested.
+ * Convention: 0 / length or -errno. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handoff.h"
+
+#define OUTER_SUFFIX "-outer"
+#define INNER_SUFFIX "-inner"
+
+enum handoff_kind handoff_name_kind(const char *name, char sid[UUID_STR_LEN])
+{
+	size_t n = strlen(name);
+	char buf[UUID_STR_LEN];
+
+	if (strcmp(name, "listen") == 0)
+		return HANDOFF_FD_LISTEN;
+	if (strcmp(name, "keeper") == 0)
+		return HANDOFF_FD_KEEPER;
+	if (n != UUID_STR_LEN - 1 + strlen(OUTER_SUFFIX))
+		return HANDOFF_FD_UNKNOWN;
+	memcpy(buf, name, UUID_STR_LEN - 1);
+	buf[UUID_STR_LEN - 1] = '\0';
+	if (!uuid_valid(buf))
+		return HANDOFF_FD_UNKNOWN;
+	if (strcmp(name + UUID_STR_LEN - 1, OUTER_SUFFIX) != 0 && strcmp(name + UUID_STR_LEN - 1, INNER_SUFFIX) != 0)
+		return HANDOFF_FD_UNKNOWN;
+	memcpy(sid, buf, UUID_STR_LEN);
+	return strcmp(name + UUID_STR_LEN - 1, OUTER_SUFFIX) == 0 ? HANDOFF_FD_OUTER : HANDOFF_FD_INNER;
+}
+
+void handoff_name(char *buf, const char *sid, bool inner)
+{
+	snprintf(buf, HANDOFF_NAME_MAX, "%s%s", sid, inner ? INNER_SUFFIX : OUTER_SUFFIX);
+}
+
+void handoff_gap_text(char *buf, size_t cap, int64_t gap_ns)
+{
+	if (gap_ns < 0)
+		gap_ns = 0;
+	snprintf(buf, cap, "recorder restarted; gap %lld.%03lld s", (long long)(gap_ns / 1000000000),
+		 (long long)(gap_ns % 1000000000 / 1000000));
+}
+
+bool handoff_fdstore_usable(char *(*getenv_fn)(const char *))
+{
+	const char *sock = getenv_fn("NOTIFY_SOCKET"), *max = getenv_fn("FDSTORE");
+	char *end;
+	unsigned long n;
+
+	if (!sock || !*sock)
+		return false;
+	if (!max)
+		return true; /* systemd before 254 does not say; our unit sets FileDescriptorStoreMax= */
+	errno = 0;
+	n = strtoul(max, &end, 10);
+	return !errno && end != max && !*end && n > 0;
+}
+
+int handoff_exec_format(const struct handoff_exec *x, char **out)
+{
+	struct json_object *o = json_object_new_object(), *fds = json_object_new_array();
+	const char *s;
+	size_t len;
+	int r = -ENOMEM;
+
+	*out = NULL;
+	if (!o || !fds) {
+		json_object_put(o);
+		json_object_put(fds);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "version", json_object_new_int(HANDOFF_VERSION));
+	for (size_t i = 0; i < x->nfds; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "name", json_object_new_string(x->fds[i].name));
+		json_object_object_add(e, "fd", json_object_new_int(x->fds[i].fd));
+		json_object_array_add(fds, e);
+	}
+	json_object_object_add(o, "fds", fds);
+	json_object_object_add(o, "listen_activated", json_object_new_boolean(x->listen_activated));
+	json_object_object_add(o, "listen_path", json_object_new_string(x->listen_path));
+	json_object_object_add(o, "listen_dev", json_object_new_uint64(x->listen_dev));
+	json_object_object_add(o, "listen_ino", json_object_new_uint64(x->listen_ino));
+	json_object_object_add(o, "keeper_pid", json_object_new_int64(x->keeper_pid));
+	json_object_object_add(o, "resumed", json_object_new_int64(x->resumed));
+	json_object_object_add(o, "handoff_ns", json_object_new_int64(x->handoff_ns));
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s && (*out = strdup(s)) != NULL)
+		r = (int)len;
+	json_object_put(o);
+	return r;
+}
+
+static int get_int(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	errno = 0;
+	*out = json_object_get_int64(v);
+	return errno || *out < min || *out > max ? -EINVAL : 0;
+}
+
+static int get_u64(struct json_object *o, const char *key, uint64_t *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	if (json_object_get_int64(v) < 0 && json_object_get_uint64(v) <= INT64_MAX)
+		return -EINVAL;
+	*out = json_object_get_uint64(v);
+	return 0;
+}
+
+static int get_str(struct json_object *o, const char *key, char *dst, size_t cap)
+{
+	struct json_object *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	n = (size_t)json_object_get_string_len(v);
+	if (n >= cap || strlen(json_object_get_string(v)) != n)
+		return -EINVAL;
+	memcpy(dst, json_object_get_string(v), n + 1);
+	return 0;
+}
+
+static int parse_fds(struct json_object *arr, struct handoff_exec *x)
+{
+	size_t n = json_object_array_length(arr);
+
+	x->fds = calloc(n ? n : 1, sizeof(*x->fds));
+	if (!x->fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		int64_t fd;
+
+		if (!json_object_is_type(e, json_type_object) ||
+		    get_str(e, "name", x->fds[i].name, sizeof(x->fds[i].name)) < 0 ||
+		    get_int(e, "fd", 0, INT32_MAX, &fd) < 0)
+			return -EINVAL;
+		x->fds[i].fd = (int)fd;
+		x->nfds = i + 1;
+	}
+	return 0;
+}
+
+int handoff_exec_parse(const char *text, size_t n, struct handoff_exec *x)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *o = NULL, *v;
+	int64_t version, pid, resumed, ns;
+	int r = -EINVAL;
+
+	memset(x, 0, sizeof(*x));
+	if (n == 0 || n > INT32_MAX || memchr(text, '\0', n))
+		return -EINVAL;
+	if (!(tok = json_tokener_new_ex(8)))
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)n);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
+	    !json_object_is_type(o, json_type_object))
+		goto out;
+	if (get_int(o, "version", HANDOFF_VERSION, HANDOFF_VERSION, &version) < 0 ||
+	    !json_object_object_get_ex(o, "fds", &v) || !json_object_is_type(v, json_type_array))
+		goto out;
+	if ((r = parse_fds(v, x)) < 0)
+		goto out;
+	r = -EINVAL;
+	if (!json_object_object_get_ex(o, "listen_activated", &v) || !json_object_is_type(v, json_type_boolean))
+		goto out;
+	x->listen_activated = json_object_get_boolean(v);
+	if (get_str(o, "listen_path", x->listen_path, sizeof(x->listen_path)) < 0 ||
+	    get_u64(o, "listen_dev", &x->listen_dev) < 0 || get_u64(o, "listen_ino", &x->listen_ino) < 0 ||
+	    get_int(o, "keeper_pid", 0, INT32_MAX, &pid) < 0 || get_int(o, "resumed", 0, UINT32_MAX, &resumed) < 0 ||
+	    get_int(o, "handoff_ns", 0, INT64_MAX, &ns) < 0)
+		goto out;
+	x->keeper_pid = pid;
+	x->resumed = (unsigned)resumed;
+	x->handoff_ns = ns;
+	r = 0;
+out:
+	if (r < 0)
+		handoff_exec_free(x);
+	json_object_put(o);
+	json_tokener_free(tok);
+	return r;
+}
+
+void handoff_exec_free(struct handoff_exec *x)
+{
+	free(x->fds);
+	memset(x, 0, sizeof(*x));
+}
