@@ -131,11 +131,29 @@ static void build_argv(struct shim *sh)
 	sh->exec_argv[n] = NULL;
 }
 
+static bool env_flag(const char *name);
+
+/* The shell inherits none of the plumbing PAM passed down; SESSREC_SID stays
+ * (scripts may log it) unless the session is quiet, where nothing may hint
+ * at a recorder (honeypots). */
+static void scrub_env(void)
+{
+	bool quiet = env_flag("SESSREC_QUIET");
+
+	unsetenv("SESSREC_TOKEN");
+	unsetenv("SESSREC_FAIL");
+	unsetenv("SESSREC_QUIET");
+	unsetenv("SESSREC_SOCKET");
+	unsetenv("SESSREC_TIMEOUT_MS");
+	if (quiet)
+		unsetenv("SESSREC_SID");
+}
+
 static void exec_shell(struct shim *sh)
 {
 	int e;
 
-	unsetenv("SESSREC_TOKEN");
+	scrub_env();
 	execv(sh->shell, sh->exec_argv);
 	e = errno;
 	fprintf(stderr, "sessrec: cannot run %s: %s\n", sh->shell, strerror(e));

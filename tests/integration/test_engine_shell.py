@@ -235,7 +235,11 @@ class ShellBase:
             self.assertEqual(target, inner, 'the shell holds fd %d -> %s besides the inner slave %s (outer %s)'
                              % (fd, target, inner, p.slave_name))
         with open('/proc/%d/environ' % pid, 'rb') as f:
-            self.assertNotIn(b'SESSREC_TOKEN=', f.read(), 'the spent token is still in the shell\'s environment')
+            env = f.read()
+        self.assertNotIn(b'SESSREC_TOKEN=', env, 'the spent token is still in the shell\'s environment')
+        self.assertIn(b'SESSREC_SID=' + sid.encode(), env, 'the shell lost SESSREC_SID')
+        for plumbing in (b'SESSREC_FAIL=', b'SESSREC_QUIET=', b'SESSREC_SOCKET=', b'SESSREC_TIMEOUT_MS='):
+            self.assertNotIn(plumbing, env, 'the shell inherited %r' % plumbing)
         self.logout(p, sid, 0)
 
 
