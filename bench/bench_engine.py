@@ -21,8 +21,8 @@ Figures:
   plus sessrecctl's own; for the others their own processes' CPU (the whole
   process tree's rusage minus what the inner bash and cat used);
 - recording bytes per output byte: recording size / bytes cat'ed;
-- memory per idle session: sessrecd's VmRSS with 1 and N idle sessions
-  (1000, 100 with --quick); for the others the RSS of the recorder
+- memory per idle session: the VmRSS of sessrecd and its keeper with 1 and
+  N idle sessions (1000, 100 with --quick); for the others the RSS of the recorder
   process(es) one idle session keeps (each session is a process of its own).
 """
 import argparse, base64, ctypes, fcntl, json, os, random, resource, select, shlex, shutil, signal
@@ -486,7 +486,8 @@ class Bench:
                 self.wait_ready(batch)
             time.sleep(0.5)
             self.check_daemon()
-            return vm_rss(self.daemon.pid)
+            # the keeper, which holds a copy of every session's fds, counts too
+            return sum(vm_rss(p) for p in [self.daemon.pid] + descendants(self.daemon.pid))
         finally:
             self.close_sessions(sessions)
 
@@ -587,7 +588,8 @@ def main():
 
         rss1 = b.daemon_rss(1)
         rssn = b.daemon_rss(idle_n)
-        log('  sessrecd VmRSS: %d KiB with 1 idle session, %d KiB with %d' % (rss1, rssn, idle_n))
+        log('  sessrecd (+ keeper) VmRSS: %d KiB with 1 idle session, %d KiB with %d' % (
+            rss1, rssn, idle_n))
         peer_rss = {v.name: b.recorder_rss(v) for v in vs if v.name not in ('bare', 'sessrec')}
         b.rec_clear(b.sessrec)
     finally:
@@ -624,7 +626,7 @@ def main():
     idle = {'sessrec': kib_idle}
     idle.update(peer_rss)
     row('memory per idle session, KiB', idle, 'kib_idle', '.1f')
-    rows.append(['  sessrecd VmRSS 1 / %d idle, KiB' % idle_n, '-', '%d / %d' % (rss1, rssn)]
+    rows.append(['  sessrecd+keeper RSS 1 / %d idle, KiB' % idle_n, '-', '%d / %d' % (rss1, rssn)]
                 + ['-'] * (len(names) - 2) + ['', ''])
 
     head = ['%s (%s MB, %d round%s)' % ('quick' if args.quick else 'full', mb, rounds,
@@ -645,8 +647,8 @@ def main():
               100.0 * esc_share, size / newlines, floor))
     print('sessrec records input and output; tlog-rec runs with --log-input; script and ttyrec '
           'record output only.')
-    print('memory: sessrecd\'s VmRSS growth per idle session; for the others the RSS of the '
-          'process(es) each session keeps.')
+    print('memory: the VmRSS growth of sessrecd and its keeper per idle session; for the others '
+          'the RSS of the process(es) each session keeps.')
     if missing:
         print('not measured (not installed): ' + ', '.join(missing))
     if ns_note:

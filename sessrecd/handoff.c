@@ -531,19 +531,37 @@ int handoff_write_state(struct daemon *d, struct session *s, int64_t now_ns)
 	return 0;
 }
 
+void handoff_log_unattached(struct daemon *d, const char *why)
+{
+	unsigned n = 0;
+
+	for (struct session *s = d->sessions; s; s = s->next)
+		n += s->phase == SESSION_OPEN;
+	if (n)
+		log_line("%s: %u registered session%s not yet attached cannot be kept (their attach will be refused)",
+			 why, n, n == 1 ? "" : "s");
+}
+
 void handoff_detach_all(struct daemon *d)
 {
 	int64_t now = mono_ns();
 	unsigned n = 0;
 	int r;
 
+	handoff_log_unattached(d, "handing over");
 	for (struct session *s = d->sessions, *next; s; s = next) {
 		next = s->next;
 		if (s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING)
 			continue;
-		if ((r = handoff_write_state(d, s, now)) < 0)
-			log_line("session %s: cannot write its state for the next daemon: %s", s->st.sid,
+		if ((r = handoff_write_state(d, s, now)) < 0) {
+			/* Without its state no later daemon could go on with it:
+			 * it ends here, recorded, as a plain stop ends it. */
+			log_line("session %s: cannot write its state for the next daemon: %s; ended", s->st.sid,
 				 strerror(-r));
+			relay_flush_once(s);
+			session_end(d, s, s->phase == SESSION_DRAINING ? s->end_reason : "shutdown");
+			continue;
+		}
 		relay_detach(d, s);
 		recorder_release(d, s);
 		session_free(d, s);

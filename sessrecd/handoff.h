@@ -129,6 +129,10 @@ bool handoff_on_term(struct daemon *d);
  * without touching the terminals, sessions freed. */
 void handoff_detach_all(struct daemon *d);
 
+/* Says (with why) how many registered sessions waiting for their attach a
+ * handoff cannot keep: their tokens are not handed over. */
+void handoff_log_unattached(struct daemon *d, const char *why);
+
 /* After the sessions ended at a clean shutdown: the keeper is told and
  * waited for. */
 void handoff_fini(struct daemon *d);

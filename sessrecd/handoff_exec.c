@@ -281,6 +281,7 @@ void handoff_reexec(struct daemon *d)
 			 strerror(d->ho.exe[0] ? errno : ENOENT));
 		return;
 	}
+	handoff_log_unattached(d, "SIGUSR2");
 	if ((r = collect(d, &x, mono_ns())) < 0) {
 		handoff_exec_free(&x);
 		log_line("SIGUSR2: %s; still running", strerror(-r));

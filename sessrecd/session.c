@@ -72,7 +72,7 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 	s->st.outer_fd = s->st.master_fd = -1;
 	s->token_spent = true;
 	s->withhold = st->withhold;
-	s->cap = st->cap;
+	s->cap = st->cap ? st->cap : d->cfg.session_cap;
 	s->opened_ms = loop_now_ms();
 	s->opened_sec = st->start_sec;
 	loop_io_init(&s->outer_io, NULL, s);

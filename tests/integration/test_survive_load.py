@@ -69,14 +69,18 @@ class Load:
         th.start()
         self.arr.pump(60, lambda: not th.is_alive())
         th.join()
-        self.windows.append((kind, round(t0 - self.t_start, 2), round(time.monotonic() - self.t_start, 2)))
+        t1 = time.monotonic()
+        self.windows.append((kind, round(t0 - self.t_start, 2), round(t1 - self.t_start, 2)))
         self.arr.pump(SETTLE)
         for p in self.ptys:
+            # The longest silence from the last output before the restart
+            # to the first output after it was done.
             ts = self.arr.times[id(p)]
             before = [t for t in ts if t <= t0]
-            after = [t for t in ts if t > t0]
-            self.tc.assertTrue(after, 'session %r printed nothing after restart' % p.out[-60:])
-            self.pauses.append((kind, after[0] - (before[-1] if before else t0)))
+            done = [t for t in ts if t >= t1]
+            self.tc.assertTrue(done, 'session %r printed nothing after restart' % p.out[-60:])
+            span = ([before[-1]] if before else [t0]) + [t for t in ts if t0 < t <= done[0]]
+            self.pauses.append((kind, max(b - a for a, b in zip(span, span[1:]))))
 
     def finish(self):
         for p in self.ptys:
