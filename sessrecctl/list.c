@@ -39,6 +39,14 @@ static const char list_usage[] =
 
 enum { L_HDR = 1, L_END = 2, L_TRUNC = 4, L_SKIP = 8, L_UNATTACHED = 16 };
 
+/* The text columns (user, src, service, host) fit their widest value, from
+ * these widths up to LIST_COL_MAX: a recorded name is attacker-controlled in
+ * a honeypot, and one absurd value must not push every line off the screen
+ * (it overflows its own line only). */
+enum { LIST_NCOLS = 4, LIST_COL_MAX = 40 };
+static const int list_col_min[LIST_NCOLS] = { 10, 15, 7, 12 };
+static const char *const list_col_name[LIST_NCOLS] = { "USER", "SRC", "SERVICE", "HOST" };
+
 /* What list keeps of a session until its day is printed: small, in the
  * table's arena. --json reads the header and end lines again at the end
  * (kept as copies only for gzip shards, which cannot be read at an offset). */
@@ -59,6 +67,9 @@ struct list {
 	struct filter f;
 	bool json;
 	struct out out;
+	struct out scratch;    /* a value shown safely, to measure its width */
+	int width[LIST_NCOLS]; /* only grow: see print_header */
+	bool header_done;
 	struct sidtab tab;     /* one day's sessions */
 	struct lsess **day;    /* the same, to sort */
 	size_t capday;
@@ -322,6 +333,56 @@ static void print_json(struct list *ls, const struct lsess *s)
 	json_object_put(el);
 }
 
+/* The header, aligned with the lines that follow it. Widths are known a
+ * day at a time (memory holds one day's sessions), so it is printed before
+ * the newest day, and again before an older day only if that day widened a
+ * column. */
+static void print_header(struct list *ls)
+{
+	out_printf(&ls->out, "%-8s  %-19s  %8s  ", "SID", "START", "DURATION");
+	for (int i = 0; i < LIST_NCOLS; i++)
+		out_printf(&ls->out, "%-*s  ", ls->width[i], list_col_name[i]);
+	out_printf(&ls->out, "%7s  %s\n", "BYTES", "STATE");
+	ls->header_done = true;
+}
+
+/* Columns out_safe_pad takes for s, up to LIST_COL_MAX: it writes one column
+ * per character (escapes are ASCII), so the scratch copy's characters are
+ * counted. A character is at most 4 bytes, so a longer value is at the cap. */
+static int col_width(struct list *ls, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	int cols = 0;
+
+	if (n >= 4 * (size_t)LIST_COL_MAX)
+		return LIST_COL_MAX;
+	if (n == 0)
+		return 1; /* "-" */
+	ls->scratch.len = 0;
+	out_safe(&ls->scratch, s, n);
+	for (size_t i = 0; i < ls->scratch.len && cols < LIST_COL_MAX; i++)
+		if (((uint8_t)ls->scratch.buf[i] & 0xc0) != 0x80)
+			cols++;
+	return cols;
+}
+
+/* Widens the columns for the day's n sessions; true if one grew. */
+static bool fit_columns(struct list *ls, size_t n)
+{
+	bool grew = false;
+
+	for (size_t k = 0; k < n; k++)
+		for (int i = 0; i < LIST_NCOLS; i++) {
+			int w = col_width(ls, field(ls->day[k], i));
+
+			if (w > ls->width[i]) {
+				ls->width[i] = w;
+				grew = true;
+			}
+		}
+	return grew;
+}
+
 static void print_line(struct list *ls, const struct lsess *s)
 {
 	char when[32] = "-", dur[32], bytes[32] = "-";
@@ -332,14 +393,11 @@ static void print_line(struct list *ls, const struct lsess *s)
 	if (s->flags & L_END)
 		out_fmt_bytes(bytes, sizeof(bytes), s->bytes);
 	out_printf(&ls->out, "%-8.8s  %-19s  %8s  ", s->sid, when, dur);
-	out_safe_pad(&ls->out, field(s, 0), 10);
-	out_str(&ls->out, "  ");
-	out_safe_pad(&ls->out, field(s, 1), 15);
-	out_str(&ls->out, "  ");
-	out_safe_pad(&ls->out, field(s, 2), 7);
-	out_str(&ls->out, "  ");
-	out_safe_pad(&ls->out, field(s, 3), 12);
-	out_printf(&ls->out, "  %7s  %s\n", bytes, lstate(s));
+	for (int i = 0; i < LIST_NCOLS; i++) {
+		out_safe_pad(&ls->out, field(s, i), ls->width[i]);
+		out_str(&ls->out, "  ");
+	}
+	out_printf(&ls->out, "%7s  %s\n", bytes, lstate(s));
 }
 
 static int newest_first(const void *a, const void *b)
@@ -369,6 +427,8 @@ static int flush_day(struct list *ls)
 			ls->day[n++] = s;
 	}
 	qsort(ls->day, n, sizeof(*ls->day), newest_first);
+	if (!ls->json && (fit_columns(ls, n) || !ls->header_done))
+		print_header(ls);
 	for (size_t i = 0; i < n; i++) {
 		if (ls->json) {
 			/* duration: the end's, else the last event's */
@@ -445,19 +505,24 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_err("list", "unexpected argument '%s'", argv[optind]);
 	if ((r = store_open(&ls.st, ctl)) != 0)
 		return r;
-	if (out_init(&ls.out, STDOUT_FILENO, 1 << 16) < 0) {
+	/* scratch holds a value of 4 * LIST_COL_MAX bytes, each escaped to 4 */
+	if (out_init(&ls.out, STDOUT_FILENO, 1 << 16) < 0 ||
+	    out_init(&ls.scratch, -1, 16 * LIST_COL_MAX) < 0) {
+		out_close(&ls.out);
 		store_close(&ls.st);
 		ctl_err("%s", strerror(ENOMEM));
 		return CTL_EXIT_ERROR;
 	}
-	if (!ls.json)
-		out_printf(&ls.out, "%-8s  %-19s  %8s  %-10s  %-15s  %-7s  %-12s  %7s  %s\n", "SID", "START",
-			   "DURATION", "USER", "SRC", "SERVICE", "HOST", "BYTES", "STATE");
+	memcpy(ls.width, list_col_min, sizeof(ls.width));
 	r = scan(&ls);
+	if (!ls.json && !ls.header_done)
+		print_header(&ls); /* no shard: the header alone */
 	if (out_close(&ls.out) < 0 && r == 0) {
 		ctl_err("writing the list: %s", strerror(-ls.out.err));
 		r = CTL_EXIT_ERROR;
 	}
+	ls.scratch.len = 0; /* nothing of it is written anywhere */
+	out_close(&ls.scratch);
 	sidtab_free(&ls.tab, NULL);
 	free(ls.day);
 	free(ls.line);
