@@ -120,6 +120,10 @@ static void attach_tty(struct daemon *d, struct conn *c, struct session *s, int 
 	char why[256];
 	int r;
 
+	/* PAM_TTY is "ssh" inside sshd's monitor: meta.tty names the terminal
+	 * the user really had, as the kernel knows it. */
+	if (ttyname_r(fds[0], why, sizeof(why)) == 0 && strlen(why) < sizeof(s->st.tty))
+		snprintf(s->st.tty, sizeof(s->st.tty), "%s", why);
 	mark_start(s);
 	s->withhold = d->cfg.withhold_secrets;
 	s->cap = d->cfg.session_cap;

@@ -269,18 +269,7 @@ void daemon_fini(struct daemon *d)
 		/* Every queued line reaches the disk before anyone hears "recorded". */
 		writer_stop(d->writer);
 		d->writer = NULL;
-		for (struct session *s = d->sessions; s; s = s->next)
-			s->end_seq = 0;
-		for (struct session *s = d->sessions, *next; s; s = next) {
-			next = s->next;
-			if (s->phase == SESSION_FINISHING && s->close_conn) {
-				struct conn *c = s->close_conn;
-
-				s->close_conn = NULL;
-				c->waiting = NULL;
-				server_reply_close(d, c, s->st.sid, "recorded");
-			}
-		}
+		session_writer_stopped(d);
 	}
 	handoff_fini(d);
 	server_close(d);

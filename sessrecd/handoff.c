@@ -1,7 +1,7 @@
 /* handoff: the holder of the session fds (fd store or keeper), and the
  * start-up collection and resumption of sessions an earlier daemon left
- * (see handoff.h). The re-exec itself is in reexec.c, the memfd format in
- * handoffmsg.c. Convention: 0 or -errno. */
+ * (see handoff.h). The re-exec itself is in handoff_exec.c, the memfd
+ * format in handoff_msg.c. Convention: 0 or -errno. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

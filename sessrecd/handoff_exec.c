@@ -241,18 +241,7 @@ static void flush_writer(struct daemon *d)
 	loop_del(&d->loop, &d->writer_io);
 	writer_stop(d->writer);
 	d->writer = NULL;
-	for (struct session *s = d->sessions, *next; s; s = next) {
-		next = s->next;
-		if (s->phase == SESSION_FINISHING && s->close_conn) {
-			struct conn *c = s->close_conn;
-
-			s->close_conn = NULL;
-			c->waiting = NULL;
-			server_reply_close(d, c, s->st.sid, "recorded");
-		}
-		if (s->phase == SESSION_FINISHING)
-			s->end_seq = 0;
-	}
+	session_writer_stopped(d);
 }
 
 static void restart_writer(struct daemon *d)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "handoff.h"
+#include "proto.h"
 
 #define OUTER_SUFFIX "-outer"
 #define INNER_SUFFIX "-inner"
@@ -100,12 +101,9 @@ int handoff_exec_format(const struct handoff_exec *x, char **out)
 
 static int get_int(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
 {
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return -EINVAL;
 	errno = 0;
-	*out = json_object_get_int64(v);
+	if (proto_int(o, key, out) < 0)
+		return -EINVAL;
 	return errno || *out < min || *out > max ? -EINVAL : 0;
 }
 
@@ -123,15 +121,12 @@ static int get_u64(struct json_object *o, const char *key, uint64_t *out)
 
 static int get_str(struct json_object *o, const char *key, char *dst, size_t cap)
 {
-	struct json_object *v;
-	size_t n;
+	const char *s = proto_str(o, key); /* NULL too with an embedded NUL */
+	size_t n = s ? strlen(s) : 0;
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!s || n >= cap)
 		return -EINVAL;
-	n = (size_t)json_object_get_string_len(v);
-	if (n >= cap || strlen(json_object_get_string(v)) != n)
-		return -EINVAL;
-	memcpy(dst, json_object_get_string(v), n + 1);
+	memcpy(dst, s, n + 1);
 	return 0;
 }
 

@@ -46,38 +46,44 @@ static int set_nonblock(int fd)
 	return 0;
 }
 
+/* After EAGAIN or EINTR: waits up to timeout_ms for fd to be ready for
+ * events; 0 to try again, -ETIMEDOUT or -errno. */
+static int wait_ready(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r = poll(&p, 1, timeout_ms);
+
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
 /* One message within timeout_ms; the fds are the caller's. */
 static int recv_within(int fd, int timeout_ms, struct json_object **msg, int *fds, size_t *nfds)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int r;
 
 	for (;;) {
 		r = proto_recv(fd, msg, fds, FDPASS_MAX, nfds, MSG_DONTWAIT);
 		if (r != -EAGAIN && r != -EINTR)
 			return r;
-		r = poll(&p, 1, timeout_ms);
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (r < 0 && errno != EINTR)
-			return -errno;
+		if ((r = wait_ready(fd, POLLIN, timeout_ms)) < 0)
+			return r;
 	}
 }
 
 static int send_within(int fd, int timeout_ms, struct json_object *msg)
 {
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	int r;
 
 	for (;;) {
 		r = proto_send_flags(fd, msg, NULL, 0, MSG_DONTWAIT);
 		if (r != -EAGAIN && r != -EINTR)
 			return r;
-		r = poll(&p, 1, timeout_ms);
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (r < 0 && errno != EINTR)
-			return -errno;
+		if ((r = wait_ready(fd, POLLOUT, timeout_ms)) < 0)
+			return r;
 	}
 }
 

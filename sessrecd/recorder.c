@@ -99,6 +99,13 @@ static uint64_t put_line(struct daemon *d, struct session *s, const char *line, 
 	return seq;
 }
 
+/* The lines queued by one recorder call go to the writer together. */
+static void hand_over(struct daemon *d)
+{
+	if (d->writer)
+		writer_flush(d->writer);
+}
+
 static void truncate_now(struct daemon *d, struct session *s)
 {
 	char line[SHARD_LINE_MAX];
@@ -185,13 +192,16 @@ int recorder_begin(struct daemon *d, struct session *s)
 		return n;
 	}
 	put_line(d, s, line, (size_t)n, false);
+	hand_over(d);
 	return 0;
 }
 
 void recorder_output(struct daemon *d, struct session *s, const uint8_t *p, size_t n)
 {
-	if (recording(s))
+	if (recording(s)) {
 		(void)shard_encode_event(&s->carry_o, s->st.sid, session_t(s), 'o', p, n, line_sink, s);
+		hand_over(d);
+	}
 }
 
 void recorder_flush_withheld(struct daemon *d, struct session *s)
@@ -220,8 +230,10 @@ void recorder_input(struct daemon *d, struct session *s, const uint8_t *p, size_
 		return;
 	}
 	recorder_flush_withheld(d, s);
-	if (recording(s))
+	if (recording(s)) {
 		(void)shard_encode_event(&s->carry_i, s->st.sid, session_t(s), 'i', p, n, line_sink, s);
+		hand_over(d);
+	}
 }
 
 void recorder_resize(struct daemon *d, struct session *s, unsigned cols, unsigned rows)
@@ -234,6 +246,7 @@ void recorder_resize(struct daemon *d, struct session *s, unsigned cols, unsigne
 	n = shard_format_resize(line, sizeof(line), s->st.sid, session_t(s), cols, rows);
 	if (n > 0)
 		put_event(d, s, line, (size_t)n);
+	hand_over(d);
 }
 
 void recorder_marker(struct daemon *d, struct session *s, const char *text)
@@ -246,6 +259,7 @@ void recorder_marker(struct daemon *d, struct session *s, const char *text)
 	n = shard_format_marker(line, sizeof(line), s->st.sid, session_t(s), text);
 	if (n > 0)
 		put_event(d, s, line, (size_t)n);
+	hand_over(d);
 }
 
 void recorder_finish(struct daemon *d, struct session *s, const char *reason)
@@ -282,6 +296,7 @@ void recorder_finish(struct daemon *d, struct session *s, const char *reason)
 	n = shard_format_end(line, sizeof(line), st->sid, &e);
 	if (n > 0)
 		s->end_seq = put_line(d, s, line, (size_t)n, true);
+	hand_over(d);
 	recorder_release(d, s);
 }
 
@@ -300,6 +315,7 @@ void recorder_write_failed(struct daemon *d, struct session *s, int err)
 		s->st.truncated = true;
 		if (n > 0 && writer_line(d->writer, s->file->fd, 0, line, (size_t)n, false))
 			s->st.bytes_recorded += (uint64_t)n;
+		hand_over(d);
 	}
 }
 

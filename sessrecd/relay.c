@@ -21,6 +21,9 @@
 
 #define RELAY_READS_PER_WAKE 4 /* fairness between sessions under bulk output */
 #define RELAY_SALVAGE_MAX (1024 * 1024)
+/* What one read of a pty master gives at most (n_tty's buffer less one):
+ * a shorter read found it drained. Only a hint: epoll is level-triggered. */
+#define RELAY_PTY_CHUNK 4095
 
 static size_t buf_len(const struct relay_buf *b)
 {
@@ -188,6 +191,7 @@ static void read_outer(struct daemon *d, struct session *s)
 	for (int i = 0; i < RELAY_READS_PER_WAKE && s->phase == SESSION_RELAYING; i++) {
 		size_t room = RELAY_TO_INNER_MAX - buf_len(&s->to_inner);
 		ssize_t n;
+		bool secret;
 
 		if (room == 0)
 			break;
@@ -205,44 +209,69 @@ static void read_outer(struct daemon *d, struct session *s)
 		s->st.bytes_in += (uint64_t)n;
 		s->state_dirty = true;
 		check_winsize(d, s);
-		recorder_input(d, s, d->scratch, (size_t)n, inner_secret(s));
-		/* A master that takes no input belongs to a shell on its way
-		 * out; its EOF ends the session. */
+		/* The modes the input meets, before the shell sees it. */
+		secret = inner_secret(s);
+		/* The keystroke goes on first, its recording after. A master
+		 * that takes no input belongs to a shell on its way out; its
+		 * EOF ends the session. */
 		if (send_to(s->st.master_fd, &s->to_inner, RELAY_TO_INNER_MAX, d->scratch, (size_t)n) < 0)
 			buf_free(&s->to_inner);
+		recorder_input(d, s, d->scratch, (size_t)n, secret);
+		if ((size_t)n < room)
+			break; /* drained: no read just for its EAGAIN */
 	}
 }
 
-static void read_master(struct daemon *d, struct session *s)
+/* Reads what the inner master has (a read gives at most what its line
+ * discipline buffers, about 4 KiB) into one batch for one terminal write
+ * and one recorder call; 0, or -1 when the session ended. */
+static int read_master_batch(struct daemon *d, struct session *s, size_t room, size_t *got)
 {
-	for (int i = 0; i < RELAY_READS_PER_WAKE && s->phase == SESSION_RELAYING; i++) {
-		size_t room = RELAY_TO_OUTER_MAX - buf_len(&s->to_outer);
-		ssize_t n;
-		int r;
+	size_t have = 0;
 
-		if (room == 0 || d->disk_paused)
-			break;
-		if (room > sizeof(d->scratch))
-			room = sizeof(d->scratch);
-		n = read(s->st.master_fd, d->scratch, room);
+	for (int i = 0; i < RELAY_READS_PER_WAKE && have < room; i++) {
+		ssize_t n = read(s->st.master_fd, d->scratch + have, room - have);
+
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) { /* EIO: every slave is closed, the shell is gone */
+			if (have)
+				break; /* the next wake sees it again */
 			inner_done(d, s, s->end_reason ? s->end_reason : "exit");
-			return;
+			return -1;
 		}
-		s->st.bytes_out += (uint64_t)n;
-		s->state_dirty = true;
-		recorder_output(d, s, d->scratch, (size_t)n);
-		r = send_to(s->st.outer_fd, &s->to_outer, RELAY_TO_OUTER_MAX, d->scratch, (size_t)n);
-		if (r < 0) {
-			outer_gone(d, s, r == -ENOMEM ? "error" : "hangup");
-			return;
-		}
-		daemon_check_disk(d);
+		have += (size_t)n;
+		if ((size_t)n < RELAY_PTY_CHUNK)
+			break; /* drained for now: no read just for its EAGAIN */
 	}
+	*got = have;
+	return 0;
+}
+
+static void read_master(struct daemon *d, struct session *s)
+{
+	size_t room = RELAY_TO_OUTER_MAX - buf_len(&s->to_outer), n;
+	int r;
+
+	if (room == 0 || d->disk_paused || s->phase != SESSION_RELAYING)
+		return;
+	if (room > sizeof(d->scratch))
+		room = sizeof(d->scratch);
+	if (read_master_batch(d, s, room, &n) < 0 || n == 0)
+		return;
+	s->st.bytes_out += (uint64_t)n;
+	s->state_dirty = true;
+	/* The terminal first, the recording after: what the user waits for
+	 * does not wait for the encoder. */
+	r = send_to(s->st.outer_fd, &s->to_outer, RELAY_TO_OUTER_MAX, d->scratch, (size_t)n);
+	recorder_output(d, s, d->scratch, n);
+	if (r < 0) {
+		outer_gone(d, s, r == -ENOMEM ? "error" : "hangup");
+		return;
+	}
+	daemon_check_disk(d);
 }
 
 static void master_cb(struct loop_io *io, uint32_t ev)

@@ -22,6 +22,20 @@
 
 #define SESSION_STATE_EVERY_MS 2000 /* counters reach the state file this often */
 
+/* Gives s its serial and puts it at the head of the registry. */
+static void session_link(struct daemon *d, struct session *s)
+{
+	s->d = d;
+	s->serial = ++d->next_serial;
+	loop_io_init(&s->outer_io, NULL, s);
+	loop_io_init(&s->master_io, NULL, s);
+	s->next = d->sessions;
+	if (d->sessions)
+		d->sessions->prev = s;
+	d->sessions = s;
+	d->nsessions++;
+}
+
 struct session *session_new(struct daemon *d)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -36,21 +50,13 @@ struct session *session_new(struct daemon *d)
 		errno = -r;
 		return NULL;
 	}
-	s->d = d;
-	s->serial = ++d->next_serial;
 	s->phase = SESSION_OPEN;
 	s->st.outer_fd = s->st.master_fd = -1;
 	s->st.audit_session = -1;
 	s->opened_ms = loop_now_ms();
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->opened_sec = rt.tv_sec;
-	loop_io_init(&s->outer_io, NULL, s);
-	loop_io_init(&s->master_io, NULL, s);
-	s->next = d->sessions;
-	if (d->sessions)
-		d->sessions->prev = s;
-	d->sessions = s;
-	d->nsessions++;
+	session_link(d, s);
 	return s;
 }
 
@@ -65,8 +71,6 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->d = d;
-	s->serial = ++d->next_serial;
 	s->phase = SESSION_RELAYING;
 	s->st = *st;
 	s->st.outer_fd = s->st.master_fd = -1;
@@ -75,13 +79,7 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 	s->cap = st->cap ? st->cap : d->cfg.session_cap;
 	s->opened_ms = loop_now_ms();
 	s->opened_sec = st->start_sec;
-	loop_io_init(&s->outer_io, NULL, s);
-	loop_io_init(&s->master_io, NULL, s);
-	s->next = d->sessions;
-	if (d->sessions)
-		d->sessions->prev = s;
-	d->sessions = s;
-	d->nsessions++;
+	session_link(d, s);
 	return s;
 }
 
@@ -250,18 +248,24 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	 * session_writer_progress, never under the caller's feet. */
 }
 
-/* FINISHING -> answered and gone, or ENDED until PAM closes. */
-static void finalize(struct daemon *d, struct session *s)
+/* The close waiting for s's end line hears "recorded". */
+static void answer_close(struct daemon *d, struct session *s)
 {
 	struct conn *c = s->close_conn;
 
-	if (!c) {
-		s->phase = SESSION_ENDED;
-		return;
-	}
 	s->close_conn = NULL;
 	c->waiting = NULL;
 	server_reply_close(d, c, s->st.sid, "recorded");
+}
+
+/* FINISHING -> answered and gone, or ENDED until PAM closes. */
+static void finalize(struct daemon *d, struct session *s)
+{
+	if (!s->close_conn) {
+		s->phase = SESSION_ENDED;
+		return;
+	}
+	answer_close(d, s);
 	session_free(d, s);
 }
 
@@ -274,6 +278,17 @@ void session_writer_progress(struct daemon *d)
 		next = s->next;
 		if (s->phase == SESSION_FINISHING && s->end_seq <= done)
 			finalize(d, s);
+	}
+}
+
+void session_writer_stopped(struct daemon *d)
+{
+	for (struct session *s = d->sessions; s; s = s->next) {
+		if (s->phase != SESSION_FINISHING)
+			continue;
+		if (s->close_conn)
+			answer_close(d, s);
+		s->end_seq = 0;
 	}
 }
 

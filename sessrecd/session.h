@@ -53,6 +53,11 @@ void session_end(struct daemon *d, struct session *s, const char *reason);
  * written answer their pending close and become ENDED (or go). */
 void session_writer_progress(struct daemon *d);
 
+/* The writer was stopped, every queued line on disk: finishing sessions
+ * answer their pending close ("recorded") and count their end line as
+ * written (end_seq 0) for a writer started later; they stay FINISHING. */
+void session_writer_stopped(struct daemon *d);
+
 /* Queues the state file of s (at attach, on truncation, periodically). */
 void session_save(struct daemon *d, struct session *s);
 

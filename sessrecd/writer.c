@@ -1,4 +1,6 @@
 /* writer: the disk writer thread and its mutex/condvar queue (see writer.h).
+ * Lines travel in blocks: the loop fills one without the lock and hands the
+ * filled ones over with one lock (and a signal only when the thread sleeps).
  * Convention: sequence numbers, 0 for "not queued". */
 #include <errno.h>
 #include <pthread.h>
@@ -12,8 +14,17 @@
 #include "writer.h"
 
 #define WRITER_ERRORS_MAX 64
+#define WRITER_BLOCK (64 * 1024) /* line bytes per block, a bigger line gets its own */
 
-enum entry_kind { E_LINE, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK };
+enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK };
+
+/* One line in an E_LINES block, its bytes right after it (padded to 8). */
+struct line_rec {
+	uint64_t owner;
+	int fd;
+	bool notify;
+	uint32_t len;
+};
 
 struct entry {
 	struct entry *next;
@@ -22,7 +33,8 @@ struct entry {
 	bool notify;
 	uint64_t owner;
 	uint64_t seq;
-	size_t len;      /* of data */
+	size_t len;      /* of data (E_LINES: used so far) */
+	size_t cap;      /* E_LINES: room in data */
 	size_t path_len; /* E_STATE_*: path at data + len, NUL-terminated */
 	char data[];
 };
@@ -35,6 +47,9 @@ struct writer {
 	size_t queued;
 	bool congested; /* the loop saw the queue over the high watermark */
 	bool stop;
+	bool waiting;   /* the thread sleeps on cond */
+	/* Blocks the loop filled and has not handed over (loop thread only). */
+	struct entry *fill_head, *fill_tail;
 	uint64_t next_seq, done_seq;
 	struct writer_error errors[WRITER_ERRORS_MAX];
 	size_t nerrors;
@@ -49,39 +64,74 @@ static void wake_loop(struct writer *w)
 		return; /* counter saturated: the loop is being woken anyway */
 }
 
-static int perform(struct entry *e)
+/* One write per line, never retried in pieces: a line shorter than
+ * PIPE_BUF on an O_APPEND fd lands whole or not at all. */
+static int write_line(int fd, const char *p, size_t len)
 {
 	ssize_t n;
 
-	switch (e->kind) {
-	case E_LINE:
-		/* One write per line, never retried in pieces: a line shorter
-		 * than PIPE_BUF on an O_APPEND fd lands whole or not at all. */
-		do
-			n = write(e->fd, e->data, e->len);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return -errno;
-		if ((size_t)n < e->len) {
-			/* A full disk took part of the line: cut it off again so
-			 * no reader meets a torn line (this thread is the only
-			 * writer of the file). */
-			struct stat st;
+	do
+		n = write(fd, p, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < len) {
+		/* A full disk took part of the line: cut it off again so no
+		 * reader meets a torn line (this thread is the only writer of
+		 * the file). */
+		struct stat st;
 
-			if (fstat(e->fd, &st) == 0 && st.st_size >= n && ftruncate(e->fd, st.st_size - n) < 0)
-				return -errno;
-			return -ENOSPC;
-		}
-		return 0;
-	case E_CLOSE:
-		close(e->fd);
-		return 0;
-	case E_STATE_PUT:
-		return io_write_atomic(e->data + e->len, e->data, e->len, 0600);
-	case E_STATE_UNLINK:
-		return unlink(e->data + e->len) < 0 && errno != ENOENT ? -errno : 0;
+		if (fstat(fd, &st) == 0 && st.st_size >= n && ftruncate(fd, st.st_size - n) < 0)
+			return -errno;
+		return -ENOSPC;
 	}
 	return 0;
+}
+
+static size_t rec_size(size_t len)
+{
+	return (sizeof(struct line_rec) + len + 7) & ~(size_t)7;
+}
+
+/* The lines of a block; returns whether the loop is to be woken. */
+static bool perform_lines(struct writer *w, struct entry *e)
+{
+	bool wake = false;
+
+	for (size_t off = 0; off < e->len;) {
+		struct line_rec *l = (struct line_rec *)(e->data + off);
+		int r = write_line(l->fd, (const char *)(l + 1), l->len);
+
+		if (r < 0 && l->owner) {
+			pthread_mutex_lock(&w->mu);
+			if (w->nerrors < WRITER_ERRORS_MAX)
+				w->errors[w->nerrors++] = (struct writer_error){ l->owner, -r };
+			pthread_mutex_unlock(&w->mu);
+			wake = true;
+		}
+		wake |= l->notify;
+		off += rec_size(l->len);
+	}
+	return wake;
+}
+
+static void perform(struct entry *e)
+{
+	switch (e->kind) {
+	case E_LINES:
+		break;
+	case E_CLOSE:
+		close(e->fd);
+		break;
+	/* State files are a convenience for a later restart: their failures
+	 * are not recording failures. */
+	case E_STATE_PUT:
+		(void)io_write_atomic(e->data + e->len, e->data, e->len, 0600);
+		break;
+	case E_STATE_UNLINK:
+		(void)unlink(e->data + e->len);
+		break;
+	}
 }
 
 static void *writer_main(void *arg)
@@ -90,41 +140,42 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		struct entry *e;
-		bool wake = false;
-		int r;
+		struct entry *e, *next;
 
-		while (!w->head && !w->stop)
+		while (!w->head && !w->stop) {
+			w->waiting = true;
 			pthread_cond_wait(&w->cond, &w->mu);
-		e = w->head;
+		}
+		w->waiting = false;
+		e = w->head; /* all of it, in one go */
 		if (!e)
 			break; /* stop and nothing left */
-		w->head = e->next;
-		if (!w->head)
-			w->tail = NULL;
+		w->head = w->tail = NULL;
 		pthread_mutex_unlock(&w->mu);
 
-		r = perform(e);
+		for (; e; e = next) {
+			bool wake;
 
+			next = e->next;
+			if (e->kind == E_LINES) {
+				wake = perform_lines(w, e);
+			} else {
+				perform(e);
+				wake = e->notify;
+			}
+			pthread_mutex_lock(&w->mu);
+			w->queued -= e->len;
+			w->done_seq = e->seq;
+			if (w->congested && w->queued < WRITER_LOW_WATER) {
+				w->congested = false;
+				wake = true;
+			}
+			pthread_mutex_unlock(&w->mu);
+			if (wake)
+				wake_loop(w);
+			free(e);
+		}
 		pthread_mutex_lock(&w->mu);
-		w->queued -= e->len;
-		w->done_seq = e->seq;
-		/* State files are a convenience for a later restart: their
-		 * failures are not recording failures. */
-		if (r < 0 && e->kind == E_LINE && e->owner) {
-			if (w->nerrors < WRITER_ERRORS_MAX)
-				w->errors[w->nerrors++] = (struct writer_error){ e->owner, -r };
-			wake = true;
-		}
-		if (e->notify)
-			wake = true;
-		if (w->congested && w->queued < WRITER_LOW_WATER) {
-			w->congested = false;
-			wake = true;
-		}
-		if (wake)
-			wake_loop(w);
-		free(e);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -158,11 +209,45 @@ int writer_start(struct writer **wp, int *notify_fd)
 	return 0;
 }
 
+/* Links the filled blocks, then e (may be NULL), behind what is queued;
+ * under mu. */
+static void link_locked(struct writer *w, struct entry *e)
+{
+	struct entry *first = w->fill_head ? w->fill_head : e, *last = e ? e : w->fill_tail;
+
+	if (!first)
+		return;
+	if (w->fill_tail)
+		w->fill_tail->next = e;
+	for (struct entry *x = first; x; x = x->next)
+		w->queued += x->len;
+	if (w->tail)
+		w->tail->next = first;
+	else
+		w->head = first;
+	w->tail = last;
+	w->fill_head = w->fill_tail = NULL;
+	if (w->waiting) {
+		w->waiting = false; /* one signal is enough */
+		pthread_cond_signal(&w->cond);
+	}
+}
+
+void writer_flush(struct writer *w)
+{
+	if (!w->fill_head)
+		return;
+	pthread_mutex_lock(&w->mu);
+	link_locked(w, NULL);
+	pthread_mutex_unlock(&w->mu);
+}
+
 void writer_stop(struct writer *w)
 {
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->mu);
+	link_locked(w, NULL);
 	w->stop = true;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mu);
@@ -173,20 +258,14 @@ void writer_stop(struct writer *w)
 	free(w);
 }
 
+/* Queues e behind the lines filled so far. */
 static uint64_t enqueue(struct writer *w, struct entry *e)
 {
-	uint64_t seq;
+	uint64_t seq = e->seq = ++w->next_seq;
 
-	pthread_mutex_lock(&w->mu);
-	seq = e->seq = ++w->next_seq;
 	e->next = NULL;
-	if (w->tail)
-		w->tail->next = e;
-	else
-		w->head = e;
-	w->tail = e;
-	w->queued += e->len;
-	pthread_cond_signal(&w->cond);
+	pthread_mutex_lock(&w->mu);
+	link_locked(w, e);
 	pthread_mutex_unlock(&w->mu);
 	return seq;
 }
@@ -212,14 +291,34 @@ static struct entry *entry_new(enum entry_kind kind, const char *data, size_t le
 
 uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
 {
-	struct entry *e = entry_new(E_LINE, line, len, NULL);
+	struct entry *e = w->fill_tail;
+	size_t need = rec_size(len);
+	struct line_rec *l;
 
-	if (!e)
-		return 0;
-	e->fd = fd;
-	e->owner = owner;
-	e->notify = notify;
-	return enqueue(w, e);
+	if (!e || e->cap - e->len < need) {
+		size_t cap = need > WRITER_BLOCK ? need : WRITER_BLOCK;
+
+		e = malloc(sizeof(*e) + cap);
+		if (!e)
+			return 0;
+		memset(e, 0, sizeof(*e));
+		e->kind = E_LINES;
+		e->fd = -1;
+		e->cap = cap;
+		if (w->fill_tail)
+			w->fill_tail->next = e;
+		else
+			w->fill_head = e;
+		w->fill_tail = e;
+	}
+	l = (struct line_rec *)(e->data + e->len);
+	*l = (struct line_rec){ .owner = owner, .fd = fd, .notify = notify, .len = (uint32_t)len };
+	memcpy(l + 1, line, len);
+	e->len += need;
+	e->seq = ++w->next_seq;
+	if (notify)
+		writer_flush(w); /* someone waits for it */
+	return e->seq;
 }
 
 uint64_t writer_close_fd(struct writer *w, int fd)

@@ -1,8 +1,8 @@
 """Helpers for the test_survive_* tests (sessions outliving sessrecd): session
-programs that trap SIGHUP into a file and print numbered lines, the keeper
-process of a daemon, the checks every restart test makes on a recording
-(byte-for-byte what the terminal got, the m markers of the gaps), and the
-pauses a user saw. Python 3 stdlib only."""
+programs that trap SIGHUP into a file and print numbered lines, recorded
+sessions and their sids, the keeper process of a daemon, the checks every
+restart test makes on a recording (byte-for-byte what the terminal got, the
+m markers of the gaps), and the pauses a user saw. Python 3 stdlib only."""
 import os
 import re
 import select
@@ -27,6 +27,23 @@ def producer(hupfile, tag, interval, count):
     return ("exec perl -e '$SIG{HUP}=sub{open(my $f,\">>\",\"%s\");print $f \"HUP %s\\n\";close $f;exit 129};"
             "$|=1;for my $i (1..%d){print \"%s $i\\n\";select(undef,undef,undef,%s)}'"
             % (hupfile, tag, count, tag, interval))
+
+
+class Sessions:
+    """Mixin for a unittest.TestCase that has the daemon's socket in
+    self.sock and its shard lines from self.lines()."""
+
+    def session(self, script):
+        """script recorded on a fresh pty, ended with the test."""
+        p = h.record(self.sock, script)
+        self.addCleanup(p.finish)
+        return p
+
+    def sid_of(self, tag):
+        """The one recording whose output shows tag."""
+        sids = h.wait_for(lambda: h.sids_with_output(self.lines(), tag.encode()), 5)
+        self.assertEqual(len(sids), 1, 'recordings showing %r' % tag)
+        return sids[0]
 
 
 def comm(pid):
@@ -145,14 +162,7 @@ class Arrivals:
                 r, _, _ = select.select(live, [], [], 0.005)
                 for p in self.ptys:
                     if p.master in r:
-                        try:
-                            d = os.read(p.master, 65536)
-                        except OSError:
-                            d = b''
-                        if d:
-                            p.out += d
-                        else:
-                            p.closed = True
+                        p.pump(0)   # readable: reads what is there at once
             else:
                 time.sleep(0.005)
             self.note()

@@ -3,12 +3,14 @@ users with keys, passwords and known prompts; a private sshd (own config,
 host key, 127.0.0.1 and a free port) and telnetd (one per connection, by
 systemd-socket-activate) whose PAM stacks are test copies bind-mounted over
 /etc/pam.d/sshd and /etc/pam.d/login; a syslog socket collecting what the
-module emits. System files are only ever covered by bind mounts, inside the
-private mount namespace harness.in_private_mount_ns() enters. Python 3
-stdlib only."""
+module emits; the steps and checks the sshd and telnet tests both make.
+System files are only ever covered by bind mounts, inside the private mount
+namespace harness.in_private_mount_ns() enters. Python 3 stdlib only."""
 import os
 import pwd
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -48,6 +50,29 @@ def wait_port(port, proc=None, timeout=10.0):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError('nothing listens on 127.0.0.1:%d' % port)
+
+
+def _stop(proc):
+    """Ends a server we started (SIGTERM, then SIGKILL) and waits for it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    h._pids.pop(proc.pid, None)
+
+
+def tear_down(server, d, tmp):
+    """What a setUpModule made, as far as it got: the server (Sshd,
+    Telnetd), the daemon, the temp dir."""
+    if server:
+        server.stop()
+    if d:
+        d.cleanup()
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def bind_over(src, dst):
@@ -280,14 +305,7 @@ class Sshd:
                               env=CLIENT_ENV, timeout=timeout)
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        h._pids.pop(self.p.pid, None)
+        _stop(self.p)
 
 
 # --------------------------------------------------------------------------
@@ -326,14 +344,7 @@ class Telnetd:
         return p
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        h._pids.pop(self.p.pid, None)
+        _stop(self.p)
 
 
 # --------------------------------------------------------------------------
@@ -387,6 +398,21 @@ def sids_of_user(d, user):
     return [o['sid'] for _, o in d.lines() if o and 'hdr' in o and o.get('meta', {}).get('user') == user]
 
 
+def check_meta(tc, d, sid, user, service, proto):
+    """The session's header names user, service and proto, and a client on
+    127.0.0.1 with its port and tty; returns the meta."""
+    hdr = header(d, sid)
+    tc.assertIsNotNone(hdr, 'no header for ' + sid)
+    m = hdr['meta']
+    tc.assertEqual(m.get('user'), user)
+    tc.assertEqual(m.get('service'), service)
+    tc.assertEqual(m.get('proto'), proto)
+    tc.assertEqual(m.get('src_ip'), '127.0.0.1')
+    tc.assertIsInstance(m.get('src_port'), int)
+    tc.assertRegex(m.get('tty') or '', r'^/dev/pts/\d+$', 'meta.tty is not the login\'s terminal: %r' % m)
+    return m
+
+
 SID_RX = re.compile(rb'sid=([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b')
 
 
@@ -407,3 +433,45 @@ def ask_sid(p):
     m = p.expect(SID_RX)
     p.expect(h.PROMPT_RX)
     return m.group(1).decode()
+
+
+# --------------------------------------------------------------------------
+# Steps in a logged-in shell
+
+def job_control(p, rows, cols):
+    """With a command running in the foreground of p's shell: ^C ends it,
+    ^Z stops the next one (then killed), and a resize of the client's
+    terminal to rows x cols reaches the shell (stty size)."""
+    time.sleep(0.3)
+    p.send('\x03')
+    p.expect(h.PROMPT_RX)
+    p.send('sleep 31\r')
+    time.sleep(0.3)
+    p.send('\x1a')
+    p.expect(rb'Stopped\s+sleep 31')
+    p.expect(h.PROMPT_RX)
+    p.send('kill -9 %1; wait\r')
+    p.expect(h.PROMPT_RX)
+    p.resize(rows, cols)
+    time.sleep(0.6)
+    p.send('stty size\r')
+    p.expect(b'%d %d\r\n' % (rows, cols))
+    p.expect(h.PROMPT_RX)
+
+
+def check_client_killed(tc, d, p):
+    """The client of the logged-in p is killed while its shell runs a
+    command: the recording ends, and neither the shell nor the command
+    outlives the client."""
+    sid = ask_sid(p)
+    shell = ask_pid(p)
+    p.send('sleep 1000\r')
+    p.expect(b'sleep 1000\r\n')
+    # The shell has forked it (killing the client earlier races bash's fork).
+    kids = h.wait_for(lambda: children(shell), 5)
+    tc.assertTrue(kids)
+    os.kill(p.pid, signal.SIGKILL)
+    p.finish()
+    tc.assertIsNotNone(d.wait_end(sid, 15), 'recording did not end after the client was killed')
+    tc.assertTrue(h.wait_for(lambda: not [q for q in [shell] + kids if alive(q)], 10),
+                  'the shell or its command outlived the client: %r' % survivors([shell] + kids))

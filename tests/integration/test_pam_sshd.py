@@ -7,8 +7,6 @@ commands, scp and sftp; a killed client; the daemon stopped or stuck
 (fail=open, fail=closed); dry_run; tokens that must not work. Everything
 runs in a private mount namespace: the machine's files are never changed."""
 import os
-import shutil
-import re
 import signal
 import subprocess
 import sys
@@ -78,12 +76,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    if SSHD:
-        SSHD.stop()
-    if D:
-        D.cleanup()
-    if T:
-        shutil.rmtree(T, ignore_errors=True)
+    ph.tear_down(SSHD, D, T)
 
 
 class Base(unittest.TestCase):
@@ -108,15 +101,7 @@ class Base(unittest.TestCase):
         return lines
 
     def meta(self, sid, user):
-        hdr = ph.header(D, sid)
-        self.assertIsNotNone(hdr, 'no header for ' + sid)
-        m = hdr['meta']
-        self.assertEqual(m.get('user'), user)
-        self.assertEqual(m.get('service'), 'sshd')
-        self.assertEqual(m.get('proto'), 'ssh')
-        self.assertEqual(m.get('src_ip'), '127.0.0.1')
-        self.assertIsInstance(m.get('src_port'), int)
-        self.assertTrue(m.get('tty'), 'meta without tty: %r' % m)
+        m = ph.check_meta(self, D, sid, user, 'sshd', 'ssh')
         self.assertEqual(m.get('auth'), 'publickey ' + KEYS.pub)
         return m
 
@@ -134,22 +119,7 @@ class Interactive(Base):
         p.expect(h.PROMPT_RX)
         p.send('fg\r')
         p.expect(b'sleep 30')
-        time.sleep(0.3)
-        p.send('\x03')
-        p.expect(h.PROMPT_RX)
-        p.send('sleep 31\r')
-        time.sleep(0.3)
-        p.send('\x1a')
-        p.expect(rb'Stopped\s+sleep 31')
-        p.expect(h.PROMPT_RX)
-        p.send('kill -9 %1; wait\r')
-        p.expect(h.PROMPT_RX)
-        # Window size: the client's resize reaches the shell.
-        p.resize(40, 120)
-        time.sleep(0.6)
-        p.send('stty size\r')
-        p.expect(b'40 120\r\n')
-        p.expect(h.PROMPT_RX)
+        ph.job_control(p, 40, 120)
         p.send('exit 7\r')
         self.assertEqual(p.wait(15), 7)
         self.assertNotIn(b'no job control', p.out)
@@ -188,19 +158,7 @@ class Interactive(Base):
         self.assertEqual([e for e in D.events() if e['sd'].get('relay@55555', {}).get('user') == PLAIN], [])
 
     def test_client_killed(self):
-        p = self.login(BASH)
-        sid = ph.ask_sid(p)
-        shell = ph.ask_pid(p)
-        p.send('sleep 1000\r')
-        p.expect(b'sleep 1000\r\n')
-        # The shell has forked it (killing the client earlier races bash's fork).
-        kids = h.wait_for(lambda: ph.children(shell), 5)
-        self.assertTrue(kids)
-        os.kill(p.pid, signal.SIGKILL)
-        p.finish()
-        self.assertIsNotNone(D.wait_end(sid, 15), 'recording did not end after the client was killed')
-        self.assertTrue(h.wait_for(lambda: not [q for q in [shell] + kids if ph.alive(q)], 10),
-                        'the shell or its command outlived the client: %r' % ph.survivors([shell] + kids))
+        ph.check_client_killed(self, D, self.login(BASH))
 
 
 class Commands(Base):

@@ -3,7 +3,6 @@ pam_sessrec and sessrec-shell into one private sessrecd: every session is
 recorded byte-for-byte as its client saw it, under its own user, and every
 exit status reaches its client. Runs in a private mount namespace."""
 import os
-import shutil
 import sys
 import unittest
 
@@ -28,12 +27,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    if SSHD:
-        SSHD.stop()
-    if D:
-        D.cleanup()
-    if T:
-        shutil.rmtree(T, ignore_errors=True)
+    ph.tear_down(SSHD, D, T)
 
 
 class Concurrent(unittest.TestCase):

@@ -7,10 +7,7 @@ with meta.proto telnet and the client's address, job control and resize
 work, and a hung-up client ends the recording. Runs in a private mount
 namespace: the machine's files are never changed."""
 import os
-import shutil
-import signal
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,12 +34,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    if TD:
-        TD.stop()
-    if D:
-        D.cleanup()
-    if T:
-        shutil.rmtree(T, ignore_errors=True)
+    ph.tear_down(TD, D, T)
 
 
 class Telnet(unittest.TestCase):
@@ -63,18 +55,6 @@ class Telnet(unittest.TestCase):
         self.assertIn(out, p.out)
         return lines
 
-    def meta(self, sid, user):
-        hdr = ph.header(D, sid)
-        self.assertIsNotNone(hdr, 'no header for ' + sid)
-        m = hdr['meta']
-        self.assertEqual(m.get('user'), user)
-        self.assertEqual(m.get('service'), 'login')
-        self.assertEqual(m.get('proto'), 'telnet')
-        self.assertEqual(m.get('src_ip'), '127.0.0.1')
-        self.assertIsInstance(m.get('src_port'), int)
-        self.assertTrue(m.get('tty'))
-        return m
-
     def test_bash(self):
         p = self.login(BASH)
         sid = ph.ask_sid(p)
@@ -82,26 +62,12 @@ class Telnet(unittest.TestCase):
         p.expect(b'telnet-42\r\n')
         p.expect(h.PROMPT_RX)
         p.send('sleep 30\r')
-        time.sleep(0.3)
-        p.send('\x03')
-        p.expect(h.PROMPT_RX)
-        p.send('sleep 31\r')
-        time.sleep(0.3)
-        p.send('\x1a')
-        p.expect(rb'Stopped\s+sleep 31')
-        p.expect(h.PROMPT_RX)
-        p.send('kill -9 %1; wait\r')
-        p.expect(h.PROMPT_RX)
-        p.resize(30, 100)
-        time.sleep(0.6)
-        p.send('stty size\r')
-        p.expect(b'30 100\r\n')
-        p.expect(h.PROMPT_RX)
+        ph.job_control(p, 30, 100)
         p.send('exit 0\r')
         p.wait(15)
         self.assertNotIn(b'no job control', p.out)
         lines = self.recorded(p, sid)
-        self.meta(sid, BASH)
+        ph.check_meta(self, D, sid, BASH, 'login', 'telnet')
         self.assertIn(b'echo telnet-$((6*7))\r', h.channel_bytes(lines, sid, 'i'))
         self.assertIn('100x30', [o['d'] for o in h.session_lines(lines, sid) if o.get('ch') == 'r'])
 
@@ -114,7 +80,7 @@ class Telnet(unittest.TestCase):
         p.send('exit 0\r')
         p.wait(15)
         self.recorded(p, sid)
-        self.meta(sid, DASH)
+        ph.check_meta(self, D, sid, DASH, 'login', 'telnet')
 
     def test_unselected(self):
         p = self.login(PLAIN)
@@ -142,19 +108,7 @@ class Telnet(unittest.TestCase):
         self.assertEqual(ev[-1]['sd']['relay@55555'].get('service'), 'telnet')
 
     def test_hangup(self):
-        p = self.login(BASH)
-        sid = ph.ask_sid(p)
-        shell = ph.ask_pid(p)
-        p.send('sleep 1000\r')
-        p.expect(b'sleep 1000\r\n')
-        # The shell has forked it (killing the client earlier races bash's fork).
-        kids = h.wait_for(lambda: ph.children(shell), 5)
-        self.assertTrue(kids)
-        os.kill(p.pid, signal.SIGKILL)
-        p.finish()
-        self.assertIsNotNone(D.wait_end(sid, 15), 'recording did not end after the client was killed')
-        self.assertTrue(h.wait_for(lambda: not [q for q in [shell] + kids if ph.alive(q)], 10),
-                        'the shell or its command outlived the client: %r' % ph.survivors([shell] + kids))
+        ph.check_client_killed(self, D, self.login(BASH))
 
 
 if __name__ == '__main__':

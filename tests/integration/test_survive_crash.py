@@ -22,10 +22,11 @@ import harness as h  # noqa: E402
 import harness_survive as hs  # noqa: E402
 
 
-class CrashTest(unittest.TestCase):
+class CrashTest(hs.Sessions, unittest.TestCase):
     def setUp(self):
         self.d = h.Daemon()
         self.addCleanup(self.d.cleanup)
+        self.sock, self.lines = self.d.sock, self.d.lines
         self.keeper = hs.keeper_of(self.d.pid)
         self.assertIsNotNone(self.keeper, 'the daemon started no keeper')
         self.addCleanup(self.reap_keeper)
@@ -35,16 +36,6 @@ class CrashTest(unittest.TestCase):
         if self.keeper and h.alive(self.keeper):
             os.kill(self.keeper, signal.SIGKILL)
         hs.wait_gone(self.keeper, 5)
-
-    def session(self, script):
-        p = h.record(self.d.sock, script)
-        self.addCleanup(p.finish)
-        return p
-
-    def sid_of(self, tag):
-        sids = h.wait_for(lambda: h.sids_with_output(self.d.lines(), tag.encode()), 5)
-        self.assertEqual(len(sids), 1, 'recordings showing %r' % tag)
-        return sids[0]
 
     def test_kill9_mid_session(self):
         base_fds = h.fd_count(self.keeper)

@@ -10,7 +10,6 @@ was, still recording."""
 import os
 import shutil
 import signal
-import stat
 import sys
 import time
 import unittest
@@ -20,10 +19,11 @@ import harness as h  # noqa: E402
 import harness_survive as hs  # noqa: E402
 
 
-class ReexecTest(unittest.TestCase):
+class ReexecTest(hs.Sessions, unittest.TestCase):
     def setUp(self):
         self.d = h.Daemon(start=False)
         self.addCleanup(self.d.cleanup)
+        self.sock, self.lines = self.d.sock, self.d.lines
         bindir = os.path.join(self.d.tmp, 'bin')
         os.mkdir(bindir)
         self.bin = os.path.join(bindir, 'sessrecd')
@@ -42,16 +42,6 @@ class ReexecTest(unittest.TestCase):
             f.write(content)
         os.chmod(tmp, mode)
         os.rename(tmp, self.bin)   # as a package upgrade does: a new inode at the path
-
-    def session(self, script):
-        p = h.record(self.d.sock, script)
-        self.addCleanup(p.finish)
-        return p
-
-    def sid_of(self, tag):
-        sids = h.wait_for(lambda: h.sids_with_output(self.d.lines(), tag.encode()), 5)
-        self.assertEqual(len(sids), 1, 'recordings showing %r' % tag)
-        return sids[0]
 
     def usr2(self, said):
         before = len(self.d.output())

@@ -25,7 +25,7 @@ import harness_survive as hs  # noqa: E402
 from svcmgr import ServiceManager  # noqa: E402
 
 
-class SvcmgrTest(unittest.TestCase):
+class SvcmgrTest(hs.Sessions, unittest.TestCase):
     def setUp(self):
         self.tmp = h.tmpdir()
         self.sock = os.path.join(self.tmp, 's.sock')
@@ -48,16 +48,6 @@ class SvcmgrTest(unittest.TestCase):
 
     def lines(self):
         return h.shard_lines(self.shards)
-
-    def session(self, script):
-        p = h.record(self.sock, script)
-        self.addCleanup(p.finish)
-        return p
-
-    def sid_of(self, tag):
-        sids = h.wait_for(lambda: h.sids_with_output(self.lines(), tag.encode()), 5)
-        self.assertEqual(len(sids), 1, 'recordings showing %r' % tag)
-        return sids[0]
 
     def wait_end(self, sid, timeout=10):
         def end():

@@ -13,8 +13,7 @@
 
 #include "test_pam_lib.h"
 
-#define NOWHERE "socket=/nonexistent/sessrecd.sock"
-#define REFUSED "Session recording is unavailable; login refused.\n"
+#define NOWHERE "/nonexistent/sessrecd.sock"
 
 START_TEST(test_dlopen_now)
 {
@@ -97,18 +96,14 @@ START_TEST(test_selection)
 {
 	const struct row *r = &rows[_i];
 	struct said said = { .text = "" };
-	struct pam_conv conv = { conv_keep, &said };
-	char stack[1024], args[512];
+	struct pam_conv conv;
+	char args[512];
 	struct confdir cd;
-	pam_handle_t *pamh = NULL;
+	pam_handle_t *pamh;
 	int rc;
 
-	libpam_load();
-	snprintf(args, sizeof(args), NOWHERE " fail=closed mode=shim %s", r->args);
-	session_line(stack, sizeof(stack), "required", args);
-	strcat(stack, "session optional pam_permit.so\n");
-	confdir_make(&cd, r->service, stack);
-	ck_assert_int_eq(pam.start_confdir(r->service, r->user, &conv, cd.dir, &pamh), PAM_SUCCESS);
+	snprintf(args, sizeof(args), "fail=closed mode=shim %s", r->args);
+	pamh = start_stack(&cd, &said, &conv, r->service, r->user, NOWHERE, args, "session optional pam_permit.so\n");
 	rc = pam.open_session(pamh, 0);
 	if (r->selected) {
 		ck_assert_msg(rc == PAM_SESSION_ERR, "%s %s [%s]: got %d", r->service, r->user, r->args, rc);
@@ -149,17 +144,12 @@ START_TEST(test_alone)
 {
 	const struct alone *d = &alones[_i];
 	struct said said = { .text = "" };
-	struct pam_conv conv = { conv_keep, &said };
-	char stack[1024], args[512];
+	struct pam_conv conv;
 	struct confdir cd;
-	pam_handle_t *pamh = NULL;
+	pam_handle_t *pamh;
 	int rc;
 
-	libpam_load();
-	snprintf(args, sizeof(args), NOWHERE " %s", d->args);
-	session_line(stack, sizeof(stack), "required", args);
-	confdir_make(&cd, d->service, stack);
-	ck_assert_int_eq(pam.start_confdir(d->service, d->user, &conv, cd.dir, &pamh), PAM_SUCCESS);
+	pamh = start(&cd, &said, &conv, d->service, d->user, NOWHERE, d->args);
 	rc = pam.open_session(pamh, 0);
 	ck_assert_msg(rc == d->expect, "%s %s [%s]: got %d", d->service, d->user, d->args, rc);
 	ck_assert_int_eq(said.errors, d->expect == PAM_SESSION_ERR ? 1 : 0);
@@ -186,11 +176,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(suite());
 }

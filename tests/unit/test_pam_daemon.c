@@ -29,24 +29,21 @@ START_TEST(test_open_close_requests)
 {
 	const char *replies[] = { OPEN_OK, CLOSE_OK };
 	struct json_object *req[4];
-	struct said said = { .text = "" };
-	struct pam_conv conv;
-	struct confdir cd;
-	struct peer p;
+	struct pamtest t;
 	pam_handle_t *pamh;
 	int64_t v;
 
-	peer_start(&p, replies, 2);
-	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, "fail=open timeout_ms=3000 input=no");
+	pamtest_peer(&t, replies, 2);
+	pamh = pamtest_start(&t, "sshd", "root", "fail=open timeout_ms=3000 input=no");
 	/* sshd with UseDNS: a name in PAM_RHOST, the address in SSH_CONNECTION. */
 	pam.set_item(pamh, PAM_RHOST, "client.example.org");
 	pam.set_item(pamh, PAM_TTY, "ssh");
 	pam.putenv(pamh, "SSH_AUTH_INFO_0=publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFz\n");
 	pam.putenv(pamh, "SSH_CONNECTION=192.0.2.7 50022 127.0.0.1 22");
 	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
-	ck_assert_str_eq(said.text, "");
+	ck_assert_str_eq(t.said.text, "");
 
-	ck_assert_int_eq(peer_requests(&p, req, 4), 1);
+	ck_assert_int_eq(peer_requests(&t.p, req, 4), 1);
 	ck_assert_str_eq(jstr(req[0], "op"), "open");
 	ck_assert_str_eq(jstr(req[0], "user"), "root");
 	ck_assert_int_eq(proto_int(req[0], "uid", &v), 0);
@@ -69,22 +66,20 @@ START_TEST(test_open_close_requests)
 	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_SID"), SID);
 	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_TOKEN"), TOKEN);
 	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_FAIL"), "open");
-	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_SOCKET"), p.path);
+	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_SOCKET"), t.p.path);
 	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_TIMEOUT_MS"), "3000");
 	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_QUIET"));
 
 	ck_assert_int_eq(pam.close_session(pamh, 0), PAM_SUCCESS);
-	ck_assert_int_eq(peer_requests(&p, req + 1, 3), 1);
+	ck_assert_int_eq(peer_requests(&t.p, req + 1, 3), 1);
 	ck_assert_str_eq(jstr(req[1], "op"), "close");
 	ck_assert_str_eq(jstr(req[1], "sid"), SID);
 	ck_assert(!jhas(req[1], "kind")); /* the daemon knows better what happened */
 	/* One close per open. */
 	ck_assert_int_eq(pam.close_session(pamh, 0), PAM_PERM_DENIED);
-	pam.end(pamh, PAM_SUCCESS);
 	json_object_put(req[0]);
 	json_object_put(req[1]);
-	peer_stop(&p);
-	confdir_remove(&cd);
+	pamtest_end(&t);
 }
 END_TEST
 
@@ -92,16 +87,13 @@ START_TEST(test_env_flags)
 {
 	const char *replies[] = { OPEN_OK };
 	struct json_object *req[2];
-	struct said said = { .text = "" };
-	struct pam_conv conv;
-	struct confdir cd;
-	struct peer p;
+	struct pamtest t;
 	pam_handle_t *pamh;
 
-	peer_start(&p, replies, 1);
-	pamh = start(&cd, &said, &conv, "sshd", "daemon", p.path, "fail=closed quiet dry_run");
+	pamtest_peer(&t, replies, 1);
+	pamh = pamtest_start(&t, "sshd", "daemon", "fail=closed quiet dry_run");
 	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
-	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
+	ck_assert_int_eq(peer_requests(&t.p, req, 2), 1);
 	ck_assert_str_eq(jstr(req[0], "user"), "daemon");
 	ck_assert_str_eq(jstr(req[0], "dry_run"), "true");
 	ck_assert_str_eq(jstr(req[0], "input"), "true");
@@ -111,9 +103,7 @@ START_TEST(test_env_flags)
 	ck_assert_str_eq(pam.getenv(pamh, "SESSREC_QUIET"), "1");
 	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_TIMEOUT_MS"));
 	json_object_put(req[0]);
-	pam.end(pamh, PAM_SUCCESS);
-	peer_stop(&p);
-	confdir_remove(&cd);
+	pamtest_end(&t);
 }
 END_TEST
 
@@ -123,31 +113,26 @@ START_TEST(test_close_other_pid)
 {
 	const char *replies[] = { OPEN_OK, CLOSE_OK };
 	struct json_object *req[2];
-	struct said said = { .text = "" };
-	struct pam_conv conv;
-	struct confdir cd;
-	struct peer p;
+	struct pamtest t;
 	pam_handle_t *pamh;
 	pid_t child;
 	int st;
 
-	peer_start(&p, replies, 2);
-	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, "");
+	pamtest_peer(&t, replies, 2);
+	pamh = pamtest_start(&t, "sshd", "root", "");
 	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
 	child = fork();
 	if (child == 0)
 		_exit(pam.close_session(pamh, 0) == PAM_PERM_DENIED ? 0 : 1);
 	ck_assert_int_eq(waitpid(child, &st, 0), child);
 	ck_assert_int_eq(st, 0);
-	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
+	ck_assert_int_eq(peer_requests(&t.p, req, 2), 1);
 	json_object_put(req[0]);
 	ck_assert_int_eq(pam.close_session(pamh, 0), PAM_SUCCESS);
-	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
+	ck_assert_int_eq(peer_requests(&t.p, req, 2), 1);
 	ck_assert_str_eq(jstr(req[0], "op"), "close");
 	json_object_put(req[0]);
-	pam.end(pamh, PAM_SUCCESS);
-	peer_stop(&p);
-	confdir_remove(&cd);
+	pamtest_end(&t);
 }
 END_TEST
 
@@ -198,25 +183,21 @@ START_TEST(test_refusal)
 	const struct refusal *r = &refusals[_i];
 	const char *replies[] = { r->reply };
 	struct json_object *req[2];
-	struct said said = { .text = "" };
-	struct pam_conv conv;
-	struct confdir cd;
-	struct peer p;
+	struct pamtest t;
 	pam_handle_t *pamh;
-
 	char conf[128], args[256], line[4096], want[64];
 	ssize_t n;
 	int sink;
 
-	peer_start(&p, replies, 1);
-	sink = sink_open(&p, conf, sizeof(conf));
+	pamtest_peer(&t, replies, 1);
+	sink = sink_open(&t.p, conf, sizeof(conf));
 	snprintf(args, sizeof(args), "config=%s %s", conf, r->args);
-	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, args);
+	pamh = pamtest_start(&t, "sshd", "root", args);
 	ck_assert_int_eq(pam.open_session(pamh, 0), r->expect);
-	ck_assert_str_eq(said.text, r->expect == PAM_SESSION_ERR ? REFUSED : "");
+	ck_assert_str_eq(t.said.text, r->expect == PAM_SESSION_ERR ? REFUSED : "");
 	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_TOKEN"));
 	ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_SID"));
-	ck_assert_int_eq(peer_requests(&p, req, 2), 1);
+	ck_assert_int_eq(peer_requests(&t.p, req, 2), 1);
 	json_object_put(req[0]);
 	n = recv(sink, line, sizeof(line) - 1, 0);
 	if (r->reason) {
@@ -229,9 +210,7 @@ START_TEST(test_refusal)
 		ck_assert_int_lt(n, 0); /* the daemon announced it */
 	}
 	close(sink);
-	pam.end(pamh, PAM_SUCCESS);
-	peer_stop(&p);
-	confdir_remove(&cd);
+	pamtest_end(&t);
 }
 END_TEST
 
@@ -286,14 +265,11 @@ START_TEST(test_hygiene)
 {
 	const char *replies[] = { OPEN_OK, CLOSE_OK };
 	struct snapshot before, during, after;
-	struct said said = { .text = "" };
-	struct pam_conv conv;
-	struct confdir cd;
-	struct peer p;
+	struct pamtest t;
 	pam_handle_t *pamh;
 
-	peer_start(&p, replies, 2);
-	pamh = start(&cd, &said, &conv, "sshd", "root", p.path, "");
+	pamtest_peer(&t, replies, 2);
+	pamh = pamtest_start(&t, "sshd", "root", "");
 	/* The module is loaded by now (pam_start): its own fds, if any, count. */
 	snap(&before);
 	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
@@ -302,9 +278,7 @@ START_TEST(test_hygiene)
 	snap(&after);
 	same(&before, &during);
 	same(&before, &after);
-	pam.end(pamh, PAM_SUCCESS);
-	peer_stop(&p);
-	confdir_remove(&cd);
+	pamtest_end(&t);
 }
 END_TEST
 
@@ -324,11 +298,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testutil_run(suite());
 }

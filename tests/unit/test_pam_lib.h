@@ -1,8 +1,9 @@
 /* test_pam_lib: what the pam_sessrec unit tests share: the real libpam
  * (loaded with dlopen, the unit tests are not linked against it), the
  * built module's path, a temporary PAM confdir with one service file, and a
- * conversation that keeps what the user would have been shown, and a
- * stand-in for sessrecd's side of the socket. */
+ * conversation that keeps what the user would have been shown, a
+ * stand-in for sessrecd's side of the socket, and one test's worth of all
+ * of these (struct pamtest). */
 #pragma once
 #include <check.h>
 #include <dlfcn.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "testutil.h"
 
 struct libpam {
 	int (*start_confdir)(const char *, const char *, const struct pam_conv *, const char *, pam_handle_t **);
@@ -288,18 +290,71 @@ static inline bool jhas(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, NULL);
 }
 
-/* pam_start_confdir on service with one module line "ARGS socket=PEER". */
+/* A confdir for service whose stack is the module, required, with
+ * "socket=SOCKET ARGS", then the lines in more ("" for none); loads libpam
+ * for the pam_start_confdir to come. */
+static inline void confdir_module(struct confdir *cd, const char *service, const char *socket, const char *args,
+				  const char *more)
+{
+	char stack[1024], full[768];
+
+	libpam_load();
+	ck_assert_int_lt(snprintf(full, sizeof(full), "socket=%s %s", socket, args), (int)sizeof(full));
+	session_line(stack, sizeof(stack), "required", full);
+	ck_assert_int_lt(strlen(stack) + strlen(more), sizeof(stack));
+	strcat(stack, more);
+	confdir_make(cd, service, stack);
+}
+
+/* pam_start_confdir as user on service with the stack of confdir_module. */
+static inline pam_handle_t *start_stack(struct confdir *cd, struct said *said, struct pam_conv *conv,
+					const char *service, const char *user, const char *socket,
+					const char *args, const char *more)
+{
+	pam_handle_t *pamh = NULL;
+
+	confdir_module(cd, service, socket, args, more);
+	*conv = (struct pam_conv){ conv_keep, said };
+	ck_assert_int_eq(pam.start_confdir(service, user, conv, cd->dir, &pamh), PAM_SUCCESS);
+	return pamh;
+}
+
+/* pam_start_confdir on service with one module line "socket=PEER ARGS". */
 static inline pam_handle_t *start(struct confdir *cd, struct said *said, struct pam_conv *conv,
 			   const char *service, const char *user, const char *socket, const char *args)
 {
-	char stack[1024], full[768];
-	pam_handle_t *pamh = NULL;
+	return start_stack(cd, said, conv, service, user, socket, args, "");
+}
 
-	libpam_load();
-	*conv = (struct pam_conv){ conv_keep, said };
-	snprintf(full, sizeof(full), "socket=%s %s", socket, args);
-	session_line(stack, sizeof(stack), "required", full);
-	confdir_make(cd, service, stack);
-	ck_assert_int_eq(pam.start_confdir(service, user, conv, cd->dir, &pamh), PAM_SUCCESS);
-	return pamh;
+/* One test against the daemon's stand-in: the peer, the PAM handle on
+ * its socket, and what the user was shown. */
+struct pamtest {
+	struct peer p;
+	struct confdir cd;
+	struct said said;
+	struct pam_conv conv;
+	pam_handle_t *pamh;
+};
+
+/* The peer, answering with replies[0..n-1]; the handle comes with
+ * pamtest_start (a test may first put files beside the peer's socket). */
+static inline void pamtest_peer(struct pamtest *t, const char *const *replies, int n)
+{
+	*t = (struct pamtest){ .said = { .text = "" } };
+	peer_start(&t->p, replies, n);
+}
+
+static inline pam_handle_t *pamtest_start(struct pamtest *t, const char *service, const char *user,
+					  const char *args)
+{
+	t->pamh = start(&t->cd, &t->said, &t->conv, service, user, t->p.path, args);
+	return t->pamh;
+}
+
+/* pam_end, then the peer and the confdir go. */
+static inline void pamtest_end(struct pamtest *t)
+{
+	pam.end(t->pamh, PAM_SUCCESS);
+	peer_stop(&t->p);
+	confdir_remove(&t->cd);
 }
