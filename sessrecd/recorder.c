@@ -89,7 +89,7 @@ static uint64_t put_line(struct daemon *d, struct session *s, const char *line, 
 
 	if (!s->file)
 		return 0;
-	seq = writer_line(d->writer, s->file->fd, s->serial, line, len, notify);
+	seq = writer_line_later(d->writer, s->file->fd, s->serial, line, len, notify);
 	if (!seq) {
 		recorder_write_failed(d, s, ENOMEM);
 		return 0;

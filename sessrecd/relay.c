@@ -263,10 +263,10 @@ static void read_master(struct daemon *d, struct session *s)
 		return;
 	s->st.bytes_out += (uint64_t)n;
 	s->state_dirty = true;
-	/* The terminal first, the recording after: what the user waits for
-	 * does not wait for the encoder. */
-	r = send_to(s->st.outer_fd, &s->to_outer, RELAY_TO_OUTER_MAX, d->scratch, (size_t)n);
+	/* Queued for the disk before the terminal shows it: what was seen
+	 * survives a crash right after. */
 	recorder_output(d, s, d->scratch, n);
+	r = send_to(s->st.outer_fd, &s->to_outer, RELAY_TO_OUTER_MAX, d->scratch, n);
 	if (r < 0) {
 		outer_gone(d, s, r == -ENOMEM ? "error" : "hangup");
 		return;

@@ -289,11 +289,12 @@ static struct entry *entry_new(enum entry_kind kind, const char *data, size_t le
 	return e;
 }
 
-uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
+uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
 {
 	struct entry *e = w->fill_tail;
 	size_t need = rec_size(len);
 	struct line_rec *l;
+	uint64_t seq;
 
 	if (!e || e->cap - e->len < need) {
 		size_t cap = need > WRITER_BLOCK ? need : WRITER_BLOCK;
@@ -315,10 +316,18 @@ uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line,
 	*l = (struct line_rec){ .owner = owner, .fd = fd, .notify = notify, .len = (uint32_t)len };
 	memcpy(l + 1, line, len);
 	e->len += need;
-	e->seq = ++w->next_seq;
+	seq = e->seq = ++w->next_seq;
 	if (notify)
-		writer_flush(w); /* someone waits for it */
-	return e->seq;
+		writer_flush(w); /* someone waits for it; e is the thread's now */
+	return seq;
+}
+
+uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
+{
+	uint64_t seq = writer_line_later(w, fd, owner, line, len, notify);
+
+	writer_flush(w);
+	return seq;
 }
 
 uint64_t writer_close_fd(struct writer *w, int fd)

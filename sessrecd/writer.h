@@ -29,13 +29,15 @@ int writer_start(struct writer **w, int *notify_fd);
 void writer_stop(struct writer *w);
 
 /* Queues line (len bytes, one write) for fd. owner identifies the session
- * in error reports; notify wakes the loop once it is done. Returns the seq.
- * The thread sees the line at the next writer_flush (or any other queuing
- * call); a notify line is handed over at once. */
+ * in error reports; notify wakes the loop once it is done. Returns the seq. */
 uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify);
 
+/* writer_line without the handover: the thread sees the line at the next
+ * writer_flush or other queuing call (a notify line goes at once). */
+uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify);
+
 /* Hands the lines queued since the last flush to the thread: one lock, a
- * wakeup only when it sleeps. Call once per batch (a relay read). */
+ * wakeup only when it sleeps. Once per batch (a relay read). */
 void writer_flush(struct writer *w);
 
 /* Queues close(fd) after everything queued before it; 0: not queued (out
