@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -15,6 +16,9 @@
 
 #define WRITER_ERRORS_MAX 64
 #define WRITER_BLOCK (64 * 1024) /* line bytes per block, a bigger line gets its own */
+#define WRITER_SLOW_NS (2 * 1000000LL)          /* a direct write slower than this... */
+#define WRITER_HOLD_MIN_NS (1000 * 1000000LL)   /* ...leaves the disk to the thread this long, */
+#define WRITER_HOLD_MAX_NS (60000 * 1000000LL)  /* doubling while the disk stays slow */
 
 enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK };
 
@@ -51,6 +55,9 @@ struct writer {
 	/* Blocks the loop filled and has not handed over (loop thread only). */
 	struct entry *fill_head, *fill_tail;
 	uint64_t next_seq, done_seq;
+	/* Write-through (loop thread only): no direct writes before this
+	 * CLOCK_MONOTONIC time; the current hold-off after a slow write. */
+	int64_t direct_after, hold_ns;
 	struct writer_error errors[WRITER_ERRORS_MAX];
 	size_t nerrors;
 	int efd;
@@ -233,9 +240,62 @@ static void link_locked(struct writer *w, struct entry *e)
 	}
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Write-through: while the thread sleeps on an empty queue and the disk keeps
+ * up, the loop writes the batch itself, before the relay shows the bytes on
+ * the terminal. So a kill -9 never loses output the user already saw, and no
+ * thread is woken. A direct write slower than WRITER_SLOW_NS hands the disk
+ * to the thread (hold-off doubling up to a minute while it stays slow), so a
+ * slow disk stalls the relay at most once per hold-off. Only the loop links
+ * entries, so with the thread idle and the queue empty nothing can overtake
+ * these lines. */
+static bool flush_direct(struct writer *w)
+{
+	struct entry *e, *next;
+	int64_t t0 = now_ns(), took;
+	bool wake = false, idle;
+
+	if (t0 < w->direct_after)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	idle = !w->head && w->waiting && !w->stop;
+	pthread_mutex_unlock(&w->mu);
+	if (!idle)
+		return false;
+	e = w->fill_head;
+	w->fill_head = w->fill_tail = NULL;
+	for (; e; e = next) {
+		next = e->next;
+		wake |= perform_lines(w, e);
+		pthread_mutex_lock(&w->mu);
+		w->done_seq = e->seq;
+		pthread_mutex_unlock(&w->mu);
+		free(e);
+	}
+	if (wake)
+		wake_loop(w);
+	took = now_ns() - t0;
+	if (took > WRITER_SLOW_NS) {
+		w->hold_ns = w->hold_ns ? w->hold_ns * 2 : WRITER_HOLD_MIN_NS;
+		if (w->hold_ns > WRITER_HOLD_MAX_NS)
+			w->hold_ns = WRITER_HOLD_MAX_NS;
+		w->direct_after = t0 + took + w->hold_ns;
+	} else {
+		w->hold_ns = 0;
+	}
+	return true;
+}
+
 void writer_flush(struct writer *w)
 {
-	if (!w->fill_head)
+	if (!w->fill_head || flush_direct(w))
 		return;
 	pthread_mutex_lock(&w->mu);
 	link_locked(w, NULL);
