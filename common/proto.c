@@ -270,6 +270,36 @@ int proto_int(struct json_object *o, const char *key, int64_t *out)
 	return 0;
 }
 
+int proto_int_range(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+	struct json_object *v;
+	int64_t x;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	errno = 0;
+	x = json_object_get_int64(v);
+	/* json-c clamps an unsigned value above INT64_MAX without errno. */
+	if (errno || (x == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX))
+		return -EINVAL;
+	if (x < min || x > max)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+int proto_u64(struct json_object *o, const char *key, uint64_t *out)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	if (json_object_get_int64(v) < 0 && json_object_get_uint64(v) <= INT64_MAX)
+		return -EINVAL; /* a negative number */
+	*out = json_object_get_uint64(v);
+	return 0;
+}
+
 int proto_bool(struct json_object *o, const char *key, bool *out)
 {
 	struct json_object *v;

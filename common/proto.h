@@ -65,6 +65,10 @@ int proto_roundtrip(int sock, int timeout_ms, struct json_object *req,
  * the wrong type (a string with an embedded NUL counts as wrong). */
 const char *proto_str(struct json_object *o, const char *key);
 int proto_int(struct json_object *o, const char *key, int64_t *out);
+/* proto_int within [min, max]; a value json-c had to clamp is refused. */
+int proto_int_range(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out);
+/* A non-negative integer up to UINT64_MAX (json-c keeps big ones unsigned). */
+int proto_u64(struct json_object *o, const char *key, uint64_t *out);
 int proto_bool(struct json_object *o, const char *key, bool *out);
 
 /* {"ok":false,"error":msg} and {"ok":true}; caller puts them. */

@@ -99,26 +99,6 @@ int handoff_exec_format(const struct handoff_exec *x, char **out)
 	return r;
 }
 
-static int get_int(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-	errno = 0;
-	if (proto_int(o, key, out) < 0)
-		return -EINVAL;
-	return errno || *out < min || *out > max ? -EINVAL : 0;
-}
-
-static int get_u64(struct json_object *o, const char *key, uint64_t *out)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return -EINVAL;
-	if (json_object_get_int64(v) < 0 && json_object_get_uint64(v) <= INT64_MAX)
-		return -EINVAL;
-	*out = json_object_get_uint64(v);
-	return 0;
-}
-
 static int get_str(struct json_object *o, const char *key, char *dst, size_t cap)
 {
 	const char *s = proto_str(o, key); /* NULL too with an embedded NUL */
@@ -143,7 +123,7 @@ static int parse_fds(struct json_object *arr, struct handoff_exec *x)
 
 		if (!json_object_is_type(e, json_type_object) ||
 		    get_str(e, "name", x->fds[i].name, sizeof(x->fds[i].name)) < 0 ||
-		    get_int(e, "fd", 0, INT32_MAX, &fd) < 0)
+		    proto_int_range(e, "fd", 0, INT32_MAX, &fd) < 0)
 			return -EINVAL;
 		x->fds[i].fd = (int)fd;
 		x->nfds = i + 1;
@@ -168,7 +148,7 @@ int handoff_exec_parse(const char *text, size_t n, struct handoff_exec *x)
 	if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
 	    !json_object_is_type(o, json_type_object))
 		goto out;
-	if (get_int(o, "version", HANDOFF_VERSION, HANDOFF_VERSION, &version) < 0 ||
+	if (proto_int_range(o, "version", HANDOFF_VERSION, HANDOFF_VERSION, &version) < 0 ||
 	    !json_object_object_get_ex(o, "fds", &v) || !json_object_is_type(v, json_type_array))
 		goto out;
 	if ((r = parse_fds(v, x)) < 0)
@@ -178,9 +158,9 @@ int handoff_exec_parse(const char *text, size_t n, struct handoff_exec *x)
 		goto out;
 	x->listen_activated = json_object_get_boolean(v);
 	if (get_str(o, "listen_path", x->listen_path, sizeof(x->listen_path)) < 0 ||
-	    get_u64(o, "listen_dev", &x->listen_dev) < 0 || get_u64(o, "listen_ino", &x->listen_ino) < 0 ||
-	    get_int(o, "keeper_pid", 0, INT32_MAX, &pid) < 0 || get_int(o, "resumed", 0, UINT32_MAX, &resumed) < 0 ||
-	    get_int(o, "handoff_ns", 0, INT64_MAX, &ns) < 0)
+	    proto_u64(o, "listen_dev", &x->listen_dev) < 0 || proto_u64(o, "listen_ino", &x->listen_ino) < 0 ||
+	    proto_int_range(o, "keeper_pid", 0, INT32_MAX, &pid) < 0 || proto_int_range(o, "resumed", 0, UINT32_MAX, &resumed) < 0 ||
+	    proto_int_range(o, "handoff_ns", 0, INT64_MAX, &ns) < 0)
 		goto out;
 	x->keeper_pid = pid;
 	x->resumed = (unsigned)resumed;

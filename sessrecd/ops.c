@@ -74,9 +74,7 @@ static int get_int(struct json_object *req, const char *key, int64_t min, int64_
 
 	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
 		return required ? -EINVAL : 0;
-	if (proto_int(req, key, out) < 0 || *out < min || *out > max)
-		return -EINVAL;
-	return 0;
+	return proto_int_range(req, key, min, max, out);
 }
 
 static int get_bool(struct json_object *req, const char *key, bool *out)

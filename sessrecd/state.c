@@ -8,6 +8,7 @@
 
 #include "b64.h"
 #include "io.h"
+#include "proto.h"
 #include "state.h"
 
 enum ftype { F_STR, F_I64, F_BOOL, F_U64, F_UINT, F_INT, F_LONG };
@@ -115,21 +116,6 @@ int state_to_json(const struct session_state *st, char *buf, size_t cap)
 	return r;
 }
 
-static int get_i64(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-	struct json_object *v;
-	int64_t x;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return -EINVAL;
-	errno = 0;
-	x = json_object_get_int64(v);
-	if (errno || x < min || x > max)
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
-
 static int termios_from(struct json_object *o, struct termios *t)
 {
 	static const char *const keys[] = { "iflag", "oflag", "cflag", "lflag" };
@@ -140,11 +126,11 @@ static int termios_from(struct json_object *o, struct termios *t)
 
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < 4; i++) {
-		if (get_i64(o, keys[i], 0, UINT32_MAX, &x) < 0)
+		if (proto_int_range(o, keys[i], 0, UINT32_MAX, &x) < 0)
 			return -EINVAL;
 		*flags[i] = (tcflag_t)x;
 	}
-	if (get_i64(o, "line", 0, 255, &x) < 0)
+	if (proto_int_range(o, "line", 0, 255, &x) < 0)
 		return -EINVAL;
 	t->c_line = (cc_t)x;
 	if (!json_object_object_get_ex(o, "cc", &v) || !json_object_is_type(v, json_type_string) ||
@@ -158,9 +144,9 @@ static int termios_from(struct json_object *o, struct termios *t)
 			return -EINVAL;
 		t->c_cc[i] = (cc_t)b;
 	}
-	if (get_i64(o, "ispeed", 0, UINT32_MAX, &x) < 0 || cfsetispeed(t, (speed_t)x) < 0)
+	if (proto_int_range(o, "ispeed", 0, UINT32_MAX, &x) < 0 || cfsetispeed(t, (speed_t)x) < 0)
 		return -EINVAL;
-	if (get_i64(o, "ospeed", 0, UINT32_MAX, &x) < 0 || cfsetospeed(t, (speed_t)x) < 0)
+	if (proto_int_range(o, "ospeed", 0, UINT32_MAX, &x) < 0 || cfsetospeed(t, (speed_t)x) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -187,30 +173,24 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 		*(bool *)(void *)p = json_object_get_boolean(v);
 		return 0;
 	case F_U64:
-		if (!json_object_is_type(v, json_type_int))
-			return -EINVAL;
-		/* json-c keeps large values as uint64 internally; negatives are refused. */
-		if (json_object_get_int64(v) < 0 && json_object_get_uint64(v) <= INT64_MAX)
-			return -EINVAL;
-		*(uint64_t *)(void *)p = json_object_get_uint64(v);
-		return 0;
+		return proto_u64(o, f->key, (uint64_t *)(void *)p);
 	case F_I64:
-		if (get_i64(o, f->key, INT64_MIN, INT64_MAX, &x) < 0)
+		if (proto_int_range(o, f->key, INT64_MIN, INT64_MAX, &x) < 0)
 			return -EINVAL;
 		*(int64_t *)(void *)p = x;
 		return 0;
 	case F_LONG:
-		if (get_i64(o, f->key, 0, 999999, &x) < 0)
+		if (proto_int_range(o, f->key, 0, 999999, &x) < 0)
 			return -EINVAL;
 		*(long *)(void *)p = (long)x;
 		return 0;
 	case F_UINT:
-		if (get_i64(o, f->key, 0, UINT32_MAX, &x) < 0)
+		if (proto_int_range(o, f->key, 0, UINT32_MAX, &x) < 0)
 			return -EINVAL;
 		*(unsigned *)(void *)p = (unsigned)x;
 		return 0;
 	case F_INT:
-		if (get_i64(o, f->key, INT32_MIN, INT32_MAX, &x) < 0)
+		if (proto_int_range(o, f->key, INT32_MIN, INT32_MAX, &x) < 0)
 			return -EINVAL;
 		*(int *)(void *)p = (int)x;
 		return 0;
@@ -223,7 +203,7 @@ static int from_object(struct json_object *o, struct session_state *st)
 	struct json_object *t;
 	int64_t version;
 
-	if (get_i64(o, "version", STATE_VERSION, STATE_VERSION, &version) < 0)
+	if (proto_int_range(o, "version", STATE_VERSION, STATE_VERSION, &version) < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (field_from(o, &fields[i], st) < 0)

@@ -390,6 +390,43 @@ START_TEST(test_parse_direct)
 }
 END_TEST
 
+/* The ranged and unsigned getters the daemon judges requests and state with. */
+static const struct {
+	const char *json;
+	int64_t min, max;
+	int want_range; /* proto_int_range result */
+	int64_t value;
+	int want_u64;   /* proto_u64 result */
+	uint64_t u;
+} ints[] = {
+	{ "{\"n\":5}", 0, 10, 0, 5, 0, 5 },
+	{ "{\"n\":11}", 0, 10, -EINVAL, 0, 0, 11 },
+	{ "{\"n\":-1}", 0, 10, -EINVAL, 0, -EINVAL, 0 },
+	{ "{\"n\":-1}", -1, 10, 0, -1, -EINVAL, 0 },
+	{ "{\"n\":9223372036854775807}", 0, INT64_MAX, 0, INT64_MAX, 0, INT64_MAX },
+	{ "{\"n\":18446744073709551615}", 0, INT64_MAX, -EINVAL, 0, 0, UINT64_MAX },
+	{ "{\"n\":\"5\"}", 0, 10, -EINVAL, 0, -EINVAL, 0 },
+	{ "{\"n\":5.0}", 0, 10, -EINVAL, 0, -EINVAL, 0 },
+	{ "{\"m\":5}", 0, 10, -EINVAL, 0, -EINVAL, 0 },
+};
+
+START_TEST(test_int_getters)
+{
+	struct json_object *o = json_tokener_parse(ints[_i].json);
+	int64_t x = 0;
+	uint64_t u = 0;
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(proto_int_range(o, "n", ints[_i].min, ints[_i].max, &x), ints[_i].want_range);
+	if (ints[_i].want_range == 0)
+		ck_assert_int_eq(x, ints[_i].value);
+	ck_assert_int_eq(proto_u64(o, "n", &u), ints[_i].want_u64);
+	if (ints[_i].want_u64 == 0)
+		ck_assert_uint_eq(u, ints[_i].u);
+	json_object_put(o);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -401,6 +438,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_connect_errors);
 	tcase_add_loop_test(tc, test_call, 0, sizeof(calls) / sizeof(calls[0]));
 	tcase_add_test(tc, test_parse_direct);
+	tcase_add_loop_test(tc, test_int_getters, 0, sizeof(ints) / sizeof(ints[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
