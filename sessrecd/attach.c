@@ -117,13 +117,13 @@ static void attach_command(struct daemon *d, struct conn *c, struct session *s, 
 
 static void attach_tty(struct daemon *d, struct conn *c, struct session *s, int *fds)
 {
-	char why[256];
+	char why[256], dev[sizeof(s->st.tty)];
 	int r;
 
 	/* PAM_TTY is "ssh" inside sshd's monitor: meta.tty names the terminal
-	 * the user really had, as the kernel knows it. */
-	if (ttyname_r(fds[0], why, sizeof(why)) == 0 && strlen(why) < sizeof(s->st.tty))
-		snprintf(s->st.tty, sizeof(s->st.tty), "%s", why);
+	 * the user really had, as the kernel knows it (ERANGE if it won't fit). */
+	if (ttyname_r(fds[0], dev, sizeof(dev)) == 0)
+		memcpy(s->st.tty, dev, sizeof(dev));
 	mark_start(s);
 	s->withhold = d->cfg.withhold_secrets;
 	s->cap = d->cfg.session_cap;
