@@ -5,7 +5,10 @@ script(1), ttyrec and tlog-rec measured in the same run.
     python3 bench/bench_engine.py [--build DIR] [--quick]
 
 Every variant runs its command on a fresh pty that this script reads as fast
-as it can. Runs are interleaved (A B C D E, A B C D E, ...) and medians are
+as it can. Besides the peers, `null` (bench/null_relay.c, compiled here) is
+a relay that copies bytes through a second pty and records nothing: what
+the hop alone costs on this machine, the floor for any recorder in the
+data path. Runs are interleaved (A B C D E, A B C D E, ...) and medians are
 reported, because the machine is noisy. Root only (sessrecd opens sessions
 for uid 0). It starts its own sessrecd on temporary paths and removes them.
 
@@ -20,7 +23,10 @@ Figures:
 - recorder CPU per 100 MB: sessrecd's utime+stime (from /proc/PID/stat)
   plus sessrecctl's own; for the others their own processes' CPU (the whole
   process tree's rusage minus what the inner bash and cat used);
-- recording bytes per output byte: recording size / bytes cat'ed;
+- recording bytes per output byte: recording size / bytes the terminal
+  got (the file plus the \r the pty puts before each \n: what the session
+  printed, what the shard's "o" events hold and its end line counts as
+  bytes_out; a recorder that stores raw bytes scores 1.00 plus its header);
 - memory per idle session: the VmRSS of sessrecd and its keeper with 1 and
   N idle sessions (1000, 100 with --quick); for the others the RSS of the recorder
   process(es) one idle session keeps (each session is a process of its own).
@@ -58,9 +64,10 @@ def die(msg):
 def make_data(path, size):
     """A deterministic mix like a busy terminal: words, UTF-8 (2-, 3- and
     4-byte characters), SGR colour sequences, erase-line + carriage return
-    progress lines, tabs. Returns (bytes, newlines, escape floor, share of ESC bytes): the floor is
-    what JSON escaping alone makes of the output the pty gives (ESC as
-    \u001b, \r \n \t as two bytes each), before any framing."""
+    progress lines, tabs. Returns (bytes, newlines, escape floor, share of
+    ESC in the output): the floor is what JSON escaping alone makes of each
+    byte the pty gives (ESC as \u001b, \r \n \t as two bytes each), before
+    any line framing."""
     rnd = random.Random(5555)
     ascii_words = ('the of and to in is for on that by this with from are at as be '
                    'server error warning request user session connect close open '
@@ -95,7 +102,7 @@ def make_data(path, size):
             esc += chunk.count(b'\x1b')
             # the pty adds a \r per \n: each becomes 2 bytes in JSON too
             escaped += 5 * chunk.count(b'\x1b') + chunk.count(b'\r') + chunk.count(b'\t') + 2 * n
-    return written, newlines, (written + newlines + escaped) / written, esc / written
+    return written, newlines, (written + newlines + escaped) / (written + newlines), esc / (written + newlines)
 
 
 # ---------------------------------------------------------------- processes
@@ -210,9 +217,11 @@ class Variant:
         self.rec_path = rec_path   # for sessrec: the shard dir (sizes summed)
 
 
-def variants(ctl, sock, shard_dir, have):
+def variants(ctl, sock, shard_dir, have, null_relay=None):
     v = [Variant('bare', lambda a, f: a),
          Variant('sessrec', lambda a, f: [ctl, 'record', '--socket', sock, '--'] + a, shard_dir)]
+    if null_relay:
+        v.append(Variant('null', lambda a, f: [null_relay] + a))
     if have('script'):
         v.append(Variant('script', lambda a, f: ['script', '-q', '-c', shlex.join(a), f]))
     if have('ttyrec'):
@@ -234,6 +243,7 @@ class Bench:
         os.chmod(self.tmp, 0o755)
         self.reaper = Reaper()
         self.daemon = None
+        self.short_runs = []  # peers' runs that lost their last bytes
 
     # -- the daemon
     def start_daemon(self, build):
@@ -346,12 +356,18 @@ class Bench:
                 break
             got += n
             if got >= expect:
-                t1 = time.perf_counter()
                 break
+        t1 = time.perf_counter()
         signal.alarm(0)
         tree_cpu, status = self.finish(pid, master)
-        if t1 is None:
-            die('%s: the pty gave %d of %d bytes (exit %s)' % (v.name, got, expect, status))
+        if got < expect:
+            # sessrec's losing output is a failure; a peer's is its own bug
+            # (ttyrec sometimes drops the last bytes): noted, timed to its EOF.
+            msg = '%s: the pty gave %d of %d bytes (exit %s)' % (v.name, got, expect, status)
+            if v.name == 'sessrec' or got < expect * 0.99:
+                die(msg)
+            log('    ' + msg)
+            self.short_runs.append(msg)
         inner_cpu = 0.0
         with open(times_file) as f:  # bash's `times`: itself, then its children
             for line in f:
@@ -521,6 +537,17 @@ def utmp_for_tlog():
     return 'no /var/run/utmp here (tlog-rec needs one): ran in a private mount namespace with an empty one'
 
 
+def build_null_relay(tmp):
+    """Compiles bench/null_relay.c (a relay that records nothing: the floor
+    of the pty hop) into tmp; None without a C compiler."""
+    cc = shutil.which('cc') or shutil.which('gcc')
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'null_relay.c')
+    out = os.path.join(tmp, 'null_relay')
+    if not cc or subprocess.run([cc, '-O2', '-o', out, src, '-lutil']).returncode != 0:
+        return None
+    return out
+
+
 def fmt(x, spec):
     return '-' if x is None else format(x, spec)
 
@@ -548,7 +575,7 @@ def main():
     missing = [p for p in ('script', 'ttyrec', 'tlog-rec') if not shutil.which(p)]
     try:
         b.start_daemon(os.path.abspath(args.build))
-        vs = variants(b.ctl, b.sock, b.shards, shutil.which)
+        vs = variants(b.ctl, b.sock, b.shards, shutil.which, build_null_relay(b.tmp))
         b.sessrec = vs[1]
         data = os.path.join(b.tmp, 'data')
         size, newlines, floor, esc_share = make_data(data, mb * 1000 * 1000)
@@ -569,7 +596,7 @@ def main():
                 mbps, c, rb = b.run_cat(v, data, expect)
                 tput[v.name].append(mbps)
                 cpu[v.name].append(c / (size / 1e8))
-                recb[v.name].append(rb / size)
+                recb[v.name].append(rb / expect)
                 if v.name == 'sessrec' and complete is None:
                     complete = b.verify_sessrec(v, expect)
                 b.rec_clear(v)
@@ -590,7 +617,8 @@ def main():
         rssn = b.daemon_rss(idle_n)
         log('  sessrecd (+ keeper) VmRSS: %d KiB with 1 idle session, %d KiB with %d' % (
             rss1, rssn, idle_n))
-        peer_rss = {v.name: b.recorder_rss(v) for v in vs if v.name not in ('bare', 'sessrec')}
+        peer_rss = {v.name: b.recorder_rss(v) for v in vs
+                    if v.name not in ('bare', 'sessrec', 'null')}
         b.rec_clear(b.sessrec)
     finally:
         b.reaper.reap(5)  # after an error: nothing of ours is left running
@@ -620,7 +648,8 @@ def main():
     row('time to first output, ms', {n: statistics.median(first[n]) for n in names}, None, '.2f')
     row('recorder CPU s per 100 MB', {n: statistics.median(cpu[n]) if n != 'bare' else None
                                       for n in names}, 'cpu', '.3f')
-    row('recording bytes / output byte', {n: statistics.median(recb[n]) if n != 'bare' else None
+    row('recording bytes / output byte', {n: statistics.median(recb[n])
+                                          if n not in ('bare', 'null') else None
                                           for n in names}, 'bytes', '.3f')
     kib_idle = (rssn - rss1) / (idle_n - 1)
     idle = {'sessrec': kib_idle}
@@ -646,9 +675,12 @@ def main():
           'makes it %.3f bytes per output byte before any line framing' % (
               100.0 * esc_share, size / newlines, floor))
     print('sessrec records input and output; tlog-rec runs with --log-input; script and ttyrec '
-          'record output only.')
+          'record output only; null is bench/null_relay.c, a relay that records nothing (the '
+          'cost of the pty hop alone).')
     print('memory: the VmRSS growth of sessrecd and its keeper per idle session; for the others '
           'the RSS of the process(es) each session keeps.')
+    for msg in b.short_runs:
+        print('peer lost output (its run is timed to its EOF): ' + msg)
     if missing:
         print('not measured (not installed): ' + ', '.join(missing))
     if ns_note:

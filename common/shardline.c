@@ -1,7 +1,8 @@
 /* shardline: the event line encoder of day shards (DESIGN.md "Day shards"),
  * the project's one JSON string escaper and the "t" formatter; the other
- * lines are in shardfmt.c. The encoder runs on every recorded byte: byte-class
- * table, memcpy of plain runs, no allocation, no json-c.
+ * lines are in shardfmt.c. The encoder runs on every recorded byte: valid
+ * text is taken a block at a time with bit masks (SSE2 where there is, a
+ * portable loop elsewhere), the rest item by item; no allocation, no json-c.
  * Convention: a length or 0 on success, -errno on failure; never logs. */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,20 +15,37 @@
 #include "utf8.h"
 
 #define LINE_LAST (SHARD_LINE_MAX - 1) /* longest line, its newline included */
+#define BLOCK 48 /* input bytes enc_block takes at once */
+/* What enc_block may write past the end of d's room, which is inside the
+ * line buffer: a block of \u00xx (6 bytes each), then a block's copy. */
+#define LINE_SLACK (BLOCK * 6 + BLOCK)
 #define RAW_KEY ",\"raw\":\""
 #define RAW_KEY_LEN (sizeof(RAW_KEY) - 1)
 
 enum { C_PLAIN = 0, C_HIGH = 1 };
 
-/* What each byte becomes in a JSON string: copied (C_PLAIN), the letter of
- * its backslash escape ('u' for \u00xx), or C_HIGH (a UTF-8 lead or stray). */
+/* What each byte becomes in a JSON string: copied (C_PLAIN), the length of
+ * its escape in esc_text (2 or 6), or C_HIGH (a UTF-8 lead or stray). */
 static const uint8_t esc_tab[256] = {
-	[0x00 ... 0x07] = 'u', [0x08] = 'b', [0x09] = 't', [0x0a] = 'n', [0x0b] = 'u',
-	[0x0c] = 'f', [0x0d] = 'r', [0x0e ... 0x1f] = 'u', ['"'] = '"', ['\\'] = '\\',
-	[0x7f] = 'u', [0x80 ... 0xff] = C_HIGH,
+	[0x00 ... 0x07] = 6, [0x08 ... 0x0a] = 2, [0x0b] = 6, [0x0c ... 0x0d] = 2,
+	[0x0e ... 0x1f] = 6, ['"'] = 2, ['\\'] = 2, [0x7f] = 6, [0x80 ... 0xff] = C_HIGH,
 };
 
-static const char hex[16] = "0123456789abcdef";
+/* The escapes themselves: the short forms, else \u00xx. Rows of 8 bytes, so
+ * enc_block copies any of them with one fixed-size move. */
+#define HEXD(d) ((d) < 10 ? '0' + (d) : 'a' - 10 + (d))
+#define U(c) { '\\', 'u', '0', '0', HEXD((c) >> 4), HEXD((c) & 15) }
+#define S(x) { '\\', x }
+static const char esc_text[0x80][8] = {
+	U(0x00), U(0x01), U(0x02), U(0x03), U(0x04), U(0x05), U(0x06), U(0x07),
+	S('b'),  S('t'),  S('n'),  U(0x0b), S('f'),  S('r'),  U(0x0e), U(0x0f),
+	U(0x10), U(0x11), U(0x12), U(0x13), U(0x14), U(0x15), U(0x16), U(0x17),
+	U(0x18), U(0x19), U(0x1a), U(0x1b), U(0x1c), U(0x1d), U(0x1e), U(0x1f),
+	['"'] = S('"'), ['\\'] = S('\\'), [0x7f] = U(0x7f),
+};
+#undef HEXD
+#undef U
+#undef S
 
 /* One unit of escaping: k input bytes that become dlen bytes of JSON text. */
 struct item {
@@ -44,7 +62,7 @@ static inline bool item_at(const uint8_t *p, size_t n, struct item *it)
 
 	if (e != C_HIGH) {
 		it->k = 1;
-		it->dlen = e == C_PLAIN ? 1 : e == 'u' ? 6 : 2;
+		it->dlen = e == C_PLAIN ? 1 : e;
 		it->bad = false;
 		return true;
 	}
@@ -57,6 +75,7 @@ static inline bool item_at(const uint8_t *p, size_t n, struct item *it)
 	return true;
 }
 
+/* Fixed-size copies only: a memcpy call for 1-6 bytes costs more. */
 static inline void item_put(char *o, const uint8_t *p, const struct item *it)
 {
 	uint8_t e = esc_tab[p[0]];
@@ -64,14 +83,17 @@ static inline void item_put(char *o, const uint8_t *p, const struct item *it)
 	if (it->bad) {
 		memcpy(o, UTF8_REPLACEMENT, UTF8_REPLACEMENT_LEN);
 	} else if (e == C_PLAIN || e == C_HIGH) {
-		memcpy(o, p, it->k);
-	} else if (e == 'u') {
-		memcpy(o, "\\u00", 4);
-		o[4] = hex[p[0] >> 4];
-		o[5] = hex[p[0] & 15];
+		o[0] = (char)p[0];
+		if (it->k > 1)
+			o[1] = (char)p[1];
+		if (it->k > 2)
+			o[2] = (char)p[2];
+		if (it->k > 3)
+			o[3] = (char)p[3];
 	} else {
-		o[0] = '\\';
-		o[1] = (char)e;
+		memcpy(o, esc_text[p[0]], 2);
+		if (e == 6)
+			memcpy(o + 2, esc_text[p[0]] + 2, 4);
 	}
 }
 
@@ -246,7 +268,7 @@ static int enc_emit(struct enc *e)
 
 /* Adds the item at p (whose bytes are the next npre carried and then the
  * next k - npre input bytes) to the line, first emitting the line if full. */
-static int enc_add(struct enc *e, const uint8_t *p, const struct item *it, size_t npre)
+static inline int enc_add(struct enc *e, const uint8_t *p, const struct item *it, size_t npre)
 {
 	int r;
 
@@ -260,19 +282,204 @@ static int enc_add(struct enc *e, const uint8_t *p, const struct item *it, size_
 	return 0;
 }
 
-/* The common non-plain items (an escape, a valid character) while the line
- * is valid text and has room for them; returns the bytes taken, or 0 to
- * leave the item to enc_add. */
-static inline size_t enc_fast(struct enc *e, const uint8_t *p, size_t n)
+/* Terminal output has an escape, a UTF-8 character or a line end every
+ * 10-20 bytes, so item by item it costs a stop each. enc_block takes BLOCK
+ * bytes at once, with a bit mask per kind of byte: valid text is copied
+ * whole and only its escapes move the rest, so the cost is per block and
+ * per escape. Its UTF-8 is valid when every lead byte (>= 0xc0; >= 0xe0:
+ * lead3, >= 0xf0: lead4) is followed by exactly as many continuation bytes
+ * (cont, 0x80-0xbf) as its length asks, no other byte is a continuation
+ * byte, and the leads this does not cover pass utf8_seq: special, the
+ * never valid c0 c1 f5-ff and e0 ed f0 f4, whose second byte has a
+ * narrower range (f1-f3 come along with f0-ff, harmlessly). */
+
+/* Bit j of each mask is about byte j of the block. */
+struct block_masks {
+	uint64_t esc, high, cont, lead, lead3, lead4, special;
+};
+
+#if defined(__SSE2__) && !defined(SHARDLINE_NO_SIMD)
+#include <emmintrin.h>
+
+static inline __m128i load16(const uint8_t *p)
 {
+	return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+static inline void block_copy(char *o, const uint8_t *p)
+{
+	for (unsigned h = 0; h < BLOCK; h += 16)
+		_mm_storeu_si128((__m128i *)(void *)(o + h), load16(p + h));
+}
+
+static inline uint64_t bytes_eq(__m128i v, int c)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)));
+}
+
+/* Signed compares: bytes >= 0x80 are the negative ones. */
+static inline uint64_t bytes_gt(__m128i v, int c)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)c)));
+}
+
+/* esc and high (>= 0x80) only: all that blocks of ASCII need. */
+static inline void block_scan(const uint8_t *p, struct block_masks *m)
+{
+	uint64_t plain = 0;
+
+	m->high = 0;
+	for (unsigned h = 0; h < BLOCK; h += 16) {
+		__m128i v = load16(p + h);
+		__m128i printable = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+						  _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
+		__m128i quote = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+					     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+
+		plain |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_andnot_si128(quote, printable))
+			 << h;
+		m->high |= (uint64_t)(unsigned)_mm_movemask_epi8(v) << h;
+	}
+	m->esc = ~plain & ~m->high & ((UINT64_C(1) << BLOCK) - 1);
+}
+
+/* The other masks, for a block with high bytes. */
+static inline void block_scan_utf8(const uint8_t *p, struct block_masks *m)
+{
+	uint64_t lead = 0, lead3 = 0, lead4 = 0, special = 0;
+
+	for (unsigned h = 0; h < BLOCK; h += 16) {
+		__m128i v = load16(p + h);
+
+		lead |= bytes_gt(v, (char)0xbf) << h;
+		lead3 |= bytes_gt(v, (char)0xdf) << h;
+		lead4 |= bytes_gt(v, (char)0xef) << h;
+		special |= (bytes_eq(v, 0xc0) | bytes_eq(v, 0xc1) | bytes_eq(v, 0xe0) |
+			    bytes_eq(v, 0xed)) << h;
+	}
+	/* The signed compares also set the bits of ASCII bytes. */
+	m->lead = m->high & lead;
+	m->cont = m->high & ~lead;
+	m->lead3 = m->high & lead3;
+	m->lead4 = m->high & lead4;
+	m->special = special | m->lead4;
+}
+#else
+static inline void block_copy(char *o, const uint8_t *p)
+{
+	memcpy(o, p, BLOCK);
+}
+
+static inline void block_scan(const uint8_t *p, struct block_masks *m)
+{
+	m->esc = m->high = 0;
+	for (unsigned j = 0; j < BLOCK; j++) {
+		m->esc |= (uint64_t)(esc_tab[p[j]] > C_HIGH) << j;
+		m->high |= (uint64_t)(p[j] >= 0x80) << j;
+	}
+}
+
+static inline void block_scan_utf8(const uint8_t *p, struct block_masks *m)
+{
+	m->cont = m->lead = m->lead3 = m->lead4 = m->special = 0;
+	for (unsigned j = 0; j < BLOCK; j++) {
+		uint8_t c = p[j];
+
+		m->cont |= (uint64_t)(c >= 0x80 && c < 0xc0) << j;
+		m->lead |= (uint64_t)(c >= 0xc0) << j;
+		m->lead3 |= (uint64_t)(c >= 0xe0) << j;
+		m->lead4 |= (uint64_t)(c >= 0xf0) << j;
+		m->special |= (uint64_t)(c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xed ||
+					 c >= 0xf0) << j;
+	}
+}
+#endif
+
+/* Encodes the BLOCK bytes at p, if they are valid text and fit before end,
+ * at *op and returns the input bytes taken: BLOCK, or fewer when a
+ * character crosses the block's end. p[0..2 * BLOCK) must be readable, and
+ * LINE_SLACK bytes past end writable. Returns 0 (having written nothing
+ * that counts) when the block has an invalid sequence or does not fit. */
+static inline size_t enc_block(char **op, const uint8_t *p, const char *end)
+{
+	struct block_masks m;
+	uint64_t mask = (UINT64_C(1) << BLOCK) - 1, want, s;
+	size_t take = BLOCK, pos = 0, j;
+	char *o = *op;
+
+	block_scan(p, &m);
+	if (!(m.high | m.esc)) {
+		block_copy(o, p);
+		o += BLOCK;
+		goto fits;
+	}
+	if (m.high) {
+		block_scan_utf8(p, &m);
+		/* A character that crosses the end starts at the last lead;
+		 * it is left to the next block. */
+		if ((m.lead << 1 | m.lead3 << 2 | m.lead4 << 3) >> BLOCK) {
+			take = 63u - (unsigned)__builtin_clzll(m.lead);
+			mask = (UINT64_C(1) << take) - 1;
+		}
+		/* The continuation bytes the leads before take ask for; none
+		 * may reach take, which is where the next character starts. */
+		want = (m.lead & mask) << 1 | (m.lead3 & mask) << 2 | (m.lead4 & mask) << 3;
+		if (want != (m.cont & mask))
+			return 0;
+		for (s = m.special & mask; s; s &= s - 1)
+			if (utf8_seq(p + __builtin_ctzll(s), 4) <= 0)
+				return 0;
+	}
+	/* Copy it all, then at each escape: its text (one 8-byte move from
+	 * esc_text), and the rest of the block again after it. */
+	block_copy(o, p);
+	for (s = m.esc & mask; s; s &= s - 1) {
+		j = (size_t)__builtin_ctzll(s);
+		o += j - pos;
+		memcpy(o, esc_text[p[j]], 8);
+		o += esc_tab[p[j]];
+		pos = j + 1;
+		block_copy(o, p + pos);
+	}
+	o += take - pos;
+fits:
+	if (o > end)
+		return 0;
+	*op = o;
+	return take;
+}
+
+/* Fills the line (valid text so far) with the items of p[i..n) while they
+ * are valid and fit without raw: plain runs, escapes, complete characters.
+ * Returns where it stopped: at n, at a plain byte or an escape or character
+ * the line has no room for (enc_add emits the line first), or at an invalid
+ * or incomplete sequence (for enc_add or the carry). */
+static size_t enc_text(struct enc *e, const uint8_t *p, size_t i, size_t n)
+{
+	char *o = e->line + e->hdr + e->d;
+	char *const end = e->line + e->hdr + e->room;
+	size_t from = i;
 	struct item it;
 
-	if (e->bad || e->room - e->d < 6 || !item_at(p, n, &it) || it.bad)
-		return 0;
-	item_put(e->line + e->hdr + e->d, p, &it);
-	e->d += it.dlen;
-	e->nseg += it.k;
-	return it.k;
+	while (i < n) {
+		size_t k, stop;
+
+		while (n - i >= 2 * BLOCK && (k = enc_block(&o, p + i, end)) > 0)
+			i += k;
+		/* A block with an invalid or incomplete sequence, or the last
+		 * bytes of the input or of the line: item by item, a block's
+		 * worth before trying blocks again. */
+		for (stop = i + BLOCK; i < stop && i < n; i += it.k) {
+			if (!item_at(p + i, n - i, &it) || it.bad || it.dlen > (size_t)(end - o))
+				goto out;
+			item_put(o, p + i, &it);
+			o += it.dlen;
+		}
+	}
+out:
+	e->d = (size_t)(o - (e->line + e->hdr));
+	e->nseg += i - from;
+	return i;
 }
 
 /* The carried bytes and what of data completes (or breaks) them, as items;
@@ -309,7 +516,7 @@ static int enc_carry(struct enc *e, struct shard_utf8 *carry, uint8_t *pre, size
 int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char ch,
 		       const uint8_t *data, size_t n, shard_line_fn fn, void *userdata)
 {
-	char line[SHARD_LINE_MAX];
+	char line[SHARD_LINE_MAX + LINE_SLACK];
 	uint8_t pre[8];
 	size_t npre = carry->len < 4 ? carry->len : 4, i = 0;
 	struct enc e = { .line = line, .seg = data, .fn = fn, .userdata = userdata };
@@ -331,29 +538,10 @@ int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char
 			return r == -EAGAIN ? 0 : r;
 	}
 	while (i < n) {
-		size_t k;
-
-		if (esc_tab[data[i]] == C_PLAIN && !e.bad) {
-			size_t room = e.room - e.d, lim, j;
-
-			if (room == 0) {
-				if ((r = enc_emit(&e)) < 0)
-					return r;
-				continue;
-			}
-			lim = i + (n - i < room ? n - i : room);
-			for (j = i + 1; j < lim && esc_tab[data[j]] == C_PLAIN; j++)
-				;
-			memcpy(line + e.hdr + e.d, data + i, j - i);
-			e.d += j - i;
-			e.nseg += j - i;
-			i = j;
-			continue;
-		}
-		if ((k = enc_fast(&e, data + i, n - i)) > 0) {
-			i += k;
-			continue;
-		}
+		if (!e.bad && (i = enc_text(&e, data, i, n)) == n)
+			break;
+		/* What enc_text leaves: a full line, an invalid or incomplete
+		 * sequence, any item of a line that already needs raw. */
 		if (!item_at(data + i, n - i, &it)) {
 			memcpy(carry->buf, data + i, n - i);
 			carry->len = (uint8_t)(n - i);

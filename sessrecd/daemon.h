@@ -132,7 +132,7 @@ struct daemon {
 	unsigned status_sessions; /* the count last put in STATUS= */
 	bool quit;
 	bool handoff;             /* at the quit: hand the sessions over, do not end them */
-	uint8_t scratch[16384];   /* one read's worth, shared by every relay */
+	uint8_t scratch[65536];   /* one batch of reads, shared by every relay */
 };
 
 #define DAEMON_TICK_MS 250         /* window size checks, deadlines */

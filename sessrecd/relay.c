@@ -19,7 +19,7 @@
 #include "relay.h"
 #include "session.h"
 
-#define RELAY_READS_PER_WAKE 4 /* fairness between sessions under bulk output */
+#define RELAY_READS_PER_WAKE 16 /* fairness between sessions under bulk output */
 #define RELAY_SALVAGE_MAX (1024 * 1024)
 /* What one read of a pty master gives at most (n_tty's buffer less one):
  * a shorter read found it drained. Only a hint: epoll is level-triggered. */
@@ -95,17 +95,18 @@ static int send_to(int fd, struct relay_buf *b, size_t max, const uint8_t *p, si
 	return buf_push(b, max, p, n);
 }
 
+/* One write: a tty that took less than all is full, and another try would
+ * only fetch its EAGAIN (half of all writes under bulk output). */
 static int flush(int fd, struct relay_buf *b)
 {
-	while (buf_len(b)) {
-		ssize_t w = write_some(fd, b->p + b->start, buf_len(b));
+	ssize_t w;
 
-		if (w < 0)
-			return (int)w;
-		if (w == 0)
-			break;
-		buf_pop(b, (size_t)w);
-	}
+	if (buf_len(b) == 0)
+		return 0;
+	w = write_some(fd, b->p + b->start, buf_len(b));
+	if (w < 0)
+		return (int)w;
+	buf_pop(b, (size_t)w);
 	return 0;
 }
 
@@ -222,6 +223,18 @@ static void read_outer(struct daemon *d, struct session *s)
 	}
 }
 
+/* Whether the next read finds bytes waiting. A read of a master that has
+ * none waits for the kernel's tty worker to push what the shell wrote
+ * (flush_work in n_tty_read): a sleep and two context switches per batch
+ * under bulk output, while the worker refills during the batch's encoding
+ * anyway. TIOCINQ only counts, it never waits. */
+static bool master_has_more(int fd)
+{
+	int n = 0;
+
+	return ioctl(fd, TIOCINQ, &n) == 0 && n > 0;
+}
+
 /* Reads what the inner master has (a read gives at most what its line
  * discipline buffers, about 4 KiB) into one batch for one terminal write
  * and one recorder call; 0, or -1 when the session ended. */
@@ -243,8 +256,8 @@ static int read_master_batch(struct daemon *d, struct session *s, size_t room, s
 			return -1;
 		}
 		have += (size_t)n;
-		if ((size_t)n < RELAY_PTY_CHUNK)
-			break; /* drained for now: no read just for its EAGAIN */
+		if ((size_t)n < RELAY_PTY_CHUNK || !master_has_more(s->st.master_fd))
+			break; /* drained for now */
 	}
 	*got = have;
 	return 0;

@@ -2,7 +2,9 @@
  * picks where it is split into two reads) is encoded as one channel; every
  * line must be one strict JSON object shorter than SHARD_LINE_MAX ending in
  * one '\n', carry the sid, and d/raw of all lines must give back the input.
- * The same bytes as a hostile TERM must still make a valid header line. */
+ * Valid text in one read must give exactly the lines the item-by-item
+ * escaper makes (the encoder takes it in blocks). The same bytes as a
+ * hostile TERM must still make a valid header line. */
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "shardline.h"
 #include "utf8.h"
 #include "fuzzutil.h"
+#include "../common/shardline_model.h"
 
 #define SID "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
@@ -83,6 +86,34 @@ static void roundtrip(const uint8_t *p, size_t n, size_t cut, size_t step)
 	free(s.out);
 }
 
+static int keep_line(void *userdata, const char *line, size_t len)
+{
+	struct sink *s = userdata;
+
+	REQUIRE(s->len + len <= s->cap);
+	memcpy(s->out + s->len, line, len);
+	s->len += len;
+	return 0;
+}
+
+/* p[0..n), valid UTF-8, as one read: each line's d must be as much of the
+ * rest as shard_json_escape puts into d's room. */
+static void greedy_lines(const uint8_t *p, size_t n)
+{
+	struct shard_utf8 carry = { 0 };
+	/* d is at most 6n bytes, in lines of ~90 bytes more, all full (d
+	 * over 3900 bytes) but the last: at most 7n + 90 bytes. */
+	size_t cap = 8 * n + SHARD_LINE_MAX, w = 0;
+	struct sink got = { .out = malloc(cap), .cap = cap };
+	char *want = shardline_model(SID, 3.5, 'i', p, n, &w);
+
+	REQUIRE(got.out && want);
+	REQUIRE(shard_encode_event(&carry, SID, 3.5, 'i', p, n, keep_line, &got) == 0);
+	REQUIRE(carry.len == 0 && got.len == w && memcmp(got.out, want, w) == 0);
+	free(got.out);
+	free(want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct shard_header h = { .width = 80, .height = 24, .meta = { .uid = -1 } };
@@ -97,6 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	roundtrip(data + 1, n, cut, n ? n : 1);
 	if (n <= 512)
 		roundtrip(data + 1, n, cut, 1);
+	if (utf8_valid_len(data + 1, n) == n)
+		greedy_lines(data + 1, n);
 	term = malloc(n + 1);
 	REQUIRE(term);
 	memcpy(term, data + 1, n);

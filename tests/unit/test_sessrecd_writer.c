@@ -1,14 +1,17 @@
-/* Unit tests for sessrecd/writer: lines land in queue order, one write
- * each; closes wait behind earlier lines; state files are put and removed;
- * failures come back with their owner; stop performs what was queued. */
+/* Unit tests for sessrecd/writer: lines land in queue order and whole;
+ * closes wait behind earlier lines; state files are put and removed;
+ * failures come back with their owner, a disk that takes part of a batch
+ * keeps its whole lines and no torn one; stop performs what was queued. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,6 +136,55 @@ START_TEST(test_errors_name_the_owner)
 }
 END_TEST
 
+/* A file size limit stands in for a full disk: the write that crosses it
+ * is short, the next ones fail (EFBIG). Lines of one batch go out in one
+ * writev, so this is the partial batch. */
+START_TEST(test_partial_batch)
+{
+	struct rlimit lim, was;
+	struct writer_error errs[8];
+	char path[PATH_MAX], line[100], got[1024];
+	struct writer *w;
+	size_t n = 0;
+	int efd, fd;
+
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(writer_start(&w, &efd), 0);
+	fd = open_append("e.jsonl", path);
+	ck_assert_int_ge(fd, 0);
+	/* Check reports through files too: the limit holds only while the
+	 * writer writes, no assertion runs under it. */
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &was), 0);
+	lim = (struct rlimit){ 250, was.rlim_max };
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int i = 0; i < 4; i++) {
+		memset(line, 'a' + i, sizeof(line) - 1);
+		line[sizeof(line) - 1] = '\n';
+		writer_line_later(w, fd, (uint64_t)(i + 1), line, sizeof(line), false);
+	}
+	writer_flush(w);
+	for (int tries = 0; n < 2 && tries < 500; tries++) {
+		struct pollfd p = { .fd = efd, .events = POLLIN };
+
+		(void)poll(&p, 1, 10);
+		n += writer_collect(w, errs + n, 8 - n);
+	}
+	(void)setrlimit(RLIMIT_FSIZE, &was);
+	/* Lines 1 and 2 are whole on disk. Lines 3 and 4, tried alone after
+	 * the short batch, each get 50 bytes in, cut off again, and are
+	 * reported to their owners as a full disk. */
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(errs[0].owner, 3);
+	ck_assert_int_eq(errs[0].err, ENOSPC);
+	ck_assert_uint_eq(errs[1].owner, 4);
+	ck_assert_int_eq(errs[1].err, ENOSPC);
+	ck_assert_int_eq(io_read_file(path, got, sizeof(got)), 200);
+	ck_assert(got[0] == 'a' && got[99] == '\n' && got[100] == 'b' && got[199] == '\n');
+	writer_stop(w);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_state_files)
 {
 	struct writer *w;
@@ -185,6 +237,7 @@ static Suite *writer_suite(void)
 	tcase_add_test(tc, test_order_and_close);
 	tcase_add_test(tc, test_notify_wakes);
 	tcase_add_test(tc, test_errors_name_the_owner);
+	tcase_add_test(tc, test_partial_batch);
 	tcase_add_test(tc, test_state_files);
 	tcase_add_test(tc, test_stop_flushes);
 	suite_add_tcase(s, tc);

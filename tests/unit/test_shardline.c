@@ -18,14 +18,6 @@
 #define SID "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define GUARD 0xa5
 
-/* ck_assert records every passing check (a write each): too slow for the
- * millions of checks on lines, so those fail loudly only. */
-#define REQUIRE(c)                                                                   \
-	do {                                                                         \
-		if (!(c))                                                            \
-			ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c);           \
-	} while (0)
-
 /* Collects what a reader would get back from the lines. */
 struct sink {
 	char ch;

@@ -1,5 +1,6 @@
-/* testutil: what the Check unit tests share: running the suite, and the fd
- * checks of the tests that pass fds around. Header only (static inline). */
+/* testutil: what the Check unit tests share: running the suite, a cheap
+ * assertion for hot loops, and the fd checks of the tests that pass fds
+ * around. Header only (static inline). */
 #pragma once
 #include <check.h>
 #include <dirent.h>
@@ -7,6 +8,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+
+/* ck_assert records every passing check (a write each): too slow for the
+ * millions of checks on encoder lines, so those fail loudly only. */
+#define REQUIRE(c)                                                                   \
+	do {                                                                         \
+		if (!(c))                                                            \
+			ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c);           \
+	} while (0)
 
 /* Runs every test of s; the test program's exit status. */
 static inline int testutil_run(Suite *s)
