@@ -1,7 +1,8 @@
 /* pam_sessrec_peer: the client's numeric address for login(1) run by an
- * inetd-style server (telnetd): the connection its parent serves, found
- * through /proc, since the PAM_RHOST telnetd passes is a reverse-DNS name
- * that whoever owns the client's address chooses. Convention: 0 or -errno. */
+ * inetd-style server (telnetd): the connection its parent serves, since the
+ * PAM_RHOST telnetd passes is a reverse-DNS name that whoever owns the
+ * client's address chooses. Asked of the socket itself (pidfd_getfd, then
+ * getpeername), else looked up through /proc/net. Convention: 0 or -errno. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -9,6 +10,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -107,6 +110,50 @@ static void scan_table(const char *table, const unsigned long *inodes, size_t n,
 	fclose(f);
 }
 
+/* The peer of the TCP socket an inetd-style parent has on its stdin. Exact
+ * and atomic, where /proc/net/tcp is read in pieces and may skip a line
+ * while other connections come and go (seen under load). Needs ptrace
+ * rights over the parent, which login, as root, has. */
+static int peer_by_pidfd(pid_t parent, char *ip, size_t cap, int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int pfd, fd, r = -ENOENT;
+
+	pfd = pidfd_open(parent, 0);
+	if (pfd < 0)
+		return -errno;
+	fd = pidfd_getfd(pfd, 0, 0); /* the new fd is close-on-exec */
+	close(pfd);
+	if (fd < 0)
+		return -errno;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+			if (inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)cap)) {
+				*port = ntohs(a->sin_port);
+				r = 0;
+			}
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			const void *addr = &a->sin6_addr;
+			int af = AF_INET6;
+
+			if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+				addr = &a->sin6_addr.s6_addr[12];
+				af = AF_INET;
+			}
+			if (inet_ntop(af, addr, ip, (socklen_t)cap)) {
+				*port = ntohs(a->sin6_port);
+				r = 0;
+			}
+		}
+	}
+	close(fd);
+	return r;
+}
+
 int pamsr_peer_of_parent(char *ip, size_t cap, int *port)
 {
 	unsigned long inodes[PEER_MAX_SOCKETS];
@@ -116,6 +163,8 @@ int pamsr_peer_of_parent(char *ip, size_t cap, int *port)
 
 	if (parent <= 1)
 		return -ENOENT;
+	if (peer_by_pidfd(parent, ip, cap, port) == 0)
+		return 0;
 	n = socket_inodes(parent, inodes, PEER_MAX_SOCKETS);
 	if (n == 0)
 		return -ENOENT;
