@@ -132,7 +132,16 @@ class ProtocolTest(unittest.TestCase):
 
         warm = session('warm-up')
         self.assertEqual(warm.wait(15), 0)
-        base = h.fd_targets(self.d.pid)
+        # The baseline once the warm-up's connections are gone: the daemon
+        # closes them when it sees their end, a moment after the client's.
+        h.wait_for(lambda: h.call(self.d.sock, {'op': 'list'}).get('sessions') == [], 10)
+        base, prev = None, None
+        for _ in range(50):
+            base = h.fd_targets(self.d.pid)
+            if base == prev:
+                break
+            prev = base
+            time.sleep(0.1)
         for _ in range(3):
             ps = [session('run-%d' % i) for i in range(8)]
             self.assertTrue(h.pump_all(ps, lambda: all(p.status is not None for p in ps), 30))
