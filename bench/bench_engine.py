@@ -2,7 +2,7 @@
 """bench_engine: what recording through sessrecd costs, beside a bare pty,
 script(1), ttyrec and tlog-rec measured in the same run.
 
-    python3 bench/bench_engine.py [--build DIR] [--quick]
+    python3 bench/bench_engine.py [--build DIR] [--quick] [--rounds N]
 
 Every variant runs its command on a fresh pty that this script reads as fast
 as it can. Besides the peers, `null` (bench/null_relay.c, compiled here) is
@@ -557,12 +557,14 @@ def main():
     ap.add_argument('--build', default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                     '..', 'build'))
     ap.add_argument('--quick', action='store_true', help='20 MB, 1 round, 100 idle sessions')
+    ap.add_argument('--rounds', type=int, help='interleaved rounds (3; 1 with --quick): more '
+                    'rounds, steadier medians on a noisy machine')
     args = ap.parse_args()
     if os.geteuid() != 0:
         die('run as root (sessrecd opens sessions for uid 0 only)')
     ns_note = utmp_for_tlog()
     mb = 20 if args.quick else 200
-    rounds = 1 if args.quick else 3
+    rounds = args.rounds or (1 if args.quick else 3)
     echo_n = 500 if args.quick else 2000
     first_n = 5 if args.quick else 20
     idle_n = 100 if args.quick else 1000
