@@ -10,9 +10,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "pam_sessrec.h"

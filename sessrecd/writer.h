@@ -1,7 +1,7 @@
-/* writer: the disk writer. The loop queues complete shard lines (each
- * written by one write() on its O_APPEND fd), fd closes and state-file
- * updates; a thread performs them in order, so a slow disk never stalls a
- * relay. While the thread is idle and the disk fast, writer_flush writes the
+/* writer: the disk writer. The loop queues complete shard lines (written
+ * whole: a run of them for one O_APPEND fd by one writev()), fd closes and
+ * state-file updates; a thread performs them in order, so a slow disk never
+ * stalls a relay. While the thread is idle and the disk fast, writer_flush writes the
  * batch itself (write-through), so lines are on disk before the terminal
  * shows their bytes. It reports back through an eventfd: lines marked
  * notify done, write errors, and the queue falling below the low watermark
