@@ -48,6 +48,19 @@ static size_t socket_inodes(pid_t pid, unsigned long *inodes, size_t max)
 	return n;
 }
 
+/* An address as text; a v4-mapped IPv6 one as the IPv4 it carries. */
+static int ntop4(const struct in_addr *a, char *ip, size_t cap)
+{
+	return inet_ntop(AF_INET, a, ip, (socklen_t)cap) ? 0 : -ENOSPC;
+}
+
+static int ntop6(const struct in6_addr *a, char *ip, size_t cap)
+{
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		return inet_ntop(AF_INET, &a->s6_addr[12], ip, (socklen_t)cap) ? 0 : -ENOSPC;
+	return inet_ntop(AF_INET6, a, ip, (socklen_t)cap) ? 0 : -ENOSPC;
+}
+
 /* The kernel prints each 32-bit word of the address as the hex of its
  * in-memory value. */
 static int hex_address(const char *hex, char *ip, size_t cap)
@@ -61,7 +74,7 @@ static int hex_address(const char *hex, char *ip, size_t cap)
 		if (sscanf(hex, "%8" SCNx32, &w[0]) != 1)
 			return -EINVAL;
 		a.s_addr = w[0];
-		return inet_ntop(AF_INET, &a, ip, (socklen_t)cap) ? 0 : -ENOSPC;
+		return ntop4(&a, ip, cap);
 	}
 	if (len == 32) {
 		struct in6_addr a;
@@ -69,9 +82,7 @@ static int hex_address(const char *hex, char *ip, size_t cap)
 		if (sscanf(hex, "%8" SCNx32 "%8" SCNx32 "%8" SCNx32 "%8" SCNx32, &w[0], &w[1], &w[2], &w[3]) != 4)
 			return -EINVAL;
 		memcpy(&a, w, sizeof(a));
-		if (IN6_IS_ADDR_V4MAPPED(&a))
-			return inet_ntop(AF_INET, &a.s6_addr[12], ip, (socklen_t)cap) ? 0 : -ENOSPC;
-		return inet_ntop(AF_INET6, &a, ip, (socklen_t)cap) ? 0 : -ENOSPC;
+		return ntop6(&a, ip, cap);
 	}
 	return -EINVAL;
 }
@@ -129,25 +140,15 @@ static int peer_by_pidfd(pid_t parent, char *ip, size_t cap, int *port)
 		return -errno;
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
 
-			if (inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)cap)) {
+			if ((r = ntop4(&a->sin_addr, ip, cap)) == 0)
 				*port = ntohs(a->sin_port);
-				r = 0;
-			}
 		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			const void *addr = &a->sin6_addr;
-			int af = AF_INET6;
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
 
-			if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-				addr = &a->sin6_addr.s6_addr[12];
-				af = AF_INET;
-			}
-			if (inet_ntop(af, addr, ip, (socklen_t)cap)) {
+			if ((r = ntop6(&a->sin6_addr, ip, cap)) == 0)
 				*port = ntohs(a->sin6_port);
-				r = 0;
-			}
 		}
 	}
 	close(fd);
