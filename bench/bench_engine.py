@@ -2,14 +2,16 @@
 """bench_engine: what recording through sessrecd costs, beside a bare pty,
 script(1), ttyrec and tlog-rec measured in the same run.
 
-    python3 bench/bench_engine.py [--build DIR] [--quick] [--rounds N]
+    python3 bench/bench_engine.py [--build DIR] [--compare DIR] [--quick] [--rounds N]
 
 Every variant runs its command on a fresh pty that this script reads as fast
 as it can. Besides the peers, `null` (bench/null_relay.c, compiled here) is
 a relay that copies bytes through a second pty and records nothing: what
 the hop alone costs on this machine, the floor for any recorder in the
 data path. Runs are interleaved (A B C D E, A B C D E, ...) and medians are
-reported, because the machine is noisy. Root only (sessrecd opens sessions
+reported, because the machine is noisy. --compare DIR adds a second
+sessrecd built in DIR (an earlier commit) as the variant `sessrec@base`, run
+interleaved with the others: a before/after of a change from one run. Root only (sessrecd opens sessions
 for uid 0). It starts its own sessrecd on temporary paths and removes them.
 
 Figures:
@@ -211,15 +213,19 @@ class Reaper:
 # ---------------------------------------------------------------- variants
 
 class Variant:
-    def __init__(self, name, wrap, rec_path=None):
+    def __init__(self, name, wrap, rec_path=None, daemon=None):
         self.name = name
         self.wrap = wrap           # (inner argv, recording file) -> argv
         self.rec_path = rec_path   # for sessrec: the shard dir (sizes summed)
+        self.daemon = daemon       # for sessrec: its Daemon
 
 
-def variants(ctl, sock, shard_dir, have, null_relay=None):
-    v = [Variant('bare', lambda a, f: a),
-         Variant('sessrec', lambda a, f: [ctl, 'record', '--socket', sock, '--'] + a, shard_dir)]
+def sessrec_variant(name, d):
+    return Variant(name, lambda a, f: [d.ctl, 'record', '--socket', d.sock, '--'] + a, d.shards, d)
+
+
+def variants(daemons, have, null_relay=None):
+    v = [Variant('bare', lambda a, f: a)] + [sessrec_variant(n, d) for n, d in daemons]
     if null_relay:
         v.append(Variant('null', lambda a, f: [null_relay] + a))
     if have('script'):
@@ -236,64 +242,73 @@ def dir_size(d):
     return sum(os.path.getsize(os.path.join(p, f)) for p, _, fs in os.walk(d) for f in fs)
 
 
+class Daemon:
+    """A private sessrecd of one build, on paths under tmp/tag."""
+
+    def __init__(self, build, tmp, tag, reaper):
+        def find(name):
+            for d, _, files in os.walk(build):
+                if name in files and os.access(os.path.join(d, name), os.X_OK):
+                    return os.path.join(d, name)
+            die('no %s under %s: build first (./scripts/build)' % (name, build))
+        base = os.path.join(tmp, tag)
+        os.makedirs(base, mode=0o755)
+        self.ctl = find('sessrecctl')
+        sessrecd = find('sessrecd')
+        self.sock = os.path.join(base, 'sessrecd.sock')
+        self.shards = os.path.join(base, 'shards')
+        conf = os.path.join(base, 'sessrecd.conf')
+        with open(conf, 'w') as f:
+            # The 10 MiB default cap would stop recording the big cat early.
+            f.write('[Recording]\nSessionMaxBytes=64G\nMinFreeSpace=1M\n')
+        self.log = open(os.path.join(base, 'sessrecd.log'), 'w+')
+        nofile = min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+
+        def limits():  # what LimitNOFILE= in sessrecd.service gives it
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        self.proc = subprocess.Popen(
+            [sessrecd, '--foreground', '--config', conf, '--socket', self.sock,
+             '--shard-dir', self.shards, '--syslog', 'none'],
+            stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=limits)
+        reaper.keep.add(self.proc.pid)
+        for _ in range(200):
+            if os.path.exists(self.sock):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        die('sessrecd did not start: ' + open(self.log.name).read()[-500:])
+
+    def check(self):
+        if self.proc.poll() is not None:
+            die('sessrecd died (status %s): %s' % (self.proc.returncode,
+                                                   open(self.log.name).read()[-500:]))
+
+    def cpu(self):
+        return proc_stat(self.proc.pid)[2]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
         self.tmp = tempfile.mkdtemp(prefix='sessrec-bench.')
         os.chmod(self.tmp, 0o755)
         self.reaper = Reaper()
-        self.daemon = None
+        self.daemons = []
         self.short_runs = []  # peers' runs that lost their last bytes
 
-    # -- the daemon
-    def start_daemon(self, build):
-        def find(name):
-            for d, _, files in os.walk(build):
-                if name in files and os.access(os.path.join(d, name), os.X_OK):
-                    return os.path.join(d, name)
-            die('no %s under %s: build first (./scripts/build)' % (name, build))
-        self.ctl = find('sessrecctl')
-        sessrecd = find('sessrecd')
-        self.sock = os.path.join(self.tmp, 'sessrecd.sock')
-        self.shards = os.path.join(self.tmp, 'shards')
-        conf = os.path.join(self.tmp, 'sessrecd.conf')
-        with open(conf, 'w') as f:
-            # The 10 MiB default cap would stop recording the big cat early.
-            f.write('[Recording]\nSessionMaxBytes=64G\nMinFreeSpace=1M\n')
-        self.daemon_log = open(os.path.join(self.tmp, 'sessrecd.log'), 'w+')
-        nofile = min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-
-        def limits():  # what LimitNOFILE= in sessrecd.service gives it
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-        self.daemon = subprocess.Popen(
-            [sessrecd, '--foreground', '--config', conf, '--socket', self.sock,
-             '--shard-dir', self.shards, '--syslog', 'none'],
-            stdout=self.daemon_log, stderr=subprocess.STDOUT, preexec_fn=limits)
-        self.reaper.keep.add(self.daemon.pid)
-        for _ in range(200):
-            if os.path.exists(self.sock):
-                return
-            if self.daemon.poll() is not None:
-                break
-            time.sleep(0.05)
-        die('sessrecd did not start: ' + open(self.daemon_log.name).read()[-500:])
-
-    def check_daemon(self):
-        if self.daemon.poll() is not None:
-            die('sessrecd died (status %s): %s' % (self.daemon.returncode,
-                                                   open(self.daemon_log.name).read()[-500:]))
-
-    def daemon_cpu(self):
-        return proc_stat(self.daemon.pid)[2]
-
     def stop(self):
-        if self.daemon and self.daemon.poll() is None:
-            self.daemon.send_signal(signal.SIGTERM)
-            try:
-                self.daemon.wait(20)
-            except subprocess.TimeoutExpired:
-                self.daemon.kill()
-                self.daemon.wait()
+        for d in self.daemons:
+            d.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def rec_file(self, v):
@@ -342,7 +357,7 @@ class Bench:
                  data, times_file]
         self.rec_clear(v)
         size0 = self.rec_size(v)
-        dcpu0 = self.daemon_cpu() if v.name == 'sessrec' else 0
+        dcpu0 = v.daemon.cpu() if v.daemon else 0
         t0 = time.perf_counter()
         pid, master = spawn(v.wrap(inner, self.rec_file(v)))
         got, t1 = 0, None
@@ -364,7 +379,7 @@ class Bench:
             # sessrec's losing output is a failure; a peer's is its own bug
             # (ttyrec sometimes drops the last bytes): noted, timed to its EOF.
             msg = '%s: the pty gave %d of %d bytes (exit %s)' % (v.name, got, expect, status)
-            if v.name == 'sessrec' or got < expect * 0.99:
+            if v.daemon or got < expect * 0.99:
                 die(msg)
             log('    ' + msg)
             self.short_runs.append(msg)
@@ -376,11 +391,11 @@ class Bench:
                     inner_cpu += int(m) * 60 + float(s)
         os.unlink(times_file)
         cpu = max(0.0, tree_cpu - inner_cpu)
-        if v.name == 'sessrec':
-            dcpu = self.daemon_cpu() - dcpu0
-            log('    sessrecd %.3f s + sessrecctl record %.3f s CPU' % (dcpu, cpu))
+        if v.daemon:
+            dcpu = v.daemon.cpu() - dcpu0
+            log('    %s: sessrecd %.3f s + sessrecctl record %.3f s CPU' % (v.name, dcpu, cpu))
             cpu += dcpu
-            self.check_daemon()
+            v.daemon.check()
         return got / (t1 - t0) / 1e6, cpu, self.rec_size(v) - size0
 
     def verify_sessrec(self, v, expect):
@@ -493,17 +508,17 @@ class Bench:
             os.close(m)
         self.reaper.reap(grace)
 
-    def daemon_rss(self, n):
+    def daemon_rss(self, v, n):
         sessions = []
         try:
             for i in range(0, n, 50):
-                batch = [self.idle_session(self.sessrec) for _ in range(min(50, n - i))]
+                batch = [self.idle_session(v) for _ in range(min(50, n - i))]
                 sessions += batch
                 self.wait_ready(batch)
             time.sleep(0.5)
-            self.check_daemon()
+            v.daemon.check()
             # the keeper, which holds a copy of every session's fds, counts too
-            return sum(vm_rss(p) for p in [self.daemon.pid] + descendants(self.daemon.pid))
+            return sum(vm_rss(p) for p in [v.daemon.proc.pid] + descendants(v.daemon.proc.pid))
         finally:
             self.close_sessions(sessions)
 
@@ -556,6 +571,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--build', default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                     '..', 'build'))
+    ap.add_argument('--compare', metavar='DIR', help='also run the sessrecd built in DIR '
+                    '(an earlier commit) as sessrec@base, interleaved')
     ap.add_argument('--quick', action='store_true', help='20 MB, 1 round, 100 idle sessions')
     ap.add_argument('--rounds', type=int, help='interleaved rounds (3; 1 with --quick): more '
                     'rounds, steadier medians on a noisy machine')
@@ -576,9 +593,13 @@ def main():
     b = Bench(args)
     missing = [p for p in ('script', 'ttyrec', 'tlog-rec') if not shutil.which(p)]
     try:
-        b.start_daemon(os.path.abspath(args.build))
-        vs = variants(b.ctl, b.sock, b.shards, shutil.which, build_null_relay(b.tmp))
-        b.sessrec = vs[1]
+        daemons = [('sessrec', Daemon(os.path.abspath(args.build), b.tmp, 'main', b.reaper))]
+        b.daemons.append(daemons[0][1])
+        if args.compare:
+            daemons.append(('sessrec@base', Daemon(os.path.abspath(args.compare), b.tmp, 'base', b.reaper)))
+            b.daemons.append(daemons[1][1])
+        vs = variants(daemons, shutil.which, build_null_relay(b.tmp))
+        recorders = [v for v in vs if v.daemon]
         data = os.path.join(b.tmp, 'data')
         size, newlines, floor, esc_share = make_data(data, mb * 1000 * 1000)
         expect = size + newlines  # the pty turns each \n into \r\n
@@ -592,15 +613,15 @@ def main():
         e50 = {v.name: [] for v in vs}
         e99 = {v.name: [] for v in vs}
         first = {v.name: [] for v in vs}
-        complete = None
+        complete = {}
         for rnd in range(rounds):
             for v in vs:
                 mbps, c, rb = b.run_cat(v, data, expect)
                 tput[v.name].append(mbps)
                 cpu[v.name].append(c / (size / 1e8))
                 recb[v.name].append(rb / expect)
-                if v.name == 'sessrec' and complete is None:
-                    complete = b.verify_sessrec(v, expect)
+                if v.daemon and v.name not in complete:
+                    complete[v.name] = b.verify_sessrec(v, expect)
                 b.rec_clear(v)
                 log('  round %d %-8s %7.1f MB/s  cpu %.3f s/100MB  %.3f B/B' % (
                     rnd + 1, v.name, mbps, cpu[v.name][-1], recb[v.name][-1]))
@@ -615,13 +636,14 @@ def main():
         log('  time to first output: %s ms' % ' '.join(
             '%s %.1f' % (n, statistics.median(x)) for n, x in first.items()))
 
-        rss1 = b.daemon_rss(1)
-        rssn = b.daemon_rss(idle_n)
-        log('  sessrecd (+ keeper) VmRSS: %d KiB with 1 idle session, %d KiB with %d' % (
-            rss1, rssn, idle_n))
+        rss = {}
+        for v in recorders:
+            rss[v.name] = (b.daemon_rss(v, 1), b.daemon_rss(v, idle_n))
+            log('  %s: sessrecd (+ keeper) VmRSS: %d KiB with 1 idle session, %d KiB with %d' % (
+                (v.name,) + rss[v.name] + (idle_n,)))
+            b.rec_clear(v)
         peer_rss = {v.name: b.recorder_rss(v) for v in vs
-                    if v.name not in ('bare', 'sessrec', 'null')}
-        b.rec_clear(b.sessrec)
+                    if v.name not in ('bare', 'null') and not v.daemon}
     finally:
         b.reaper.reap(5)  # after an error: nothing of ours is left running
         b.stop()
@@ -653,12 +675,11 @@ def main():
     row('recording bytes / output byte', {n: statistics.median(recb[n])
                                           if n not in ('bare', 'null') else None
                                           for n in names}, 'bytes', '.3f')
-    kib_idle = (rssn - rss1) / (idle_n - 1)
-    idle = {'sessrec': kib_idle}
+    idle = {n: (r[1] - r[0]) / (idle_n - 1) for n, r in rss.items()}
     idle.update(peer_rss)
     row('memory per idle session, KiB', idle, 'kib_idle', '.1f')
-    rows.append(['  sessrecd+keeper RSS 1 / %d idle, KiB' % idle_n, '-', '%d / %d' % (rss1, rssn)]
-                + ['-'] * (len(names) - 2) + ['', ''])
+    rows.append(['  sessrecd+keeper RSS 1 / %d idle, KiB' % idle_n]
+                + ['%d / %d' % rss[n] if n in rss else '-' for n in names] + ['', ''])
 
     head = ['%s (%s MB, %d round%s)' % ('quick' if args.quick else 'full', mb, rounds,
                                          '' if rounds == 1 else 's')] + names + ['target', '']
@@ -669,10 +690,12 @@ def main():
     print('  '.join('-' * w for w in widths))
     for r in rows:
         print(line(r))
-    ok, out = complete
     print()
-    print('sessrec recording complete (every output byte in the shard, end line, no trunc): %s'
-          % ('yes' if ok else 'NO (%d of %d bytes)' % (out, expect)))
+    ok = True
+    for n, (good, out) in complete.items():
+        ok &= good
+        print('%s recording complete (every output byte in the shard, end line, no trunc): %s'
+              % (n, 'yes' if good else 'NO (%d of %d bytes)' % (out, expect)))
     print('the mix: %.1f%% of output bytes are ESC, one newline per %.0f bytes; JSON escaping alone '
           'makes it %.3f bytes per output byte before any line framing' % (
               100.0 * esc_share, size / newlines, floor))
