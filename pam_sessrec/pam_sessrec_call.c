@@ -3,7 +3,6 @@
  * (common/protoclient), and the session_skipped event it emits itself when
  * the daemon cannot be asked. Convention: 0 or -errno. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,33 +180,12 @@ int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, 
 	return r;
 }
 
-/* The daemon's pid1 target: a container's log stream is PID 1's stdout. */
-static int send_pid1(const struct event *e, const struct sessrec_config *cfg)
-{
-	char line[4096];
-	int fd, n, r = 0;
-
-	n = event_format_syslog(line, sizeof(line) - 1, e, cfg->facility,
-				cfg->hostname[0] ? cfg->hostname : NULL, cfg->app_name, NULL);
-	if (n < 0)
-		return n;
-	line[n++] = '\n';
-	fd = open("/proc/1/fd/1", O_WRONLY | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* One write under PIPE_BUF: never interleaved with other lines. */
-	if (write(fd, line, (size_t)n) != n)
-		r = -EIO;
-	close(fd);
-	return r;
-}
-
 void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who,
 			const char *reason, const char *detail)
 {
 	struct sessrec_config *cfg = malloc(sizeof(*cfg));
-	struct event e = { .type = EVENT_SESSION_SKIPPED, .msg = "session not recorded" };
 	char uid[24], pid[24], port[16], err[256];
+	struct event e;
 	const char *devlog;
 	int r = 0;
 
@@ -226,17 +204,19 @@ void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const st
 	snprintf(uid, sizeof(uid), "%u", (unsigned)who->uid);
 	snprintf(pid, sizeof(pid), "%ld", (long)who->pid);
 	snprintf(port, sizeof(port), "%d", who->rport);
-	event_add(&e, "reason", reason);
-	event_add(&e, "user", who->user);
-	event_add(&e, "uid", uid);
-	event_add(&e, "service", who->proto);
-	event_add(&e, "pam_service", who->service);
-	event_add(&e, "src_ip", who->rhost);
-	if (who->rport > 0)
-		event_add(&e, "src_port", port);
-	event_add(&e, "tty", who->tty);
-	event_add(&e, "pid", pid);
-	event_add(&e, "error", detail);
+	event_session_skipped(&e, &(struct event_skipped){
+		.reason = reason,
+		.user = who->user,
+		.uid = uid,
+		.service = who->proto,
+		.pam_service = who->service,
+		.src_ip = who->rhost,
+		.src_port = who->rport > 0 ? port : NULL,
+		.tty = who->tty,
+		.pid = pid,
+		.error = detail,
+		.msg = "session not recorded",
+	});
 	/* journal: /dev/log is journald's syslog socket under systemd. The
 	 * daemon's stdout is out of reach, so syslog stands in for it. */
 	if ((cfg->syslog_targets & (SYSLOG_TARGET_DEVLOG | SYSLOG_TARGET_JOURNAL)) ||
@@ -245,7 +225,8 @@ void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const st
 				      cfg->app_name);
 	if (r < 0)
 		pam_syslog(pamh, LOG_WARNING, "cannot send session_skipped to %s: %s", devlog, strerror(-r));
-	if ((cfg->syslog_targets & SYSLOG_TARGET_PID1) && (r = send_pid1(&e, cfg)) < 0)
+	if ((cfg->syslog_targets & SYSLOG_TARGET_PID1) &&
+	    (r = event_send_pid1(&e, cfg->facility, cfg->hostname, cfg->app_name)) < 0)
 		pam_syslog(pamh, LOG_WARNING, "cannot send session_skipped to PID 1's stdout: %s", strerror(-r));
 	free(cfg);
 }
