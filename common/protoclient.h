@@ -58,9 +58,10 @@ const char *protoclient_error(const struct protoclient_reply *rep);
  * (-ENOENT: no socket there, -ECONNREFUSED: nobody listening). */
 int proto_connect(const char *path, int timeout_ms);
 
-/* protoclient_call on path (non-NULL) within timeout_ms, for callers that
- * send no fds and take none back; a reply of {"ok":false} returns 0 here
- * (the caller reads "error"). The request is only read, as above. */
+/* protoclient_call on path (non-NULL: else -EINVAL) within timeout_ms
+ * (<= 0: no limit), for callers that take no fds back (sessrecctl status);
+ * a reply of {"ok":false} returns 0 here with *reply set (the caller reads
+ * "error"); on error *reply is NULL. The request is only read, as above. */
 int proto_call(const char *path, int timeout_ms, struct json_object *req,
 	       const int *fds, size_t nfds, struct json_object **reply);
 

@@ -15,6 +15,7 @@
 #include "event.h"
 #include "pam_sessrec.h"
 #include "proto.h"
+#include "protoclient.h"
 
 /* The daemon as the module's line says to reach it. */
 static struct protoclient client_of(const struct pamsr_args *a)
@@ -221,8 +222,7 @@ void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const st
 	 * daemon's stdout is out of reach, so syslog stands in for it. */
 	if ((cfg->syslog_targets & (SYSLOG_TARGET_DEVLOG | SYSLOG_TARGET_JOURNAL)) ||
 	    (cfg->syslog_targets & (SYSLOG_TARGET_STDOUT | SYSLOG_TARGET_PID1)) == SYSLOG_TARGET_STDOUT)
-		r = event_send_devlog(devlog, &e, cfg->facility, cfg->hostname[0] ? cfg->hostname : NULL,
-				      cfg->app_name);
+		r = event_send_devlog(devlog, &e, cfg->facility, cfg->hostname, cfg->app_name);
 	if (r < 0)
 		pam_syslog(pamh, LOG_WARNING, "cannot send session_skipped to %s: %s", devlog, strerror(-r));
 	if ((cfg->syslog_targets & SYSLOG_TARGET_PID1) &&

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "proto.h"
+#include "protoclient.h"
 #include "ptyswitch.h"
 
 #define SHIM_DEFAULT_SHELL "/bin/bash"

@@ -15,6 +15,7 @@
 
 #include "ctl.h"
 #include "proto.h"
+#include "protoclient.h"
 #include "ptyswitch.h"
 
 #define RECORD_TIMEOUT_MS 5000
