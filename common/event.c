@@ -1,7 +1,8 @@
-/* event: the table of lifecycle events (name, journal MESSAGE_ID, severity)
- * and their RFC 5424 rendering, shared by sessrecd and pam_sessrec.
- * Convention: length / 0 or -errno. */
+/* event: the table of lifecycle events (name, journal MESSAGE_ID, severity),
+ * their RFC 5424 rendering and the syslog-socket and PID 1 targets, shared by
+ * sessrecd and pam_sessrec. Convention: length / 0 or -errno. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -103,4 +104,39 @@ int event_send_devlog(const char *path, const struct event *e, int fac, const ch
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+int event_send_pid1(const struct event *e, int fac, const char *host, const char *app)
+{
+	char line[EVENT_LINE_MAX + 1];
+	int fd, n, r = 0;
+
+	n = event_format_syslog(line, EVENT_LINE_MAX, e, fac, host, app, NULL);
+	if (n < 0)
+		return n;
+	line[n++] = '\n';
+	fd = open("/proc/1/fd/1", O_WRONLY | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* One write: never interleaved with other lines; never waits on a
+	 * stuck reader (a lost line beats a stalled daemon or login). */
+	if (write(fd, line, (size_t)n) != n)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+void event_session_skipped(struct event *e, const struct event_skipped *s)
+{
+	*e = (struct event){ .type = EVENT_SESSION_SKIPPED, .msg = s->msg };
+	event_add(e, "reason", s->reason);
+	event_add(e, "user", s->user);
+	event_add(e, "uid", s->uid);
+	event_add(e, "service", s->service);
+	event_add(e, "pam_service", s->pam_service);
+	event_add(e, "src_ip", s->src_ip);
+	event_add(e, "src_port", s->src_port);
+	event_add(e, "tty", s->tty);
+	event_add(e, "pid", s->pid);
+	event_add(e, "error", s->error);
 }

@@ -1,7 +1,8 @@
 /* event: the lifecycle events every component announces (session_started,
  * session_recorded, ...), one definition of their names, MESSAGE_IDs and
- * syslog rendering. Emitting to the journal/devlog/stdout/pid1 lives in
- * sessrecd/emit.c; pam_sessrec uses event_format_syslog + event_send_devlog.
+ * syslog rendering, the one builder of session_skipped (sessrecd and
+ * pam_sessrec both emit it) and the two targets both send to (the syslog
+ * socket, PID 1's stdout). sessrecd/emit.c picks the targets for the daemon.
  * Convention: length / 0 or -errno. */
 #pragma once
 #include <stddef.h>
@@ -49,3 +50,26 @@ int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac,
 /* Sends e as one RFC 5424 datagram (at most 4096 bytes) to the syslog socket
  * at path (/dev/log), non-blocking, timestamped now; 0 or -errno. */
 int event_send_devlog(const char *path, const struct event *e, int fac, const char *host, const char *app);
+
+/* Sends e as one RFC 5424 line plus newline, in one write, to PID 1's stdout
+ * (/proc/1/fd/1: a container's log stream), non-blocking, timestamped now;
+ * 0, -EIO when the write fell short, or -errno. */
+int event_send_pid1(const struct event *e, int fac, const char *host, const char *app);
+
+/* What a session_skipped says; each field NULL is left out. uid, src_port
+ * and pid are decimal strings. */
+struct event_skipped {
+	const char *reason;      /* disk_pressure, session_limit, daemon_unreachable, ... */
+	const char *user, *uid;
+	const char *service;     /* ssh, telnet, ... (the open's proto) */
+	const char *pam_service;
+	const char *src_ip, *src_port;
+	const char *tty, *pid;
+	const char *error;       /* the detail behind reason */
+	const char *msg;         /* the line's MSG */
+};
+
+/* Fills e as session_skipped with the fields of s, in the one order both
+ * sessrecd and pam_sessrec send them (reason user uid service pam_service
+ * src_ip src_port tty pid error). The strings are borrowed (see event_add). */
+void event_session_skipped(struct event *e, const struct event_skipped *s);

@@ -1,6 +1,6 @@
-/* proto: the wire protocol between sessrecd and its clients (DESIGN.md "Wire
- * protocol"): one json-c object per SOCK_SEQPACKET message, at most
- * PROTO_MSG_MAX bytes, fds via fdpass. Convention: 0 or -errno.
+/* proto: the wire protocol between sessrecd and its clients (sessrecd(8),
+ * "Requests and trust"): one json-c object per SOCK_SEQPACKET message, at
+ * most PROTO_MSG_MAX bytes, fds via fdpass. Convention: 0 or -errno.
  *
  * Requests ("op") and their fields; every request gets one reply,
  * {"ok":true,...} or {"ok":false,"error":"one clear line"}:
@@ -8,9 +8,9 @@
  *   open   (uid 0) user uid service proto rhost rport tty pid sessionid auth
  *          input(bool) dry_run(bool) cmd    -> sid, token
  *          refused for disk pressure with "skipped":"disk_pressure"
- *   attach token term shell, fds [outer tty, inner pty master]  -> sid
- *          or token cmd, no fds (a non-tty command: recorded as such)
- *   close  (uid 0) sid  -> state: recorded|unattached|command|gone, sent
+ *   attach token sid term shell, fds [outer tty, inner pty master]  -> sid
+ *          or token sid cmd, no fds (a non-tty command: recorded as such)
+ *   close  (uid 0) sid kind -> state: recorded|unattached|command|gone, sent
  *          once the session's output is drained and its end line written
  *   list   (uid 0)      -> sessions: [{sid user uid service tty pid start
  *          state bytes_in bytes_out}], resumed
@@ -24,6 +24,10 @@
 #define PROTO_MSG_MAX 4096
 #define PROTO_DEFAULT_SOCKET "/run/sessrec/sessrecd.sock"
 #define PROTO_TOKEN_LEN 43 /* 32 random bytes, base64url without padding */
+
+/* The client side: proto_connect, proto_call and the one protoclient_call
+ * with its request builders. */
+#include "protoclient.h"
 
 /* Serialises msg and sends it with nfds fds. -EMSGSIZE if it exceeds PROTO_MSG_MAX. */
 int proto_send(int sock, struct json_object *msg, const int *fds, size_t nfds);
@@ -44,22 +48,6 @@ int proto_parse(const char *buf, size_t n, struct json_object **msg);
  * -EBADMSG (not a JSON object, no "op"/"ok" string or bool, truncated control
  * data); on error no fd is left open and *msg is NULL. */
 int proto_recv(int sock, struct json_object **msg, int *fds, size_t maxfds, size_t *nfds, int flags);
-
-/* Connects a CLOEXEC SOCK_SEQPACKET socket to path, giving up after
- * timeout_ms (-1: never) with -ETIMEDOUT. Returns the (blocking) fd or -errno
- * (-ENOENT: no socket there, -ECONNREFUSED: nobody listening). */
-int proto_connect(const char *path, int timeout_ms);
-
-/* connect + send + one reply within timeout_ms. *reply is set on 0; a reply
- * of {"ok":false} still returns 0 (the caller reads "error"). */
-int proto_call(const char *path, int timeout_ms, struct json_object *req,
-	       const int *fds, size_t nfds, struct json_object **reply);
-
-/* Send req on an already connected socket and wait timeout_ms (-1: forever)
- * for the one reply. -ETIMEDOUT, -ECONNRESET (peer closed), -EBADMSG (the
- * reply has no "ok" bool or carries fds). */
-int proto_roundtrip(int sock, int timeout_ms, struct json_object *req,
-		    const int *fds, size_t nfds, struct json_object **reply);
 
 /* Field access that never trusts the peer: NULL / -EINVAL when absent or of
  * the wrong type (a string with an embedded NUL counts as wrong). */

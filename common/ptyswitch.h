@@ -1,4 +1,4 @@
-/* ptyswitch: the controlling-terminal switch (DESIGN.md, shim steps 2 and 4),
+/* ptyswitch: the controlling-terminal switch (sessrec-shell(8), "Steps" 2 and 4),
  * shared by sessrec-shell, sessrecctl record and pam_sessrec's mode=tty.
  * Convention: 0 or -errno; never logs. */
 #pragma once

@@ -1,4 +1,4 @@
-/* sessrec-shell: the session's entry point (DESIGN.md, shim steps 1-4). Hands
+/* sessrec-shell: the session's entry point (sessrec-shell(8), "Steps"). Hands
  * the terminal to sessrecd with the token PAM exported, runs the user's real
  * shell on the inner pty and exits with its status once sessrecd has relayed
  * all its output; without a token (or without a tty) it only execs.
@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "proto.h"
+#include "protoclient.h"
 #include "ptyswitch.h"
 
 #define SHIM_DEFAULT_SHELL "/bin/bash"
@@ -203,67 +204,46 @@ static const char *shim_socket(void)
 	return s && s[0] ? s : PROTO_DEFAULT_SOCKET;
 }
 
-static void add_str(struct json_object *o, const char *key, const char *v)
+/* One attach round trip (req: a terminal with fds, or a command without).
+ * 0 when the daemon took the session (*dry_run: it wants the shell on the
+ * outer tty), else -1 with a reason for the user. */
+static int attach(struct json_object *req, const int *fds, size_t nfds, bool *dry_run, char *reason,
+		  size_t cap)
 {
-	if (v)
-		json_object_object_add(o, key, json_object_new_string(v));
-}
-
-/* One attach round trip. 0 when the daemon took the session (*dry_run: it
- * wants the shell on the outer tty), else -1 with a reason for the user. */
-static int attach(const char *token, const char *cmd, const char *term, const char *shell,
-		  const int *fds, size_t nfds, bool *dry_run, char *reason, size_t cap)
-{
-	const char *path = shim_socket();
-	struct json_object *req = json_object_new_object(), *reply = NULL;
-	bool ok = false;
-	int sock = -1, r = -1;
+	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout() };
+	struct protoclient_reply rep;
+	const char *err;
+	int r;
 
 	*dry_run = false;
-	add_str(req, "op", "attach");
-	add_str(req, "token", token);
-	add_str(req, "sid", getenv("SESSREC_SID"));
-	add_str(req, "cmd", cmd);
-	add_str(req, "term", term);
-	add_str(req, "shell", shell);
-	sock = proto_connect(path, shim_timeout());
-	if (sock < 0) {
-		snprintf(reason, cap, "cannot connect to %s: %s", path, strerror(-sock));
-		goto out;
-	}
-	r = proto_roundtrip(sock, shim_timeout(), req, fds, nfds, &reply);
-	if (r < 0) {
+	r = protoclient_call(&c, req, fds, nfds, &rep);
+	if (r == -EREMOTEIO) {
+		err = protoclient_error(&rep);
+		snprintf(reason, cap, "%s", err ? err : "refused by sessrecd");
+	} else if (r < 0 && !rep.reached) {
+		snprintf(reason, cap, "cannot connect to %s: %s", c.socket, strerror(-r));
+	} else if (r < 0) {
 		snprintf(reason, cap, "no answer from sessrecd: %s", strerror(-r));
-		r = -1;
-		goto out;
-	}
-	if (proto_bool(reply, "ok", &ok) < 0 || !ok) {
-		const char *err = proto_str(reply, "error");
-
-		snprintf(reason, cap, "%s", err && err[0] ? err : "refused by sessrecd");
-		r = -1;
-		goto out;
-	}
-	if (proto_bool(reply, "dry_run", dry_run) < 0)
+	} else if (proto_bool(rep.msg, "dry_run", dry_run) < 0) {
 		*dry_run = false;
-	r = 0;
-out:
-	if (sock >= 0)
-		close(sock);
-	json_object_put(reply);
-	json_object_put(req);
-	return r;
+	}
+	protoclient_reply_free(&rep);
+	return r < 0 ? -1 : 0;
 }
 
 /* Step 1: no terminal (ssh host cmd, scp, sftp). The daemon only notes the
  * command line. */
 static void run_command(struct shim *sh, const char *token)
 {
+	struct json_object *req = protoclient_req_command(token, getenv("SESSREC_SID"),
+							  sh->cmd ? sh->cmd : sh->shell);
 	char reason[512];
 	bool dry_run;
+	int r;
 
-	if (attach(token, sh->cmd ? sh->cmd : sh->shell, NULL, NULL, NULL, 0, &dry_run, reason,
-		   sizeof(reason)) < 0)
+	r = attach(req, NULL, 0, &dry_run, reason, sizeof(reason));
+	json_object_put(req);
+	if (r < 0)
 		policy_fail(sh, reason);
 	exec_shell(sh);
 }
@@ -353,6 +333,7 @@ static void fork_shell(struct shim *sh, int slave, const struct termios *raw)
 /* Steps 2-4 on a terminal. Falls back to the outer tty per policy. */
 static void run_tty(struct shim *sh, const char *token)
 {
+	struct json_object *req;
 	struct termios saved, raw;
 	char reason[512];
 	bool dry_run, have_raw, have_saved = tcgetattr(0, &saved) == 0;
@@ -364,8 +345,9 @@ static void run_tty(struct shim *sh, const char *token)
 		policy_fail(sh, reason);
 		exec_shell(sh);
 	}
-	r = attach(token, NULL, getenv("TERM"), sh->shell, (int[]){ 0, master }, 2, &dry_run,
-		   reason, sizeof(reason));
+	req = protoclient_req_attach(token, getenv("SESSREC_SID"), getenv("TERM"), sh->shell);
+	r = attach(req, (int[]){ 0, master }, 2, &dry_run, reason, sizeof(reason));
+	json_object_put(req);
 	close(master);
 	if (r < 0 || dry_run) {
 		close(slave);

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "io.h"
 #include "proto.h"
+#include "protoclient.h"
 #include "ptyswitch.h"
 
 #define RECORD_TIMEOUT_MS 5000
@@ -83,37 +83,28 @@ static void find_shell(struct record *rec)
 		rec->cmd = rec->shell_argv;
 }
 
-static void add_str(struct json_object *o, const char *key, const char *v)
+/* One request within timeout_ms; 0 with rep->msg when the daemon said ok,
+ * else -1 with why in reason (nothing said: the caller decides whether it is
+ * worth a line). rep is the caller's to free either way. */
+static int ask(const struct record *rec, int timeout_ms, struct json_object *req, const int *fds,
+	       size_t nfds, struct protoclient_reply *rep, char *reason, size_t cap)
 {
-	if (v)
-		json_object_object_add(o, key, json_object_new_string(v));
-}
-
-/* One request; 0 with *reply when the daemon said ok, else -1 with why in
- * reason (nothing said: the caller decides whether it is worth a line). */
-static int call(const struct record *rec, int timeout_ms, struct json_object *req, const int *fds,
-		size_t nfds, struct json_object **reply, char *reason, size_t cap)
-{
-	bool ok = false;
+	struct protoclient c = { .socket = rec->socket, .timeout_ms = timeout_ms };
+	const char *err, *skipped;
 	int r;
 
-	*reply = NULL;
-	r = proto_call(rec->socket, timeout_ms, req, fds, nfds, reply);
-	json_object_put(req);
-	if (r < 0) {
-		snprintf(reason, cap, "cannot reach sessrecd at %s: %s", rec->socket, strerror(-r));
-		return -1;
-	}
-	if (proto_bool(*reply, "ok", &ok) < 0 || !ok) {
-		const char *err = proto_str(*reply, "error");
-		const char *skipped = proto_str(*reply, "skipped");
-
+	r = protoclient_call(&c, req, fds, nfds, rep);
+	if (r == -EREMOTEIO) {
+		err = proto_str(rep->msg, "error");
+		skipped = proto_str(rep->msg, "skipped");
 		if (skipped)
 			snprintf(reason, cap, "sessrecd skipped the session (%s)", skipped);
 		else
 			snprintf(reason, cap, "refused by sessrecd: %s", err ? err : "no reason given");
-		json_object_put(*reply);
-		*reply = NULL;
+		return -1;
+	}
+	if (r < 0) {
+		snprintf(reason, cap, "cannot reach sessrecd at %s: %s", rec->socket, strerror(-r));
 		return -1;
 	}
 	return 0;
@@ -121,33 +112,31 @@ static int call(const struct record *rec, int timeout_ms, struct json_object *re
 
 static int open_session(struct record *rec)
 {
-	struct json_object *req = json_object_new_object(), *reply;
 	struct passwd *pw = getpwuid(getuid());
-	char uidbuf[32], sessid[32], reason[PATH_MAX + 128];
-	const char *sid, *token, *tty = ttyname(0);
-	int64_t audit;
+	struct protoclient_reply rep;
+	struct json_object *req;
+	char uidbuf[32], reason[PATH_MAX + 128];
+	const char *sid, *token;
 	int r = -1;
 
 	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)getuid());
-	add_str(req, "op", "open");
-	add_str(req, "user", pw ? pw->pw_name : uidbuf);
-	json_object_object_add(req, "uid", json_object_new_int64(getuid()));
-	add_str(req, "service", "sessrecctl");
-	add_str(req, "proto", "local");
-	add_str(req, "tty", tty);
-	json_object_object_add(req, "pid", json_object_new_int64(getpid()));
-	if (io_read_file("/proc/self/sessionid", sessid, sizeof(sessid)) > 0) {
-		audit = strtoll(sessid, NULL, 10);
-		json_object_object_add(req, "sessionid", json_object_new_int64(audit));
-	}
-	json_object_object_add(req, "input", json_object_new_boolean(true));
-	if (call(rec, RECORD_TIMEOUT_MS, req, NULL, 0, &reply, reason, sizeof(reason)) < 0) {
+	req = protoclient_req_open(&(struct protoclient_open){
+		.user = pw ? pw->pw_name : uidbuf,
+		.uid = getuid(),
+		.service = "sessrecctl",
+		.proto = "local",
+		.tty = ttyname(0),
+		.pid = getpid(),
+		.sessionid = protoclient_sessionid(),
+		.input = true,
+	});
+	if (ask(rec, RECORD_TIMEOUT_MS, req, NULL, 0, &rep, reason, sizeof(reason)) < 0) {
 		say("%s; nothing run", reason);
-		return -1;
+		goto out;
 	}
-	sid = proto_str(reply, "sid");
-	token = proto_str(reply, "token");
-	if (!sid || !token || proto_str(reply, "skipped") ||
+	sid = proto_str(rep.msg, "sid");
+	token = proto_str(rep.msg, "token");
+	if (!sid || !token || proto_str(rep.msg, "skipped") ||
 	    snprintf(rec->sid, sizeof(rec->sid), "%s", sid) >= (int)sizeof(rec->sid) ||
 	    snprintf(rec->token, sizeof(rec->token), "%s", token) >= (int)sizeof(rec->token)) {
 		say("open: unexpected reply from sessrecd");
@@ -155,45 +144,47 @@ static int open_session(struct record *rec)
 	}
 	r = 0;
 out:
-	json_object_put(reply);
+	protoclient_reply_free(&rep);
+	json_object_put(req);
 	return r;
 }
 
 static int attach_session(struct record *rec, int master)
 {
-	struct json_object *req = json_object_new_object(), *reply;
+	struct json_object *req = protoclient_req_attach(rec->token, NULL, getenv("TERM"), rec->cmd[0]);
+	struct protoclient_reply rep;
 	char reason[PATH_MAX + 128];
 	bool dry_run = false;
+	int r = -1;
 
-	add_str(req, "op", "attach");
-	add_str(req, "token", rec->token);
-	add_str(req, "term", getenv("TERM"));
-	add_str(req, "shell", rec->cmd[0]);
-	if (call(rec, RECORD_TIMEOUT_MS, req, (int[]){ 0, master }, 2, &reply, reason, sizeof(reason)) < 0) {
+	if (ask(rec, RECORD_TIMEOUT_MS, req, (int[]){ 0, master }, 2, &rep, reason, sizeof(reason)) < 0) {
 		say("attach: %s; nothing run", reason);
-		return -1;
+		goto out;
 	}
-	proto_bool(reply, "dry_run", &dry_run);
-	json_object_put(reply);
+	proto_bool(rep.msg, "dry_run", &dry_run);
 	if (dry_run) {
 		say("attach: sessrecd did not take the terminal (dry run); nothing run");
-		return -1;
+		goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	protoclient_reply_free(&rep);
+	json_object_put(req);
+	return r;
 }
 
 /* Returns 0 once the daemon has drained the session and written its end;
  * else -1 with why in reason. */
 static int close_session(struct record *rec, char *reason, size_t cap)
 {
-	struct json_object *req = json_object_new_object(), *reply;
+	struct json_object *req = protoclient_req_close(rec->sid, NULL);
+	struct protoclient_reply rep;
+	int r;
 
-	add_str(req, "op", "close");
-	add_str(req, "sid", rec->sid);
-	if (call(rec, RECORD_CLOSE_TIMEOUT_MS, req, NULL, 0, &reply, reason, cap) < 0)
-		return -1;
-	json_object_put(reply);
-	return 0;
+	r = ask(rec, RECORD_CLOSE_TIMEOUT_MS, req, NULL, 0, &rep, reason, cap);
+	protoclient_reply_free(&rep);
+	json_object_put(req);
+	return r;
 }
 
 static void child_exec(struct record *rec, int slave)

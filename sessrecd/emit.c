@@ -33,12 +33,7 @@ static void emit_fd_line(struct daemon *d, int fd, const struct event *e)
 
 static void emit_pid1(struct daemon *d, const struct event *e)
 {
-	int fd = open("/proc/1/fd/1", O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-
-	if (fd < 0)
-		return;
-	emit_fd_line(d, fd, e);
-	close(fd);
+	(void)event_send_pid1(e, d->cfg.facility, d->cfg.hostname, d->cfg.app_name);
 }
 
 /* "session_started: sid=... user=..." when the event has no text of its own. */

@@ -1,14 +1,21 @@
 /* fuzz_proto: each input is one SOCK_SEQPACKET message, with a pipe fd
- * attached, read by the real proto_recv; it must never crash, and every fd
- * it does not hand over must be closed (checked by the next free fd number). */
+ * attached, read by the real proto_recv, then the same message as the
+ * daemon's reply to protoclient_call (served by a thread on a socket in a
+ * temporary directory); neither may crash, and every fd not handed over
+ * must be closed (checked by the next free fd number). */
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fdpass.h"
 #include "proto.h"
+#include "protoclient.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,6 +27,81 @@ static int next_fd(void)
 		abort();
 	close(fd);
 	return fd;
+}
+
+static char sockdir[] = "/tmp/fuzz_proto.XXXXXX", sockpath[64];
+static int listener = -1;
+
+static void cleanup(void)
+{
+	unlink(sockpath);
+	rmdir(sockdir);
+}
+
+static void listen_once(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (listener >= 0)
+		return;
+	if (!mkdtemp(sockdir))
+		abort();
+	snprintf(sockpath, sizeof(sockpath), "%s/s.sock", sockdir);
+	strcpy(sa.sun_path, sockpath);
+	listener = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (listener < 0 || bind(listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listener, 4) < 0)
+		abort();
+	atexit(cleanup);
+}
+
+struct reply {
+	const uint8_t *data;
+	size_t size;
+};
+
+/* The daemon's side of one call: read the request, answer with the input
+ * (and a pipe fd), hang up. */
+static void *serve(void *arg)
+{
+	const struct reply *rep = arg;
+	int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC), p[2], bufsz = 1 << 18;
+	char buf[PROTO_MSG_MAX];
+
+	if (c < 0 || pipe(p) < 0)
+		abort();
+	setsockopt(c, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	if (recv(c, buf, sizeof(buf), 0) > 0)
+		(void)fdpass_send(c, rep->data, rep->size, p, 1);
+	close(p[0]);
+	close(p[1]);
+	close(c);
+	return NULL;
+}
+
+/* The input as the reply to a call that allows one fd back. */
+static void as_reply(const uint8_t *data, size_t size)
+{
+	struct protoclient c = { .timeout_ms = 5000, .reply_fds = 1 };
+	struct json_object *req = protoclient_req_close("SID", NULL);
+	struct reply in = { data, size };
+	struct protoclient_reply rep;
+	pthread_t t;
+	int before, r;
+
+	listen_once();
+	c.socket = sockpath;
+	before = next_fd();
+	if (!req || pthread_create(&t, NULL, serve, &in) != 0)
+		abort();
+	r = protoclient_call(&c, req, NULL, 0, &rep);
+	pthread_join(t, NULL);
+	if ((r == 0 || r == -EREMOTEIO) != (rep.msg != NULL) || (r != 0 && rep.nfds != 0) || rep.nfds > 1)
+		abort();
+	(void)protoclient_error(&rep);
+	protoclient_reply_free(&rep);
+	json_object_put(req);
+	if (next_fd() != before)
+		abort(); /* an fd leaked */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -60,5 +142,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* an fd leaked */
 	close(sv[0]);
 	close(sv[1]);
+	as_reply(data, size);
 	return 0;
 }

@@ -108,6 +108,42 @@ START_TEST(test_seed_line)
 }
 END_TEST
 
+/* The one session_skipped builder, in the two shapes it is emitted in:
+ * sessrecd's (disk pressure, session limit) and pam_sessrec's (daemon
+ * unreachable, with the login's details). */
+START_TEST(test_session_skipped)
+{
+	struct timespec ts = { .tv_sec = 1795341600, .tv_nsec = 123456789 };
+	char buf[1024], want[1024];
+	struct event e;
+
+	event_session_skipped(&e, &(struct event_skipped){ .reason = "disk_pressure", .user = "alice",
+							   .service = "ssh", .pam_service = "sshd",
+							   .src_ip = "-" });
+	ck_assert_int_gt(event_format_syslog(buf, sizeof(buf), &e, LOG_AUTHPRIV, "NODE", "sessrec", &ts), 0);
+	snprintf(want, sizeof(want),
+		 "<84>1 2026-11-22T10:00:00.123456+00:00 NODE sessrec %d session_skipped [relay@55555 "
+		 "reason=\"disk_pressure\" user=\"alice\" service=\"ssh\" pam_service=\"sshd\" src_ip=\"-\"]",
+		 (int)getpid());
+	ck_assert_str_eq(buf, want);
+
+	event_session_skipped(&e, &(struct event_skipped){ .reason = "daemon_unreachable", .user = "bob",
+							   .uid = "1001", .service = "telnet",
+							   .pam_service = "login", .src_ip = "192.0.2.7",
+							   .src_port = "50022", .tty = "pts/3", .pid = "77",
+							   .error = "Connection refused",
+							   .msg = "session not recorded" });
+	ck_assert_int_gt(event_format_syslog(buf, sizeof(buf), &e, LOG_AUTHPRIV, "NODE", "sessrec", &ts), 0);
+	snprintf(want, sizeof(want),
+		 "<84>1 2026-11-22T10:00:00.123456+00:00 NODE sessrec %d session_skipped [relay@55555 "
+		 "reason=\"daemon_unreachable\" user=\"bob\" uid=\"1001\" service=\"telnet\" "
+		 "pam_service=\"login\" src_ip=\"192.0.2.7\" src_port=\"50022\" tty=\"pts/3\" pid=\"77\" "
+		 "error=\"Connection refused\"] session not recorded",
+		 (int)getpid());
+	ck_assert_str_eq(buf, want);
+}
+END_TEST
+
 START_TEST(test_default_host)
 {
 	struct event e = { .type = EVENT_SESSION_STARTED };
@@ -169,6 +205,7 @@ static Suite *event_suite(void)
 	tcase_add_test(tc, test_unknown);
 	tcase_add_test(tc, test_add);
 	tcase_add_test(tc, test_seed_line);
+	tcase_add_test(tc, test_session_skipped);
 	tcase_add_test(tc, test_default_host);
 	tcase_add_test(tc, test_devlog);
 	suite_add_tcase(s, tc);
