@@ -1,4 +1,4 @@
-/* shardread: the one parser of day-shard lines (DESIGN.md "Day shards"), the
+/* shardread: the one parser of day-shard lines (format: sessrec-shards(5)), the
  * reading side of shardline.h. A fast path reads lines in the writer's exact
  * layout without a JSON parser (what makes `sessrecctl list` fast); anything
  * else goes through json-c. Both accept the same lines and agree on every

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 #include <zlib.h>
 
 #include "ctl.h"
@@ -28,7 +27,7 @@ struct store {
 	bool progress_shown;
 	uint64_t done;            /* bytes of the files scanned completely */
 	size_t scanning;          /* 1-based index of the file being scanned, 0: none */
-	struct timespec started, drawn;
+	int64_t started_ms, drawn_ms;    /* mono_ms() of the scan's start, of the last drawing */
 	unsigned corrupt;         /* lines reported corrupt */
 	bool io_error;            /* a file could not be read: exit status 1 */
 	char *pool[3];            /* a reader's buffers, kept for the next reader */
