@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "out.h"
-#include "session.h"
+#include "sessread.h"
 #include "shardline.h"
 #include "termtext.h"
 

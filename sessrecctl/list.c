@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "out.h"
-#include "session.h"
+#include "reader.h"
+#include "sessinfo.h"
 #include "sidtab.h"
 
 static const char list_usage[] =

@@ -19,7 +19,7 @@
 
 #include "io.h"
 #include "monoclock.h"
-#include "session.h"
+#include "sessread.h"
 
 #define FOLLOW_POLL_MS 100
 

@@ -6,7 +6,7 @@
  * chunks is copied). Memory: two chunks and one line of carry, whatever the
  * file size. A followed file (play --follow) is read() as it grows.
  * Shards only ever grow: a file truncated while mapped would fault (SIGBUS).
- * Convention: as declared in store.h. */
+ * Convention: as declared in reader.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "reader.h"
 #include "shardread.h"
-#include "store.h"
 
 int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, uint64_t lineno)
 {

@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "out.h"
-#include "session.h"
+#include "sessinfo.h"
+#include "sessread.h"
 
 static const char show_usage[] =
 	"Usage: sessrecctl show [OPTIONS] SID\n"
