@@ -22,7 +22,8 @@ static int digits(const char *p, int n)
 	return v;
 }
 
-/* [.fraction] -> seconds; returns the end. */
+/* [.fraction] -> seconds; returns the end, or NULL for a '.' without a
+ * digit. */
 static const char *fraction(const char *p, double *frac)
 {
 	double scale = 0.1;
@@ -30,13 +31,26 @@ static const char *fraction(const char *p, double *frac)
 	*frac = 0;
 	if (*p != '.')
 		return p;
+	if (p[1] < '0' || p[1] > '9')
+		return NULL;
 	for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
 		*frac += (*p - '0') * scale;
 	return p;
 }
 
-/* YYYY-MM-DD[(T| )HH:MM[:SS[.f]]][Z|±HH:MM]; *zoned tells whether a zone
- * was given (else the time is local). */
+/* Days in month mo (1..12) of year y, Gregorian. */
+static int month_days(int y, int mo)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return days[mo - 1] + (mo == 2 && leap);
+}
+
+/* YYYY-MM-DD[(T| )HH:MM[:SS[.f]]][Z|±HH:MM]; without a zone the time is
+ * local, unless need_zone refuses it. Impossible dates (April 31, February
+ * 29 of a common year) and leap seconds are refused, not carried into the
+ * next month or minute by timegm. */
 static int parse_datetime(const char *s, double *out, bool need_zone)
 {
 	struct tm tm = { 0 };
@@ -56,12 +70,13 @@ static int parse_datetime(const char *s, double *out, bool need_zone)
 		if (*p == ':') {
 			if ((sec = digits(p + 1, 2)) < 0)
 				return -EINVAL;
-			p = fraction(p + 3, &frac);
+			if (!(p = fraction(p + 3, &frac)))
+				return -EINVAL;
 		}
 	} else if (need_zone) {
 		return -EINVAL;
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 || sec > 59)
 		return -EINVAL;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -73,7 +88,7 @@ static int parse_datetime(const char *s, double *out, bool need_zone)
 		base = timegm(&tm);
 		p++;
 	} else if ((*p == '+' || *p == '-') && strnlen(p, 6) == 6 && (zh = digits(p + 1, 2)) >= 0 && p[3] == ':' &&
-		   (zm = digits(p + 4, 2)) >= 0) {
+		   (zm = digits(p + 4, 2)) >= 0 && zh <= 23 && zm <= 59) {
 		base = timegm(&tm) - (*p == '+' ? 1 : -1) * (zh * 3600 + zm * 60);
 		p += 6;
 	} else if (!need_zone) {
@@ -134,6 +149,8 @@ int timearg_parse(const char *s, time_t now, double *out)
 	case 'w': n *= 7 * 86400; break;
 	default: return -EINVAL;
 	}
+	if (!isfinite(n))
+		return -EINVAL; /* an age that overflowed once in seconds */
 	*out = (double)now - n;
 	return 0;
 }
