@@ -75,16 +75,20 @@ ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_li
 int shardread_parse(const char *line, size_t len, struct shardread_line *l);
 
 /* A member of an object inside a header or end line ("hdr", "meta", "env",
- * "end"), pointing into the line. */
+ * "end"), pointing into the line (shardread_members) or into its json-c
+ * object (shardread_obj_members). */
 struct shardread_member {
 	const char *obj;       /* the key the enclosing object sits under */
 	size_t obj_len;
-	const char *key;       /* never holds a backslash */
+	const char *key;       /* the line: never holds a backslash */
 	size_t key_len;
-	const char *val;       /* 's': the JSON-escaped body; 'n': the number as
-				  written; 'b': true or false; 'z': null; 'o': "" */
+	const char *val;       /* 's': the JSON-escaped body (plain: the bytes);
+				  'n': the number as written; 'b': true or false;
+				  'z': null; 'o' (object), 'a' (array, json-c only): "" */
 	size_t val_len;
+	double num;            /* 'n': its value */
 	char type;
+	bool plain;            /* val holds decoded bytes (from json-c) */
 	int depth;             /* 1: a member of a top-level object, 2: deeper */
 };
 
@@ -98,6 +102,12 @@ struct shardread_member {
  * any other line: then shardread_parse decides. */
 int shardread_members(const char *line, size_t len, struct shardread_line *l,
 		      struct shardread_member *m, size_t *n);
+
+/* The same members from the line as json-c parsed it (shardread_parse), for
+ * lines the fast path gives up on: one reading of header and end lines
+ * whatever their layout. Members of objects deeper than depth 2 are left
+ * out. Returns 0, or -ENOSPC when more than cap members (*n: how many). */
+int shardread_obj_members(struct json_object *line, struct shardread_member *m, size_t cap, size_t *n);
 
 /* The bytes of a string member ('s') into out (cap >= m->val_len), no NUL
  * added. Returns the length or -EBADMSG. */

@@ -54,56 +54,44 @@ static struct candidate *candidate(struct finder *f, const struct shardread_line
 	return c;
 }
 
-static void candidate_hdr(struct candidate *c, const char *line, size_t len)
+/* The start and user of a candidate, from its header line. */
+static void candidate_hdr(struct candidate *c, struct shardscan *sc)
 {
-	struct shardread_line l;
 	struct sessinfo s = { 0 };
 
-	if (shardread_parse(line, len, &l) < 0 || l.kind != SHARDREAD_HDR)
-		goto out;
-	if (sessinfo_hdr(&s, l.obj) == 0) {
+	if (shardscan_take(sc, SHARDSCAN_MEMBERS) < 0 || sc->l.kind != SHARDREAD_HDR)
+		return;
+	if (sessinfo_hdr(&s, sc->m, sc->nm) == 0) {
 		c->start = s.start;
 		snprintf(c->user, sizeof(c->user), "%s", s.user ? s.user : "-");
 	}
 	sessinfo_free(&s);
-out:
-	shardread_release(&l);
 }
 
 /* One shard: every line whose sid has the prefix. */
 static int scan_file(struct finder *f, struct store *st, size_t index)
 {
 	struct reader r;
-	const char *line;
-	size_t len;
-	int n;
+	const struct shardread_line *l = &r.scan.l;
+	bool same;
 
 	if (reader_open(&r, st, index, 0, 0))
 		return 0; /* reported; the other shards may still have it */
-	while (!f->exact && (n = reader_next(&r, &line, &len)) == 1) {
-		struct shardread_line l;
-		bool parsed = false, same;
-
-		if (shardread_peek(line, len, &l) < 0) {
-			if (shardread_parse(line, len, &l) < 0)
-				continue; /* the session's own reading reports it */
-			parsed = true;
-		}
-		same = l.sid_len == f->last_len && memcmp(l.sid, f->last, l.sid_len) == 0;
+	r.scan.quiet = true; /* the session's own reading reports its corrupt lines */
+	while (!f->exact && shardscan_next(&r.scan) == 1) {
+		same = l->sid_len == f->last_len && memcmp(l->sid, f->last, l->sid_len) == 0;
 		if (!same) {
-			f->last_match = l.sid_len >= f->plen && memcmp(l.sid, f->prefix, f->plen) == 0;
-			memcpy(f->last, l.sid, l.sid_len);
-			f->last_len = l.sid_len;
+			f->last_match = l->sid_len >= f->plen && memcmp(l->sid, f->prefix, f->plen) == 0;
+			memcpy(f->last, l->sid, l->sid_len);
+			f->last_len = l->sid_len;
 		}
 		/* a known candidate matters again only for its header */
-		if (f->last_match && (!same || l.kind == SHARDREAD_HDR)) {
-			struct candidate *c = candidate(f, &l, &r);
+		if (f->last_match && (!same || l->kind == SHARDREAD_HDR)) {
+			struct candidate *c = candidate(f, l, &r);
 
-			if (c && l.kind == SHARDREAD_HDR)
-				candidate_hdr(c, line, len);
+			if (c && l->kind == SHARDREAD_HDR)
+				candidate_hdr(c, &r.scan);
 		}
-		if (parsed)
-			shardread_release(&l);
 	}
 	reader_close(&r);
 	return 0;

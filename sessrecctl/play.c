@@ -215,7 +215,7 @@ static int setup_signals(struct play *p)
 
 static int run(struct play *p, struct sessread *sr)
 {
-	struct shardread_line l;
+	const struct shardread_line *l;
 	double polled = 0, t;
 	int n, r = 0;
 
@@ -240,17 +240,15 @@ static int run(struct play *p, struct sessread *sr)
 			wait_input(p, FOLLOW_POLL_MS / 1000.0);
 			continue;
 		}
-		if (l.kind == SHARDREAD_EVENT && l.ch == 'o') {
+		if (l->kind == SHARDREAD_EVENT && l->ch == 'o') {
 			if (!p->follow)
-				wait_event(p, l.t);
+				wait_event(p, l->t);
 			if (!p->quit && (r = io_write_full(STDOUT_FILENO, sr->data, sr->ndata)) < 0) {
-				shardread_release(&l);
 				tty_restore(p);
 				ctl_err("writing: %s", strerror(-r));
 				return CTL_EXIT_ERROR;
 			}
 		}
-		shardread_release(&l);
 	}
 	return 0;
 }

@@ -18,11 +18,22 @@
 #include "reader.h"
 #include "shardread.h"
 
+static int src_next(void *ctx, const char **line, size_t *len)
+{
+	return reader_next(ctx, line, len);
+}
+
+static void src_corrupt(void *ctx)
+{
+	reader_corrupt(ctx);
+}
+
 int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, uint64_t lineno)
 {
 	const struct shard_file *f = &st->files[index];
 
 	memset(r, 0, sizeof(*r));
+	shardscan_init(&r->scan, &(struct shardscan_src){ src_next, src_corrupt, r });
 	r->st = st;
 	r->file = f;
 	r->index = index;
@@ -71,6 +82,7 @@ fail:
 
 void reader_close(struct reader *r)
 {
+	shardscan_free(&r->scan);
 	if (r->th_on)
 		pthread_join(r->th, NULL);
 	r->th_on = false;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <zlib.h>
 
+#include "shardscan.h"
 #include "store.h"
 
 #define READER_CHUNK (4u << 20) /* read, inflated or mapped at a time */
@@ -47,14 +48,18 @@ struct reader {
 	bool skipping;         /* inside an overlong line */
 	bool eof;
 	bool pooled;           /* buf and carry are the store's */
+	struct shardscan scan; /* the file's lines, read by shardscan_next(&r->scan) */
 };
 
 /* Opens file (st->files[index]) positioned at uncompressed offset off,
- * whose line is number lineno + 1. Errors are reported and flag st->io_error. */
+ * whose line is number lineno + 1, with r->scan reading its lines (corrupt
+ * ones reported by reader_corrupt). Errors are reported and flag
+ * st->io_error. */
 int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, uint64_t lineno);
 /* 1 with the next line (without '\n') in *line,*len; 0 at the end of the
  * file (with follow: for now; call again later); -1 on a read error
- * (reported). Overlong lines are reported and skipped here. */
+ * (reported). Overlong lines are reported and skipped here. The source of
+ * r->scan: read lines through shardscan_next(&r->scan). */
 int reader_next(struct reader *r, const char **line, size_t *len);
 void reader_close(struct reader *r);
 

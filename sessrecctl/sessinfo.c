@@ -1,5 +1,6 @@
-/* sessinfo: summaries of sessions from their hdr and end lines.
- * Convention: 0 or -errno. */
+/* sessinfo: summaries of sessions from the members of their hdr and end
+ * lines (shardscan_take gives them whatever the line's layout: the one
+ * reading of those lines). Convention: 0 or -errno. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,80 +8,6 @@
 
 #include "sessinfo.h"
 #include "timearg.h"
-
-static const char *str_field(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static bool num_field(struct json_object *o, const char *key, double *out)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) ||
-	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
-		return false;
-	*out = json_object_get_double(v);
-	return isfinite(*out);
-}
-
-static uint64_t u64_field(struct json_object *o, const char *key)
-{
-	double d;
-
-	return num_field(o, key, &d) && d > 0 && d < 1.8e19 ? (uint64_t)d : 0;
-}
-
-static int dup_field(char **dst, struct json_object *o, const char *key)
-{
-	const char *v = str_field(o, key);
-
-	free(*dst);
-	*dst = NULL;
-	if (v && !(*dst = strdup(v)))
-		return -ENOMEM;
-	return 0;
-}
-
-int sessinfo_hdr(struct sessinfo *s, struct json_object *line)
-{
-	struct json_object *hdr = NULL, *meta = NULL;
-	const char *start;
-	double ts;
-	int r;
-
-	json_object_object_get_ex(line, "hdr", &hdr);
-	json_object_object_get_ex(line, "meta", &meta);
-	s->has_hdr = true;
-	start = str_field(meta, "start");
-	if (!(start && timearg_rfc3339(start, &s->start) == 0))
-		s->start = num_field(hdr, "timestamp", &ts) ? ts : 0;
-	s->command = str_field(meta, "cmd") != NULL;
-	if ((r = dup_field(&s->user, meta, "user")) < 0 || (r = dup_field(&s->src_ip, meta, "src_ip")) < 0 ||
-	    (r = dup_field(&s->service, meta, "service")) < 0 || (r = dup_field(&s->host, meta, "host")) < 0)
-		return r;
-	return 0;
-}
-
-int sessinfo_end(struct sessinfo *s, struct json_object *line)
-{
-	struct json_object *end = NULL, *v;
-
-	json_object_object_get_ex(line, "end", &end);
-	s->has_end = true;
-	if (!num_field(end, "duration", &s->duration))
-		s->duration = s->last_t;
-	s->bytes_out = u64_field(end, "bytes_out");
-	s->bytes_in = u64_field(end, "bytes_in");
-	if (json_object_object_get_ex(end, "truncated", &v) && json_object_is_type(v, json_type_boolean) &&
-	    json_object_get_boolean(v))
-		s->trunc = true;
-	return dup_field(&s->reason, end, "reason");
-}
 
 static bool is_(const struct shardread_member *m, const char *obj, size_t olen, const char *key, size_t klen)
 {
@@ -107,7 +34,7 @@ static int dup_member(char **dst, const struct shardread_member *m)
 	return 0;
 }
 
-int sessinfo_hdr_members(struct sessinfo *s, const struct shardread_member *m, size_t n)
+int sessinfo_hdr(struct sessinfo *s, const struct shardread_member *m, size_t n)
 {
 	double ts = 0;
 	char *start = NULL;
@@ -117,7 +44,7 @@ int sessinfo_hdr_members(struct sessinfo *s, const struct shardread_member *m, s
 	s->command = false;
 	for (size_t i = 0; i < n && r == 0; i++, m++) {
 		if (is(m, "hdr", "timestamp"))
-			ts = m->type == 'n' ? strtod(m->val, NULL) : 0;
+			ts = m->type == 'n' && isfinite(m->num) ? m->num : 0;
 		else if (is(m, "meta", "user"))
 			r = dup_member(&s->user, m);
 		else if (is(m, "meta", "src_ip"))
@@ -137,7 +64,7 @@ int sessinfo_hdr_members(struct sessinfo *s, const struct shardread_member *m, s
 	return r;
 }
 
-int sessinfo_end_members(struct sessinfo *s, const struct shardread_member *m, size_t n)
+int sessinfo_end(struct sessinfo *s, const struct shardread_member *m, size_t n)
 {
 	bool dur = false, trunc = false;
 	int r = 0;
@@ -145,11 +72,11 @@ int sessinfo_end_members(struct sessinfo *s, const struct shardread_member *m, s
 	s->has_end = true;
 	s->bytes_out = s->bytes_in = 0;
 	for (size_t i = 0; i < n && r == 0; i++, m++) {
-		double d = m->type == 'n' ? strtod(m->val, NULL) : -1;
-		uint64_t u = d > 0 && d < 1.8e19 ? (uint64_t)d : 0;
+		bool num = m->type == 'n' && isfinite(m->num);
+		uint64_t u = num && m->num > 0 && m->num < 1.8e19 ? (uint64_t)m->num : 0;
 
 		if (is(m, "end", "duration"))
-			dur = m->type == 'n' && (s->duration = d, true);
+			dur = num && (s->duration = m->num, true);
 		else if (is(m, "end", "bytes_out"))
 			s->bytes_out = u;
 		else if (is(m, "end", "bytes_in"))
@@ -182,6 +109,4 @@ void sessinfo_free(struct sessinfo *s)
 	free(s->service);
 	free(s->host);
 	free(s->reason);
-	free(s->hdr_line);
-	free(s->end_line);
 }

@@ -2,7 +2,6 @@
  * and end lines (format: sessrec-shards(5)).
  * Convention: 0 or -errno. */
 #pragma once
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,15 +21,15 @@ struct sessinfo {
 	uint64_t bytes_out, bytes_in;
 	unsigned ncmds;          /* exec records */
 	char *user, *src_ip, *service, *host, *reason; /* NULL: unknown */
-	char *hdr_line, *end_line; /* copies, kept only when asked for (--json) */
 };
 
-/* From a parsed hdr / end line (json-c), or from its members (the fast
- * path, shardread_members): the same fields either way. -ENOMEM or 0. */
-int sessinfo_hdr(struct sessinfo *s, struct json_object *line);
-int sessinfo_end(struct sessinfo *s, struct json_object *line);
-int sessinfo_hdr_members(struct sessinfo *s, const struct shardread_member *m, size_t n);
-int sessinfo_end_members(struct sessinfo *s, const struct shardread_member *m, size_t n);
+/* The fields of a hdr / end line from its members (shardscan_take with
+ * SHARDSCAN_MEMBERS, whichever path read the line): members of "hdr" and
+ * "meta", or of "end"; a key repeated in an object: the last one counts.
+ * Unknown or mistyped fields stay unknown. sessinfo_end takes s->last_t as
+ * the duration when the line has none. -ENOMEM or 0. */
+int sessinfo_hdr(struct sessinfo *s, const struct shardread_member *m, size_t n);
+int sessinfo_end(struct sessinfo *s, const struct shardread_member *m, size_t n);
 /* live, ended, truncated or unattached. */
 const char *sessinfo_state(const struct sessinfo *s);
 void sessinfo_free(struct sessinfo *s);

@@ -3,27 +3,18 @@
  * decoded. Convention: 0 or an exit status after one line on stderr,
  * unless stated in sessread.h. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "find.h"
 #include "sessread.h"
 
 static int sessread_open(struct sessread *s, struct store *st, const struct find_target *tg, bool follow)
 {
 	memset(s, 0, sizeof(*s));
 	s->tg = *tg;
-	s->data = malloc(SHARDREAD_DECODE_MAX(SHARDREAD_LINE_MAX));
-	if (!s->data) {
-		ctl_err("%s", strerror(ENOMEM));
+	if (reader_open(&s->r, st, tg->file, tg->off, tg->lineno))
 		return CTL_EXIT_ERROR;
-	}
-	if (reader_open(&s->r, st, tg->file, tg->off, tg->lineno)) {
-		free(s->data);
-		s->data = NULL;
-		return CTL_EXIT_ERROR;
-	}
 	s->r.follow = follow && !st->files[tg->file].gz;
+	s->open = true;
 	return 0;
 }
 
@@ -44,9 +35,9 @@ int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, con
 
 void sessread_close(struct sessread *s)
 {
-	if (s->data)
+	if (s->open)
 		reader_close(&s->r);
-	free(s->data);
+	s->open = false;
 	s->data = NULL;
 }
 
@@ -55,53 +46,28 @@ static bool is_ours(const struct sessread *s, const struct shardread_line *l)
 	return strlen(s->tg.sid) == l->sid_len && memcmp(s->tg.sid, l->sid, l->sid_len) == 0;
 }
 
-int sessread_next(struct sessread *s, struct shardread_line *l)
+int sessread_next(struct sessread *s, const struct shardread_line **l)
 {
-	const char *line;
-	size_t len;
-	int n;
+	struct shardscan *sc = &s->r.scan;
+	unsigned want = (s->text ? SHARDSCAN_TEXT : SHARDSCAN_BYTES) | SHARDSCAN_OBJ | SHARDSCAN_MEMBERS;
+	int n, r;
 
-	while (!s->ended && (n = reader_next(&s->r, &line, &len)) == 1) {
-		ssize_t k;
-
-		if (shardread_peek(line, len, l) == 0) {
-			if (!is_ours(s, l))
-				continue;
-			if (l->kind == SHARDREAD_EVENT) {
-				/* the common case: checked and decoded in one pass */
-				k = shardread_event_decode(line, len, l, s->data, SHARDREAD_DECODE_MAX(len), !s->text);
-				if (k >= 0) {
-					s->ndata = (size_t)k;
-					return 1;
-				}
-				if (k == -EBADMSG) {
-					reader_corrupt(&s->r);
-					continue;
-				}
-			}
-			if (l->kind != SHARDREAD_TRUNC && shardread_read(line, len, l) < 0) {
-				reader_corrupt(&s->r);
-				continue;
-			}
-		} else if (shardread_parse(line, len, l) < 0) {
-			reader_corrupt(&s->r); /* whose it is cannot be told */
+	*l = &sc->l;
+	while (!s->ended && (n = shardscan_next(sc)) == 1) {
+		/* other sessions' lines are skipped unread */
+		if (!is_ours(s, &sc->l))
 			continue;
+		if ((r = shardscan_take(sc, want)) == -EBADMSG)
+			continue; /* reported */
+		if (r < 0) {
+			store_warn(s->r.st, "%s", strerror(-r));
+			return -1;
 		}
-		if (!is_ours(s, l)) {
-			shardread_release(l);
-			continue;
-		}
-		if (l->kind == SHARDREAD_EVENT) {
-			k = s->text ? shardread_text(l, s->data, SHARDREAD_DECODE_MAX(len))
-				    : shardread_bytes(l, s->data, SHARDREAD_DECODE_MAX(len));
-			if (k < 0) {
-				shardread_release(l);
-				reader_corrupt(&s->r);
-				continue;
-			}
-			s->ndata = (size_t)k;
-		}
-		if (l->kind == SHARDREAD_END)
+		if (!is_ours(s, &sc->l))
+			continue; /* json-c found another sid (a repeated key) */
+		s->data = sc->data;
+		s->ndata = sc->ndata;
+		if (sc->l.kind == SHARDREAD_END)
 			s->ended = true;
 		return 1;
 	}
