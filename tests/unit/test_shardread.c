@@ -130,6 +130,10 @@ static void check_member(struct json_object *line, const struct shardread_member
 	}
 	case 'n':
 		ck_assert(json_object_get_double(v) == strtod(m->val, NULL));
+		ck_assert(json_object_get_double(v) == m->num);
+		break;
+	case 'a':
+		ck_assert(m->plain && json_object_is_type(v, json_type_array));
 		break;
 	case 'b':
 		ck_assert(json_object_is_type(v, json_type_boolean));
@@ -204,6 +208,28 @@ START_TEST(test_agree)
 		for (size_t k = 0; k < n; k++)
 			if (last_of_its_key(m, n, k))
 				check_member(slow.obj, &m[k], (size_t)_i);
+	}
+	if (rs == 0 && (slow.kind == SHARDREAD_HDR || slow.kind == SHARDREAD_END)) {
+		/* the members json-c's reading gives: the same values */
+		struct shardread_member mo[SHARDREAD_MEMBERS_MAX];
+		size_t no;
+
+		ck_assert_int_eq(shardread_obj_members(slow.obj, mo, SHARDREAD_MEMBERS_MAX, &no), 0);
+		for (size_t k = 0; k < no; k++)
+			check_member(slow.obj, &mo[k], (size_t)_i);
+		if (rm == 0)
+			for (size_t k = 0; k < n; k++)
+				if (m[k].depth == 1 && last_of_its_key(m, n, k)) {
+					size_t j = 0;
+
+					while (j < no && !(mo[j].depth == 1 && mo[j].obj_len == m[k].obj_len &&
+							   mo[j].key_len == m[k].key_len &&
+							   memcmp(mo[j].obj, m[k].obj, m[k].obj_len) == 0 &&
+							   memcmp(mo[j].key, m[k].key, m[k].key_len) == 0))
+						j++;
+					ck_assert_msg(j < no, "row %d: member %zu not in json-c's", _i, k);
+					ck_assert_int_eq(mo[j].type, m[k].type);
+				}
 	}
 	/* peek is exact where a fast full read agrees, and for trunc lines; on
 	 * lines only json-c reads (a second "sid" later on) it is a hint */
