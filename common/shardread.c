@@ -420,13 +420,6 @@ out:
 	return 0;
 }
 
-int shardread_read(const char *line, size_t len, struct shardread_line *l)
-{
-	if (shardread_event(line, len, l) == 0)
-		return 0;
-	return shardread_parse(line, len, l);
-}
-
 void shardread_release(struct shardread_line *l)
 {
 	json_object_put(l->obj);

@@ -3,6 +3,8 @@
  * layout without a JSON parser (what makes `sessrecctl list` fast); anything
  * else goes through json-c. Both accept the same lines and agree on every
  * field (tests/unit/test_shardread.c checks it on hostile lines too).
+ * Readers of shards do not call these directly: shardscan.h is the entry
+ * point that picks the path.
  * Convention: 0 or -errno; no logging, no global state. */
 #pragma once
 #include <json-c/json.h>
@@ -63,7 +65,7 @@ int shardread_event(const char *line, size_t len, struct shardread_line *l);
 /* shardread_event and the decoding of its bytes in one pass, for readers
  * of every event: the exact bytes (raw: "raw" when present, else "d") or
  * the text of "d" (raw false) into out, cap >= SHARDREAD_DECODE_MAX(len).
- * Returns the byte count, -EAGAIN (then shardread_read and
+ * Returns the byte count, -EAGAIN (then shardread_parse and
  * shardread_bytes / shardread_text), or -EBADMSG (bad base64). */
 ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_line *l, uint8_t *out,
 			       size_t cap, bool raw);
@@ -112,9 +114,6 @@ int shardread_obj_members(struct json_object *line, struct shardread_member *m, 
 /* The bytes of a string member ('s') into out (cap >= m->val_len), no NUL
  * added. Returns the length or -EBADMSG. */
 ssize_t shardread_member_str(const struct shardread_member *m, char *out, size_t cap);
-
-/* shardread_event, else shardread_parse. */
-int shardread_read(const char *line, size_t len, struct shardread_line *l);
 
 /* Puts l->obj, if any. */
 void shardread_release(struct shardread_line *l);
