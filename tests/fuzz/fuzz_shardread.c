@@ -79,10 +79,10 @@ static void one_line(const char *line, size_t len)
 	}
 	if (rs == 0 && (slow.kind == SHARDREAD_HDR || slow.kind == SHARDREAD_END)) {
 		/* the json-c reading of the same members: agrees with the object */
-		size_t no, cap = 4096;
-		struct shardread_member *mo = malloc(cap * sizeof(*mo));
+		size_t no, mcap = 4096;
+		struct shardread_member *mo = malloc(mcap * sizeof(*mo));
 
-		if (shardread_obj_members(slow.obj, mo, cap, &no) == 0)
+		if (shardread_obj_members(slow.obj, mo, mcap, &no) == 0)
 			for (size_t k = 0; k < no; k++)
 				member_agrees(slow.obj, &mo[k]);
 		free(mo);
