@@ -16,7 +16,7 @@ struct sessread {
 	struct find_target tg;
 	bool ended;          /* its end line has been returned */
 	bool text;           /* decode "d" (text views) rather than the exact bytes */
-	bool open;
+	bool open;           /* r is open */
 	uint8_t *data;       /* EVENT lines: the decoded bytes (the reader's) */
 	size_t ndata;
 };
@@ -29,11 +29,12 @@ struct sessread {
  * with neither open. */
 int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, const char *cmd,
 		      int argc, char **argv, bool follow);
-/* 1 with the session's next line in *l (valid until the next call: its
- * object, l->obj, is parsed for every kind but EVENT and TRUNC, HDR and END
- * lines have their members in s->r.scan.m; EVENT bytes in s->data); 0 when there is none (s->ended once the end line was
- * returned; else the end of the file, for now when following); -1 on a read
- * error (reported). Corrupt lines that may be the session's are reported
- * and skipped. */
+/* 1 with the session's next line in *l, valid until the next call: l->obj
+ * (the line parsed whole) for every kind but EVENT and TRUNC, the members
+ * of HDR and END lines in s->r.scan.m[0..nm), the bytes of EVENT lines in
+ * s->data. 0 when there is none (s->ended once the end line was returned;
+ * else the end of the file, for now when following); -1 on a read error
+ * (reported). Corrupt lines that may be the session's are reported and
+ * skipped. */
 int sessread_next(struct sessread *s, const struct shardread_line **l);
 void sessread_close(struct sessread *s);
