@@ -200,7 +200,7 @@ static const char *walk_value(struct walk *w, const char *p, const char *end, in
 {
 	const char *v = p, *q;
 	size_t vlen = 0;
-	double num;
+	double num = 0;
 	bool utf8;
 	char type;
 
@@ -236,7 +236,9 @@ static const char *walk_value(struct walk *w, const char *p, const char *end, in
 	if (depth >= 1) {
 		if (w->n == SHARDREAD_MEMBERS_MAX)
 			return NULL;
-		w->m[w->n++] = (struct shardread_member){ obj, obj_len, key, key_len, v, vlen, type, depth };
+		w->m[w->n++] = (struct shardread_member){ .obj = obj, .obj_len = obj_len, .key = key,
+							  .key_len = key_len, .val = v, .val_len = vlen,
+							  .num = type == 'n' ? num : 0, .type = type, .depth = depth };
 	}
 	return p;
 }
@@ -418,13 +420,6 @@ out:
 	return 0;
 }
 
-int shardread_read(const char *line, size_t len, struct shardread_line *l)
-{
-	if (shardread_event(line, len, l) == 0)
-		return 0;
-	return shardread_parse(line, len, l);
-}
-
 void shardread_release(struct shardread_line *l)
 {
 	json_object_put(l->obj);
@@ -458,5 +453,65 @@ ssize_t shardread_member_str(const struct shardread_member *m, char *out, size_t
 {
 	if (m->type != 's' || cap < m->val_len)
 		return -EBADMSG;
+	if (m->plain) {
+		memcpy(out, m->val, m->val_len);
+		return (ssize_t)m->val_len;
+	}
 	return shardlex_unescape(m->val, m->val_len, (uint8_t *)out);
+}
+
+/* The members of o (under key obj) at depth, and of its objects below. */
+static void obj_members(struct json_object *o, const char *obj, int depth, struct shardread_member *m,
+			size_t cap, size_t *n)
+{
+	json_object_object_foreach(o, k, v) {
+		struct shardread_member x = { .obj = obj, .obj_len = strlen(obj), .key = k, .key_len = strlen(k),
+					      .val = "", .plain = true, .depth = depth };
+
+		switch (json_object_get_type(v)) {
+		case json_type_string:
+			x.type = 's';
+			x.val = json_object_get_string(v);
+			x.val_len = (size_t)json_object_get_string_len(v);
+			break;
+		case json_type_int:
+		case json_type_double:
+			x.type = 'n';
+			x.val = json_object_get_string(v);
+			x.val_len = strlen(x.val);
+			x.num = json_object_get_double(v);
+			break;
+		case json_type_boolean:
+			x.type = 'b';
+			x.val = json_object_get_boolean(v) ? "true" : "false";
+			x.val_len = strlen(x.val);
+			break;
+		case json_type_null:
+			x.type = 'z';
+			x.val = "null";
+			x.val_len = 4;
+			break;
+		case json_type_object:
+			x.type = 'o';
+			break;
+		default:
+			x.type = 'a';
+			break;
+		}
+		if (*n < cap)
+			m[*n] = x;
+		(*n)++;
+		if (x.type == 'o' && depth < 2)
+			obj_members(v, k, depth + 1, m, cap, n);
+	}
+}
+
+int shardread_obj_members(struct json_object *line, struct shardread_member *m, size_t cap, size_t *n)
+{
+	*n = 0;
+	json_object_object_foreach(line, k, v) {
+		if (json_object_is_type(v, json_type_object))
+			obj_members(v, k, 1, m, cap, n);
+	}
+	return *n > cap ? -ENOSPC : 0;
 }

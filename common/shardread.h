@@ -1,8 +1,10 @@
-/* shardread: the one parser of day-shard lines (DESIGN.md "Day shards"), the
+/* shardread: the one parser of day-shard lines (format: sessrec-shards(5)), the
  * reading side of shardline.h. A fast path reads lines in the writer's exact
  * layout without a JSON parser (what makes `sessrecctl list` fast); anything
  * else goes through json-c. Both accept the same lines and agree on every
  * field (tests/unit/test_shardread.c checks it on hostile lines too).
+ * Readers of shards do not call these directly: shardscan.h is the entry
+ * point that picks the path.
  * Convention: 0 or -errno; no logging, no global state. */
 #pragma once
 #include <json-c/json.h>
@@ -63,7 +65,7 @@ int shardread_event(const char *line, size_t len, struct shardread_line *l);
 /* shardread_event and the decoding of its bytes in one pass, for readers
  * of every event: the exact bytes (raw: "raw" when present, else "d") or
  * the text of "d" (raw false) into out, cap >= SHARDREAD_DECODE_MAX(len).
- * Returns the byte count, -EAGAIN (then shardread_read and
+ * Returns the byte count, -EAGAIN (then shardread_parse and
  * shardread_bytes / shardread_text), or -EBADMSG (bad base64). */
 ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_line *l, uint8_t *out,
 			       size_t cap, bool raw);
@@ -75,16 +77,20 @@ ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_li
 int shardread_parse(const char *line, size_t len, struct shardread_line *l);
 
 /* A member of an object inside a header or end line ("hdr", "meta", "env",
- * "end"), pointing into the line. */
+ * "end"), pointing into the line (shardread_members) or into its json-c
+ * object (shardread_obj_members). */
 struct shardread_member {
 	const char *obj;       /* the key the enclosing object sits under */
 	size_t obj_len;
-	const char *key;       /* never holds a backslash */
+	const char *key;       /* the line: never holds a backslash */
 	size_t key_len;
-	const char *val;       /* 's': the JSON-escaped body; 'n': the number as
-				  written; 'b': true or false; 'z': null; 'o': "" */
+	const char *val;       /* 's': the JSON-escaped body (plain: the bytes);
+				  'n': the number as written; 'b': true or false;
+				  'z': null; 'o' (object), 'a' (array, json-c only): "" */
 	size_t val_len;
+	double num;            /* 'n': its value */
 	char type;
+	bool plain;            /* val holds decoded bytes (from json-c) */
 	int depth;             /* 1: a member of a top-level object, 2: deeper */
 };
 
@@ -99,12 +105,15 @@ struct shardread_member {
 int shardread_members(const char *line, size_t len, struct shardread_line *l,
 		      struct shardread_member *m, size_t *n);
 
+/* The same members from the line as json-c parsed it (shardread_parse), for
+ * lines the fast path gives up on: one reading of header and end lines
+ * whatever their layout. Members of objects deeper than depth 2 are left
+ * out. Returns 0, or -ENOSPC when more than cap members (*n: how many). */
+int shardread_obj_members(struct json_object *line, struct shardread_member *m, size_t cap, size_t *n);
+
 /* The bytes of a string member ('s') into out (cap >= m->val_len), no NUL
  * added. Returns the length or -EBADMSG. */
 ssize_t shardread_member_str(const struct shardread_member *m, char *out, size_t cap);
-
-/* shardread_event, else shardread_parse. */
-int shardread_read(const char *line, size_t len, struct shardread_line *l);
 
 /* Puts l->obj, if any. */
 void shardread_release(struct shardread_line *l);

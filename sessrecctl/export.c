@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "out.h"
-#include "session.h"
+#include "sessread.h"
 #include "shardline.h"
 #include "termtext.h"
 
@@ -120,22 +120,21 @@ static int open_output(const char *path)
 
 static int run(struct export *ex, struct sessread *sr)
 {
-	struct shardread_line l;
+	const struct shardread_line *l;
 	char want = ex->input ? 'i' : 'o';
 	int n = 0, r = 0;
 
 	while (r == 0 && !ex->o.err && (n = sessread_next(sr, &l)) == 1) {
-		if (l.kind == SHARDREAD_HDR && ex->fmt == FMT_CAST && !ex->header)
-			cast_header(ex, l.obj);
-		if (l.kind == SHARDREAD_EVENT) {
-			if (ex->fmt == FMT_CAST && (l.ch == 'o' || (ex->input && l.ch == 'i')))
-				r = cast_event(ex, &l, sr);
-			else if (ex->fmt == FMT_TEXT && l.ch == want)
-				r = termtext_feed(&ex->tt, l.t, sr->data, sr->ndata);
-			else if (ex->fmt == FMT_RAW && l.ch == want)
+		if (l->kind == SHARDREAD_HDR && ex->fmt == FMT_CAST && !ex->header)
+			cast_header(ex, l->obj);
+		if (l->kind == SHARDREAD_EVENT) {
+			if (ex->fmt == FMT_CAST && (l->ch == 'o' || (ex->input && l->ch == 'i')))
+				r = cast_event(ex, l, sr);
+			else if (ex->fmt == FMT_TEXT && l->ch == want)
+				r = termtext_feed(&ex->tt, l->t, sr->data, sr->ndata);
+			else if (ex->fmt == FMT_RAW && l->ch == want)
 				out_write(&ex->o, sr->data, sr->ndata);
 		}
-		shardread_release(&l);
 	}
 	if (r == 0 && ex->fmt == FMT_TEXT)
 		r = termtext_finish(&ex->tt);

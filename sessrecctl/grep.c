@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "out.h"
-#include "session.h"
+#include "reader.h"
+#include "sessinfo.h"
 #include "sidtab.h"
 #include "termtext.h"
 
@@ -58,7 +60,6 @@ struct grep {
 	bool chans[2];
 	struct out o;
 	unsigned long matches;
-	uint8_t *data;
 	struct sidtab tab;     /* the sessions of the shard being read */
 	int err;               /* of the texts flushed while clearing tab */
 	char line[TERMTEXT_LINE_MAX + 1];
@@ -120,9 +121,9 @@ static int drop_all(struct grep *g)
 	return g->err;
 }
 
-/* n: the bytes of "d" already in g->data, or -1 to decode them here. */
-static int event(struct grep *g, struct gsess *s, const struct shardread_line *l, struct reader *r,
-		 size_t len, ssize_t n)
+/* An event's text (in data) into its channel's text converter. */
+static int event(struct grep *g, struct gsess *s, const struct shardread_line *l, const uint8_t *data,
+		 size_t n)
 {
 	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : -1;
 
@@ -136,46 +137,33 @@ static int event(struct grep *g, struct gsess *s, const struct shardread_line *l
 		s->chan[k]->s = s;
 		s->chan[k]->ch = l->ch;
 	}
-	if (n < 0)
-		n = shardread_text(l, g->data, SHARDREAD_DECODE_MAX(len));
-	if (n < 0) {
-		reader_corrupt(r);
-		return 0;
-	}
-	return termtext_feed(&s->chan[k]->tt, l->t, g->data, (size_t)n);
+	return termtext_feed(&s->chan[k]->tt, l->t, data, n);
 }
 
-static int take_line(struct grep *g, struct reader *r, const char *line, size_t len)
+/* The current line of r. -ENOMEM, an output error, or 0. */
+static int take_line(struct grep *g, struct reader *r)
 {
-	struct shardread_line l;
-	struct gsess *s;
+	struct shardscan *sc = &r->scan;
+	const struct shardread_line *l = &sc->l;
 	struct sessinfo si = { 0 };
-	ssize_t n;
-	int ret = 0;
+	struct gsess *s;
+	int ret;
 
-	if (shardread_peek(line, len, &l) == 0) {
-		if (!(s = lookup(g, l.sid, l.sid_len)))
-			return -ENOMEM;
-		if (s->skip || l.kind == SHARDREAD_TRUNC || l.kind == SHARDREAD_EXEC || l.kind == SHARDREAD_EXIT)
-			return 0;
-		if (l.kind == SHARDREAD_EVENT && (s->has_hdr || !filter_active(&g->f)) &&
-		    (n = shardread_event_decode(line, len, &l, g->data, SHARDREAD_DECODE_MAX(len), false)) >= 0)
-			return event(g, s, &l, r, len, n);
-	}
-	if (shardread_read(line, len, &l) < 0) {
-		reader_corrupt(r);
+	if (!(s = lookup(g, l->sid, l->sid_len)))
+		return -ENOMEM;
+	if (s->skip || l->kind == SHARDREAD_TRUNC || l->kind == SHARDREAD_EXEC || l->kind == SHARDREAD_EXIT)
 		return 0;
-	}
-	if (!(s = lookup(g, l.sid, l.sid_len))) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if ((ret = shardscan_take(sc, SHARDSCAN_TEXT | SHARDSCAN_MEMBERS)) < 0)
+		return ret == -EBADMSG ? 0 : ret; /* corrupt: reported */
+	/* read by json-c: kind and sid are json-c's */
+	if (sc->parsed && !(s = lookup(g, l->sid, l->sid_len)))
+		return -ENOMEM;
 	if (s->skip)
-		goto out;
-	switch (l.kind) {
+		return 0;
+	switch (l->kind) {
 	case SHARDREAD_HDR:
 		s->has_hdr = true;
-		if ((ret = sessinfo_hdr(&si, l.obj)) == 0 && !filter_match(&g->f, &si))
+		if ((ret = sessinfo_hdr(&si, sc->m, sc->nm)) == 0 && !filter_match(&g->f, &si))
 			s->skip = true;
 		sessinfo_free(&si);
 		break;
@@ -184,7 +172,7 @@ static int take_line(struct grep *g, struct reader *r, const char *line, size_t 
 		if (!s->has_hdr && filter_active(&g->f))
 			s->skip = true;
 		else
-			ret = event(g, s, &l, r, len, -1);
+			ret = event(g, s, l, sc->data, sc->ndata);
 		break;
 	case SHARDREAD_END:
 		ret = close_session(s);
@@ -193,8 +181,6 @@ static int take_line(struct grep *g, struct reader *r, const char *line, size_t 
 	default:
 		break;
 	}
-out:
-	shardread_release(&l);
 	return ret;
 }
 
@@ -202,14 +188,12 @@ static int scan(struct grep *g)
 {
 	for (size_t i = 0; i < g->st.nfiles; i++) {
 		struct reader r;
-		const char *line;
-		size_t len;
-		int n, ret = 0;
+		int ret = 0;
 
 		if (!filter_day(&g->f, g->st.files[i].day) || reader_open(&r, &g->st, i, 0, 0))
 			continue;
-		while (ret == 0 && (n = reader_next(&r, &line, &len)) == 1)
-			ret = take_line(g, &r, line, len);
+		while (ret == 0 && shardscan_next(&r.scan) == 1)
+			ret = take_line(g, &r);
 		reader_close(&r);
 		if (ret == 0)
 			ret = drop_all(g);
@@ -273,8 +257,7 @@ int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 		goto out_free;
 	}
 	r = CTL_EXIT_ERROR;
-	g->data = malloc(SHARDREAD_DECODE_MAX(SHARDREAD_LINE_MAX));
-	if (!g->data || out_init(&g->o, STDOUT_FILENO, 1 << 16) < 0) {
+	if (out_init(&g->o, STDOUT_FILENO, 1 << 16) < 0) {
 		ctl_err("%s", strerror(ENOMEM));
 		goto out_re;
 	}
@@ -290,7 +273,6 @@ int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 	out_close(&g->o);
 	sidtab_free(&g->tab, drop);
 out_re:
-	free(g->data);
 	regfree(&g->re);
 out_free:
 	free(g);

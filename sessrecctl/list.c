@@ -1,7 +1,7 @@
 /* list: one line (or JSON object) per session, newest first. Shards are
  * read a day at a time, newest day first, so memory holds one day's session
- * summaries, never the store; lines go through shardread's fast path and
- * only header and end lines meet json-c.
+ * summaries, never the store; lines are only classified (shardscan), and
+ * only header and end lines are read whole.
  * Convention: helpers 0 or -errno; scan and the command an exit status. */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "out.h"
-#include "session.h"
+#include "reader.h"
+#include "sessinfo.h"
 #include "sidtab.h"
 
 static const char list_usage[] =
@@ -146,53 +148,36 @@ static int take_end(struct list *ls, struct lsess *s, const struct sessinfo *si,
 	return 0;
 }
 
-/* One line of a shard into its session's summary. -ENOMEM or 0. */
-static int take_line(struct list *ls, struct reader *r, const char *line, size_t len)
+/* The current line of r into its session's summary. -ENOMEM or 0. */
+static int take_line(struct list *ls, struct reader *r)
 {
-	struct shardread_member m[SHARDREAD_MEMBERS_MAX];
-	struct shardread_line l;
+	struct shardscan *sc = &r->scan;
+	const struct shardread_line *l = &sc->l;
 	struct sessinfo si = { .sid = "" };
-	struct lsess *s;
-	bool parsed = false, fast = false;
-	size_t nm = 0;
+	struct lsess *s = lookup(ls, l, r);
 	int ret = 0;
 
-	if (shardread_peek(line, len, &l) < 0) {
-		if (shardread_parse(line, len, &l) < 0)
-			goto corrupt;
-		parsed = true;
-	}
-	s = lookup(ls, &l, r);
-	if (!s) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!s)
+		return -ENOMEM;
 	if (s->file != r->index || (s->flags & L_SKIP))
-		goto out; /* a copy of the session in another shard, or filtered out */
-	/* Only header and end lines are read whole (json-c for what is not in
-	 * the writer's layout); list needs no payload, so other lines in the
-	 * writer's layout are taken as framed: show, export, play and grep check
-	 * every line they read. */
-	if (!parsed && (l.kind == SHARDREAD_HDR || l.kind == SHARDREAD_END)) {
-		if (shardread_members(line, len, &l, m, &nm) == 0) {
-			fast = true;
-		} else if (shardread_parse(line, len, &l) == 0) {
-			parsed = true;
-		} else {
-			goto corrupt;
-		}
-	}
-	switch (l.kind) {
+		return 0; /* a copy of the session in another shard, or filtered out */
+	/* Only header and end lines are read whole; list needs no payload, so
+	 * other lines in the writer's layout are taken as framed: show, export,
+	 * play and grep check every line they read. */
+	if ((l->kind == SHARDREAD_HDR || l->kind == SHARDREAD_END) &&
+	    (ret = shardscan_take(sc, SHARDSCAN_MEMBERS)) < 0)
+		return ret == -EBADMSG ? 0 : ret; /* corrupt: reported */
+	switch (l->kind) {
 	case SHARDREAD_HDR:
-		ret = fast ? sessinfo_hdr_members(&si, m, nm) : sessinfo_hdr(&si, l.obj);
+		ret = sessinfo_hdr(&si, sc->m, sc->nm);
 		if (ret == 0)
-			ret = take_hdr(ls, s, &si, r, line, len);
+			ret = take_hdr(ls, s, &si, r, sc->line, sc->len);
 		break;
 	case SHARDREAD_END:
 		si.last_t = s->last_t;
-		ret = fast ? sessinfo_end_members(&si, m, nm) : sessinfo_end(&si, l.obj);
+		ret = sessinfo_end(&si, sc->m, sc->nm);
 		if (ret == 0)
-			ret = take_end(ls, s, &si, r, line, len);
+			ret = take_end(ls, s, &si, r, sc->line, sc->len);
 		break;
 	case SHARDREAD_TRUNC:
 		s->flags |= L_TRUNC;
@@ -202,20 +187,14 @@ static int take_line(struct list *ls, struct reader *r, const char *line, size_t
 		/* fall through */
 	case SHARDREAD_EXIT:
 	case SHARDREAD_EVENT:
-		if (l.t > s->last_t)
-			s->last_t = l.t;
+		if (l->t > s->last_t)
+			s->last_t = l->t;
 		break;
 	default:
 		break;
 	}
-out:
 	sessinfo_free(&si);
-	if (parsed)
-		shardread_release(&l);
 	return ret;
-corrupt:
-	reader_corrupt(r);
-	return 0;
 }
 
 static const char *lstate(const struct lsess *s)
@@ -459,14 +438,12 @@ static int scan(struct list *ls)
 			first--;
 		for (size_t k = first; k < i && filter_day(&ls->f, day); k++) {
 			struct reader r;
-			const char *line;
-			size_t len;
-			int n, ret = 0;
+			int ret = 0;
 
 			if (reader_open(&r, &ls->st, k, 0, 0))
 				continue;
-			while (ret == 0 && (n = reader_next(&r, &line, &len)) == 1)
-				ret = take_line(ls, &r, line, len);
+			while (ret == 0 && shardscan_next(&r.scan) == 1)
+				ret = take_line(ls, &r);
 			reader_close(&r);
 			if (ret < 0) {
 				store_warn(&ls->st, "%s", strerror(-ret));

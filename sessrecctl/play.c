@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "io.h"
-#include "session.h"
+#include "monoclock.h"
+#include "sessread.h"
 
 #define FOLLOW_POLL_MS 100
 
@@ -56,14 +57,6 @@ struct play {
 	int quit;                /* 'q' or the signal that ends play */
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void tty_raw(struct play *p)
 {
 	struct termios raw;
@@ -88,7 +81,7 @@ static void tty_restore(struct play *p)
 
 static void toggle_pause(struct play *p)
 {
-	double t = now();
+	double t = mono_sec();
 
 	if (p->paused)
 		p->base += t - p->paused_at;
@@ -124,13 +117,13 @@ static void keys(struct play *p)
 
 static void suspend(struct play *p)
 {
-	double t = now();
+	double t = mono_sec();
 	bool raw = p->raw;
 
 	tty_restore(p);
 	kill(getpid(), SIGSTOP);
 	/* continued */
-	p->base += now() - t;
+	p->base += mono_sec() - t;
 	if (raw)
 		tty_raw(p);
 }
@@ -181,14 +174,14 @@ static void wait_event(struct play *p, double t)
 		if (p->paused) {
 			if (p->step) {
 				p->step = false;
-				p->paused_at = now();
+				p->paused_at = mono_sec();
 				p->base = p->paused_at - p->vt / p->speed;
 				return;
 			}
 			wait_input(p, -1);
 			continue;
 		}
-		due = p->base + p->vt / p->speed - now();
+		due = p->base + p->vt / p->speed - mono_sec();
 		if (due <= 0)
 			return;
 		wait_input(p, due);
@@ -222,14 +215,14 @@ static int setup_signals(struct play *p)
 
 static int run(struct play *p, struct sessread *sr)
 {
-	struct shardread_line l;
+	const struct shardread_line *l;
 	double polled = 0, t;
 	int n, r = 0;
 
-	p->base = now();
+	p->base = mono_sec();
 	while (!p->quit) {
 		/* keys count even while output is due back to back */
-		if ((t = now()) - polled > 0.05) {
+		if ((t = mono_sec()) - polled > 0.05) {
 			wait_input(p, 0);
 			polled = t;
 			continue;
@@ -247,17 +240,15 @@ static int run(struct play *p, struct sessread *sr)
 			wait_input(p, FOLLOW_POLL_MS / 1000.0);
 			continue;
 		}
-		if (l.kind == SHARDREAD_EVENT && l.ch == 'o') {
+		if (l->kind == SHARDREAD_EVENT && l->ch == 'o') {
 			if (!p->follow)
-				wait_event(p, l.t);
+				wait_event(p, l->t);
 			if (!p->quit && (r = io_write_full(STDOUT_FILENO, sr->data, sr->ndata)) < 0) {
-				shardread_release(&l);
 				tty_restore(p);
 				ctl_err("writing: %s", strerror(-r));
 				return CTL_EXIT_ERROR;
 			}
 		}
-		shardread_release(&l);
 	}
 	return 0;
 }

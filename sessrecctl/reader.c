@@ -6,7 +6,7 @@
  * chunks is copied). Memory: two chunks and one line of carry, whatever the
  * file size. A followed file (play --follow) is read() as it grows.
  * Shards only ever grow: a file truncated while mapped would fault (SIGBUS).
- * Convention: as declared in store.h. */
+ * Convention: as declared in reader.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,14 +15,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "reader.h"
 #include "shardread.h"
-#include "store.h"
+
+static int src_next(void *ctx, const char **line, size_t *len)
+{
+	return reader_next(ctx, line, len);
+}
+
+static void src_corrupt(void *ctx)
+{
+	reader_corrupt(ctx);
+}
 
 int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, uint64_t lineno)
 {
 	const struct shard_file *f = &st->files[index];
 
 	memset(r, 0, sizeof(*r));
+	shardscan_init(&r->scan, &(struct shardscan_src){ src_next, src_corrupt, r });
 	r->st = st;
 	r->file = f;
 	r->index = index;
@@ -71,6 +82,7 @@ fail:
 
 void reader_close(struct reader *r)
 {
+	shardscan_free(&r->scan);
 	if (r->th_on)
 		pthread_join(r->th, NULL);
 	r->th_on = false;

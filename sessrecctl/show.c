@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "out.h"
-#include "session.h"
+#include "sessinfo.h"
+#include "sessread.h"
 
 static const char show_usage[] =
 	"Usage: sessrecctl show [OPTIONS] SID\n"
@@ -48,7 +49,8 @@ static void field(struct out *o, const char *name, const char *value)
 	out_write(o, "\n", 1);
 }
 
-static void show_hdr(struct show *sh, struct json_object *line)
+/* The header line: line parsed whole, sc with its members. */
+static void show_hdr(struct show *sh, struct json_object *line, const struct shardscan *sc)
 {
 	static const char *known[] = { "user", "uid", "service", "proto", "src_ip", "src_port", "tty", "host",
 				       "auth", "start", "cmd", "pid", "audit_session", "input" };
@@ -61,7 +63,7 @@ static void show_hdr(struct show *sh, struct json_object *line)
 	json_object_object_get_ex(line, "hdr", &hdr);
 	json_object_object_get_ex(line, "meta", &meta);
 	json_object_object_get_ex(hdr, "env", &env);
-	sessinfo_hdr(&s, line);
+	sessinfo_hdr(&s, sc->m, sc->nm);
 	out_fmt_time_local(when, sizeof(when), s.start);
 	out_fmt_time_utc(utc, sizeof(utc), s.start);
 	out_printf(o, "%-10s%s (%s)\n", "Start", when, utc);
@@ -274,7 +276,7 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 	struct sessinfo s = { 0 };
 	struct store st;
 	struct sessread sr;
-	struct shardread_line l;
+	const struct shardread_line *l;
 	int c, r, n;
 
 	while ((c = ctl_getopt("show", argc, argv, "h", longopts)) != -1) {
@@ -292,16 +294,16 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 	out_printf(&sh.o, "%-10s%s\n%-10s%s:%llu\n", "Session", sr.tg.sid, "Shard", st.files[sr.tg.file].path,
 		   (unsigned long long)sr.tg.lineno + 1);
 	while ((n = sessread_next(&sr, &l)) == 1) {
-		switch (l.kind) {
+		switch (l->kind) {
 		case SHARDREAD_HDR:
 			if (!s.has_hdr)
-				show_hdr(&sh, l.obj);
-			sessinfo_hdr(&s, l.obj);
+				show_hdr(&sh, l->obj, &sr.r.scan);
+			sessinfo_hdr(&s, sr.r.scan.m, sr.r.scan.nm);
 			break;
 		case SHARDREAD_EVENT:
-			show_event(&sh, &l, &sr);
-			if (l.t > s.last_t)
-				s.last_t = l.t;
+			show_event(&sh, l, &sr);
+			if (l->t > s.last_t)
+				s.last_t = l->t;
 			break;
 		case SHARDREAD_TRUNC:
 			s.trunc = true;
@@ -309,22 +311,21 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 			out_str(&sh.o, "truncated: the per-session cap was reached, nothing more recorded\n");
 			break;
 		case SHARDREAD_EXEC:
-			show_exec(&sh, &l);
-			s.last_t = l.t > s.last_t ? l.t : s.last_t;
+			show_exec(&sh, l);
+			s.last_t = l->t > s.last_t ? l->t : s.last_t;
 			break;
 		case SHARDREAD_EXIT:
-			show_exit(&sh, &l);
-			s.last_t = l.t > s.last_t ? l.t : s.last_t;
+			show_exit(&sh, l);
+			s.last_t = l->t > s.last_t ? l->t : s.last_t;
 			break;
 		case SHARDREAD_END:
-			sessinfo_end(&s, l.obj);
+			sessinfo_end(&s, sr.r.scan.m, sr.r.scan.nm);
 			json_object_put(sh.end);
-			sh.end = json_object_get(l.obj);
+			sh.end = json_object_get(l->obj);
 			break;
 		default:
 			break;
 		}
-		shardread_release(&l);
 		if (sh.o.err)
 			break;
 	}

@@ -13,19 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monoclock.h"
 #include "shardread.h"
 #include "store.h"
 
 #define PROGRESS_DELAY_MS 300
 #define PROGRESS_EVERY_MS 100
-
-static long ms_since(const struct timespec *a)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - a->tv_sec) * 1000 + (now.tv_nsec - a->tv_nsec) / 1000000;
-}
 
 void store_progress_clear(struct store *st)
 {
@@ -48,8 +41,8 @@ void store_warn(struct store *st, const char *fmt, ...)
 
 void store_progress(struct store *st, size_t index, uint64_t at)
 {
-	if (!st->progress || ms_since(&st->started) < PROGRESS_DELAY_MS ||
-	    (st->progress_shown && ms_since(&st->drawn) < PROGRESS_EVERY_MS))
+	if (!st->progress || mono_ms() - st->started_ms < PROGRESS_DELAY_MS ||
+	    (st->progress_shown && mono_ms() - st->drawn_ms < PROGRESS_EVERY_MS))
 		return;
 	if (at > st->files[index].size)
 		at = st->files[index].size;
@@ -58,7 +51,7 @@ void store_progress(struct store *st, size_t index, uint64_t at)
 		st->nfiles, st->total ? (int)(at * 100 / st->total) : 100);
 	fflush(stderr);
 	st->progress_shown = true;
-	clock_gettime(CLOCK_MONOTONIC, &st->drawn);
+	st->drawn_ms = mono_ms();
 }
 
 /* sessions-YYYY-MM-DD.jsonl[.gz] -> the day's start; -1 otherwise. */
@@ -170,7 +163,7 @@ int store_open(struct store *st, struct ctl *ctl)
 
 	memset(st, 0, sizeof(*st));
 	st->progress = ctl->progress;
-	clock_gettime(CLOCK_MONOTONIC, &st->started);
+	st->started_ms = mono_ms();
 	if ((r = ctl_shard_dirs(ctl)) != 0)
 		return r;
 	for (size_t i = 0; i < ctl->ndirs; i++) {

@@ -1,15 +1,12 @@
-/* store: the shard files found in the --dir directories, and the one reader
- * of them (plain .jsonl or .jsonl.gz): big buffers, lines with their
- * numbers, corrupt lines reported once, progress on a terminal.
+/* store: the shard files found in the --dir directories (plain .jsonl or
+ * .jsonl.gz), the buffers their readers (reader.h) share, warnings and the
+ * progress line of long scans.
  * Convention: 0 or an exit status after one line on stderr, unless stated. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
-#include <zlib.h>
 
 #include "ctl.h"
 
@@ -28,7 +25,7 @@ struct store {
 	bool progress_shown;
 	uint64_t done;            /* bytes of the files scanned completely */
 	size_t scanning;          /* 1-based index of the file being scanned, 0: none */
-	struct timespec started, drawn;
+	int64_t started_ms, drawn_ms;    /* mono_ms() of the scan's start, of the last drawing */
 	unsigned corrupt;         /* lines reported corrupt */
 	bool io_error;            /* a file could not be read: exit status 1 */
 	char *pool[3];            /* a reader's buffers, kept for the next reader */
@@ -48,54 +45,3 @@ void store_progress_clear(struct store *st);
 
 /* Progress of a scan: at bytes into file index. */
 void store_progress(struct store *st, size_t index, uint64_t at);
-
-#define READER_CHUNK (4u << 20) /* read, inflated or mapped at a time */
-
-/* reader.c: reads the lines of one shard file. A helper thread maps (plain
- * files) or reads and inflates (gzip) the next chunk while the caller works
- * on the current one. */
-struct reader {
-	struct store *st;
-	const struct shard_file *file;
-	size_t index;          /* of file in st->files */
-	int fd;
-	gzFile gz;
-	bool mapped;           /* chunks are mmap windows (plain files not followed) */
-	char *buf[2];          /* chunks: rbuf, or mmap windows */
-	char *rbuf[2];         /* read buffers */
-	size_t len[2];
-	size_t map_len[2];     /* of the mapping in each slot */
-	uint64_t map_next;     /* file offset of the next window */
-	uint64_t size;         /* of the file, as last seen */
-	size_t skip;           /* bytes of the first chunk before the first line */
-	int cur;               /* the chunk lines come from, -1: none yet */
-	size_t pos;            /* in it */
-	char *carry;           /* a line that spans chunks */
-	size_t ncarry;
-	size_t partial;        /* bytes of the current unfinished line seen */
-	pthread_t th;          /* filling the other chunk */
-	bool th_on;
-	int th_slot;
-	ssize_t th_n;
-	int th_errno;
-	uint64_t in;           /* bytes taken from the file (compressed for gzip) */
-	uint64_t lineno;       /* of the line last returned */
-	uint64_t off;          /* uncompressed offset of the next line */
-	uint64_t line_off;     /* offset of the line last returned */
-	bool follow;           /* at EOF keep a partial last line and wait for more */
-	bool skipping;         /* inside an overlong line */
-	bool eof;
-	bool pooled;           /* buf and carry are the store's */
-};
-
-/* Opens file (st->files[index]) positioned at uncompressed offset off,
- * whose line is number lineno + 1. Errors are reported and flag st->io_error. */
-int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, uint64_t lineno);
-/* 1 with the next line (without '\n') in *line,*len; 0 at the end of the
- * file (with follow: for now; call again later); -1 on a read error
- * (reported). Overlong lines are reported and skipped here. */
-int reader_next(struct reader *r, const char **line, size_t *len);
-void reader_close(struct reader *r);
-
-/* "sessrecctl: FILE:LINE: corrupt line skipped" for the line last returned. */
-void reader_corrupt(struct reader *r);

@@ -1,10 +1,13 @@
 /* Fuzz target for common/shardread and common/termtext: each line of the
  * input goes through every reader; whatever a fast path accepts, json-c
- * must accept with the same sid, kind, time and bytes. The whole input is
+ * must accept with the same sid, kind, time and bytes, and the members of
+ * header and end lines (read fast, or from json-c's object) agree with
+ * json-c's object. The whole input is
  * then fed to the text converter (output and input modes, split where its
  * first byte says): every line it gives is valid UTF-8 without newlines or
  * control characters but TAB, and no longer than TERMTEXT_LINE_MAX. */
 #include <json-c/json.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +29,10 @@ static void member_agrees(struct json_object *line, const struct shardread_membe
 	key[m->key_len] = 0;
 	REQUIRE(json_object_object_get_ex(line, obj, &o));
 	REQUIRE(json_object_object_get_ex(o, key, &v));
-	if (m->type == 's') {
+	if (m->type == 'n') {
+		REQUIRE(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double));
+		REQUIRE(m->num == json_object_get_double(v) || (isnan(m->num) && isnan(json_object_get_double(v))));
+	} else if (m->type == 's') {
 		ssize_t n;
 
 		buf = malloc(m->val_len + 1);
@@ -70,6 +76,16 @@ static void one_line(const char *line, size_t len)
 		REQUIRE(x == y && (x < 0 || memcmp(a, b, (size_t)x) == 0));
 	} else {
 		REQUIRE(shardread_event_decode(line, len, &dec, a, cap, true) < 0);
+	}
+	if (rs == 0 && (slow.kind == SHARDREAD_HDR || slow.kind == SHARDREAD_END)) {
+		/* the json-c reading of the same members: agrees with the object */
+		size_t no, mcap = 4096;
+		struct shardread_member *mo = malloc(mcap * sizeof(*mo));
+
+		if (shardread_obj_members(slow.obj, mo, mcap, &no) == 0)
+			for (size_t k = 0; k < no; k++)
+				member_agrees(slow.obj, &mo[k]);
+		free(mo);
 	}
 	if (rm == 0) {
 		REQUIRE(rs == 0 && peek.kind == slow.kind);

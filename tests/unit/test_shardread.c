@@ -11,6 +11,7 @@
 
 #include "shardline.h"
 #include "shardread.h"
+#include "shardscan.h"
 #include "termtext.h"
 #include "testutil.h"
 
@@ -130,6 +131,10 @@ static void check_member(struct json_object *line, const struct shardread_member
 	}
 	case 'n':
 		ck_assert(json_object_get_double(v) == strtod(m->val, NULL));
+		ck_assert(json_object_get_double(v) == m->num);
+		break;
+	case 'a':
+		ck_assert(m->plain && json_object_is_type(v, json_type_array));
 		break;
 	case 'b':
 		ck_assert(json_object_is_type(v, json_type_boolean));
@@ -205,6 +210,28 @@ START_TEST(test_agree)
 			if (last_of_its_key(m, n, k))
 				check_member(slow.obj, &m[k], (size_t)_i);
 	}
+	if (rs == 0 && (slow.kind == SHARDREAD_HDR || slow.kind == SHARDREAD_END)) {
+		/* the members json-c's reading gives: the same values */
+		struct shardread_member mo[SHARDREAD_MEMBERS_MAX];
+		size_t no;
+
+		ck_assert_int_eq(shardread_obj_members(slow.obj, mo, SHARDREAD_MEMBERS_MAX, &no), 0);
+		for (size_t k = 0; k < no; k++)
+			check_member(slow.obj, &mo[k], (size_t)_i);
+		if (rm == 0)
+			for (size_t k = 0; k < n; k++)
+				if (m[k].depth == 1 && last_of_its_key(m, n, k)) {
+					size_t j = 0;
+
+					while (j < no && !(mo[j].depth == 1 && mo[j].obj_len == m[k].obj_len &&
+							   mo[j].key_len == m[k].key_len &&
+							   memcmp(mo[j].obj, m[k].obj, m[k].obj_len) == 0 &&
+							   memcmp(mo[j].key, m[k].key, m[k].key_len) == 0))
+						j++;
+					ck_assert_msg(j < no, "row %d: member %zu not in json-c's", _i, k);
+					ck_assert_int_eq(mo[j].type, m[k].type);
+				}
+	}
 	/* peek is exact where a fast full read agrees, and for trunc lines; on
 	 * lines only json-c reads (a second "sid" later on) it is a hint */
 	rp = shardread_peek(r->line, len, &peek);
@@ -270,6 +297,14 @@ static const struct dec decs[] = {
 	  "json-c \xf0\x9f\x98\x80", 11, 0 },
 };
 
+/* The fast event reader, else json-c. */
+static int read_line(const char *line, size_t len, struct shardread_line *l)
+{
+	if (shardread_event(line, len, l) == 0)
+		return 0;
+	return shardread_parse(line, len, l);
+}
+
 START_TEST(test_decode)
 {
 	const struct dec *d = &decs[_i];
@@ -277,7 +312,7 @@ START_TEST(test_decode)
 	uint8_t out[256];
 	ssize_t n;
 
-	ck_assert_int_eq(shardread_read(d->line, strlen(d->line), &l), 0);
+	ck_assert_int_eq(read_line(d->line, strlen(d->line), &l), 0);
 	n = shardread_bytes(&l, out, sizeof(out));
 	if (d->err) {
 		ck_assert_int_eq(n, d->err);
@@ -290,6 +325,95 @@ START_TEST(test_decode)
 	ck_assert_mem_eq(out, d->text, d->ntext);
 	ck_assert_int_eq(shardread_bytes(&l, out, 2) < 0 || d->nbytes <= 2, 1);
 	shardread_release(&l);
+}
+END_TEST
+
+/* shardscan over lines in memory: the decs rows, a corrupt line between. */
+struct memsrc {
+	size_t next, corrupt;
+	const char *bad;
+};
+
+static int mem_next(void *ctx, const char **line, size_t *len)
+{
+	struct memsrc *m = ctx;
+	size_t i = m->next++;
+
+	if (i >= 2 * (sizeof(decs) / sizeof(decs[0])))
+		return 0;
+	*line = i % 2 ? m->bad : decs[i / 2].line;
+	*len = strlen(*line);
+	return 1;
+}
+
+static void mem_corrupt(void *ctx)
+{
+	((struct memsrc *)ctx)->corrupt++;
+}
+
+START_TEST(test_scan)
+{
+	struct memsrc m = { .bad = "{\"sid\":\"s\",\"t\":" };
+	struct shardscan sc;
+	size_t row = 0, bad = 0;
+
+	shardscan_init(&sc, &(struct shardscan_src){ mem_next, mem_corrupt, &m });
+	while (shardscan_next(&sc) == 1) {
+		const struct dec *d = &decs[row++];
+		int r = shardscan_take(&sc, _i ? SHARDSCAN_TEXT : SHARDSCAN_BYTES);
+
+		ck_assert_int_eq(sc.l.kind, SHARDREAD_EVENT);
+		if (!_i && d->err) {
+			ck_assert_int_eq(r, -EBADMSG);
+			bad++;
+			continue;
+		}
+		ck_assert_int_eq(r, 0);
+		ck_assert_uint_eq(sc.ndata, _i ? d->ntext : d->nbytes);
+		ck_assert_mem_eq(sc.data, _i ? d->text : d->bytes, sc.ndata);
+		ck_assert_int_eq(shardscan_take(&sc, SHARDSCAN_OBJ | SHARDSCAN_MEMBERS), 0);
+	}
+	ck_assert_uint_eq(row, sizeof(decs) / sizeof(decs[0]));
+	ck_assert_uint_eq(m.corrupt, row + bad); /* each bad line between, and bad base64 */
+	shardscan_free(&sc);
+}
+END_TEST
+
+/* Header and end lines: members whichever path reads them; OBJ parses. */
+START_TEST(test_scan_members)
+{
+	static const char *const lines[] = {
+		P "\"hdr\":{\"version\":2,\"timestamp\":5},\"meta\":{\"user\":\"u\"}}",
+		"{ \"sid\": \"" SID "\", \"hdr\": {\"timestamp\": 5}, \"meta\": {\"user\": \"u\"}}",
+		P "\"end\":{\"duration\":1.5,\"reason\":\"exit\"}}",
+	};
+	struct shardscan sc;
+	struct memsrc m = { 0 };
+
+	shardscan_init(&sc, &(struct shardscan_src){ mem_next, mem_corrupt, &m });
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const char *key = i < 2 ? "user" : "reason";
+		bool found = false;
+
+		sc.line = lines[i];
+		sc.len = strlen(lines[i]);
+		if (shardread_peek(sc.line, sc.len, &sc.l) < 0) {
+			ck_assert_int_eq(shardread_parse(sc.line, sc.len, &sc.l), 0);
+			sc.parsed = true;
+		}
+		ck_assert_int_eq(shardscan_take(&sc, _i ? SHARDSCAN_MEMBERS | SHARDSCAN_OBJ : SHARDSCAN_MEMBERS), 0);
+		ck_assert_int_eq(sc.parsed, i == 1 || _i);
+		ck_assert_int_eq(sc.l.kind, i < 2 ? SHARDREAD_HDR : SHARDREAD_END);
+		for (size_t k = 0; k < sc.nm; k++)
+			if (sc.m[k].depth == 1 && sc.m[k].key_len == strlen(key) && memcmp(sc.m[k].key, key, strlen(key)) == 0)
+				found = sc.m[k].type == 's';
+		ck_assert(found);
+		if (sc.parsed)
+			shardread_release(&sc.l);
+		sc.parsed = false;
+	}
+	ck_assert_uint_eq(m.corrupt, 0);
+	shardscan_free(&sc);
 }
 END_TEST
 
@@ -552,6 +676,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_agree, 0, (int)(sizeof(rows) / sizeof(rows[0])));
 	tcase_add_loop_test(tc, test_prefixes, 0, (int)(sizeof(rows) / sizeof(rows[0])));
 	tcase_add_loop_test(tc, test_decode, 0, (int)(sizeof(decs) / sizeof(decs[0])));
+	tcase_add_loop_test(tc, test_scan, 0, 2);
+	tcase_add_loop_test(tc, test_scan_members, 0, 2);
 	tcase_add_test(tc, test_sid);
 	tcase_add_test(tc, test_writer_lines_are_fast);
 	suite_add_tcase(s, tc);
