@@ -25,7 +25,7 @@
 #define PROTO_DEFAULT_SOCKET "/run/sessrec/sessrecd.sock"
 #define PROTO_TOKEN_LEN 43 /* 32 random bytes, base64url without padding */
 
-/* The client side: proto_connect, proto_call and the one protoclient_call
+/* The client side: proto_connect and the one protoclient_call
  * with its request builders. */
 #include "protoclient.h"
 

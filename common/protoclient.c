@@ -207,26 +207,6 @@ const char *protoclient_error(const struct protoclient_reply *rep)
 	return s && s[0] ? s : NULL;
 }
 
-int proto_call(const char *path, int timeout_ms, struct json_object *req,
-	       const int *fds, size_t nfds, struct json_object **reply)
-{
-	struct protoclient c = { .socket = path, .timeout_ms = timeout_ms };
-	struct protoclient_reply rep;
-	int r;
-
-	*reply = NULL;
-	if (!path)
-		return -EINVAL;
-	r = protoclient_call(&c, req, fds, nfds, &rep);
-	if (r == 0 || r == -EREMOTEIO) {
-		*reply = rep.msg;
-		rep.msg = NULL;
-		r = 0;
-	}
-	protoclient_reply_free(&rep);
-	return r;
-}
-
 /* Requests --------------------------------------------------------------- */
 
 /* key: v, left out when v is NULL; -ENOMEM when json-c cannot allocate. */
@@ -325,6 +305,11 @@ struct json_object *protoclient_req_close(const char *sid, const char *kind)
 	if (!req)
 		return NULL;
 	return done(req, add_str(req, "sid", sid) < 0 || add_str(req, "kind", kind) < 0);
+}
+
+struct json_object *protoclient_req_list(void)
+{
+	return request("list");
 }
 
 long long protoclient_sessionid(void)

@@ -58,13 +58,6 @@ const char *protoclient_error(const struct protoclient_reply *rep);
  * (-ENOENT: no socket there, -ECONNREFUSED: nobody listening). */
 int proto_connect(const char *path, int timeout_ms);
 
-/* protoclient_call on path (non-NULL: else -EINVAL) within timeout_ms
- * (<= 0: no limit), for callers that take no fds back (sessrecctl status);
- * a reply of {"ok":false} returns 0 here with *reply set (the caller reads
- * "error"); on error *reply is NULL. The request is only read, as above. */
-int proto_call(const char *path, int timeout_ms, struct json_object *req,
-	       const int *fds, size_t nfds, struct json_object **reply);
-
 /* Requests ------------------------------------------------------------------
  * Each builder returns a new request object (the caller puts it), or NULL when
  * memory ran out. String fields given as NULL are left out of the request. */
@@ -100,6 +93,9 @@ struct json_object *protoclient_req_command(const char *token, const char *sid, 
 /* {"op":"close","sid","kind"} (uid 0): kind, may be NULL, is the word
  * session_unattached carries when the session never attached. -> state */
 struct json_object *protoclient_req_close(const char *sid, const char *kind);
+
+/* {"op":"list"} (uid 0) -> sessions, resumed. */
+struct json_object *protoclient_req_list(void);
 
 /* The kernel's audit session id of this process (/proc/self/sessionid), or
  * -1 when it has none (unset, unreadable). */

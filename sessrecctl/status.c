@@ -8,6 +8,7 @@
 
 #include "out.h"
 #include "proto.h"
+#include "protoclient.h"
 
 #include "ctl.h"
 
@@ -76,6 +77,7 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *req, *reply = NULL, *sessions = NULL;
+	struct protoclient_reply rep;
 	const char *sock, *error;
 	bool json = false;
 	int64_t resumed = 0;
@@ -95,16 +97,20 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_err("status", "unexpected argument '%s'", argv[optind]);
 	if (!(sock = ctl_socket_path(ctl)))
 		return CTL_EXIT_ERROR;
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("list"));
-	r = proto_call(sock, STATUS_TIMEOUT_MS, req, NULL, 0, &reply);
+	req = protoclient_req_list();
+	r = protoclient_call(&(struct protoclient){ .socket = sock, .timeout_ms = STATUS_TIMEOUT_MS }, req, NULL, 0,
+			     &rep);
 	json_object_put(req);
-	if (r < 0) {
+	if (r < 0 && r != -EREMOTEIO) {
+		protoclient_reply_free(&rep);
 		ctl_err("cannot reach sessrecd at %s: %s%s", sock, strerror(-r),
 			r == -ENOENT || r == -ECONNREFUSED ? " (is it running?)" : "");
 		return CTL_EXIT_ERROR;
 	}
-	if ((error = proto_str(reply, "error")) != NULL || !json_object_object_get_ex(reply, "sessions", &sessions) ||
+	reply = json_object_get(rep.msg); /* still ours after the reply is freed */
+	error = protoclient_error(&rep);
+	protoclient_reply_free(&rep);
+	if (error || r < 0 || !json_object_object_get_ex(reply, "sessions", &sessions) ||
 	    !json_object_is_type(sessions, json_type_array)) {
 		ctl_err("sessrecd refused: %s", error ? error : "no session list in its answer");
 		json_object_put(reply);

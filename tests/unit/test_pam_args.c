@@ -26,7 +26,7 @@ START_TEST(test_dlopen_now)
 	ck_assert_ptr_null(dlsym(h, "pam_sm_authenticate"));
 	ck_assert_ptr_null(dlsym(h, "pam_sm_setcred"));
 	ck_assert_ptr_null(dlsym(h, "pamsr_selected"));
-	ck_assert_ptr_null(dlsym(h, "proto_call"));
+	ck_assert_ptr_null(dlsym(h, "protoclient_call"));
 	ck_assert_ptr_null(dlsym(h, "ptyswitch_take"));
 	dlclose(h);
 }

@@ -15,6 +15,7 @@
 
 #include "fdpass.h"
 #include "proto.h"
+#include "protoclient.h"
 #include "testutil.h"
 
 static struct json_object *parse(const char *s)
@@ -342,7 +343,9 @@ static const struct {
 
 START_TEST(test_call)
 {
-	struct json_object *req = parse("{\"op\":\"ping\"}"), *rep = (struct json_object *)1;
+	struct json_object *req = parse("{\"op\":\"ping\"}");
+	struct protoclient_reply rep;
+	struct protoclient cl = { .timeout_ms = calls[_i].timeout };
 	char path[128];
 	int p[2], status, before;
 	int64_t nfds;
@@ -352,16 +355,17 @@ START_TEST(test_call)
 	pid = serve(path, calls[_i].how);
 	ck_assert_int_eq(pipe(p), 0);
 	before = testutil_count_fds();
-	ck_assert_int_eq(proto_call(path, calls[_i].timeout, req, p, 2, &rep), calls[_i].err);
-	ck_assert_int_eq(testutil_count_fds(), before);
+	cl.socket = path;
+	ck_assert_int_eq(protoclient_call(&cl, req, p, 2, &rep), calls[_i].err);
 	if (calls[_i].err == 0) {
-		ck_assert_str_eq(proto_str(rep, "echo"), "ping");
-		ck_assert_int_eq(proto_int(rep, "nfds", &nfds), 0);
+		ck_assert_str_eq(proto_str(rep.msg, "echo"), "ping");
+		ck_assert_int_eq(proto_int(rep.msg, "nfds", &nfds), 0);
 		ck_assert_int_eq(nfds, 2);
-		json_object_put(rep);
 	} else {
-		ck_assert_ptr_null(rep);
+		ck_assert_ptr_null(rep.msg);
 	}
+	protoclient_reply_free(&rep);
+	ck_assert_int_eq(testutil_count_fds(), before);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(p[0]);

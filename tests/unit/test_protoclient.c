@@ -82,6 +82,7 @@ static const struct {
 	{ command, "{\"op\":\"attach\",\"token\":\"TOKEN\",\"sid\":\"SID\",\"cmd\":\"scp -t /tmp/\\\"x\\\"\"}" },
 	{ close_kind, "{\"op\":\"close\",\"sid\":\"SID\",\"kind\":\"not_recorded\"}" },
 	{ close_plain, "{\"op\":\"close\",\"sid\":\"SID\"}" },
+	{ protoclient_req_list, "{\"op\":\"list\"}" },
 };
 
 START_TEST(test_builders)
@@ -413,24 +414,6 @@ START_TEST(test_call_as_user)
 }
 END_TEST
 
-/* The shorthand sessrecctl status uses: a refusal is a reply, not an error. */
-START_TEST(test_proto_call)
-{
-	struct json_object *req = close_plain(), *reply;
-	int before = testutil_count_fds();
-	pid_t pid = serve(REFUSE);
-
-	ck_assert_int_eq(proto_call(sockpath, 5000, req, NULL, 0, &reply), 0);
-	ck_assert_str_eq(proto_str(reply, "error"), "no such session");
-	json_object_put(reply);
-	ck_assert_int_eq(proto_call(NULL, 5000, req, NULL, 0, &reply), -EINVAL);
-	ck_assert_ptr_null(reply);
-	ck_assert_int_eq(testutil_count_fds(), before);
-	json_object_put(req);
-	reap(pid);
-}
-END_TEST
-
 START_TEST(test_sessionid)
 {
 	char buf[32];
@@ -466,7 +449,6 @@ static Suite *protoclient_suite(void)
 	tcase_add_test(call, test_call_deadline);
 	tcase_add_test(call, test_call_unreachable);
 	tcase_add_test(call, test_call_as_user);
-	tcase_add_test(call, test_proto_call);
 	suite_add_tcase(s, call);
 	return s;
 }
