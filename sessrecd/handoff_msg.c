@@ -1,6 +1,6 @@
-/* handoff_msg: the pure parts of the handoff (see handoff.h): fd names, the
- * gap marker, whether a service manager keeps fds, and the JSON the
- * re-exec passes in its memfd. No daemon state here, so it is unit-tested.
+/* handoff_msg: the pure parts of the handoff (see handoff_msg.h): fd names,
+ * the gap marker, and the JSON the re-exec passes in its memfd. No daemon
+ * state here, so it is unit-tested.
  * Convention: 0 / length or -errno. */
 #include <errno.h>
 #include <json-c/json.h>
@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handoff.h"
+#include "handoff_msg.h"
 #include "proto.h"
 
 #define OUTER_SUFFIX "-outer"
 #define INNER_SUFFIX "-inner"
 
-enum handoff_kind handoff_name_kind(const char *name, char sid[UUID_STR_LEN])
+enum handoff_kind handoff_msg_fd_kind(const char *name, char sid[UUID_STR_LEN])
 {
 	size_t n = strlen(name);
 	char buf[UUID_STR_LEN];
@@ -35,12 +35,12 @@ enum handoff_kind handoff_name_kind(const char *name, char sid[UUID_STR_LEN])
 	return strcmp(name + UUID_STR_LEN - 1, OUTER_SUFFIX) == 0 ? HANDOFF_FD_OUTER : HANDOFF_FD_INNER;
 }
 
-void handoff_name(char *buf, const char *sid, bool inner)
+void handoff_msg_fd_name(char *buf, const char *sid, bool inner)
 {
 	snprintf(buf, HANDOFF_NAME_MAX, "%s%s", sid, inner ? INNER_SUFFIX : OUTER_SUFFIX);
 }
 
-void handoff_gap_text(char *buf, size_t cap, int64_t gap_ns)
+void handoff_msg_gap_text(char *buf, size_t cap, int64_t gap_ns)
 {
 	if (gap_ns < 0)
 		gap_ns = 0;
@@ -48,22 +48,7 @@ void handoff_gap_text(char *buf, size_t cap, int64_t gap_ns)
 		 (long long)(gap_ns % 1000000000 / 1000000));
 }
 
-bool handoff_fdstore_usable(char *(*getenv_fn)(const char *))
-{
-	const char *sock = getenv_fn("NOTIFY_SOCKET"), *max = getenv_fn("FDSTORE");
-	char *end;
-	unsigned long n;
-
-	if (!sock || !*sock)
-		return false;
-	if (!max)
-		return true; /* systemd before 254 does not say; our unit sets FileDescriptorStoreMax= */
-	errno = 0;
-	n = strtoul(max, &end, 10);
-	return !errno && end != max && !*end && n > 0;
-}
-
-int handoff_exec_format(const struct handoff_exec *x, char **out)
+int handoff_msg_format(const struct handoff_msg *x, char **out)
 {
 	struct json_object *o = json_object_new_object(), *fds = json_object_new_array();
 	const char *s;
@@ -110,7 +95,7 @@ static int get_str(struct json_object *o, const char *key, char *dst, size_t cap
 	return 0;
 }
 
-static int parse_fds(struct json_object *arr, struct handoff_exec *x)
+static int parse_fds(struct json_object *arr, struct handoff_msg *x)
 {
 	size_t n = json_object_array_length(arr);
 
@@ -131,7 +116,7 @@ static int parse_fds(struct json_object *arr, struct handoff_exec *x)
 	return 0;
 }
 
-int handoff_exec_parse(const char *text, size_t n, struct handoff_exec *x)
+int handoff_msg_parse(const char *text, size_t n, struct handoff_msg *x)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL, *v;
@@ -168,13 +153,13 @@ int handoff_exec_parse(const char *text, size_t n, struct handoff_exec *x)
 	r = 0;
 out:
 	if (r < 0)
-		handoff_exec_free(x);
+		handoff_msg_free(x);
 	json_object_put(o);
 	json_tokener_free(tok);
 	return r;
 }
 
-void handoff_exec_free(struct handoff_exec *x)
+void handoff_msg_free(struct handoff_msg *x)
 {
 	free(x->fds);
 	memset(x, 0, sizeof(*x));

@@ -58,6 +58,20 @@ static int64_t mono_ms(void)
 	return mono_ns() / 1000000;
 }
 
+int keeper_path(char *buf, size_t cap, const char *socket_path)
+{
+	int r = snprintf(buf, cap, "%s%s", socket_path, KEEPER_SUFFIX);
+
+	return r < 0 || (size_t)r >= cap ? -ENAMETOOLONG : 0;
+}
+
+const char *keeper_name(const char *process_name)
+{
+	if (process_name && *process_name && strcmp(process_name, "sessrecd") != 0)
+		return process_name;
+	return KEEPER_NAME;
+}
+
 bool keeper_wanted(void)
 {
 	const char *p = getenv(KEEPER_ENV);

@@ -6,6 +6,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "daemon.h"
 #include "emit.h"
 #include "io.h"
@@ -13,7 +14,6 @@
 #include "notify.h"
 #include "ops.h"
 #include "proto.h"
-#include "relay.h"
 #include "server.h"
 #include "session.h"
 
@@ -194,10 +194,8 @@ static void op_open(struct daemon *d, struct conn *c, struct json_object *req, i
 	memcpy(st.sid, s->st.sid, sizeof(st.sid));
 	st.input = st.input && d->cfg.record_input;
 	st.dry_run = dry_run;
-	st.outer_fd = st.master_fd = -1;
 	s->st = st;
 	notify_status(d);
-	daemon_update_timers(d);
 	o = proto_reply_ok();
 	if (o) {
 		json_object_object_add(o, "sid", json_object_new_string(s->st.sid));
@@ -248,15 +246,9 @@ static void op_close(struct daemon *d, struct conn *c, struct json_object *req, 
 	case SESSION_RELAYING:
 	case SESSION_DRAINING:
 	case SESSION_FINISHING:
-		if (s->close_conn) {
-			server_reply_error(d, c, "close: a close of this session is already waiting");
-			return;
-		}
 		/* Answered once the session drained and its end line is written. */
-		s->close_conn = c;
-		c->waiting = s;
-		relay_closing(d, s, loop_now_ms());
-		server_defer(d, c);
+		if (server_wait_close(d, c, s) < 0)
+			server_reply_error(d, c, "close: a close of this session is already waiting");
 		return;
 	case SESSION_OPEN:
 		emit_unattached(d, s, unattached_kind(req));
@@ -333,10 +325,18 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 	server_reply(d, c, o, false);
 }
 
+static void op_attach(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
+{
+	bool close_after;
+	struct json_object *o = attach_handle(d, server_conn_peer(c), req, fds, nfds, &close_after);
+
+	server_reply(d, c, o, close_after);
+}
+
 static const struct op ops[] = {
 	{ "ping", false, FDS(0), op_ping },
 	{ "open", true, FDS(0), op_open },
-	{ "attach", false, FDS(0) | FDS(2), ops_attach },
+	{ "attach", false, FDS(0) | FDS(2), op_attach },
 	{ "close", true, FDS(0), op_close },
 	{ "list", true, FDS(0), op_list },
 };
@@ -356,7 +356,7 @@ void ops_dispatch(struct daemon *d, struct conn *c, struct json_object *msg, int
 	} else if (nfds >= 32 || !(op->fd_counts & FDS(nfds))) {
 		snprintf(err, sizeof(err), "%s: wrong number of fds (%zu)", op->name, nfds);
 		server_reply_error(d, c, err);
-	} else if (op->root_only && c->cred.uid != 0) {
+	} else if (op->root_only && server_conn_peer(c)->uid != 0) {
 		snprintf(err, sizeof(err), "%s: permission denied (root only)", op->name);
 		server_reply_error(d, c, err);
 	} else {

@@ -20,17 +20,33 @@
 #include "ops.h"
 #include "proto.h"
 #include "server.h"
+#include "session.h"
 
 #define SERVER_BACKLOG 128
 #define SERVER_ACCEPTS_PER_WAKE 16
 #define SERVER_BACKOFF_MS 1000
 
+/* One client connection; private: ops sees it through server.h. */
+struct conn {
+	struct conn *prev, *next;
+	struct daemon *d;
+	struct loop_io io;
+	int fd;
+	struct ucred cred;          /* SO_PEERCRED, taken at accept */
+	struct session_waiter wait; /* wait.s: the close reply waits for this session's end */
+	int64_t idle_deadline_ms;
+};
+
+const struct ucred *server_conn_peer(const struct conn *c)
+{
+	return &c->cred;
+}
+
 void server_conn_destroy(struct daemon *d, struct conn *c)
 {
 	loop_del(&d->loop, &c->io);
 	close(c->fd);
-	if (c->waiting)
-		c->waiting->close_conn = NULL;
+	session_unwait(&c->wait);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -64,7 +80,7 @@ void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const
 		json_object_object_add(o, "sid", json_object_new_string(sid));
 		json_object_object_add(o, "state", json_object_new_string(state));
 	}
-	c->waiting = NULL;
+	c->wait.s = NULL;
 	c->idle_deadline_ms = loop_now_ms() + DAEMON_CONN_IDLE_MS;
 	if (loop_set(&d->loop, &c->io, c->fd, EPOLLIN | EPOLLRDHUP) < 0) {
 		json_object_put(o);
@@ -74,11 +90,24 @@ void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const
 	server_reply(d, c, o, false);
 }
 
-void server_defer(struct daemon *d, struct conn *c)
+static void close_answer(struct session_waiter *w, const char *sid, const char *state)
 {
+	struct conn *c = (struct conn *)(void *)((char *)w - offsetof(struct conn, wait));
+
+	server_reply_close(c->d, c, sid, state);
+}
+
+int server_wait_close(struct daemon *d, struct conn *c, struct session *s)
+{
+	int r;
+
+	c->wait.ended = close_answer;
+	if ((r = session_wait_end(s, &c->wait, loop_now_ms())) < 0)
+		return r;
 	/* Nothing more is read until the reply went out; a hangup still shows. */
 	if (loop_set(&d->loop, &c->io, c->fd, EPOLLRDHUP) < 0)
 		server_conn_destroy(d, c);
+	return 0;
 }
 
 static void conn_cb(struct loop_io *io, uint32_t ev)
@@ -90,7 +119,7 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 	size_t nfds = 0;
 	int r;
 
-	if (c->waiting) {
+	if (c->wait.s) {
 		if (ev & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
 			server_conn_destroy(d, c); /* the pending reply is dropped */
 		return;
@@ -181,8 +210,8 @@ static void accept_cb(struct loop_io *io, uint32_t ev)
 				 * connection we cannot take. */
 				log_line("accept: %s; not accepting for %d ms", strerror(errno), SERVER_BACKOFF_MS);
 				loop_del(&d->loop, &d->listen_io);
+				/* The service re-arms its tick after these events. */
 				d->accept_resume_ms = loop_now_ms() + SERVER_BACKOFF_MS;
-				daemon_update_timers(d);
 				return;
 			}
 			log_line("accept: %s", strerror(errno));
@@ -329,7 +358,7 @@ void server_tick(struct daemon *d, int64_t now)
 
 	for (c = d->conns; c; c = next) {
 		next = c->next;
-		if (!c->waiting && now >= c->idle_deadline_ms)
+		if (!c->wait.s && now >= c->idle_deadline_ms)
 			server_conn_destroy(d, c);
 	}
 	if (d->accept_resume_ms && now >= d->accept_resume_ms && d->listen_fd >= 0) {

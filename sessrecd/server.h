@@ -11,6 +11,7 @@
 
 struct daemon;
 struct conn;
+struct session;
 
 /* Takes the socket systemd passed (LISTEN_FDS) or creates d->cfg's one:
  * parent directory 0755, a stale socket replaced, mode 0666. */
@@ -34,8 +35,13 @@ void server_reply_error(struct daemon *d, struct conn *c, const char *msg);
 /* The deferred reply to close: {"ok":true,"sid":sid,"state":state}. */
 void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const char *state);
 
-/* The connection waits for the end of a session: only its hangup is watched. */
-void server_defer(struct daemon *d, struct conn *c);
+/* The peer credentials taken at accept. */
+const struct ucred *server_conn_peer(const struct conn *c);
+
+/* The close request of c is answered when s ended (server_reply_close
+ * with "recorded"); meanwhile only the connection's hangup is watched.
+ * -EBUSY when a close of s is waiting already (nothing changed). */
+int server_wait_close(struct daemon *d, struct conn *c, struct session *s);
 
 void server_conn_destroy(struct daemon *d, struct conn *c);
 

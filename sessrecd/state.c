@@ -11,7 +11,9 @@
 #include "proto.h"
 #include "state.h"
 
-enum ftype { F_STR, F_I64, F_BOOL, F_U64, F_UINT, F_INT, F_LONG };
+/* F_NOFD: a key STATE_VERSION 1 carries for daemons that kept live fds in
+ * the state; written as -1, checked on reading, never used. */
+enum ftype { F_STR, F_I64, F_BOOL, F_U64, F_UINT, F_INT, F_LONG, F_NOFD };
 
 struct field {
 	const char *key;
@@ -31,7 +33,7 @@ static const struct field fields[] = {
 	N(start_mono_ns, F_I64), N(bytes_in, F_U64), N(bytes_out, F_U64),
 	N(bytes_recorded, F_U64), N(withheld, F_U64), N(resizes, F_UINT),
 	N(truncated, F_BOOL), N(failed, F_BOOL), N(have_termios, F_BOOL),
-	N(cols, F_UINT), N(rows, F_UINT), N(outer_fd, F_INT), N(master_fd, F_INT),
+	N(cols, F_UINT), N(rows, F_UINT), { "outer_fd", F_NOFD, 0, 0 }, { "master_fd", F_NOFD, 0, 0 },
 	S(owner), N(cap, F_U64), N(withhold, F_BOOL), N(saved_ns, F_I64), N(handoff_ns, F_I64),
 };
 
@@ -90,6 +92,7 @@ static struct json_object *state_object(const struct session_state *st)
 		case F_UINT: v = json_object_new_int64(*(const unsigned *)(const void *)p); break;
 		case F_INT: v = json_object_new_int64(*(const int *)(const void *)p); break;
 		case F_LONG: v = json_object_new_int64(*(const long *)(const void *)p); break;
+		case F_NOFD: v = json_object_new_int64(-1); break;
 		}
 		json_object_object_add(o, f->key, v);
 	}
@@ -194,6 +197,8 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 			return -EINVAL;
 		*(int *)(void *)p = (int)x;
 		return 0;
+	case F_NOFD:
+		return proto_int_range(o, f->key, INT32_MIN, INT32_MAX, &x) < 0 ? -EINVAL : 0;
 	}
 	return -EINVAL;
 }
