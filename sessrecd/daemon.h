@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "handoff.h"
+#include "log.h"
 #include "loop.h"
 #include "proctitle.h"
 
@@ -68,6 +69,7 @@ struct daemon {
 	int64_t house_last_ms;
 	uint64_t watchdog_usec;
 	unsigned status_sessions; /* the count last put in STATUS= */
+	struct log_out event_out; /* Targets=stdout, never blocking */
 	bool quit;
 	bool handoff;             /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[65536];   /* one batch of reads, shared by every relay */

@@ -94,27 +94,35 @@ static int parse_open(struct json_object *req, struct session_state *st, bool *d
 	memset(st, 0, sizeof(*st));
 	st->input = true;
 	*dry_run = false;
-#define CHECK(expr, name)          \
-	do {                       \
-		if ((expr) < 0) {  \
-			*bad = name; \
-			return -EINVAL; \
-		}                  \
-	} while (0)
-	CHECK(get_str(req, "user", st->user, sizeof(st->user), true, false), "user");
-	CHECK(get_int(req, "uid", 0, UINT32_MAX - 1, &st->uid, true), "uid");
-	CHECK(get_int(req, "pid", 1, INT32_MAX, &st->pid, true), "pid");
-	CHECK(get_str(req, "service", st->service, sizeof(st->service), false, false), "service");
-	CHECK(get_str(req, "proto", st->proto, sizeof(st->proto), false, false), "proto");
-	CHECK(get_str(req, "rhost", st->src_ip, sizeof(st->src_ip), false, false), "rhost");
-	CHECK(get_int(req, "rport", 0, 65535, &port, false), "rport");
-	CHECK(get_str(req, "tty", st->tty, sizeof(st->tty), false, false), "tty");
-	CHECK(get_int(req, "sessionid", -1, UINT32_MAX, &audit, false), "sessionid");
-	CHECK(get_str(req, "auth", st->auth, sizeof(st->auth), false, true), "auth");
-	CHECK(get_str(req, "cmd", st->cmd, sizeof(st->cmd), false, true), "cmd");
-	CHECK(get_bool(req, "input", &st->input), "input");
-	CHECK(get_bool(req, "dry_run", dry_run), "dry_run");
-#undef CHECK
+	*bad = NULL;
+	if (get_str(req, "user", st->user, sizeof(st->user), true, false) < 0)
+		*bad = "user";
+	else if (get_int(req, "uid", 0, UINT32_MAX - 1, &st->uid, true) < 0)
+		*bad = "uid";
+	else if (get_int(req, "pid", 1, INT32_MAX, &st->pid, true) < 0)
+		*bad = "pid";
+	else if (get_str(req, "service", st->service, sizeof(st->service), false, false) < 0)
+		*bad = "service";
+	else if (get_str(req, "proto", st->proto, sizeof(st->proto), false, false) < 0)
+		*bad = "proto";
+	else if (get_str(req, "rhost", st->src_ip, sizeof(st->src_ip), false, false) < 0)
+		*bad = "rhost";
+	else if (get_int(req, "rport", 0, 65535, &port, false) < 0)
+		*bad = "rport";
+	else if (get_str(req, "tty", st->tty, sizeof(st->tty), false, false) < 0)
+		*bad = "tty";
+	else if (get_int(req, "sessionid", -1, UINT32_MAX, &audit, false) < 0)
+		*bad = "sessionid";
+	else if (get_str(req, "auth", st->auth, sizeof(st->auth), false, true) < 0)
+		*bad = "auth";
+	else if (get_str(req, "cmd", st->cmd, sizeof(st->cmd), false, true) < 0)
+		*bad = "cmd";
+	else if (get_bool(req, "input", &st->input) < 0)
+		*bad = "input";
+	else if (get_bool(req, "dry_run", dry_run) < 0)
+		*bad = "dry_run";
+	if (*bad)
+		return -EINVAL;
 	st->src_port = (int)port;
 	st->audit_session = audit;
 	return 0;

@@ -544,7 +544,7 @@ static bool is_master(int fd)
 
 int relay_resume(struct relay *r, int outer, int inner, const struct state_pending *p, char *why, size_t cap)
 {
-	int fl;
+	int fl, e;
 
 	if (!isatty(outer)) {
 		snprintf(why, cap, "the stored outer fd is not a terminal");
@@ -560,8 +560,9 @@ int relay_resume(struct relay *r, int outer, int inner, const struct state_pendi
 	    fcntl(outer, F_SETFD, FD_CLOEXEC) < 0 ||
 	    (inner >= 0 && ((fl = fcntl(inner, F_GETFL)) < 0 || fcntl(inner, F_SETFL, fl | O_NONBLOCK) < 0 ||
 			    fcntl(inner, F_SETFD, FD_CLOEXEC) < 0))) {
-		snprintf(why, cap, "cannot use the stored fds: %s", strerror(errno));
-		return -errno;
+		e = -errno; /* before snprintf, which may set it */
+		snprintf(why, cap, "cannot use the stored fds: %s", strerror(-e));
+		return e;
 	}
 	if (p && (buf_push(&r->to_outer, RELAY_TO_OUTER_MAX, p->to_outer, p->to_outer_len) < 0 ||
 		  (inner >= 0 && buf_push(&r->to_inner, RELAY_TO_INNER_MAX, p->to_inner, p->to_inner_len) < 0))) {

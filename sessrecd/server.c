@@ -11,8 +11,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "daemon.h"
 #include "fdpass.h"
 #include "io.h"
@@ -290,43 +288,15 @@ static int listen_path(struct daemon *d, const char *path, char *err, size_t err
 	return 0;
 }
 
-static int listen_activated(struct daemon *d, int n, char *err, size_t errlen)
-{
-	int fd = SD_LISTEN_FDS_START, fl;
-
-	if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0) {
-		snprintf(err, errlen, "fd %d from the service manager is not a listening SOCK_SEQPACKET unix socket", fd);
-		return -EINVAL;
-	}
-	/* Stored session fds come here with a later version; none are used yet. */
-	for (int i = 1; i < n; i++)
-		close(fd + i);
-	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		snprintf(err, errlen, "cannot use fd %d: %s", fd, strerror(errno));
-		return -errno;
-	}
-	d->listen_fd = fd;
-	d->listen_activated = true;
-	return 0;
-}
-
 int server_listen(struct daemon *d, char *err, size_t errlen)
 {
-	int n, r;
+	int r;
 
 	err[0] = '\0';
-	if (d->listen_fd >= 0) /* handed over (handoff_collect) */
-		goto watch;
-	n = sd_listen_fds(1);
-	if (n < 0) {
-		snprintf(err, errlen, "cannot take the sockets from the service manager: %s", strerror(-n));
-		return n;
-	}
-	r = n > 0 ? listen_activated(d, n, err, errlen) : listen_path(d, d->cfg.socket_path, err, errlen);
-	if (r < 0)
+	/* A socket from the service manager or the previous daemon was taken
+	 * by handoff_exec_collect (which also consumed LISTEN_FDS); else ours. */
+	if (d->listen_fd < 0 && (r = listen_path(d, d->cfg.socket_path, err, errlen)) < 0)
 		return r;
-watch:
 	loop_io_init(&d->listen_io, accept_cb, d);
 	if ((r = loop_set(&d->loop, &d->listen_io, d->listen_fd, EPOLLIN)) < 0) {
 		snprintf(err, errlen, "epoll: %s", strerror(-r));

@@ -13,8 +13,10 @@ struct daemon;
 struct conn;
 struct session;
 
-/* Takes the socket systemd passed (LISTEN_FDS) or creates d->cfg's one:
- * parent directory 0755, a stale socket replaced, mode 0666. */
+/* Watches the listening socket: the one handed over (systemd's
+ * LISTEN_FDS or the previous daemon's, taken by handoff_exec_collect into
+ * d->listen_fd), or else d->cfg's, created: parent directory 0755, a stale
+ * socket replaced, mode 0666. */
 int server_listen(struct daemon *d, char *err, size_t errlen);
 
 /* Closes every connection and the listener (unlinking our own socket). */
