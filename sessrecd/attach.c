@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "daemon.h"
 #include "emit.h"
+#include "jsonadd.h"
 #include "notify.h"
 #include "proto.h"
 #include "session.h"
@@ -44,10 +45,9 @@ static struct json_object *reply_attached(const struct session *s, bool dry_run)
 {
 	struct json_object *o = proto_reply_ok();
 
-	if (o) {
-		json_object_object_add(o, "sid", json_object_new_string(s->st.sid));
-		if (dry_run)
-			json_object_object_add(o, "dry_run", json_object_new_boolean(1));
+	if (o && (jsonadd_str(o, "sid", s->st.sid) < 0 || (dry_run && jsonadd_bool(o, "dry_run", true) < 0))) {
+		json_object_put(o);
+		o = NULL; /* the connection goes: server_reply */
 	}
 	return o;
 }

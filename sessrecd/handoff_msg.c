@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "handoff_msg.h"
+#include "jsonadd.h"
 #include "proto.h"
 
 #define OUTER_SUFFIX "-outer"
@@ -48,6 +49,22 @@ void handoff_msg_gap_text(char *buf, size_t cap, int64_t gap_ns)
 		 (long long)(gap_ns % 1000000000 / 1000000));
 }
 
+/* {"name":..,"fd":..} for every fd; 0 or -ENOMEM. */
+static int add_fds(struct json_object *arr, const struct handoff_msg *x)
+{
+	for (size_t i = 0; i < x->nfds; i++) {
+		struct json_object *e = json_object_new_object();
+
+		if (!e || jsonadd_str(e, "name", x->fds[i].name) < 0 || jsonadd_i64(e, "fd", x->fds[i].fd) < 0) {
+			json_object_put(e);
+			return -ENOMEM;
+		}
+		if (jsonadd_append(arr, e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int handoff_msg_format(const struct handoff_msg *x, char **out)
 {
 	struct json_object *o = json_object_new_object(), *fds = json_object_new_array();
@@ -56,30 +73,23 @@ int handoff_msg_format(const struct handoff_msg *x, char **out)
 	int r = -ENOMEM;
 
 	*out = NULL;
-	if (!o || !fds) {
-		json_object_put(o);
-		json_object_put(fds);
-		return -ENOMEM;
-	}
-	json_object_object_add(o, "version", json_object_new_int(HANDOFF_VERSION));
-	for (size_t i = 0; i < x->nfds; i++) {
-		struct json_object *e = json_object_new_object();
-
-		json_object_object_add(e, "name", json_object_new_string(x->fds[i].name));
-		json_object_object_add(e, "fd", json_object_new_int(x->fds[i].fd));
-		json_object_array_add(fds, e);
-	}
-	json_object_object_add(o, "fds", fds);
-	json_object_object_add(o, "listen_activated", json_object_new_boolean(x->listen_activated));
-	json_object_object_add(o, "listen_path", json_object_new_string(x->listen_path));
-	json_object_object_add(o, "listen_dev", json_object_new_uint64(x->listen_dev));
-	json_object_object_add(o, "listen_ino", json_object_new_uint64(x->listen_ino));
-	json_object_object_add(o, "keeper_pid", json_object_new_int64(x->keeper_pid));
-	json_object_object_add(o, "resumed", json_object_new_int64(x->resumed));
-	json_object_object_add(o, "handoff_ns", json_object_new_int64(x->handoff_ns));
+	if (!o || !fds || add_fds(fds, x) < 0 || (r = jsonadd_i64(o, "version", HANDOFF_VERSION)) < 0)
+		goto out;
+	r = jsonadd_value(o, "fds", fds);
+	fds = NULL; /* o's now, or put */
+	if (r < 0 || (r = jsonadd_bool(o, "listen_activated", x->listen_activated)) < 0 ||
+	    (r = jsonadd_str(o, "listen_path", x->listen_path)) < 0 ||
+	    (r = jsonadd_u64(o, "listen_dev", x->listen_dev)) < 0 ||
+	    (r = jsonadd_u64(o, "listen_ino", x->listen_ino)) < 0 ||
+	    (r = jsonadd_i64(o, "keeper_pid", x->keeper_pid)) < 0 ||
+	    (r = jsonadd_i64(o, "resumed", x->resumed)) < 0 || (r = jsonadd_i64(o, "handoff_ns", x->handoff_ns)) < 0)
+		goto out;
+	r = -ENOMEM;
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (s && (*out = strdup(s)) != NULL)
 		r = (int)len;
+out:
+	json_object_put(fds);
 	json_object_put(o);
 	return r;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fdpass.h"
+#include "jsonadd.h"
 #include "keeper.h"
 #include "keeperlink.h"
 #include "proto.h"
@@ -180,8 +181,10 @@ int keeperlink_take(int link, keeperlink_take_fn fn, void *userdata)
 	struct json_object *req = json_object_new_object();
 	int n = 0, r;
 
-	json_object_object_add(req, "op", json_object_new_string("take"));
-	r = send_within(link, KEEPER_REPLY_MS, req);
+	if (!req || jsonadd_str(req, "op", "take") < 0)
+		r = -ENOMEM;
+	else
+		r = send_within(link, KEEPER_REPLY_MS, req);
 	json_object_put(req);
 	while (r == 0) {
 		struct json_object *msg = NULL;
@@ -218,14 +221,11 @@ static int send_op(int link, const char *op, const char *sid, const int *fds, si
 	struct json_object *o = json_object_new_object();
 	int r;
 
-	if (!o)
-		return -ENOMEM;
-	json_object_object_add(o, "op", json_object_new_string(op));
-	if (sid)
-		json_object_object_add(o, "sid", json_object_new_string(sid));
-	if (inner_only)
-		json_object_object_add(o, "inner_only", json_object_new_boolean(1));
-	r = proto_send_flags(link, o, fds, nfds, MSG_DONTWAIT);
+	if (!o || jsonadd_str(o, "op", op) < 0 || (sid && jsonadd_str(o, "sid", sid) < 0) ||
+	    (inner_only && jsonadd_bool(o, "inner_only", true) < 0))
+		r = -ENOMEM;
+	else
+		r = proto_send_flags(link, o, fds, nfds, MSG_DONTWAIT);
 	json_object_put(o);
 	return r;
 }

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "fdpass.h"
 #include "io.h"
+#include "jsonadd.h"
 #include "log.h"
 #include "ops.h"
 #include "proto.h"
@@ -74,9 +75,9 @@ void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const
 {
 	struct json_object *o = proto_reply_ok();
 
-	if (o) {
-		json_object_object_add(o, "sid", json_object_new_string(sid));
-		json_object_object_add(o, "state", json_object_new_string(state));
+	if (o && (jsonadd_str(o, "sid", sid) < 0 || jsonadd_str(o, "state", state) < 0)) {
+		json_object_put(o);
+		o = NULL; /* the connection goes: server_reply */
 	}
 	c->wait.s = NULL;
 	c->idle_deadline_ms = loop_now_ms() + DAEMON_CONN_IDLE_MS;
