@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "emit.h"
 #include "jsonadd.h"
+#include "monoclock.h"
 #include "notify.h"
 #include "proto.h"
 #include "session.h"
@@ -132,7 +133,7 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 	s->token_spent = true; /* spent even if a check below fails */
 	if (s->phase != SESSION_OPEN)
 		return refuse(d, peer, s, "the session is not waiting for an attach", close_after);
-	if (loop_now_ms() - s->opened_ms > (int64_t)d->cfg.token_ttl * 1000)
+	if (mono_ms() - s->opened_ms > (int64_t)d->cfg.token_ttl * 1000)
 		return refuse(d, peer, s, "token expired", close_after);
 	sid = proto_str(req, "sid");
 	if (sid && strcmp(sid, s->st.sid) != 0)

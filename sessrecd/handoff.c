@@ -15,6 +15,7 @@
 #include "keeper.h"
 #include "keeperlink.h"
 #include "log.h"
+#include "monoclock.h"
 
 #define HANDOFF_KEEPER_WAIT_MS 2000 /* a clean shutdown waits this long for the keeper */
 #define HANDOFF_KEEPER_MIN_LIFE_MS 5000 /* a keeper dying sooner is not replaced */
@@ -132,7 +133,7 @@ static void keeper_lost(struct handoff *ho, const char *why)
 	log_line("the keeper (pid %ld) is gone (%s); starting a new one", (long)ho->keeper_pid, why);
 	ho->keeper_pid = 0;
 	/* A keeper that dies at once is not restarted in a loop. */
-	if (loop_now_ms() - ho->keeper_spawned_ms < HANDOFF_KEEPER_MIN_LIFE_MS) {
+	if (mono_ms() - ho->keeper_spawned_ms < HANDOFF_KEEPER_MIN_LIFE_MS) {
 		log_line("the keeper died within 5 s of its start; not starting another");
 		return;
 	}
@@ -174,7 +175,7 @@ int handoff_keeper_start(struct handoff *ho)
 	pid_t pid = 0;
 	int fd = keeperlink_spawn(ho->owner, keeper_name(ho->cfg->process_name), &pid);
 
-	ho->keeper_spawned_ms = loop_now_ms();
+	ho->keeper_spawned_ms = mono_ms();
 	if (fd < 0) {
 		log_line("cannot start the keeper: %s; sessions will not survive a crash of the daemon",
 			 strerror(-fd));

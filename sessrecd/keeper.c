@@ -22,6 +22,7 @@
 #include "jsonadd.h"
 #include "keeper.h"
 #include "log.h"
+#include "monoclock.h"
 #include "proto.h"
 #include "uuid.h"
 
@@ -46,18 +47,6 @@ struct keeper {
 	bool bye;               /* the daemon shut down cleanly */
 };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t mono_ms(void)
-{
-	return mono_ns() / 1000000;
-}
 
 int keeper_path(char *buf, size_t cap, const char *socket_path)
 {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
 #include "state.h"
@@ -152,7 +153,7 @@ static void inner_done(struct relay *r, const char *reason)
 	buf_free(&r->to_inner);
 	r->reason = reason;
 	r->mode = RELAY_DRAINING;
-	r->drain_deadline_ms = loop_now_ms() + RELAY_DRAIN_MS;
+	r->drain_deadline_ms = mono_ms() + RELAY_DRAIN_MS;
 	/* The owner lets go of its copies of the inner master (a duplicate
 	 * in the holder would keep the shell from its hangup). */
 	r->report(r, RELAY_INNER_EOF, reason);
@@ -397,7 +398,7 @@ void relay_start(struct relay *r)
 		/* The shell went while nobody relayed: what it wrote still goes out. */
 		r->mode = RELAY_DRAINING;
 		r->reason = "exit";
-		r->drain_deadline_ms = loop_now_ms() + RELAY_DRAIN_MS;
+		r->drain_deadline_ms = mono_ms() + RELAY_DRAIN_MS;
 	}
 	relay_update(r);
 }

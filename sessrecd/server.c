@@ -16,6 +16,7 @@
 #include "io.h"
 #include "jsonadd.h"
 #include "log.h"
+#include "monoclock.h"
 #include "ops.h"
 #include "proto.h"
 #include "server.h"
@@ -80,7 +81,7 @@ void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const
 		o = NULL; /* the connection goes: server_reply */
 	}
 	c->wait.s = NULL;
-	c->idle_deadline_ms = loop_now_ms() + DAEMON_CONN_IDLE_MS;
+	c->idle_deadline_ms = mono_ms() + DAEMON_CONN_IDLE_MS;
 	if (loop_set(&d->loop, &c->io, c->fd, EPOLLIN | EPOLLRDHUP) < 0) {
 		json_object_put(o);
 		server_conn_destroy(d, c);
@@ -101,7 +102,7 @@ int server_wait_close(struct daemon *d, struct conn *c, struct session *s)
 	int r;
 
 	c->wait.ended = close_answer;
-	if ((r = session_wait_end(s, &c->wait, loop_now_ms())) < 0)
+	if ((r = session_wait_end(s, &c->wait, mono_ms())) < 0)
 		return r;
 	/* Nothing more is read until the reply went out; a hangup still shows. */
 	if (loop_set(&d->loop, &c->io, c->fd, EPOLLRDHUP) < 0)
@@ -141,7 +142,7 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 		server_conn_destroy(d, c);
 		return;
 	}
-	c->idle_deadline_ms = loop_now_ms() + DAEMON_CONN_IDLE_MS;
+	c->idle_deadline_ms = mono_ms() + DAEMON_CONN_IDLE_MS;
 	ops_dispatch(d, c, msg, fds, nfds); /* c may be gone after this */
 	json_object_put(msg);
 }
@@ -174,7 +175,7 @@ int server_conn_install(struct daemon *d, int fd, const struct ucred *cred)
 	c->d = d;
 	c->fd = fd;
 	c->cred = *cred;
-	c->idle_deadline_ms = loop_now_ms() + DAEMON_CONN_IDLE_MS;
+	c->idle_deadline_ms = mono_ms() + DAEMON_CONN_IDLE_MS;
 	loop_io_init(&c->io, conn_cb, c);
 	if ((r = loop_set(&d->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP)) < 0) {
 		close(fd);
@@ -210,7 +211,7 @@ static void accept_cb(struct loop_io *io, uint32_t ev)
 				log_line("accept: %s; not accepting for %d ms", strerror(errno), SERVER_BACKOFF_MS);
 				loop_del(&d->loop, &d->listen_io);
 				/* The service re-arms its tick after these events. */
-				d->accept_resume_ms = loop_now_ms() + SERVER_BACKOFF_MS;
+				d->accept_resume_ms = mono_ms() + SERVER_BACKOFF_MS;
 				return;
 			}
 			log_line("accept: %s", strerror(errno));

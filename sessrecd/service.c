@@ -18,6 +18,7 @@
 #include "handoff_exec.h"
 #include "io.h"
 #include "log.h"
+#include "monoclock.h"
 #include "notify.h"
 #include "recorder.h"
 #include "relay.h"
@@ -176,7 +177,7 @@ static void sig_cb(struct loop_io *io, uint32_t ev)
 static void tick_cb(struct loop_io *io, uint32_t ev)
 {
 	struct daemon *d = io->userdata;
-	int64_t now = loop_now_ms();
+	int64_t now = mono_ms();
 	/* A little slack: a 1 s timer must not skip every other round. */
 	bool house = now - d->house_last_ms >= DAEMON_HOUSE_MS - 50;
 
@@ -268,7 +269,7 @@ int service_init(struct daemon *d, char *err, size_t errlen)
 	if (r < 0)
 		log_line("cannot create the state directory %s: %s; sessions run without state files",
 			 d->cfg.state_dir, strerror(-r));
-	d->house_last_ms = loop_now_ms();
+	d->house_last_ms = mono_ms();
 	return 0;
 }
 

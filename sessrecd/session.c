@@ -115,7 +115,7 @@ struct session *session_new(struct daemon *d)
 		return NULL;
 	}
 	s->st.audit_session = -1;
-	s->opened_ms = loop_now_ms();
+	s->opened_ms = mono_ms();
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->opened_sec = rt.tv_sec;
 	session_link(d, s, SESSION_OPEN);
@@ -137,7 +137,7 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 	if (!s->st.cap)
 		s->st.cap = d->cfg.session_cap;
 	s->token_spent = true;
-	s->opened_ms = loop_now_ms();
+	s->opened_ms = mono_ms();
 	s->opened_sec = st->start_sec;
 	session_link(d, s, SESSION_RELAYING);
 	return s;
@@ -271,7 +271,7 @@ void session_save(struct daemon *d, struct session *s)
 	int n;
 
 	s->sync.dirty = s->sync.urgent = false;
-	s->sync.saved_ms = loop_now_ms();
+	s->sync.saved_ms = mono_ms();
 	if (state_file(d, s, path, sizeof(path)) < 0)
 		return;
 	state_prepare(d, s, s->sync.saved_ms * 1000000, 0);
@@ -398,7 +398,7 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	emit_recorded(d, s, reason);
 	state_remove(d, s);
 	set_phase(d, s, SESSION_FINISHING);
-	s->ended_ms = loop_now_ms();
+	s->ended_ms = mono_ms();
 	/* The answer to a waiting close, and the session's going, happen in
 	 * session_writer_progress, never under the caller's feet. */
 	dirty_add(d, s);
