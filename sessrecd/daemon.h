@@ -19,7 +19,9 @@
 
 struct conn;
 struct session;
+struct emitter;
 struct shard_file;
+struct shard_sink;
 struct writer;
 
 /* Command-line flags: they win over the configuration, also after reloads. */
@@ -55,6 +57,7 @@ struct daemon {
 	unsigned nrelay;          /* relaying, draining */
 	uint64_t next_serial;
 	struct shard_file *shard_files; /* recorder.c */
+	struct shard_sink *sink;  /* NULL: lines go to the writer (tests set one) */
 	bool state_ok;            /* the state directory exists */
 	struct handoff ho;        /* restarts: holder, keeper, re-exec */
 	/* disk writer */
@@ -69,6 +72,7 @@ struct daemon {
 	int64_t house_last_ms;
 	uint64_t watchdog_usec;
 	unsigned status_sessions; /* the count last put in STATUS= */
+	struct emitter *emitter;  /* NULL: events go to the configured targets (tests set one) */
 	struct log_out event_out; /* Targets=stdout, never blocking */
 	bool quit;
 	bool handoff;             /* at the quit: hand the sessions over, do not end them */

@@ -112,6 +112,10 @@ void emit_event(struct daemon *d, const struct event *e)
 {
 	unsigned t = d->cfg.syslog_targets;
 
+	if (d->emitter) {
+		d->emitter->event(d->emitter, e);
+		return;
+	}
 	if (t & SYSLOG_TARGET_JOURNAL)
 		emit_journal(d, e);
 	if (t & SYSLOG_TARGET_DEVLOG)

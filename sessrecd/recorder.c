@@ -59,6 +59,35 @@ static struct shard_file *shard_get(struct daemon *d, const char *path)
 	return f;
 }
 
+/* Where the lines go: d->sink when set (tests), else the disk writer. */
+static uint64_t sink_line(struct daemon *d, int fd, uint64_t owner, const char *line, size_t len, bool notify)
+{
+	if (d->sink)
+		return d->sink->line(d->sink, fd, owner, line, len, notify);
+	return writer_line_later(d->writer, fd, owner, line, len, notify);
+}
+
+/* The lines queued by one recorder call go out together. */
+static void hand_over(struct daemon *d)
+{
+	if (d->sink)
+		d->sink->flush(d->sink);
+	else if (d->writer)
+		writer_flush(d->writer);
+}
+
+/* Closes fd behind the lines queued for it (at once when the writer is
+ * gone: it wrote everything); 0 when that could not be queued. */
+static uint64_t sink_close(struct daemon *d, int fd)
+{
+	if (d->sink)
+		return d->sink->close_fd(d->sink, fd);
+	if (d->writer)
+		return writer_close_fd(d->writer, fd);
+	close(fd);
+	return 1;
+}
+
 void recorder_init(struct recording *rec, struct daemon *d, struct session_state *st, struct state_sync *sync,
 		   uint64_t owner)
 {
@@ -79,9 +108,7 @@ void recorder_release(struct recording *rec)
 		return;
 	/* The close waits behind the lines already queued for the fd; at
 	 * shutdown the writer has written everything already. */
-	if (!d->writer) {
-		close(f->fd);
-	} else if (!writer_close_fd(d->writer, f->fd)) {
+	if (!sink_close(d, f->fd)) {
 		f->refs = 0; /* out of memory: kept open for the next session of that day */
 		return;
 	}
@@ -119,7 +146,7 @@ static uint64_t put_line(struct recording *rec, const char *line, size_t len, bo
 
 	if (!rec->file)
 		return 0;
-	seq = writer_line_later(rec->d->writer, rec->file->fd, rec->owner, line, len, notify);
+	seq = sink_line(rec->d, rec->file->fd, rec->owner, line, len, notify);
 	if (!seq) {
 		recorder_write_failed(rec, ENOMEM);
 		return 0;
@@ -127,13 +154,6 @@ static uint64_t put_line(struct recording *rec, const char *line, size_t len, bo
 	rec->st->bytes_recorded += len;
 	rec->sync->dirty = true;
 	return seq;
-}
-
-/* The lines queued by one recorder call go to the writer together. */
-static void hand_over(struct daemon *d)
-{
-	if (d->writer)
-		writer_flush(d->writer);
 }
 
 static void truncate_now(struct recording *rec)
@@ -343,7 +363,8 @@ void recorder_write_failed(struct recording *rec, int err)
 		int n = shard_format_trunc(line, sizeof(line), rec->st->sid);
 
 		rec->st->truncated = true;
-		if (n > 0 && writer_line(rec->d->writer, rec->file->fd, 0, line, (size_t)n, false))
+		/* owner 0: a failure of this line is not reported again */
+		if (n > 0 && sink_line(rec->d, rec->file->fd, 0, line, (size_t)n, false))
 			rec->st->bytes_recorded += (uint64_t)n;
 		hand_over(rec->d);
 	}

@@ -16,6 +16,19 @@ struct session_state;
 struct state_pending;
 struct state_sync;
 
+/* Where a recording's lines go instead of the disk writer when
+ * d->sink is set: memory, in tests (memsink.h). */
+struct shard_sink {
+	/* Queues line (one whole shard line) for fd; owner names the session
+	 * in error reports; notify: the end line. The seq (> 0), 0 when it
+	 * could not be queued. */
+	uint64_t (*line)(struct shard_sink *k, int fd, uint64_t owner, const char *line, size_t len, bool notify);
+	/* The lines queued since the last flush go out (once per recorder call). */
+	void (*flush)(struct shard_sink *k);
+	/* Closes fd after everything queued for it; 0: not queued, fd stays open. */
+	uint64_t (*close_fd)(struct shard_sink *k, int fd);
+};
+
 /* One open day shard, shared by every recording writing it (the list
  * hangs off struct daemon). */
 struct shard_file {

@@ -277,7 +277,7 @@ static int read_master_batch(struct relay *r, size_t room, size_t *got)
  * events, and says so once). */
 static void check_disk(struct daemon *d)
 {
-	if (!d->disk_paused && writer_congested(d->writer)) {
+	if (!d->disk_paused && d->writer && writer_congested(d->writer)) {
 		d->disk_paused = true;
 		d->disk_changed = true;
 	}
