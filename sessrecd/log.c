@@ -57,7 +57,7 @@ int log_out_line(struct log_out *o, int src, const char *line, size_t n, unsigne
 }
 
 /* "sessrecd: " + the text + newline into buf; the length. */
-static size_t format(char *buf, size_t cap, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static size_t format(char *buf, size_t cap, const char *fmt, va_list ap)
 {
 	int n = snprintf(buf, cap, "sessrecd: "), k;
 
