@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "daemon.h"
 #include "io.h"
+#include "state.h"
 
 #define AUTH_MAX_DEPTH 4096 /* process tree walk: more is a loop, not a tree */
 
@@ -219,32 +219,32 @@ static int check_fds(const struct ucred *peer, const int *fds, char *why, size_t
 	return 0;
 }
 
-int auth_attach_check(const struct session *s, const struct ucred *peer, const int *fds, size_t nfds,
+int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds,
 		      char *why, size_t cap)
 {
 	int64_t audit;
 	int r;
 
-	if ((int64_t)peer->uid != s->st.uid)
+	if ((int64_t)peer->uid != st->uid)
 		return refuse(why, cap, "uid %u may not attach to a session of uid %lld", (unsigned)peer->uid,
-			      (long long)s->st.uid);
+			      (long long)st->uid);
 	if (nfds == 2 && (r = check_fds(peer, fds, why, cap)) < 0)
 		return r;
-	r = auth_descends(peer->pid, (pid_t)s->st.pid);
+	r = auth_descends(peer->pid, (pid_t)st->pid);
 	if (r < 0)
 		return refuse(why, cap, "cannot read the process tree of pid %ld: %s", (long)peer->pid,
 			      strerror(-r));
 	if (r == 0)
 		return refuse(why, cap, "pid %ld is not in the process tree of the session (pid %lld)",
-			      (long)peer->pid, (long long)s->st.pid);
-	if (auth_audit_set(s->st.audit_session)) {
+			      (long)peer->pid, (long long)st->pid);
+	if (auth_audit_set(st->audit_session)) {
 		r = auth_proc_sessionid(peer->pid, &audit);
 		if (r < 0)
 			return refuse(why, cap, "cannot read the audit session of pid %ld: %s", (long)peer->pid,
 				      strerror(-r));
-		if (audit != s->st.audit_session)
+		if (audit != st->audit_session)
 			return refuse(why, cap, "audit session %lld is not the session's (%lld)", (long long)audit,
-				      (long long)s->st.audit_session);
+				      (long long)st->audit_session);
 	}
 	return 0;
 }

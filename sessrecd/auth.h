@@ -1,4 +1,4 @@
-/* auth: the attach judgement (DESIGN.md "Trust and authentication"): who
+/* auth: the attach judgement (docs/architecture.md, "Trust boundaries"; sessrecd(8)): who
  * may take a session, read from /proc and the fds themselves, never from
  * what the peer claims. The parsers are pure so they are unit-tested.
  * Convention: 0 or -errno unless said otherwise. */
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-struct session;
+struct session_state;
 
 /* The device a /proc/PID/stat tty_nr names (major bits 8-19, minor bits
  * 0-7 and 20-31); 0 for "no controlling terminal". */
@@ -46,5 +46,5 @@ int auth_descends(pid_t pid, pid_t ancestor);
  * peer's controlling tty and fds[1] a pty master; the peer descends from
  * the pid that opened the session; its audit session is the registered one
  * when one was. 0 when all hold, else -EPERM with the reason in why. */
-int auth_attach_check(const struct session *s, const struct ucred *peer, const int *fds, size_t nfds,
+int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds,
 		      char *why, size_t cap);

@@ -13,9 +13,22 @@
 
 #include "daemon.h"
 #include "emit.h"
+#include "log.h"
 
 #define EMIT_LINE_MAX 4096
 #define EMIT_JOURNAL_MAX 8192
+
+/* Targets=stdout: a reader that does not keep up loses lines, counted;
+ * the count goes to the daemon's log (not into the event stream, whose
+ * readers parse it) once stdout takes lines again. */
+static void emit_stdout_line(struct daemon *d, const char *line, size_t n)
+{
+	unsigned long dropped = 0;
+
+	if (log_out_line(&d->event_out, STDOUT_FILENO, line, n, &dropped) && dropped)
+		log_line("%lu event line%s to stdout dropped (stdout was not taking them)", dropped,
+			 dropped == 1 ? "" : "s");
+}
 
 /* One RFC 5424 line plus newline, written by one write(). */
 static void emit_fd_line(struct daemon *d, int fd, const struct event *e)
@@ -27,8 +40,12 @@ static void emit_fd_line(struct daemon *d, int fd, const struct event *e)
 	if (n < 0)
 		return;
 	line[n++] = '\n';
+	if (fd == STDOUT_FILENO) {
+		emit_stdout_line(d, line, (size_t)n);
+		return;
+	}
 	if (write(fd, line, (size_t)n) < 0)
-		return; /* a lost line beats a stalled daemon */
+		return; /* a lost line beats a stalled daemon (the fd is non-blocking) */
 }
 
 static void emit_pid1(struct daemon *d, const struct event *e)
@@ -90,6 +107,10 @@ void emit_event(struct daemon *d, const struct event *e)
 {
 	unsigned t = d->cfg.syslog_targets;
 
+	if (d->emitter) {
+		d->emitter->event(d->emitter, e);
+		return;
+	}
 	if (t & SYSLOG_TARGET_JOURNAL)
 		emit_journal(d, e);
 	if (t & SYSLOG_TARGET_DEVLOG)

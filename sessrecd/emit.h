@@ -7,4 +7,11 @@
 
 struct daemon;
 
+/* Where events go instead of the targets when d->emitter is set: memory,
+ * in tests (memsink.h). */
+struct emitter {
+	void (*event)(struct emitter *em, const struct event *e);
+};
+
+/* Sends e to d->emitter, or else to every configured target. */
 void emit_event(struct daemon *d, const struct event *e);

@@ -1,8 +1,9 @@
 /* handoff_exec: what a starting daemon is handed (the SIGUSR2 re-exec's
- * memfd, or a service manager's LISTEN_FDS), and the re-exec itself: every
- * session's state written, the writer flushed, the fds and a memfd naming
- * them kept open across execve of the binary on disk. A failed exec
- * leaves the daemon running as before. Convention: 0 or -errno. */
+ * memfd, or a service manager's LISTEN_FDS), the hand-over at SIGTERM, and
+ * the re-exec itself: every session's state written, the writer flushed,
+ * the fds and a memfd naming them kept open across execve of the binary on
+ * disk. A failed exec leaves the daemon running as before (see
+ * handoff_exec.h). Convention: 0 or -errno. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,35 +18,15 @@
 
 #include "daemon.h"
 #include "handoff.h"
+#include "handoff_exec.h"
+#include "handoff_msg.h"
 #include "io.h"
 #include "log.h"
-#include "server.h"
+#include "monoclock.h"
 #include "session.h"
+#include "writer.h"
 
 #define HANDOFF_EXEC_MAX (64u << 20) /* the memfd of 65536 sessions is far below */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int handoff_init(struct daemon *d, int argc, char **argv)
-{
-	ssize_t n = readlink("/proc/self/exe", d->ho.exe, sizeof(d->ho.exe) - 1);
-
-	d->ho.keeper_fd = -1;
-	d->ho.exe[n > 0 ? n : 0] = '\0';
-	d->ho.argv = calloc((size_t)argc + 1, sizeof(char *));
-	if (!d->ho.argv)
-		return -ENOMEM;
-	for (int i = 0; i < argc; i++)
-		if (!(d->ho.argv[i] = strdup(argv[i])))
-			return -ENOMEM;
-	return 0;
-}
 
 static int in_add(struct daemon *d, const char *name, int fd)
 {
@@ -63,7 +44,7 @@ static int in_add(struct daemon *d, const char *name, int fd)
 static void take_fd(struct daemon *d, const char *name, int fd, const char *from)
 {
 	char sid[UUID_STR_LEN];
-	enum handoff_kind k = handoff_name_kind(name, sid);
+	enum handoff_kind k = handoff_msg_fd_kind(name, sid);
 
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if ((k == HANDOFF_FD_OUTER || k == HANDOFF_FD_INNER) && in_add(d, name, fd) == 0)
@@ -88,7 +69,7 @@ static void take_fd(struct daemon *d, const char *name, int fd, const char *from
 
 static int from_exec(struct daemon *d, const char *env, char *err, size_t errlen)
 {
-	struct handoff_exec x;
+	struct handoff_msg x;
 	struct stat st;
 	char *end, *buf = NULL;
 	long fd = strtol(env, &end, 10);
@@ -104,7 +85,7 @@ static int from_exec(struct daemon *d, const char *env, char *err, size_t errlen
 	r = !buf ? -ENOMEM : lseek((int)fd, 0, SEEK_SET) < 0 ? -errno : io_read_full((int)fd, buf, (size_t)st.st_size);
 	close((int)fd);
 	if (r == 0)
-		r = handoff_exec_parse(buf, (size_t)st.st_size, &x);
+		r = handoff_msg_parse(buf, (size_t)st.st_size, &x);
 	free(buf);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot read what the previous daemon handed over: %s", strerror(-r));
@@ -125,7 +106,7 @@ static int from_exec(struct daemon *d, const char *env, char *err, size_t errlen
 	d->ho.resumed = x.resumed;
 	d->ho.exec_handoff_ns = x.handoff_ns;
 	d->ho.source = "exec";
-	handoff_exec_free(&x);
+	handoff_msg_free(&x);
 	if (d->listen_fd < 0) {
 		snprintf(err, errlen, "the previous daemon handed over no listening socket");
 		return -EBADF;
@@ -154,12 +135,52 @@ static int from_listen_fds(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-int handoff_collect(struct daemon *d, char *err, size_t errlen)
+int handoff_exec_collect(struct daemon *d, char *err, size_t errlen)
 {
 	const char *env = getenv(HANDOFF_ENV);
 
 	err[0] = '\0';
 	return env ? from_exec(d, env, err, errlen) : from_listen_fds(d, err, errlen);
+}
+
+/* Says (with why) how many registered sessions waiting for their attach a
+ * handoff cannot keep: their tokens are not handed over. */
+static void log_unattached(struct daemon *d, const char *why)
+{
+	unsigned n = 0;
+
+	for (struct session *s = d->sessions; s; s = s->next)
+		n += s->phase == SESSION_OPEN;
+	if (n)
+		log_line("%s: %u registered session%s not yet attached cannot be kept (their attach will be refused)",
+			 why, n, n == 1 ? "" : "s");
+}
+
+void handoff_exec_detach_all(struct daemon *d)
+{
+	int64_t now = mono_ns();
+	unsigned n = 0;
+	int r;
+
+	log_unattached(d, "handing over");
+	for (struct session *s = d->sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING)
+			continue;
+		if ((r = session_save_handoff(d, s, now)) < 0) {
+			/* Without its state no later daemon could go on with it:
+			 * it ends here, recorded, as a plain stop ends it. */
+			log_line("session %s: cannot write its state for the next daemon: %s; ended", s->st.sid,
+				 strerror(-r));
+			session_stop(d, s);
+			continue;
+		}
+		session_detach(d, s);
+		n++;
+	}
+	if (n)
+		log_line("%u session%s handed over to the next start (fds kept by %s)", n, n == 1 ? "" : "s",
+			 handoff_holder_name(d->ho.holder));
 }
 
 /* ---- the re-exec ---- */
@@ -169,7 +190,7 @@ static int cloexec(int fd, bool on)
 	return fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
-static int add(struct handoff_exec *x, const char *name, int fd)
+static int add(struct handoff_msg *x, const char *name, int fd)
 {
 	snprintf(x->fds[x->nfds].name, sizeof(x->fds[x->nfds].name), "%s", name);
 	x->fds[x->nfds++].fd = fd;
@@ -177,12 +198,12 @@ static int add(struct handoff_exec *x, const char *name, int fd)
 }
 
 /* The memfd naming every fd kept open, or -errno. */
-static int write_memfd(const struct handoff_exec *x)
+static int write_memfd(const struct handoff_msg *x)
 {
 	char *json = NULL;
 	int fd, n, r;
 
-	n = handoff_exec_format(x, &json);
+	n = handoff_msg_format(x, &json);
 	if (n < 0)
 		return n;
 	fd = memfd_create("sessrecd-handoff", MFD_CLOEXEC);
@@ -199,7 +220,7 @@ static int write_memfd(const struct handoff_exec *x)
 
 /* What the re-exec hands over: the listener, the keeper link, each
  * relaying session's fds (their state files are queued already). */
-static int collect(struct daemon *d, struct handoff_exec *x, int64_t now)
+static int collect(struct daemon *d, struct handoff_msg *x, int64_t now)
 {
 	char name[HANDOFF_NAME_MAX];
 	int r;
@@ -211,17 +232,17 @@ static int collect(struct daemon *d, struct handoff_exec *x, int64_t now)
 	if (d->ho.holder == HANDOFF_KEEPER)
 		add(x, "keeper", d->ho.keeper_fd);
 	for (struct session *s = d->sessions; s; s = s->next) {
-		if ((s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING) || s->st.outer_fd < 0)
+		if ((s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING) || s->relay.outer_fd < 0)
 			continue;
-		if ((r = handoff_write_state(d, s, now)) < 0) {
+		if ((r = session_save_handoff(d, s, now)) < 0) {
 			log_line("SIGUSR2: cannot write the state of session %s: %s", s->st.sid, strerror(-r));
 			return r;
 		}
-		handoff_name(name, s->st.sid, false);
-		add(x, name, s->st.outer_fd);
-		if (s->st.master_fd >= 0) {
-			handoff_name(name, s->st.sid, true);
-			add(x, name, s->st.master_fd);
+		handoff_msg_fd_name(name, s->st.sid, false);
+		add(x, name, s->relay.outer_fd);
+		if (s->relay.master_fd >= 0) {
+			handoff_msg_fd_name(name, s->st.sid, true);
+			add(x, name, s->relay.master_fd);
 		}
 	}
 	x->listen_activated = d->listen_activated;
@@ -256,12 +277,12 @@ static void restart_writer(struct daemon *d)
 		return;
 	}
 	for (struct session *s = d->sessions; s; s = s->next)
-		s->state_urgent = true;
+		s->sync.urgent = true;
 }
 
-void handoff_reexec(struct daemon *d)
+void handoff_exec_run(struct daemon *d)
 {
-	struct handoff_exec x = { 0 };
+	struct handoff_msg x = { 0 };
 	char env[32];
 	int memfd = -1, r;
 
@@ -270,9 +291,9 @@ void handoff_reexec(struct daemon *d)
 			 strerror(d->ho.exe[0] ? errno : ENOENT));
 		return;
 	}
-	handoff_log_unattached(d, "SIGUSR2");
+	log_unattached(d, "SIGUSR2");
 	if ((r = collect(d, &x, mono_ns())) < 0) {
-		handoff_exec_free(&x);
+		handoff_msg_free(&x);
 		log_line("SIGUSR2: %s; still running", strerror(-r));
 		return;
 	}
@@ -295,6 +316,6 @@ void handoff_reexec(struct daemon *d)
 	close(memfd);
 fail:
 	log_line("SIGUSR2: cannot re-execute %s: %s; still running with every session", d->ho.exe, strerror(-r));
-	handoff_exec_free(&x);
+	handoff_msg_free(&x);
 	restart_writer(d);
 }

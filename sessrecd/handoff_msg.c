@@ -1,6 +1,6 @@
-/* handoff_msg: the pure parts of the handoff (see handoff.h): fd names, the
- * gap marker, whether a service manager keeps fds, and the JSON the
- * re-exec passes in its memfd. No daemon state here, so it is unit-tested.
+/* handoff_msg: the pure parts of the handoff (see handoff_msg.h): fd names,
+ * the gap marker, and the JSON the re-exec passes in its memfd. No daemon
+ * state here, so it is unit-tested.
  * Convention: 0 / length or -errno. */
 #include <errno.h>
 #include <json-c/json.h>
@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handoff.h"
+#include "handoff_msg.h"
+#include "jsonadd.h"
 #include "proto.h"
 
 #define OUTER_SUFFIX "-outer"
 #define INNER_SUFFIX "-inner"
 
-enum handoff_kind handoff_name_kind(const char *name, char sid[UUID_STR_LEN])
+enum handoff_kind handoff_msg_fd_kind(const char *name, char sid[UUID_STR_LEN])
 {
 	size_t n = strlen(name);
 	char buf[UUID_STR_LEN];
@@ -35,12 +36,12 @@ enum handoff_kind handoff_name_kind(const char *name, char sid[UUID_STR_LEN])
 	return strcmp(name + UUID_STR_LEN - 1, OUTER_SUFFIX) == 0 ? HANDOFF_FD_OUTER : HANDOFF_FD_INNER;
 }
 
-void handoff_name(char *buf, const char *sid, bool inner)
+void handoff_msg_fd_name(char *buf, const char *sid, bool inner)
 {
 	snprintf(buf, HANDOFF_NAME_MAX, "%s%s", sid, inner ? INNER_SUFFIX : OUTER_SUFFIX);
 }
 
-void handoff_gap_text(char *buf, size_t cap, int64_t gap_ns)
+void handoff_msg_gap_text(char *buf, size_t cap, int64_t gap_ns)
 {
 	if (gap_ns < 0)
 		gap_ns = 0;
@@ -48,22 +49,23 @@ void handoff_gap_text(char *buf, size_t cap, int64_t gap_ns)
 		 (long long)(gap_ns % 1000000000 / 1000000));
 }
 
-bool handoff_fdstore_usable(char *(*getenv_fn)(const char *))
+/* {"name":..,"fd":..} for every fd; 0 or -ENOMEM. */
+static int add_fds(struct json_object *arr, const struct handoff_msg *x)
 {
-	const char *sock = getenv_fn("NOTIFY_SOCKET"), *max = getenv_fn("FDSTORE");
-	char *end;
-	unsigned long n;
+	for (size_t i = 0; i < x->nfds; i++) {
+		struct json_object *e = json_object_new_object();
 
-	if (!sock || !*sock)
-		return false;
-	if (!max)
-		return true; /* systemd before 254 does not say; our unit sets FileDescriptorStoreMax= */
-	errno = 0;
-	n = strtoul(max, &end, 10);
-	return !errno && end != max && !*end && n > 0;
+		if (!e || jsonadd_str(e, "name", x->fds[i].name) < 0 || jsonadd_i64(e, "fd", x->fds[i].fd) < 0) {
+			json_object_put(e);
+			return -ENOMEM;
+		}
+		if (jsonadd_append(arr, e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
-int handoff_exec_format(const struct handoff_exec *x, char **out)
+int handoff_msg_format(const struct handoff_msg *x, char **out)
 {
 	struct json_object *o = json_object_new_object(), *fds = json_object_new_array();
 	const char *s;
@@ -71,30 +73,23 @@ int handoff_exec_format(const struct handoff_exec *x, char **out)
 	int r = -ENOMEM;
 
 	*out = NULL;
-	if (!o || !fds) {
-		json_object_put(o);
-		json_object_put(fds);
-		return -ENOMEM;
-	}
-	json_object_object_add(o, "version", json_object_new_int(HANDOFF_VERSION));
-	for (size_t i = 0; i < x->nfds; i++) {
-		struct json_object *e = json_object_new_object();
-
-		json_object_object_add(e, "name", json_object_new_string(x->fds[i].name));
-		json_object_object_add(e, "fd", json_object_new_int(x->fds[i].fd));
-		json_object_array_add(fds, e);
-	}
-	json_object_object_add(o, "fds", fds);
-	json_object_object_add(o, "listen_activated", json_object_new_boolean(x->listen_activated));
-	json_object_object_add(o, "listen_path", json_object_new_string(x->listen_path));
-	json_object_object_add(o, "listen_dev", json_object_new_uint64(x->listen_dev));
-	json_object_object_add(o, "listen_ino", json_object_new_uint64(x->listen_ino));
-	json_object_object_add(o, "keeper_pid", json_object_new_int64(x->keeper_pid));
-	json_object_object_add(o, "resumed", json_object_new_int64(x->resumed));
-	json_object_object_add(o, "handoff_ns", json_object_new_int64(x->handoff_ns));
+	if (!o || !fds || add_fds(fds, x) < 0 || (r = jsonadd_i64(o, "version", HANDOFF_VERSION)) < 0)
+		goto out;
+	r = jsonadd_value(o, "fds", fds);
+	fds = NULL; /* o's now, or put */
+	if (r < 0 || (r = jsonadd_bool(o, "listen_activated", x->listen_activated)) < 0 ||
+	    (r = jsonadd_str(o, "listen_path", x->listen_path)) < 0 ||
+	    (r = jsonadd_u64(o, "listen_dev", x->listen_dev)) < 0 ||
+	    (r = jsonadd_u64(o, "listen_ino", x->listen_ino)) < 0 ||
+	    (r = jsonadd_i64(o, "keeper_pid", x->keeper_pid)) < 0 ||
+	    (r = jsonadd_i64(o, "resumed", x->resumed)) < 0 || (r = jsonadd_i64(o, "handoff_ns", x->handoff_ns)) < 0)
+		goto out;
+	r = -ENOMEM;
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (s && (*out = strdup(s)) != NULL)
 		r = (int)len;
+out:
+	json_object_put(fds);
 	json_object_put(o);
 	return r;
 }
@@ -110,7 +105,7 @@ static int get_str(struct json_object *o, const char *key, char *dst, size_t cap
 	return 0;
 }
 
-static int parse_fds(struct json_object *arr, struct handoff_exec *x)
+static int parse_fds(struct json_object *arr, struct handoff_msg *x)
 {
 	size_t n = json_object_array_length(arr);
 
@@ -131,7 +126,7 @@ static int parse_fds(struct json_object *arr, struct handoff_exec *x)
 	return 0;
 }
 
-int handoff_exec_parse(const char *text, size_t n, struct handoff_exec *x)
+int handoff_msg_parse(const char *text, size_t n, struct handoff_msg *x)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL, *v;
@@ -168,13 +163,13 @@ int handoff_exec_parse(const char *text, size_t n, struct handoff_exec *x)
 	r = 0;
 out:
 	if (r < 0)
-		handoff_exec_free(x);
+		handoff_msg_free(x);
 	json_object_put(o);
 	json_tokener_free(tok);
 	return r;
 }
 
-void handoff_exec_free(struct handoff_exec *x)
+void handoff_msg_free(struct handoff_msg *x)
 {
 	free(x->fds);
 	memset(x, 0, sizeof(*x));

@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "fdpass.h"
+#include "jsonadd.h"
 #include "keeper.h"
 #include "log.h"
+#include "monoclock.h"
 #include "proto.h"
 #include "uuid.h"
 
@@ -45,17 +47,19 @@ struct keeper {
 	bool bye;               /* the daemon shut down cleanly */
 };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+int keeper_path(char *buf, size_t cap, const char *socket_path)
+{
+	int r = snprintf(buf, cap, "%s%s", socket_path, KEEPER_SUFFIX);
+
+	return r < 0 || (size_t)r >= cap ? -ENAMETOOLONG : 0;
 }
 
-static int64_t mono_ms(void)
+const char *keeper_name(const char *process_name)
 {
-	return mono_ns() / 1000000;
+	if (process_name && *process_name && strcmp(process_name, "sessrecd") != 0)
+		return process_name;
+	return KEEPER_NAME;
 }
 
 bool keeper_wanted(void)
@@ -146,16 +150,19 @@ static int take(struct keeper *k)
 		int fds[2] = { e->outer, e->inner };
 
 		o = json_object_new_object();
-		json_object_object_add(o, "op", json_object_new_string("session"));
-		json_object_object_add(o, "sid", json_object_new_string(e->sid));
-		json_object_object_add(o, "lost_ns", json_object_new_int64(k->lost_ns));
-		r = send_wait(k->link, o, fds, e->inner >= 0 ? 2 : 1);
+		if (!o || jsonadd_str(o, "op", "session") < 0 || jsonadd_str(o, "sid", e->sid) < 0 ||
+		    jsonadd_i64(o, "lost_ns", k->lost_ns) < 0)
+			r = -ENOMEM;
+		else
+			r = send_wait(k->link, o, fds, e->inner >= 0 ? 2 : 1);
 		json_object_put(o);
 	}
 	if (r == 0) {
 		o = proto_reply_ok();
-		json_object_object_add(o, "n", json_object_new_int64((int64_t)k->n));
-		r = send_wait(k->link, o, NULL, 0);
+		if (!o || jsonadd_i64(o, "n", (int64_t)k->n) < 0)
+			r = -ENOMEM;
+		else
+			r = send_wait(k->link, o, NULL, 0);
 		json_object_put(o);
 	}
 	return r;
@@ -401,8 +408,10 @@ int keeper_main(const char *name)
 		return 1;
 	}
 	ready = proto_reply_ok();
-	json_object_object_add(ready, "pid", json_object_new_int64(getpid()));
-	r = send_wait(k.link, ready, NULL, 0);
+	if (!ready || jsonadd_i64(ready, "pid", getpid()) < 0)
+		r = -ENOMEM;
+	else
+		r = send_wait(k.link, ready, NULL, 0);
 	json_object_put(ready);
 	if (r < 0)
 		unlink_link(&k);

@@ -1,4 +1,4 @@
-/* keeperlink: the daemon's side of the keeper (see keeper.h): starting one,
+/* keeperlink: the daemon's side of the keeper (see keeperlink.h): starting one,
  * finding the one a previous daemon left, taking its sessions, telling it
  * about sessions as they come and go. Nothing here blocks the loop but the
  * start-up steps (spawn, connect, take), which have timeouts.
@@ -16,26 +16,14 @@
 #include <unistd.h>
 
 #include "fdpass.h"
+#include "jsonadd.h"
 #include "keeper.h"
+#include "keeperlink.h"
 #include "proto.h"
 #include "uuid.h"
 
 #define KEEPER_READY_MS 3000
 #define KEEPER_REPLY_MS 5000
-
-int keeper_path(char *buf, size_t cap, const char *socket_path)
-{
-	int r = snprintf(buf, cap, "%s%s", socket_path, KEEPER_SUFFIX);
-
-	return r < 0 || (size_t)r >= cap ? -ENAMETOOLONG : 0;
-}
-
-const char *keeper_name(const char *process_name)
-{
-	if (process_name && *process_name && strcmp(process_name, "sessrecd") != 0)
-		return process_name;
-	return KEEPER_NAME;
-}
 
 static int set_nonblock(int fd)
 {
@@ -112,7 +100,7 @@ static void child(int link, int devnull, char **argv, char **envp)
 	_exit(127);
 }
 
-int keeper_spawn(const char *socket_path, const char *name, pid_t *pid)
+int keeperlink_spawn(const char *socket_path, const char *name, pid_t *pid)
 {
 	char env[PATH_MAX + sizeof(KEEPER_ENV) + 2], title[64], *argv[2], *envp[2];
 	struct json_object *msg = NULL;
@@ -160,7 +148,7 @@ int keeper_spawn(const char *socket_path, const char *name, pid_t *pid)
 	return sv[0];
 }
 
-int keeper_connect(const char *socket_path)
+int keeperlink_connect(const char *socket_path)
 {
 	char path[PATH_MAX];
 	struct ucred cred;
@@ -188,13 +176,15 @@ int keeper_connect(const char *socket_path)
 	return fd;
 }
 
-int keeper_take(int link, keeper_take_fn fn, void *userdata)
+int keeperlink_take(int link, keeperlink_take_fn fn, void *userdata)
 {
 	struct json_object *req = json_object_new_object();
 	int n = 0, r;
 
-	json_object_object_add(req, "op", json_object_new_string("take"));
-	r = send_within(link, KEEPER_REPLY_MS, req);
+	if (!req || jsonadd_str(req, "op", "take") < 0)
+		r = -ENOMEM;
+	else
+		r = send_within(link, KEEPER_REPLY_MS, req);
 	json_object_put(req);
 	while (r == 0) {
 		struct json_object *msg = NULL;
@@ -231,31 +221,28 @@ static int send_op(int link, const char *op, const char *sid, const int *fds, si
 	struct json_object *o = json_object_new_object();
 	int r;
 
-	if (!o)
-		return -ENOMEM;
-	json_object_object_add(o, "op", json_object_new_string(op));
-	if (sid)
-		json_object_object_add(o, "sid", json_object_new_string(sid));
-	if (inner_only)
-		json_object_object_add(o, "inner_only", json_object_new_boolean(1));
-	r = proto_send_flags(link, o, fds, nfds, MSG_DONTWAIT);
+	if (!o || jsonadd_str(o, "op", op) < 0 || (sid && jsonadd_str(o, "sid", sid) < 0) ||
+	    (inner_only && jsonadd_bool(o, "inner_only", true) < 0))
+		r = -ENOMEM;
+	else
+		r = proto_send_flags(link, o, fds, nfds, MSG_DONTWAIT);
 	json_object_put(o);
 	return r;
 }
 
-int keeper_hold(int link, const char *sid, int outer, int inner)
+int keeperlink_hold(int link, const char *sid, int outer, int inner)
 {
 	int fds[2] = { outer, inner };
 
 	return send_op(link, "hold", sid, fds, inner >= 0 ? 2 : 1, false);
 }
 
-int keeper_drop(int link, const char *sid, bool inner_only)
+int keeperlink_drop(int link, const char *sid, bool inner_only)
 {
 	return send_op(link, "drop", sid, NULL, 0, inner_only);
 }
 
-int keeper_bye(int link)
+int keeperlink_bye(int link)
 {
 	return send_op(link, "bye", NULL, NULL, 0, false);
 }

@@ -57,6 +57,3 @@ void loop_timer_ack(int fd);
 /* Blocks sigs in this thread (threads started later inherit the mask) and
  * returns a CLOEXEC|NONBLOCK signalfd for them, or -errno. */
 int loop_signalfd(const int *sigs, size_t n);
-
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t loop_now_ms(void);

@@ -13,12 +13,13 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "handoff.h"
+#include "handoff_exec.h"
 #include "keeper.h"
 #include "log.h"
-#include "notify.h"
 #include "proctitle.h"
+#include "proto.h"
 #include "server.h"
+#include "service.h"
 
 static const char usage[] =
 	"usage: sessrecd [--foreground] [--config FILE] [--socket PATH] [--shard-dir DIR]\n"
@@ -134,8 +135,8 @@ int main(int argc, char **argv)
 		free(d);
 		return 1;
 	}
-	daemon_apply_overrides(&d->ov, &d->cfg);
-	if (handoff_init(d, argc, argv) < 0) {
+	service_apply_overrides(&d->ov, &d->cfg);
+	if (service_keep_args(d, argc, argv) < 0) {
 		fail("%s", strerror(ENOMEM));
 		free(d);
 		return 1;
@@ -144,17 +145,16 @@ int main(int argc, char **argv)
 	proctitle_init(&d->title, argc, argv);
 	if ((r = proctitle_set(&d->title, d->cfg.process_name)) < 0)
 		log_line("cannot set the process name: %s", strerror(-r));
-	if (daemon_init(d, err, sizeof(err)) < 0 || handoff_collect(d, err, sizeof(err)) < 0 ||
+	if (service_init(d, err, sizeof(err)) < 0 || handoff_exec_collect(d, err, sizeof(err)) < 0 ||
 	    server_listen(d, err, sizeof(err)) < 0) {
 		fail("%s", err);
-		daemon_fini(d);
+		service_fini(d);
 		free(d);
 		return 1;
 	}
-	handoff_start(d);
-	notify_ready(d);
-	r = daemon_run(d);
-	daemon_fini(d);
+	service_start(d);
+	r = service_run(d);
+	service_fini(d);
 	free(d);
 	return r < 0 ? 1 : 0;
 }

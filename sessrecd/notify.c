@@ -5,24 +5,20 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "monoclock.h"
 #include "notify.h"
-#include "session.h"
 
 void notify_ready(struct daemon *d)
 {
-	d->status_sessions = session_live_count(d);
+	d->status_sessions = d->nlive;
 	(void)sd_notifyf(0, "READY=1\nSTATUS=Recording %u sessions", d->status_sessions);
 }
 
 void notify_reloading(struct daemon *d)
 {
-	struct timespec ts;
-
 	(void)d;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	/* MONOTONIC_USEC= lets a newer systemd match the READY=1 that follows. */
-	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-			 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
+	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)mono_us());
 }
 
 void notify_stopping(struct daemon *d)
@@ -33,7 +29,7 @@ void notify_stopping(struct daemon *d)
 
 void notify_status(struct daemon *d)
 {
-	unsigned n = session_live_count(d);
+	unsigned n = d->nlive;
 
 	if (n == d->status_sessions)
 		return;

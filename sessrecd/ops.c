@@ -6,14 +6,15 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "daemon.h"
 #include "emit.h"
 #include "io.h"
+#include "jsonadd.h"
 #include "log.h"
 #include "notify.h"
 #include "ops.h"
 #include "proto.h"
-#include "relay.h"
 #include "server.h"
 #include "session.h"
 
@@ -30,9 +31,9 @@ static void op_ping(struct daemon *d, struct conn *c, struct json_object *req, i
 {
 	struct json_object *o = proto_reply_ok();
 
-	if (o) {
-		json_object_object_add(o, "version", json_object_new_string(SESSREC_VERSION));
-		json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	if (o && (jsonadd_str(o, "version", SESSREC_VERSION) < 0 || jsonadd_i64(o, "pid", getpid()) < 0)) {
+		json_object_put(o);
+		o = NULL; /* the connection goes: server_reply */
 	}
 	server_reply(d, c, o, false);
 }
@@ -94,27 +95,35 @@ static int parse_open(struct json_object *req, struct session_state *st, bool *d
 	memset(st, 0, sizeof(*st));
 	st->input = true;
 	*dry_run = false;
-#define CHECK(expr, name)          \
-	do {                       \
-		if ((expr) < 0) {  \
-			*bad = name; \
-			return -EINVAL; \
-		}                  \
-	} while (0)
-	CHECK(get_str(req, "user", st->user, sizeof(st->user), true, false), "user");
-	CHECK(get_int(req, "uid", 0, UINT32_MAX - 1, &st->uid, true), "uid");
-	CHECK(get_int(req, "pid", 1, INT32_MAX, &st->pid, true), "pid");
-	CHECK(get_str(req, "service", st->service, sizeof(st->service), false, false), "service");
-	CHECK(get_str(req, "proto", st->proto, sizeof(st->proto), false, false), "proto");
-	CHECK(get_str(req, "rhost", st->src_ip, sizeof(st->src_ip), false, false), "rhost");
-	CHECK(get_int(req, "rport", 0, 65535, &port, false), "rport");
-	CHECK(get_str(req, "tty", st->tty, sizeof(st->tty), false, false), "tty");
-	CHECK(get_int(req, "sessionid", -1, UINT32_MAX, &audit, false), "sessionid");
-	CHECK(get_str(req, "auth", st->auth, sizeof(st->auth), false, true), "auth");
-	CHECK(get_str(req, "cmd", st->cmd, sizeof(st->cmd), false, true), "cmd");
-	CHECK(get_bool(req, "input", &st->input), "input");
-	CHECK(get_bool(req, "dry_run", dry_run), "dry_run");
-#undef CHECK
+	*bad = NULL;
+	if (get_str(req, "user", st->user, sizeof(st->user), true, false) < 0)
+		*bad = "user";
+	else if (get_int(req, "uid", 0, UINT32_MAX - 1, &st->uid, true) < 0)
+		*bad = "uid";
+	else if (get_int(req, "pid", 1, INT32_MAX, &st->pid, true) < 0)
+		*bad = "pid";
+	else if (get_str(req, "service", st->service, sizeof(st->service), false, false) < 0)
+		*bad = "service";
+	else if (get_str(req, "proto", st->proto, sizeof(st->proto), false, false) < 0)
+		*bad = "proto";
+	else if (get_str(req, "rhost", st->src_ip, sizeof(st->src_ip), false, false) < 0)
+		*bad = "rhost";
+	else if (get_int(req, "rport", 0, 65535, &port, false) < 0)
+		*bad = "rport";
+	else if (get_str(req, "tty", st->tty, sizeof(st->tty), false, false) < 0)
+		*bad = "tty";
+	else if (get_int(req, "sessionid", -1, UINT32_MAX, &audit, false) < 0)
+		*bad = "sessionid";
+	else if (get_str(req, "auth", st->auth, sizeof(st->auth), false, true) < 0)
+		*bad = "auth";
+	else if (get_str(req, "cmd", st->cmd, sizeof(st->cmd), false, true) < 0)
+		*bad = "cmd";
+	else if (get_bool(req, "input", &st->input) < 0)
+		*bad = "input";
+	else if (get_bool(req, "dry_run", dry_run) < 0)
+		*bad = "dry_run";
+	if (*bad)
+		return -EINVAL;
 	st->src_port = (int)port;
 	st->audit_session = audit;
 	return 0;
@@ -136,8 +145,10 @@ static void reply_skipped(struct daemon *d, struct conn *c, const char *error, c
 {
 	struct json_object *o = proto_reply_error(error);
 
-	if (o)
-		json_object_object_add(o, "skipped", json_object_new_string(skipped));
+	if (o && jsonadd_str(o, "skipped", skipped) < 0) {
+		json_object_put(o);
+		o = NULL;
+	}
 	server_reply(d, c, o, true);
 }
 
@@ -194,14 +205,12 @@ static void op_open(struct daemon *d, struct conn *c, struct json_object *req, i
 	memcpy(st.sid, s->st.sid, sizeof(st.sid));
 	st.input = st.input && d->cfg.record_input;
 	st.dry_run = dry_run;
-	st.outer_fd = st.master_fd = -1;
 	s->st = st;
 	notify_status(d);
-	daemon_update_timers(d);
 	o = proto_reply_ok();
-	if (o) {
-		json_object_object_add(o, "sid", json_object_new_string(s->st.sid));
-		json_object_object_add(o, "token", json_object_new_string(s->token));
+	if (o && (jsonadd_str(o, "sid", s->st.sid) < 0 || jsonadd_str(o, "token", s->token) < 0)) {
+		json_object_put(o);
+		o = NULL; /* the connection goes; the open session expires with its opener */
 	}
 	server_reply(d, c, o, false);
 }
@@ -248,15 +257,9 @@ static void op_close(struct daemon *d, struct conn *c, struct json_object *req, 
 	case SESSION_RELAYING:
 	case SESSION_DRAINING:
 	case SESSION_FINISHING:
-		if (s->close_conn) {
-			server_reply_error(d, c, "close: a close of this session is already waiting");
-			return;
-		}
 		/* Answered once the session drained and its end line is written. */
-		s->close_conn = c;
-		c->waiting = s;
-		relay_closing(d, s, loop_now_ms());
-		server_defer(d, c);
+		if (server_wait_close(d, c, s) < 0)
+			server_reply_error(d, c, "close: a close of this session is already waiting");
 		return;
 	case SESSION_OPEN:
 		emit_unattached(d, s, unattached_kind(req));
@@ -277,22 +280,39 @@ static void op_close(struct daemon *d, struct conn *c, struct json_object *req, 
 	server_reply_close(d, c, sid, state);
 }
 
+/* One session as list shows it; NULL when out of memory. */
+static struct json_object *list_entry(const struct session *s)
+{
+	const struct session_state *st = &s->st;
+	struct json_object *e = json_object_new_object();
+	char start[64];
+
+	if (shard_rfc3339(start, sizeof(start), st->start_sec ? st->start_sec : s->opened_sec,
+			  st->start_sec ? st->start_usec : 0) < 0)
+		start[0] = '\0';
+	if (!e || jsonadd_str(e, "sid", st->sid) < 0 || jsonadd_str(e, "user", st->user) < 0 ||
+	    jsonadd_i64(e, "uid", st->uid) < 0 || jsonadd_str(e, "service", st->service) < 0 ||
+	    jsonadd_str(e, "proto", st->proto) < 0 || jsonadd_str(e, "tty", st->tty) < 0 ||
+	    jsonadd_i64(e, "pid", st->pid) < 0 || jsonadd_str(e, "start", start) < 0 ||
+	    jsonadd_str(e, "state", session_phase_name(s->phase)) < 0 ||
+	    jsonadd_u64(e, "bytes_in", st->bytes_in) < 0 || jsonadd_u64(e, "bytes_out", st->bytes_out) < 0) {
+		json_object_put(e);
+		return NULL;
+	}
+	return e;
+}
+
 static void op_list(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
 {
-	struct json_object *o = proto_reply_ok(), *arr = json_object_new_array();
+	struct json_object *o = proto_reply_ok(), *arr = json_object_new_array(), *e;
 	size_t used = 96; /* {"ok":true,"sessions":[],"resumed":0,"total":N,"truncated":true} */
 	unsigned total = 0;
 	bool cut = false;
+	int r = -ENOMEM;
 
-	if (!o || !arr) {
-		json_object_put(arr);
-		server_reply(d, c, o, true);
-		return;
-	}
+	if (!o || !arr)
+		goto out;
 	for (struct session *s = d->sessions; s; s = s->next) {
-		const struct session_state *st = &s->st;
-		struct json_object *e;
-		char start[64];
 		size_t len;
 
 		if (s->phase == SESSION_ENDED)
@@ -300,22 +320,12 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 		total++;
 		if (cut)
 			continue;
-		if (shard_rfc3339(start, sizeof(start), st->start_sec ? st->start_sec : s->opened_sec,
-				  st->start_sec ? st->start_usec : 0) < 0)
-			start[0] = '\0';
-		e = json_object_new_object();
-		json_object_object_add(e, "sid", json_object_new_string(st->sid));
-		json_object_object_add(e, "user", json_object_new_string(st->user));
-		json_object_object_add(e, "uid", json_object_new_int64(st->uid));
-		json_object_object_add(e, "service", json_object_new_string(st->service));
-		json_object_object_add(e, "proto", json_object_new_string(st->proto));
-		json_object_object_add(e, "tty", json_object_new_string(st->tty));
-		json_object_object_add(e, "pid", json_object_new_int64(st->pid));
-		json_object_object_add(e, "start", json_object_new_string(start));
-		json_object_object_add(e, "state", json_object_new_string(session_phase_name(s->phase)));
-		json_object_object_add(e, "bytes_in", json_object_new_uint64(st->bytes_in));
-		json_object_object_add(e, "bytes_out", json_object_new_uint64(st->bytes_out));
-		json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		if (!(e = list_entry(s)))
+			goto out;
+		if (!json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)) {
+			json_object_put(e);
+			goto out;
+		}
 		/* One reply is one message: what does not fit is counted, not sent. */
 		if (used + len + 1 > PROTO_MSG_MAX) {
 			json_object_put(e);
@@ -323,20 +333,35 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 			continue;
 		}
 		used += len + 1;
-		json_object_array_add(arr, e);
+		if (jsonadd_append(arr, e) < 0)
+			goto out;
 	}
-	json_object_object_add(o, "sessions", arr);
-	json_object_object_add(o, "resumed", json_object_new_int64(d->ho.resumed));
-	json_object_object_add(o, "total", json_object_new_int64(total));
-	if (cut)
-		json_object_object_add(o, "truncated", json_object_new_boolean(1));
+	r = jsonadd_value(o, "sessions", arr);
+	arr = NULL; /* o's now, or put */
+	if (r == 0 && (r = jsonadd_i64(o, "resumed", d->ho.resumed)) == 0 && (r = jsonadd_i64(o, "total", total)) == 0 &&
+	    cut)
+		r = jsonadd_bool(o, "truncated", true);
+out:
+	json_object_put(arr);
+	if (r < 0) {
+		json_object_put(o);
+		o = NULL; /* the connection goes: server_reply */
+	}
 	server_reply(d, c, o, false);
+}
+
+static void op_attach(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
+{
+	bool close_after;
+	struct json_object *o = attach_handle(d, server_conn_peer(c), req, fds, nfds, &close_after);
+
+	server_reply(d, c, o, close_after);
 }
 
 static const struct op ops[] = {
 	{ "ping", false, FDS(0), op_ping },
 	{ "open", true, FDS(0), op_open },
-	{ "attach", false, FDS(0) | FDS(2), ops_attach },
+	{ "attach", false, FDS(0) | FDS(2), op_attach },
 	{ "close", true, FDS(0), op_close },
 	{ "list", true, FDS(0), op_list },
 };
@@ -356,7 +381,7 @@ void ops_dispatch(struct daemon *d, struct conn *c, struct json_object *msg, int
 	} else if (nfds >= 32 || !(op->fd_counts & FDS(nfds))) {
 		snprintf(err, sizeof(err), "%s: wrong number of fds (%zu)", op->name, nfds);
 		server_reply_error(d, c, err);
-	} else if (op->root_only && c->cred.uid != 0) {
+	} else if (op->root_only && server_conn_peer(c)->uid != 0) {
 		snprintf(err, sizeof(err), "%s: permission denied (root only)", op->name);
 		server_reply_error(d, c, err);
 	} else {

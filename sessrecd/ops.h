@@ -8,15 +8,7 @@
 
 struct daemon;
 struct conn;
-struct session;
 
 /* Handles one request of c. fds[0..nfds) are owned here: those an op does
  * not take are closed. The connection may be gone afterwards. */
 void ops_dispatch(struct daemon *d, struct conn *c, struct json_object *msg, int *fds, size_t nfds);
-
-/* The attach handler (attach.c): token, judgement, relay or command. */
-void ops_attach(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds);
-
-/* {"ok":false,"error":why} to c and an attach_refused event (sid when the
- * token named a session); the connection is closed. */
-void ops_refuse_attach(struct daemon *d, struct conn *c, const struct session *s, const char *why);

@@ -12,9 +12,10 @@
 #include "daemon.h"
 #include "io.h"
 #include "log.h"
+#include "monoclock.h"
 #include "recorder.h"
-#include "session.h"
 #include "state.h"
+#include "writer.h"
 
 /* The shard file at path, opened once and shared. */
 static struct shard_file *shard_get(struct daemon *d, const char *path)
@@ -58,18 +59,56 @@ static struct shard_file *shard_get(struct daemon *d, const char *path)
 	return f;
 }
 
-void recorder_release(struct daemon *d, struct session *s)
+/* Where the lines go: d->sink when set (tests), else the disk writer. */
+static uint64_t sink_line(struct daemon *d, int fd, uint64_t owner, const char *line, size_t len, bool notify)
 {
-	struct shard_file *f = s->file, **pp;
+	if (d->sink)
+		return d->sink->line(d->sink, fd, owner, line, len, notify);
+	return writer_line_later(d->writer, fd, owner, line, len, notify);
+}
 
-	s->file = NULL;
+/* The lines queued by one recorder call go out together. */
+static void hand_over(struct daemon *d)
+{
+	if (d->sink)
+		d->sink->flush(d->sink);
+	else if (d->writer)
+		writer_flush(d->writer);
+}
+
+/* Closes fd behind the lines queued for it (at once when the writer is
+ * gone: it wrote everything); 0 when that could not be queued. */
+static uint64_t sink_close(struct daemon *d, int fd)
+{
+	if (d->sink)
+		return d->sink->close_fd(d->sink, fd);
+	if (d->writer)
+		return writer_close_fd(d->writer, fd);
+	close(fd);
+	return 1;
+}
+
+void recorder_init(struct recording *rec, struct daemon *d, struct session_state *st, struct state_sync *sync,
+		   uint64_t owner)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->d = d;
+	rec->st = st;
+	rec->sync = sync;
+	rec->owner = owner;
+}
+
+void recorder_release(struct recording *rec)
+{
+	struct daemon *d = rec->d;
+	struct shard_file *f = rec->file, **pp;
+
+	rec->file = NULL;
 	if (!f || --f->refs > 0)
 		return;
 	/* The close waits behind the lines already queued for the fd; at
 	 * shutdown the writer has written everything already. */
-	if (!d->writer) {
-		close(f->fd);
-	} else if (!writer_close_fd(d->writer, f->fd)) {
+	if (!sink_close(d, f->fd)) {
 		f->refs = 0; /* out of memory: kept open for the next session of that day */
 		return;
 	}
@@ -82,84 +121,95 @@ void recorder_release(struct daemon *d, struct session *s)
 	free(f);
 }
 
+void recorder_close_all(struct daemon *d)
+{
+	while (d->shard_files) {
+		struct shard_file *f = d->shard_files;
+
+		d->shard_files = f->next;
+		close(f->fd);
+		free(f);
+	}
+}
+
+double recorder_elapsed(const struct recording *rec)
+{
+	int64_t ns = (rec->stop_ns ? rec->stop_ns : mono_ns()) - rec->st->start_mono_ns;
+
+	return ns <= 0 ? 0.0 : (double)ns / 1e9;
+}
+
 /* Queues one line whatever the cap (header, trunc, end). */
-static uint64_t put_line(struct daemon *d, struct session *s, const char *line, size_t len, bool notify)
+static uint64_t put_line(struct recording *rec, const char *line, size_t len, bool notify)
 {
 	uint64_t seq;
 
-	if (!s->file)
+	if (!rec->file)
 		return 0;
-	seq = writer_line_later(d->writer, s->file->fd, s->serial, line, len, notify);
+	seq = sink_line(rec->d, rec->file->fd, rec->owner, line, len, notify);
 	if (!seq) {
-		recorder_write_failed(d, s, ENOMEM);
+		recorder_write_failed(rec, ENOMEM);
 		return 0;
 	}
-	s->st.bytes_recorded += len;
-	s->state_dirty = true;
+	rec->st->bytes_recorded += len;
+	rec->sync->dirty = true;
 	return seq;
 }
 
-/* The lines queued by one recorder call go to the writer together. */
-static void hand_over(struct daemon *d)
-{
-	if (d->writer)
-		writer_flush(d->writer);
-}
-
-static void truncate_now(struct daemon *d, struct session *s)
+static void truncate_now(struct recording *rec)
 {
 	char line[SHARD_LINE_MAX];
 	int n;
 
-	s->st.truncated = true;
-	s->state_urgent = true;
-	n = shard_format_trunc(line, sizeof(line), s->st.sid);
+	rec->st->truncated = true;
+	rec->sync->urgent = true;
+	n = shard_format_trunc(line, sizeof(line), rec->st->sid);
 	if (n > 0)
-		put_line(d, s, line, (size_t)n, false);
+		put_line(rec, line, (size_t)n, false);
 }
 
 /* An event line, under the cap: the first line that would cross it turns
  * into the trunc line and nothing but the end follows. */
-static int put_event(struct daemon *d, struct session *s, const char *line, size_t len)
+static int put_event(struct recording *rec, const char *line, size_t len)
 {
-	if (!s->file || s->st.truncated || s->st.failed)
+	if (!rec->file || rec->st->truncated || rec->st->failed)
 		return -ECANCELED;
-	if (s->st.bytes_recorded + len > s->cap) {
-		truncate_now(d, s);
+	if (rec->st->bytes_recorded + len > rec->st->cap) {
+		truncate_now(rec);
 		return -ECANCELED;
 	}
-	return put_line(d, s, line, len, false) ? 0 : -ENOMEM;
+	return put_line(rec, line, len, false) ? 0 : -ENOMEM;
 }
 
 static int line_sink(void *userdata, const char *line, size_t len)
 {
-	struct session *s = userdata;
+	struct recording *rec = userdata;
 
-	return put_event(s->d, s, line, len);
+	return put_event(rec, line, len);
 }
 
-static bool recording(const struct session *s)
+static bool recording(const struct recording *rec)
 {
-	return s->file && !s->st.truncated && !s->st.failed;
+	return rec->file && !rec->st->truncated && !rec->st->failed;
 }
 
-int recorder_begin(struct daemon *d, struct session *s)
+int recorder_begin(struct recording *rec)
 {
 	char path[PATH_MAX], line[SHARD_LINE_MAX], start[64], host[256];
-	struct session_state *st = &s->st;
+	struct session_state *st = rec->st;
 	struct shard_header h = { 0 };
 	int n, r;
 
-	if ((r = shard_path(path, sizeof(path), d->cfg.shard_dir, st->start_sec)) < 0)
+	if ((r = shard_path(path, sizeof(path), rec->d->cfg.shard_dir, st->start_sec)) < 0)
 		return r;
-	if ((r = io_mkdir_p(d->cfg.shard_dir, 0700)) < 0)
+	if ((r = io_mkdir_p(rec->d->cfg.shard_dir, 0700)) < 0)
 		return r;
-	s->file = shard_get(d, path);
-	if (!s->file)
+	rec->file = shard_get(rec->d, path);
+	if (!rec->file)
 		return -errno;
 	state_copy(st->shard, sizeof(st->shard), path);
-	if (d->cfg.hostname[0])
-		snprintf(host, sizeof(host), "%s", d->cfg.hostname);
+	if (rec->d->cfg.hostname[0])
+		snprintf(host, sizeof(host), "%s", rec->d->cfg.hostname);
 	else if (gethostname(host, sizeof(host)) < 0)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
@@ -188,97 +238,97 @@ int recorder_begin(struct daemon *d, struct session *s)
 	};
 	n = shard_format_header(line, sizeof(line), st->sid, &h);
 	if (n < 0) {
-		recorder_release(d, s);
+		recorder_release(rec);
 		return n;
 	}
-	put_line(d, s, line, (size_t)n, false);
-	hand_over(d);
+	put_line(rec, line, (size_t)n, false);
+	hand_over(rec->d);
 	return 0;
 }
 
-void recorder_output(struct daemon *d, struct session *s, const uint8_t *p, size_t n)
+void recorder_output(struct recording *rec, const uint8_t *p, size_t n)
 {
-	if (recording(s)) {
-		(void)shard_encode_event(&s->carry_o, s->st.sid, session_t(s), 'o', p, n, line_sink, s);
-		hand_over(d);
+	if (recording(rec)) {
+		(void)shard_encode_event(&rec->carry_o, rec->st->sid, recorder_elapsed(rec), 'o', p, n, line_sink, rec);
+		hand_over(rec->d);
 	}
 }
 
-void recorder_flush_withheld(struct daemon *d, struct session *s)
+void recorder_flush_withheld(struct recording *rec)
 {
 	char text[96];
 
-	if (!s->withheld_pending)
+	if (!rec->withheld_pending)
 		return;
 	snprintf(text, sizeof(text), "input withheld: %llu bytes (echo off)",
-		 (unsigned long long)s->withheld_pending);
-	s->withheld_pending = 0;
-	recorder_marker(d, s, text);
+		 (unsigned long long)rec->withheld_pending);
+	rec->withheld_pending = 0;
+	recorder_marker(rec, text);
 }
 
-void recorder_input(struct daemon *d, struct session *s, const uint8_t *p, size_t n, bool secret)
+void recorder_input(struct recording *rec, const uint8_t *p, size_t n, bool secret)
 {
-	if (!s->st.input)
+	if (!rec->st->input)
 		return;
 	if (secret) {
-		s->withheld_pending += n;
-		s->st.withheld += n;
-		s->state_dirty = true;
+		rec->withheld_pending += n;
+		rec->st->withheld += n;
+		rec->sync->dirty = true;
 		/* One marker per withheld line: Enter ends what was typed. */
 		if (memchr(p, '\r', n) || memchr(p, '\n', n))
-			recorder_flush_withheld(d, s);
+			recorder_flush_withheld(rec);
 		return;
 	}
-	recorder_flush_withheld(d, s);
-	if (recording(s)) {
-		(void)shard_encode_event(&s->carry_i, s->st.sid, session_t(s), 'i', p, n, line_sink, s);
-		hand_over(d);
+	recorder_flush_withheld(rec);
+	if (recording(rec)) {
+		(void)shard_encode_event(&rec->carry_i, rec->st->sid, recorder_elapsed(rec), 'i', p, n, line_sink, rec);
+		hand_over(rec->d);
 	}
 }
 
-void recorder_resize(struct daemon *d, struct session *s, unsigned cols, unsigned rows)
+void recorder_resize(struct recording *rec, unsigned cols, unsigned rows)
 {
 	char line[SHARD_LINE_MAX];
 	int n;
 
-	if (!recording(s))
+	if (!recording(rec))
 		return;
-	n = shard_format_resize(line, sizeof(line), s->st.sid, session_t(s), cols, rows);
+	n = shard_format_resize(line, sizeof(line), rec->st->sid, recorder_elapsed(rec), cols, rows);
 	if (n > 0)
-		put_event(d, s, line, (size_t)n);
-	hand_over(d);
+		put_event(rec, line, (size_t)n);
+	hand_over(rec->d);
 }
 
-void recorder_marker(struct daemon *d, struct session *s, const char *text)
+void recorder_marker(struct recording *rec, const char *text)
 {
 	char line[SHARD_LINE_MAX];
 	int n;
 
-	if (!recording(s))
+	if (!recording(rec))
 		return;
-	n = shard_format_marker(line, sizeof(line), s->st.sid, session_t(s), text);
+	n = shard_format_marker(line, sizeof(line), rec->st->sid, recorder_elapsed(rec), text);
 	if (n > 0)
-		put_event(d, s, line, (size_t)n);
-	hand_over(d);
+		put_event(rec, line, (size_t)n);
+	hand_over(rec->d);
 }
 
-void recorder_finish(struct daemon *d, struct session *s, const char *reason)
+void recorder_finish(struct recording *rec, const char *reason)
 {
-	struct session_state *st = &s->st;
+	struct session_state *st = rec->st;
 	char line[SHARD_LINE_MAX], end[64];
 	struct timeval now;
-	double t = session_t(s);
+	double t = recorder_elapsed(rec);
 	struct shard_end e;
 	int n;
 
-	s->end_seq = 0;
-	if (!s->file)
+	rec->end_seq = 0;
+	if (!rec->file)
 		return;
-	if (recording(s)) {
-		(void)shard_encode_flush(&s->carry_o, st->sid, t, 'o', line_sink, s);
-		(void)shard_encode_flush(&s->carry_i, st->sid, t, 'i', line_sink, s);
+	if (recording(rec)) {
+		(void)shard_encode_flush(&rec->carry_o, st->sid, t, 'o', line_sink, rec);
+		(void)shard_encode_flush(&rec->carry_i, st->sid, t, 'i', line_sink, rec);
 	}
-	recorder_flush_withheld(d, s);
+	recorder_flush_withheld(rec);
 	gettimeofday(&now, NULL);
 	if (shard_rfc3339(end, sizeof(end), now.tv_sec, now.tv_usec) < 0)
 		end[0] = '\0';
@@ -295,27 +345,28 @@ void recorder_finish(struct daemon *d, struct session *s, const char *reason)
 	};
 	n = shard_format_end(line, sizeof(line), st->sid, &e);
 	if (n > 0)
-		s->end_seq = put_line(d, s, line, (size_t)n, true);
-	hand_over(d);
-	recorder_release(d, s);
+		rec->end_seq = put_line(rec, line, (size_t)n, true);
+	hand_over(rec->d);
+	recorder_release(rec);
 }
 
-void recorder_write_failed(struct daemon *d, struct session *s, int err)
+void recorder_write_failed(struct recording *rec, int err)
 {
-	if (s->st.failed)
+	if (rec->st->failed)
 		return;
-	s->st.failed = true;
-	s->state_urgent = true;
-	log_line("session %s: cannot write %s: %s; recording stopped, the session goes on", s->st.sid,
-		 s->st.shard[0] ? s->st.shard : "its shard", strerror(err));
-	if (!s->st.truncated && s->file && err != ENOMEM) {
+	rec->st->failed = true;
+	rec->sync->urgent = true;
+	log_line("session %s: cannot write %s: %s; recording stopped, the session goes on", rec->st->sid,
+		 rec->st->shard[0] ? rec->st->shard : "its shard", strerror(err));
+	if (!rec->st->truncated && rec->file && err != ENOMEM) {
 		char line[SHARD_LINE_MAX];
-		int n = shard_format_trunc(line, sizeof(line), s->st.sid);
+		int n = shard_format_trunc(line, sizeof(line), rec->st->sid);
 
-		s->st.truncated = true;
-		if (n > 0 && writer_line(d->writer, s->file->fd, 0, line, (size_t)n, false))
-			s->st.bytes_recorded += (uint64_t)n;
-		hand_over(d);
+		rec->st->truncated = true;
+		/* owner 0: a failure of this line is not reported again */
+		if (n > 0 && sink_line(rec->d, rec->file->fd, 0, line, (size_t)n, false))
+			rec->st->bytes_recorded += (uint64_t)n;
+		hand_over(rec->d);
 	}
 }
 
@@ -342,19 +393,19 @@ static void repair_tail(int fd, const char *path)
 			 (long long)(st.st_size - start - n));
 }
 
-int recorder_resume(struct daemon *d, struct session *s, const struct state_pending *p)
+int recorder_resume(struct recording *rec, const struct state_pending *p)
 {
-	struct session_state *st = &s->st;
+	struct session_state *st = rec->st;
 	size_t n = strlen(st->shard);
 	int fd;
 
 	/* Written by a daemon as root, still checked: a shard, by full path. */
 	if (st->shard[0] != '/' || n < 7 || strcmp(st->shard + n - 6, ".jsonl") != 0)
 		return -EINVAL;
-	s->file = shard_get(d, st->shard);
-	if (!s->file)
+	rec->file = shard_get(rec->d, st->shard);
+	if (!rec->file)
 		return -errno;
-	if (s->file->refs == 1) {
+	if (rec->file->refs == 1) {
 		/* O_APPEND is write-only here: a descriptor that may read. */
 		fd = open(st->shard, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 		if (fd >= 0) {
@@ -363,18 +414,18 @@ int recorder_resume(struct daemon *d, struct session *s, const struct state_pend
 		}
 	}
 	if (p) {
-		memcpy(s->carry_o.buf, p->carry_o, p->carry_o_len);
-		s->carry_o.len = (uint8_t)p->carry_o_len;
-		memcpy(s->carry_i.buf, p->carry_i, p->carry_i_len);
-		s->carry_i.len = (uint8_t)p->carry_i_len;
+		memcpy(rec->carry_o.buf, p->carry_o, p->carry_o_len);
+		rec->carry_o.len = (uint8_t)p->carry_o_len;
+		memcpy(rec->carry_i.buf, p->carry_i, p->carry_i_len);
+		rec->carry_i.len = (uint8_t)p->carry_i_len;
 	}
 	return 0;
 }
 
-void recorder_pending(const struct session *s, struct state_pending *p)
+void recorder_pending(const struct recording *rec, struct state_pending *p)
 {
-	p->carry_o_len = s->carry_o.len <= sizeof(p->carry_o) ? s->carry_o.len : 0;
-	memcpy(p->carry_o, s->carry_o.buf, p->carry_o_len);
-	p->carry_i_len = s->carry_i.len <= sizeof(p->carry_i) ? s->carry_i.len : 0;
-	memcpy(p->carry_i, s->carry_i.buf, p->carry_i_len);
+	p->carry_o_len = rec->carry_o.len <= sizeof(p->carry_o) ? rec->carry_o.len : 0;
+	memcpy(p->carry_o, rec->carry_o.buf, p->carry_o_len);
+	p->carry_i_len = rec->carry_i.len <= sizeof(p->carry_i) ? rec->carry_i.len : 0;
+	memcpy(p->carry_i, rec->carry_i.buf, p->carry_i_len);
 }

@@ -1,7 +1,8 @@
 /* relay: the byte pump of an attached session (see relay.h). Each
  * direction writes straight through while the other side keeps up and
  * buffers (allocated only then) when it does not; a full buffer stops
- * reading the side that fills it. Convention: 0 or -errno. */
+ * reading the side that fills it. Ends go to the owner through r->report.
+ * Convention: 0 or -errno. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,10 +15,11 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "handoff.h"
+#include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
-#include "session.h"
+#include "state.h"
+#include "writer.h"
 
 #define RELAY_READS_PER_WAKE 16 /* fairness between sessions under bulk output */
 #define RELAY_SALVAGE_MAX (1024 * 1024)
@@ -114,83 +116,89 @@ static int flush(int fd, struct relay_buf *b)
  * recording (sshd, for one, drops the terminal as soon as the shell exits,
  * which may be before we relayed its last output). Bounded: a process that
  * keeps writing does not keep us here. */
-static void salvage_output(struct daemon *d, struct session *s)
+static void salvage_output(struct relay *r)
 {
-	for (size_t total = 0; s->st.master_fd >= 0 && total < RELAY_SALVAGE_MAX;) {
-		ssize_t n = read(s->st.master_fd, d->scratch, sizeof(d->scratch));
+	struct daemon *d = r->d;
+
+	for (size_t total = 0; r->master_fd >= 0 && total < RELAY_SALVAGE_MAX;) {
+		ssize_t n = read(r->master_fd, d->scratch, sizeof(d->scratch));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		total += (size_t)n;
-		s->st.bytes_out += (uint64_t)n;
-		recorder_output(d, s, d->scratch, (size_t)n);
+		r->st->bytes_out += (uint64_t)n;
+		recorder_output(r->rec, d->scratch, (size_t)n);
 	}
 }
 
 /* The terminal went away (or cannot be written): the session ends now and
  * closing the inner master hangs up the shell. */
-static void outer_gone(struct daemon *d, struct session *s, const char *reason)
+static void outer_gone(struct relay *r, const char *reason)
 {
-	if (s->phase == SESSION_RELAYING)
-		salvage_output(d, s);
-	session_end(d, s, s->phase == SESSION_DRAINING ? s->end_reason : reason);
+	if (r->mode == RELAY_RUNNING)
+		salvage_output(r);
+	r->report(r, RELAY_END, r->mode == RELAY_DRAINING ? r->reason : reason);
 }
 
 /* The inner side is done (every slave closed) or is being hung up: what
  * the terminal has not taken yet still goes to it, for RELAY_DRAIN_MS. */
-static void inner_done(struct daemon *d, struct session *s, const char *reason)
+static void inner_done(struct relay *r, const char *reason)
 {
-	loop_del(&d->loop, &s->master_io);
-	if (s->st.master_fd >= 0)
-		close(s->st.master_fd);
-	s->st.master_fd = -1;
-	/* A duplicate in the holder would keep the shell from its hangup. */
-	handoff_drop_inner(d, s);
-	buf_free(&s->to_inner);
-	s->end_reason = reason;
-	s->phase = SESSION_DRAINING;
-	s->drain_deadline_ms = loop_now_ms() + RELAY_DRAIN_MS;
-	if (buf_len(&s->to_outer) == 0)
-		session_end(d, s, reason);
+	loop_del(&r->d->loop, &r->master_io);
+	if (r->master_fd >= 0)
+		close(r->master_fd);
+	r->master_fd = -1;
+	buf_free(&r->to_inner);
+	r->reason = reason;
+	r->mode = RELAY_DRAINING;
+	r->drain_deadline_ms = mono_ms() + RELAY_DRAIN_MS;
+	/* The owner lets go of its copies of the inner master (a duplicate
+	 * in the holder would keep the shell from its hangup). */
+	r->report(r, RELAY_INNER_EOF, reason);
+	if (buf_len(&r->to_outer) == 0)
+		r->report(r, RELAY_END, reason);
 	else
-		relay_update(d, s);
+		relay_update(r);
 }
 
-static void check_winsize(struct daemon *d, struct session *s)
+static void check_winsize(struct relay *r)
 {
+	struct session_state *st = r->st;
 	struct winsize ws;
 
-	if (s->st.outer_fd < 0 || ioctl(s->st.outer_fd, TIOCGWINSZ, &ws) < 0)
+	if (r->outer_fd < 0 || ioctl(r->outer_fd, TIOCGWINSZ, &ws) < 0)
 		return;
-	if (ws.ws_col == s->st.cols && ws.ws_row == s->st.rows)
+	if (ws.ws_col == st->cols && ws.ws_row == st->rows)
 		return;
-	s->st.cols = ws.ws_col;
-	s->st.rows = ws.ws_row;
-	s->st.resizes++;
-	s->state_urgent = true;
+	st->cols = ws.ws_col;
+	st->rows = ws.ws_row;
+	st->resizes++;
+	r->sync->urgent = true;
 	/* The kernel sends SIGWINCH to the inner foreground group. */
-	if (s->st.master_fd >= 0)
-		(void)ioctl(s->st.master_fd, TIOCSWINSZ, &ws);
-	recorder_resize(d, s, ws.ws_col, ws.ws_row);
+	if (r->master_fd >= 0)
+		(void)ioctl(r->master_fd, TIOCSWINSZ, &ws);
+	recorder_resize(r->rec, ws.ws_col, ws.ws_row);
 }
 
 /* Input typed now would not be shown: a password prompt (echo off, line
  * mode). tcgetattr on a master reads the slave's modes. */
-static bool inner_secret(const struct session *s)
+static bool inner_secret(const struct relay *r)
 {
 	struct termios t;
 
-	if (!s->withhold || !s->st.input || s->st.master_fd < 0 || tcgetattr(s->st.master_fd, &t) < 0)
+	if (!r->st->withhold || !r->st->input || r->master_fd < 0 || tcgetattr(r->master_fd, &t) < 0)
 		return false;
 	return !(t.c_lflag & ECHO) && (t.c_lflag & ICANON);
 }
 
-static void read_outer(struct daemon *d, struct session *s)
+static void read_outer(struct relay *r)
 {
-	for (int i = 0; i < RELAY_READS_PER_WAKE && s->phase == SESSION_RELAYING; i++) {
-		size_t room = RELAY_TO_INNER_MAX - buf_len(&s->to_inner);
+	struct daemon *d = r->d;
+
+	for (int i = 0; i < RELAY_READS_PER_WAKE && r->mode == RELAY_RUNNING; i++) {
+		size_t room = RELAY_TO_INNER_MAX - buf_len(&r->to_inner);
 		ssize_t n;
 		bool secret;
 
@@ -198,26 +206,26 @@ static void read_outer(struct daemon *d, struct session *s)
 			break;
 		if (room > sizeof(d->scratch))
 			room = sizeof(d->scratch);
-		n = read(s->st.outer_fd, d->scratch, room);
+		n = read(r->outer_fd, d->scratch, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) { /* 0 or EIO: hung up */
-			outer_gone(d, s, "hangup");
+			outer_gone(r, "hangup");
 			return;
 		}
-		s->st.bytes_in += (uint64_t)n;
-		s->state_dirty = true;
-		check_winsize(d, s);
+		r->st->bytes_in += (uint64_t)n;
+		r->sync->dirty = true;
+		check_winsize(r);
 		/* The modes the input meets, before the shell sees it. */
-		secret = inner_secret(s);
+		secret = inner_secret(r);
 		/* The keystroke goes on first, its recording after. A master
 		 * that takes no input belongs to a shell on its way out; its
 		 * EOF ends the session. */
-		if (send_to(s->st.master_fd, &s->to_inner, RELAY_TO_INNER_MAX, d->scratch, (size_t)n) < 0)
-			buf_free(&s->to_inner);
-		recorder_input(d, s, d->scratch, (size_t)n, secret);
+		if (send_to(r->master_fd, &r->to_inner, RELAY_TO_INNER_MAX, d->scratch, (size_t)n) < 0)
+			buf_free(&r->to_inner);
+		recorder_input(r->rec, d->scratch, (size_t)n, secret);
 		if ((size_t)n < room)
 			break; /* drained: no read just for its EAGAIN */
 	}
@@ -237,13 +245,14 @@ static bool master_has_more(int fd)
 
 /* Reads what the inner master has (a read gives at most what its line
  * discipline buffers, about 4 KiB) into one batch for one terminal write
- * and one recorder call; 0, or -1 when the session ended. */
-static int read_master_batch(struct daemon *d, struct session *s, size_t room, size_t *got)
+ * and one recorder call; 0, or -1 when the inner side is done. */
+static int read_master_batch(struct relay *r, size_t room, size_t *got)
 {
+	uint8_t *scratch = r->d->scratch;
 	size_t have = 0;
 
 	for (int i = 0; i < RELAY_READS_PER_WAKE && have < room; i++) {
-		ssize_t n = read(s->st.master_fd, d->scratch + have, room - have);
+		ssize_t n = read(r->master_fd, scratch + have, room - have);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -252,230 +261,278 @@ static int read_master_batch(struct daemon *d, struct session *s, size_t room, s
 		if (n <= 0) { /* EIO: every slave is closed, the shell is gone */
 			if (have)
 				break; /* the next wake sees it again */
-			inner_done(d, s, s->end_reason ? s->end_reason : "exit");
+			inner_done(r, r->reason ? r->reason : "exit");
 			return -1;
 		}
 		have += (size_t)n;
-		if ((size_t)n < RELAY_PTY_CHUNK || !master_has_more(s->st.master_fd))
+		if ((size_t)n < RELAY_PTY_CHUNK || !master_has_more(r->master_fd))
 			break; /* drained for now */
 	}
 	*got = have;
 	return 0;
 }
 
-static void read_master(struct daemon *d, struct session *s)
+/* The writer's queue grew over its high watermark: every relay stops
+ * reading inner masters (the service tells the others after this batch of
+ * events, and says so once). */
+static void check_disk(struct daemon *d)
 {
-	size_t room = RELAY_TO_OUTER_MAX - buf_len(&s->to_outer), n;
-	int r;
+	if (!d->disk_paused && d->writer && writer_congested(d->writer)) {
+		d->disk_paused = true;
+		d->disk_changed = true;
+	}
+}
 
-	if (room == 0 || d->disk_paused || s->phase != SESSION_RELAYING)
+static void read_master(struct relay *r)
+{
+	struct daemon *d = r->d;
+	size_t room = RELAY_TO_OUTER_MAX - buf_len(&r->to_outer), n;
+	int e;
+
+	if (room == 0 || d->disk_paused || r->mode != RELAY_RUNNING)
 		return;
 	if (room > sizeof(d->scratch))
 		room = sizeof(d->scratch);
-	if (read_master_batch(d, s, room, &n) < 0 || n == 0)
+	if (read_master_batch(r, room, &n) < 0 || n == 0)
 		return;
-	s->st.bytes_out += (uint64_t)n;
-	s->state_dirty = true;
+	r->st->bytes_out += (uint64_t)n;
+	r->sync->dirty = true;
 	/* Queued for the disk before the terminal shows it: what was seen
 	 * survives a crash right after. */
-	recorder_output(d, s, d->scratch, n);
-	r = send_to(s->st.outer_fd, &s->to_outer, RELAY_TO_OUTER_MAX, d->scratch, n);
-	if (r < 0) {
-		outer_gone(d, s, r == -ENOMEM ? "error" : "hangup");
+	recorder_output(r->rec, d->scratch, n);
+	e = send_to(r->outer_fd, &r->to_outer, RELAY_TO_OUTER_MAX, d->scratch, n);
+	if (e < 0) {
+		outer_gone(r, e == -ENOMEM ? "error" : "hangup");
 		return;
 	}
-	daemon_check_disk(d);
+	check_disk(d);
 }
 
 static void master_cb(struct loop_io *io, uint32_t ev)
 {
-	struct session *s = io->userdata;
-	struct daemon *d = s->d;
+	struct relay *r = io->userdata;
 
-	if (s->phase != SESSION_RELAYING)
+	if (r->mode != RELAY_RUNNING)
 		return;
-	if (buf_len(&s->to_inner) && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) &&
-	    flush(s->st.master_fd, &s->to_inner) < 0)
-		buf_free(&s->to_inner);
+	if (buf_len(&r->to_inner) && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && flush(r->master_fd, &r->to_inner) < 0)
+		buf_free(&r->to_inner);
 	if (ev & (EPOLLHUP | EPOLLERR))
-		buf_free(&s->to_inner); /* nobody will read it */
+		buf_free(&r->to_inner); /* nobody will read it */
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		read_master(d, s);
-	if (s->phase == SESSION_RELAYING)
-		relay_update(d, s);
+		read_master(r);
+	if (r->mode == RELAY_RUNNING)
+		relay_update(r);
 }
 
 static void outer_cb(struct loop_io *io, uint32_t ev)
 {
-	struct session *s = io->userdata;
-	struct daemon *d = s->d;
+	struct relay *r = io->userdata;
 
-	if (s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING)
+	if (r->mode == RELAY_OFF)
 		return;
-	if (buf_len(&s->to_outer) && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
-		if (flush(s->st.outer_fd, &s->to_outer) < 0) {
-			outer_gone(d, s, "hangup");
+	if (buf_len(&r->to_outer) && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+		if (flush(r->outer_fd, &r->to_outer) < 0) {
+			outer_gone(r, "hangup");
 			return;
 		}
-		if (s->phase == SESSION_DRAINING && buf_len(&s->to_outer) == 0) {
-			session_end(d, s, s->end_reason);
+		if (r->mode == RELAY_DRAINING && buf_len(&r->to_outer) == 0) {
+			r->report(r, RELAY_END, r->reason);
 			return;
 		}
 	}
-	if (s->phase == SESSION_RELAYING && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
-	    buf_len(&s->to_inner) < RELAY_TO_INNER_MAX) {
-		read_outer(d, s);
+	if (r->mode == RELAY_RUNNING && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+	    buf_len(&r->to_inner) < RELAY_TO_INNER_MAX) {
+		read_outer(r);
 	} else if (ev & (EPOLLHUP | EPOLLERR)) {
-		outer_gone(d, s, "hangup");
+		outer_gone(r, "hangup");
 		return;
 	}
-	if (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING)
-		relay_update(d, s);
+	if (r->mode != RELAY_OFF)
+		relay_update(r);
 }
 
-void relay_update(struct daemon *d, struct session *s)
+void relay_update(struct relay *r)
 {
+	struct daemon *d = r->d;
 	uint32_t m = 0, o = 0;
-	int r = 0;
+	int e = 0;
 
-	if (s->phase == SESSION_RELAYING) {
-		if (!d->disk_paused && buf_len(&s->to_outer) < RELAY_TO_OUTER_MAX)
+	if (r->mode == RELAY_RUNNING) {
+		if (!d->disk_paused && buf_len(&r->to_outer) < RELAY_TO_OUTER_MAX)
 			m |= EPOLLIN;
-		if (buf_len(&s->to_inner))
+		if (buf_len(&r->to_inner))
 			m |= EPOLLOUT;
-		if (buf_len(&s->to_inner) < RELAY_TO_INNER_MAX)
+		if (buf_len(&r->to_inner) < RELAY_TO_INNER_MAX)
 			o |= EPOLLIN;
 	}
-	if ((s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING) && buf_len(&s->to_outer))
+	if (r->mode != RELAY_OFF && buf_len(&r->to_outer))
 		o |= EPOLLOUT;
-	if (s->st.master_fd >= 0)
-		r = loop_set(&d->loop, &s->master_io, s->st.master_fd, m);
-	if (r == 0 && s->st.outer_fd >= 0)
-		r = loop_set(&d->loop, &s->outer_io, s->st.outer_fd, o);
-	if (r < 0)
-		session_end(d, s, "error");
+	if (r->master_fd >= 0)
+		e = loop_set(&d->loop, &r->master_io, r->master_fd, m);
+	if (e == 0 && r->outer_fd >= 0)
+		e = loop_set(&d->loop, &r->outer_io, r->outer_fd, o);
+	if (e < 0)
+		r->report(r, RELAY_END, "error");
 }
 
-void relay_start(struct daemon *d, struct session *s)
+void relay_init(struct relay *r, struct daemon *d, struct session_state *st, struct state_sync *sync,
+		struct recording *rec, relay_report_fn report, void *userdata)
 {
-	relay_update(d, s);
+	memset(r, 0, sizeof(*r));
+	r->d = d;
+	r->st = st;
+	r->sync = sync;
+	r->rec = rec;
+	r->report = report;
+	r->userdata = userdata;
+	r->outer_fd = r->master_fd = -1;
+	loop_io_init(&r->outer_io, outer_cb, r);
+	loop_io_init(&r->master_io, master_cb, r);
 }
 
-int relay_attach(struct daemon *d, struct session *s, int outer, int master, char *why, size_t cap)
+void relay_start(struct relay *r)
 {
+	if (r->master_fd >= 0) {
+		r->mode = RELAY_RUNNING;
+	} else {
+		/* The shell went while nobody relayed: what it wrote still goes out. */
+		r->mode = RELAY_DRAINING;
+		r->reason = "exit";
+		r->drain_deadline_ms = mono_ms() + RELAY_DRAIN_MS;
+	}
+	relay_update(r);
+}
+
+int relay_attach(struct relay *r, int outer, int master, char *why, size_t cap)
+{
+	struct session_state *st = r->st;
 	struct termios raw, saved;
 	struct winsize ws, in;
 	struct stat a, b;
 	char path[64];
-	int fd, fl, r;
+	int fd, fl, e;
 
-	(void)d;
 	/* A file description of our own: O_NONBLOCK on the one we were sent
 	 * would also hit the login shell sharing it. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", outer);
 	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		r = -errno;
-		snprintf(why, cap, "cannot reopen the terminal: %s", strerror(-r));
-		return r;
+		e = -errno;
+		snprintf(why, cap, "cannot reopen the terminal: %s", strerror(-e));
+		return e;
 	}
 	if (fstat(fd, &a) < 0 || fstat(outer, &b) < 0 || !S_ISCHR(a.st_mode) || a.st_rdev != b.st_rdev) {
 		snprintf(why, cap, "the terminal changed while being reopened");
-		r = -EPERM;
+		e = -EPERM;
 		goto fail;
 	}
 	if (tcgetattr(fd, &saved) < 0) {
-		r = -errno;
-		snprintf(why, cap, "cannot read the terminal's modes: %s", strerror(-r));
+		e = -errno;
+		snprintf(why, cap, "cannot read the terminal's modes: %s", strerror(-e));
 		goto fail;
 	}
 	fl = fcntl(master, F_GETFL);
 	if (fl < 0 || fcntl(master, F_SETFL, fl | O_NONBLOCK) < 0) {
-		r = -errno;
-		snprintf(why, cap, "cannot use the inner pty: %s", strerror(-r));
+		e = -errno;
+		snprintf(why, cap, "cannot use the inner pty: %s", strerror(-e));
 		goto fail;
 	}
 	/* Raw, or echo doubles and ^C lands on a tty without a foreground group. */
 	raw = saved;
 	cfmakeraw(&raw);
 	if (tcsetattr(fd, TCSANOW, &raw) < 0) {
-		r = -errno;
-		snprintf(why, cap, "cannot put the terminal in raw mode: %s", strerror(-r));
+		e = -errno;
+		snprintf(why, cap, "cannot put the terminal in raw mode: %s", strerror(-e));
 		goto fail;
 	}
-	s->st.termios = saved;
-	s->st.have_termios = true;
+	st->termios = saved;
+	st->have_termios = true;
 	if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
-		s->st.cols = ws.ws_col;
-		s->st.rows = ws.ws_row;
+		st->cols = ws.ws_col;
+		st->rows = ws.ws_row;
 		if (ioctl(master, TIOCGWINSZ, &in) < 0 || in.ws_col != ws.ws_col || in.ws_row != ws.ws_row)
 			(void)ioctl(master, TIOCSWINSZ, &ws);
 	}
 	close(outer);
-	s->st.outer_fd = fd;
-	s->st.master_fd = master;
-	loop_io_init(&s->outer_io, outer_cb, s);
-	loop_io_init(&s->master_io, master_cb, s);
+	r->outer_fd = fd;
+	r->master_fd = master;
 	return 0;
 fail:
 	close(fd);
-	return r;
+	return e;
 }
 
-void relay_tick(struct daemon *d, struct session *s, int64_t now)
+void relay_tick(struct relay *r, int64_t now)
 {
-	if (s->phase == SESSION_RELAYING) {
-		check_winsize(d, s);
-		if (s->close_deadline_ms && now >= s->close_deadline_ms) {
+	if (r->mode == RELAY_RUNNING) {
+		check_winsize(r);
+		if (r->close_deadline_ms && now >= r->close_deadline_ms) {
 			/* PAM closed the session and the inner side holds on:
 			 * hang it up. */
-			inner_done(d, s, "close");
+			inner_done(r, "close");
 			return;
 		}
-		if (s->outer_io.fd < 0 && s->st.outer_fd >= 0) {
+		if (r->outer_io.fd < 0 && r->outer_fd >= 0) {
 			/* Not watched (the shell takes no input): look for a hangup. */
-			struct pollfd p = { .fd = s->st.outer_fd, .events = POLLIN };
+			struct pollfd p = { .fd = r->outer_fd, .events = POLLIN };
 
 			if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
-				outer_gone(d, s, "hangup");
+				outer_gone(r, "hangup");
 		}
-	} else if (s->phase == SESSION_DRAINING && now >= s->drain_deadline_ms) {
-		session_end(d, s, s->end_reason); /* the terminal takes nothing more */
+	} else if (r->mode == RELAY_DRAINING && now >= r->drain_deadline_ms) {
+		r->report(r, RELAY_END, r->reason); /* the terminal takes nothing more */
 	}
 }
 
-void relay_closing(struct daemon *d, struct session *s, int64_t now)
+void relay_closing(struct relay *r, int64_t now)
 {
-	(void)d;
-	if (s->phase == SESSION_RELAYING && !s->close_deadline_ms)
-		s->close_deadline_ms = now + RELAY_CLOSE_MS;
+	if (r->mode == RELAY_RUNNING && !r->close_deadline_ms)
+		r->close_deadline_ms = now + RELAY_CLOSE_MS;
 }
 
-void relay_stop(struct daemon *d, struct session *s)
+/* Unwatches and closes both fds, frees the buffers; restore: the outer
+ * tty's modes go back first. */
+static void release(struct relay *r, bool restore)
 {
-	loop_del(&d->loop, &s->master_io);
-	loop_del(&d->loop, &s->outer_io);
-	if (s->st.master_fd >= 0)
-		close(s->st.master_fd);
-	s->st.master_fd = -1;
-	if (s->st.outer_fd >= 0) {
-		if (s->st.have_termios)
-			(void)tcsetattr(s->st.outer_fd, TCSANOW, &s->st.termios);
-		close(s->st.outer_fd);
+	loop_del(&r->d->loop, &r->master_io);
+	loop_del(&r->d->loop, &r->outer_io);
+	if (r->master_fd >= 0)
+		close(r->master_fd);
+	r->master_fd = -1;
+	if (r->outer_fd >= 0) {
+		if (restore && r->st->have_termios)
+			(void)tcsetattr(r->outer_fd, TCSANOW, &r->st->termios);
+		close(r->outer_fd);
 	}
-	s->st.outer_fd = -1;
-	buf_free(&s->to_outer);
-	buf_free(&s->to_inner);
+	r->outer_fd = -1;
+	buf_free(&r->to_outer);
+	buf_free(&r->to_inner);
+	r->mode = RELAY_OFF;
 }
 
-void relay_flush_once(struct session *s)
+void relay_stop(struct relay *r)
 {
-	if (s->st.outer_fd >= 0 && buf_len(&s->to_outer)) {
-		ssize_t w = write_some(s->st.outer_fd, s->to_outer.p + s->to_outer.start, buf_len(&s->to_outer));
+	release(r, true);
+}
+
+void relay_detach(struct relay *r)
+{
+	release(r, false);
+}
+
+void relay_flush_once(struct relay *r)
+{
+	if (r->outer_fd >= 0 && buf_len(&r->to_outer)) {
+		ssize_t w = write_some(r->outer_fd, r->to_outer.p + r->to_outer.start, buf_len(&r->to_outer));
 
 		if (w > 0)
-			buf_pop(&s->to_outer, (size_t)w);
+			buf_pop(&r->to_outer, (size_t)w);
 	}
+}
+
+size_t relay_output_pending(const struct relay *r)
+{
+	return buf_len(&r->to_outer);
 }
 
 /* A pty master: TIOCGPTN answers only on one. */
@@ -486,12 +543,10 @@ static bool is_master(int fd)
 	return ioctl(fd, TIOCGPTN, &n) == 0;
 }
 
-int relay_resume(struct daemon *d, struct session *s, int outer, int inner, const struct state_pending *p,
-		 char *why, size_t cap)
+int relay_resume(struct relay *r, int outer, int inner, const struct state_pending *p, char *why, size_t cap)
 {
-	int fl;
+	int fl, e;
 
-	(void)d;
 	if (!isatty(outer)) {
 		snprintf(why, cap, "the stored outer fd is not a terminal");
 		return -ENOTTY;
@@ -506,49 +561,35 @@ int relay_resume(struct daemon *d, struct session *s, int outer, int inner, cons
 	    fcntl(outer, F_SETFD, FD_CLOEXEC) < 0 ||
 	    (inner >= 0 && ((fl = fcntl(inner, F_GETFL)) < 0 || fcntl(inner, F_SETFL, fl | O_NONBLOCK) < 0 ||
 			    fcntl(inner, F_SETFD, FD_CLOEXEC) < 0))) {
-		snprintf(why, cap, "cannot use the stored fds: %s", strerror(errno));
-		return -errno;
+		e = -errno; /* before snprintf, which may set it */
+		snprintf(why, cap, "cannot use the stored fds: %s", strerror(-e));
+		return e;
 	}
-	if (p && (buf_push(&s->to_outer, RELAY_TO_OUTER_MAX, p->to_outer, p->to_outer_len) < 0 ||
-		  (inner >= 0 && buf_push(&s->to_inner, RELAY_TO_INNER_MAX, p->to_inner, p->to_inner_len) < 0))) {
-		buf_free(&s->to_outer);
-		buf_free(&s->to_inner);
+	if (p && (buf_push(&r->to_outer, RELAY_TO_OUTER_MAX, p->to_outer, p->to_outer_len) < 0 ||
+		  (inner >= 0 && buf_push(&r->to_inner, RELAY_TO_INNER_MAX, p->to_inner, p->to_inner_len) < 0))) {
+		buf_free(&r->to_outer);
+		buf_free(&r->to_inner);
 		snprintf(why, cap, "cannot take the pending bytes");
 		return -ENOMEM;
 	}
-	s->st.outer_fd = outer;
-	s->st.master_fd = inner;
-	loop_io_init(&s->outer_io, outer_cb, s);
-	loop_io_init(&s->master_io, master_cb, s);
+	r->outer_fd = outer;
+	r->master_fd = inner;
 	return 0;
 }
 
-int relay_pending(const struct session *s, struct state_pending *p)
+int relay_pending(const struct relay *r, struct state_pending *p)
 {
-	size_t no = buf_len(&s->to_outer), ni = buf_len(&s->to_inner);
+	size_t no = buf_len(&r->to_outer), ni = buf_len(&r->to_inner);
 
 	if (no && !(p->to_outer = malloc(no)))
 		return -ENOMEM;
 	if (ni && !(p->to_inner = malloc(ni)))
 		return -ENOMEM;
 	if (no)
-		memcpy(p->to_outer, s->to_outer.p + s->to_outer.start, no);
+		memcpy(p->to_outer, r->to_outer.p + r->to_outer.start, no);
 	if (ni)
-		memcpy(p->to_inner, s->to_inner.p + s->to_inner.start, ni);
+		memcpy(p->to_inner, r->to_inner.p + r->to_inner.start, ni);
 	p->to_outer_len = no;
 	p->to_inner_len = ni;
 	return 0;
-}
-
-void relay_detach(struct daemon *d, struct session *s)
-{
-	loop_del(&d->loop, &s->master_io);
-	loop_del(&d->loop, &s->outer_io);
-	if (s->st.master_fd >= 0)
-		close(s->st.master_fd);
-	if (s->st.outer_fd >= 0)
-		close(s->st.outer_fd);
-	s->st.master_fd = s->st.outer_fd = -1;
-	buf_free(&s->to_outer);
-	buf_free(&s->to_inner);
 }

@@ -11,26 +11,42 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "daemon.h"
 #include "fdpass.h"
 #include "io.h"
+#include "jsonadd.h"
 #include "log.h"
+#include "monoclock.h"
 #include "ops.h"
 #include "proto.h"
 #include "server.h"
+#include "session.h"
 
 #define SERVER_BACKLOG 128
 #define SERVER_ACCEPTS_PER_WAKE 16
 #define SERVER_BACKOFF_MS 1000
 
+/* One client connection; private: ops sees it through server.h. */
+struct conn {
+	struct conn *prev, *next;
+	struct daemon *d;
+	struct loop_io io;
+	int fd;
+	struct ucred cred;          /* SO_PEERCRED, taken at accept */
+	struct session_waiter wait; /* wait.s: the close reply waits for this session's end */
+	int64_t idle_deadline_ms;
+};
+
+const struct ucred *server_conn_peer(const struct conn *c)
+{
+	return &c->cred;
+}
+
 void server_conn_destroy(struct daemon *d, struct conn *c)
 {
 	loop_del(&d->loop, &c->io);
 	close(c->fd);
-	if (c->waiting)
-		c->waiting->close_conn = NULL;
+	session_unwait(&c->wait);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -60,12 +76,12 @@ void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const
 {
 	struct json_object *o = proto_reply_ok();
 
-	if (o) {
-		json_object_object_add(o, "sid", json_object_new_string(sid));
-		json_object_object_add(o, "state", json_object_new_string(state));
+	if (o && (jsonadd_str(o, "sid", sid) < 0 || jsonadd_str(o, "state", state) < 0)) {
+		json_object_put(o);
+		o = NULL; /* the connection goes: server_reply */
 	}
-	c->waiting = NULL;
-	c->idle_deadline_ms = loop_now_ms() + DAEMON_CONN_IDLE_MS;
+	c->wait.s = NULL;
+	c->idle_deadline_ms = mono_ms() + DAEMON_CONN_IDLE_MS;
 	if (loop_set(&d->loop, &c->io, c->fd, EPOLLIN | EPOLLRDHUP) < 0) {
 		json_object_put(o);
 		server_conn_destroy(d, c);
@@ -74,11 +90,24 @@ void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const
 	server_reply(d, c, o, false);
 }
 
-void server_defer(struct daemon *d, struct conn *c)
+static void close_answer(struct session_waiter *w, const char *sid, const char *state)
 {
+	struct conn *c = (struct conn *)(void *)((char *)w - offsetof(struct conn, wait));
+
+	server_reply_close(c->d, c, sid, state);
+}
+
+int server_wait_close(struct daemon *d, struct conn *c, struct session *s)
+{
+	int r;
+
+	c->wait.ended = close_answer;
+	if ((r = session_wait_end(s, &c->wait, mono_ms())) < 0)
+		return r;
 	/* Nothing more is read until the reply went out; a hangup still shows. */
 	if (loop_set(&d->loop, &c->io, c->fd, EPOLLRDHUP) < 0)
 		server_conn_destroy(d, c);
+	return 0;
 }
 
 static void conn_cb(struct loop_io *io, uint32_t ev)
@@ -90,7 +119,7 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 	size_t nfds = 0;
 	int r;
 
-	if (c->waiting) {
+	if (c->wait.s) {
 		if (ev & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
 			server_conn_destroy(d, c); /* the pending reply is dropped */
 		return;
@@ -113,7 +142,7 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 		server_conn_destroy(d, c);
 		return;
 	}
-	c->idle_deadline_ms = loop_now_ms() + DAEMON_CONN_IDLE_MS;
+	c->idle_deadline_ms = mono_ms() + DAEMON_CONN_IDLE_MS;
 	ops_dispatch(d, c, msg, fds, nfds); /* c may be gone after this */
 	json_object_put(msg);
 }
@@ -146,7 +175,7 @@ int server_conn_install(struct daemon *d, int fd, const struct ucred *cred)
 	c->d = d;
 	c->fd = fd;
 	c->cred = *cred;
-	c->idle_deadline_ms = loop_now_ms() + DAEMON_CONN_IDLE_MS;
+	c->idle_deadline_ms = mono_ms() + DAEMON_CONN_IDLE_MS;
 	loop_io_init(&c->io, conn_cb, c);
 	if ((r = loop_set(&d->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP)) < 0) {
 		close(fd);
@@ -181,8 +210,8 @@ static void accept_cb(struct loop_io *io, uint32_t ev)
 				 * connection we cannot take. */
 				log_line("accept: %s; not accepting for %d ms", strerror(errno), SERVER_BACKOFF_MS);
 				loop_del(&d->loop, &d->listen_io);
-				d->accept_resume_ms = loop_now_ms() + SERVER_BACKOFF_MS;
-				daemon_update_timers(d);
+				/* The service re-arms its tick after these events. */
+				d->accept_resume_ms = mono_ms() + SERVER_BACKOFF_MS;
 				return;
 			}
 			log_line("accept: %s", strerror(errno));
@@ -261,43 +290,15 @@ static int listen_path(struct daemon *d, const char *path, char *err, size_t err
 	return 0;
 }
 
-static int listen_activated(struct daemon *d, int n, char *err, size_t errlen)
-{
-	int fd = SD_LISTEN_FDS_START, fl;
-
-	if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0) {
-		snprintf(err, errlen, "fd %d from the service manager is not a listening SOCK_SEQPACKET unix socket", fd);
-		return -EINVAL;
-	}
-	/* Stored session fds come here with a later version; none are used yet. */
-	for (int i = 1; i < n; i++)
-		close(fd + i);
-	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		snprintf(err, errlen, "cannot use fd %d: %s", fd, strerror(errno));
-		return -errno;
-	}
-	d->listen_fd = fd;
-	d->listen_activated = true;
-	return 0;
-}
-
 int server_listen(struct daemon *d, char *err, size_t errlen)
 {
-	int n, r;
+	int r;
 
 	err[0] = '\0';
-	if (d->listen_fd >= 0) /* handed over (handoff_collect) */
-		goto watch;
-	n = sd_listen_fds(1);
-	if (n < 0) {
-		snprintf(err, errlen, "cannot take the sockets from the service manager: %s", strerror(-n));
-		return n;
-	}
-	r = n > 0 ? listen_activated(d, n, err, errlen) : listen_path(d, d->cfg.socket_path, err, errlen);
-	if (r < 0)
+	/* A socket from the service manager or the previous daemon was taken
+	 * by handoff_exec_collect (which also consumed LISTEN_FDS); else ours. */
+	if (d->listen_fd < 0 && (r = listen_path(d, d->cfg.socket_path, err, errlen)) < 0)
 		return r;
-watch:
 	loop_io_init(&d->listen_io, accept_cb, d);
 	if ((r = loop_set(&d->loop, &d->listen_io, d->listen_fd, EPOLLIN)) < 0) {
 		snprintf(err, errlen, "epoll: %s", strerror(-r));
@@ -329,7 +330,7 @@ void server_tick(struct daemon *d, int64_t now)
 
 	for (c = d->conns; c; c = next) {
 		next = c->next;
-		if (!c->waiting && now >= c->idle_deadline_ms)
+		if (!c->wait.s && now >= c->idle_deadline_ms)
 			server_conn_destroy(d, c);
 	}
 	if (d->accept_resume_ms && now >= d->accept_resume_ms && d->listen_fd >= 0) {

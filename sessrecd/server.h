@@ -11,9 +11,12 @@
 
 struct daemon;
 struct conn;
+struct session;
 
-/* Takes the socket systemd passed (LISTEN_FDS) or creates d->cfg's one:
- * parent directory 0755, a stale socket replaced, mode 0666. */
+/* Watches the listening socket: the one handed over (systemd's
+ * LISTEN_FDS or the previous daemon's, taken by handoff_exec_collect into
+ * d->listen_fd), or else d->cfg's, created: parent directory 0755, a stale
+ * socket replaced, mode 0666. */
 int server_listen(struct daemon *d, char *err, size_t errlen);
 
 /* Closes every connection and the listener (unlinking our own socket). */
@@ -34,8 +37,13 @@ void server_reply_error(struct daemon *d, struct conn *c, const char *msg);
 /* The deferred reply to close: {"ok":true,"sid":sid,"state":state}. */
 void server_reply_close(struct daemon *d, struct conn *c, const char *sid, const char *state);
 
-/* The connection waits for the end of a session: only its hangup is watched. */
-void server_defer(struct daemon *d, struct conn *c);
+/* The peer credentials taken at accept. */
+const struct ucred *server_conn_peer(const struct conn *c);
+
+/* The close request of c is answered when s ended (server_reply_close
+ * with "recorded"); meanwhile only the connection's hangup is watched.
+ * -EBUSY when a close of s is waiting already (nothing changed). */
+int server_wait_close(struct daemon *d, struct conn *c, struct session *s);
 
 void server_conn_destroy(struct daemon *d, struct conn *c);
 

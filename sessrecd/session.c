@@ -1,34 +1,99 @@
-/* session: registry, lifecycle, tokens, events and state files of sessions
- * (see session.h). Convention: 0 or -errno. */
+/* session: registry, lifecycle (the one state machine, see session.h),
+ * tokens, events and state files of sessions. Convention: 0 or -errno. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
 #include "log.h"
-#include "notify.h"
+#include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
-#include "server.h"
 #include "session.h"
 #include "uuid.h"
+#include "writer.h"
 
 #define SESSION_STATE_EVERY_MS 2000 /* counters reach the state file this often */
 
-/* Gives s its serial and puts it at the head of the registry. */
-static void session_link(struct daemon *d, struct session *s)
+static bool live(enum session_phase p)
+{
+	return p == SESSION_OPEN || p == SESSION_RELAYING || p == SESSION_DRAINING || p == SESSION_FINISHING;
+}
+
+static bool relaying(enum session_phase p)
+{
+	return p == SESSION_RELAYING || p == SESSION_DRAINING;
+}
+
+/* Every phase change goes through here: the counters follow. */
+static void set_phase(struct daemon *d, struct session *s, enum session_phase p)
+{
+	d->nlive += live(p) - live(s->phase);
+	d->nrelay += relaying(p) - relaying(s->phase);
+	s->phase = p;
+}
+
+static void dirty_add(struct daemon *d, struct session *s)
+{
+	if (s->on_dirty)
+		return;
+	s->on_dirty = true;
+	s->dirty_prev = NULL;
+	s->dirty_next = d->dirty;
+	if (d->dirty)
+		d->dirty->dirty_prev = s;
+	d->dirty = s;
+}
+
+static void dirty_remove(struct daemon *d, struct session *s)
+{
+	if (!s->on_dirty)
+		return;
+	if (s->dirty_prev)
+		s->dirty_prev->dirty_next = s->dirty_next;
+	else
+		d->dirty = s->dirty_next;
+	if (s->dirty_next)
+		s->dirty_next->dirty_prev = s->dirty_prev;
+	s->on_dirty = false;
+	s->dirty_prev = s->dirty_next = NULL;
+}
+
+/* What the relay saw: the inner side ended (draining starts), or the end. */
+static void relay_report(struct relay *r, enum relay_event ev, const char *reason)
+{
+	struct session *s = r->userdata;
+	struct daemon *d = s->d;
+
+	if (ev == RELAY_END) {
+		session_end(d, s, reason);
+		return;
+	}
+	if (s->phase != SESSION_RELAYING)
+		return;
+	/* A duplicate in the holder would keep the shell from its hangup. */
+	handoff_drop_inner(&d->ho, s->st.sid);
+	s->end_reason = reason;
+	set_phase(d, s, SESSION_DRAINING);
+}
+
+/* Gives s its serial, binds its relay and recording and puts it at the
+ * head of the registry in phase p. */
+static void session_link(struct daemon *d, struct session *s, enum session_phase p)
 {
 	s->d = d;
 	s->serial = ++d->next_serial;
-	loop_io_init(&s->outer_io, NULL, s);
-	loop_io_init(&s->master_io, NULL, s);
+	relay_init(&s->relay, d, &s->st, &s->sync, &s->rec, relay_report, s);
+	recorder_init(&s->rec, d, &s->st, &s->sync, s->serial);
+	s->phase = SESSION_ENDED; /* counts as nothing until set_phase */
+	set_phase(d, s, p);
 	s->next = d->sessions;
 	if (d->sessions)
 		d->sessions->prev = s;
@@ -44,19 +109,16 @@ struct session *session_new(struct daemon *d)
 
 	if (!s)
 		return NULL;
-	if ((r = uuid_v4(s->st.sid)) < 0 ||
-	    (r = random_token(s->token, sizeof(s->token), 32)) < 0) {
+	if ((r = uuid_v4(s->st.sid)) < 0 || (r = random_token(s->token, sizeof(s->token), 32)) < 0) {
 		free(s);
 		errno = -r;
 		return NULL;
 	}
-	s->phase = SESSION_OPEN;
-	s->st.outer_fd = s->st.master_fd = -1;
 	s->st.audit_session = -1;
-	s->opened_ms = loop_now_ms();
+	s->opened_ms = mono_ms();
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->opened_sec = rt.tv_sec;
-	session_link(d, s);
+	session_link(d, s, SESSION_OPEN);
 	return s;
 }
 
@@ -71,24 +133,24 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->phase = SESSION_RELAYING;
 	s->st = *st;
-	s->st.outer_fd = s->st.master_fd = -1;
+	if (!s->st.cap)
+		s->st.cap = d->cfg.session_cap;
 	s->token_spent = true;
-	s->withhold = st->withhold;
-	s->cap = st->cap ? st->cap : d->cfg.session_cap;
-	s->opened_ms = loop_now_ms();
+	s->opened_ms = mono_ms();
 	s->opened_sec = st->start_sec;
-	session_link(d, s);
+	session_link(d, s, SESSION_RELAYING);
 	return s;
 }
 
 void session_free(struct daemon *d, struct session *s)
 {
-	relay_stop(d, s);
-	recorder_release(d, s);
-	if (s->close_conn)
-		s->close_conn->waiting = NULL;
+	relay_stop(&s->relay);
+	recorder_release(&s->rec);
+	if (s->closer)
+		s->closer->s = NULL;
+	dirty_remove(d, s);
+	set_phase(d, s, SESSION_ENDED);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -128,23 +190,14 @@ struct session *session_by_serial(struct daemon *d, uint64_t serial)
 	return NULL;
 }
 
-unsigned session_live_count(struct daemon *d)
+unsigned session_live_count(const struct daemon *d)
 {
-	unsigned n = 0;
-
-	for (struct session *s = d->sessions; s; s = s->next)
-		n += s->phase == SESSION_OPEN || s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING ||
-		     s->phase == SESSION_FINISHING;
-	return n;
+	return d->nlive;
 }
 
-unsigned session_relay_count(struct daemon *d)
+unsigned session_relay_count(const struct daemon *d)
 {
-	unsigned n = 0;
-
-	for (struct session *s = d->sessions; s; s = s->next)
-		n += s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING;
-	return n;
+	return d->nrelay;
 }
 
 const char *session_phase_name(enum session_phase p)
@@ -159,16 +212,6 @@ const char *session_phase_name(enum session_phase p)
 	case SESSION_DRYRUN: return "dry_run";
 	}
 	return "unknown";
-}
-
-double session_t(const struct session *s)
-{
-	struct timespec now;
-	int64_t ns;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (s->stop_ns ? s->stop_ns : (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec) - s->st.start_mono_ns;
-	return ns <= 0 ? 0.0 : (double)ns / 1e9;
 }
 
 void session_event_base(const struct session *s, struct event *e, char *uid)
@@ -191,7 +234,7 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	struct event e = { .type = EVENT_SESSION_RECORDED };
 	char dur[32], bytes[24];
 
-	snprintf(dur, sizeof(dur), "%.3f", session_t(s));
+	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
 	event_add(&e, "sid", st->sid);
 	event_add(&e, "service", st->proto[0] ? st->proto : st->service);
@@ -204,93 +247,258 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	emit_event(d, &e);
 }
 
+/* ---- state files ---- */
+
+/* The one place that fills in what a state file carries besides the live
+ * counters: whose session it is and when it was written. */
+static void state_prepare(struct daemon *d, struct session *s, int64_t saved_ns, int64_t handoff_ns)
+{
+	state_copy(s->st.owner, sizeof(s->st.owner), d->ho.owner);
+	s->st.saved_ns = saved_ns;
+	s->st.handoff_ns = handoff_ns;
+}
+
+static int state_file(struct daemon *d, const struct session *s, char *path, size_t cap)
+{
+	if (!d->writer || !d->state_ok || state_path(path, cap, d->cfg.state_dir, s->st.sid) < 0)
+		return -ENOENT;
+	return 0;
+}
+
 void session_save(struct daemon *d, struct session *s)
 {
 	char path[PATH_MAX], json[STATE_JSON_MAX];
 	int n;
 
-	s->state_dirty = s->state_urgent = false;
-	s->state_saved_ms = loop_now_ms();
-	if (!d->writer || !d->state_ok || state_path(path, sizeof(path), d->cfg.state_dir, s->st.sid) < 0)
+	s->sync.dirty = s->sync.urgent = false;
+	s->sync.saved_ms = mono_ms();
+	if (state_file(d, s, path, sizeof(path)) < 0)
 		return;
-	/* What a later daemon needs that lives outside st while we run. */
-	state_copy(s->st.owner, sizeof(s->st.owner), d->ho.owner);
-	s->st.cap = s->cap;
-	s->st.withhold = s->withhold;
-	s->st.saved_ns = s->state_saved_ms * 1000000;
-	s->st.handoff_ns = 0;
+	state_prepare(d, s, s->sync.saved_ms * 1000000, 0);
 	n = state_to_json(&s->st, json, sizeof(json));
 	if (n > 0)
 		writer_state_put(d->writer, path, json, (size_t)n, s->serial);
+}
+
+int session_save_handoff(struct daemon *d, struct session *s, int64_t now_ns)
+{
+	struct state_pending pend = { 0 };
+	char path[PATH_MAX], *json = NULL;
+	int n;
+
+	if ((n = state_file(d, s, path, sizeof(path))) < 0)
+		return n;
+	recorder_flush_withheld(&s->rec);
+	state_prepare(d, s, now_ns, now_ns);
+	recorder_pending(&s->rec, &pend);
+	if ((n = relay_pending(&s->relay, &pend)) == 0)
+		n = state_handoff_json(&s->st, &pend, &json);
+	state_pending_free(&pend);
+	if (n < 0)
+		return n;
+	/* Behind every line of the session already queued: the writer keeps order. */
+	writer_state_put(d->writer, path, json, (size_t)n, s->serial);
+	free(json);
+	return 0;
 }
 
 static void state_remove(struct daemon *d, struct session *s)
 {
 	char path[PATH_MAX];
 
-	if (d->writer && d->state_ok && state_path(path, sizeof(path), d->cfg.state_dir, s->st.sid) > 0)
+	if (state_file(d, s, path, sizeof(path)) == 0)
 		writer_state_unlink(d->writer, path);
+}
+
+/* ---- transitions ---- */
+
+void session_hold(struct daemon *d, struct session *s)
+{
+	if (relaying(s->phase))
+		handoff_hold(&d->ho, s->st.sid, s->relay.outer_fd, s->relay.master_fd);
+}
+
+/* The attach's moment on both clocks. */
+static void mark_start(struct session *s)
+{
+	struct timespec rt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	s->st.start_sec = rt.tv_sec;
+	s->st.start_usec = rt.tv_nsec / 1000;
+	s->st.start_mono_ns = mono_ns();
+}
+
+int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why, size_t cap)
+{
+	int r;
+
+	mark_start(s);
+	s->st.withhold = d->cfg.withhold_secrets;
+	s->st.cap = d->cfg.session_cap;
+	if ((r = relay_attach(&s->relay, fds[0], fds[1], why, cap)) < 0)
+		return r;
+	fds[0] = fds[1] = -1; /* the relay's now */
+	set_phase(d, s, SESSION_RELAYING);
+	if ((r = recorder_begin(&s->rec)) < 0) {
+		/* Nothing relays unrecorded: the shim falls back per its policy. */
+		log_line("session %s: cannot open a shard in %s: %s", s->st.sid, d->cfg.shard_dir, strerror(-r));
+		set_phase(d, s, SESSION_OPEN);
+		relay_stop(&s->relay);
+		snprintf(why, cap, "cannot write recordings: %s", strerror(-r));
+		return r;
+	}
+	relay_start(&s->relay);
+	session_save(d, s);
+	session_hold(d, s);
+	return 0;
+}
+
+void session_attach_command(struct daemon *d, struct session *s)
+{
+	int r;
+
+	mark_start(s);
+	s->st.cap = d->cfg.session_cap;
+	if ((r = recorder_begin(&s->rec)) < 0)
+		log_line("session %s: cannot record the command in %s: %s", s->st.sid, d->cfg.shard_dir,
+			 strerror(-r));
+	else
+		recorder_finish(&s->rec, "command");
+	set_phase(d, s, SESSION_COMMAND);
+}
+
+void session_attach_dry_run(struct session *s)
+{
+	mark_start(s);
+	set_phase(s->d, s, SESSION_DRYRUN);
+}
+
+void session_resumed(struct daemon *d, struct session *s, bool held)
+{
+	if (s->relay.master_fd < 0) {
+		/* The shell went while nobody relayed: what it wrote still goes out. */
+		set_phase(d, s, SESSION_DRAINING);
+		s->end_reason = "exit";
+	}
+	if (!held)
+		session_hold(d, s);
+	relay_start(&s->relay);
+	session_save(d, s);
 }
 
 void session_end(struct daemon *d, struct session *s, const char *reason)
 {
-	if (s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING)
+	if (!relaying(s->phase))
 		return;
 	s->end_reason = reason;
-	relay_stop(d, s);
-	handoff_drop(d, s);
-	recorder_finish(d, s, reason);
+	relay_stop(&s->relay);
+	handoff_drop(&d->ho, s->st.sid);
+	recorder_finish(&s->rec, reason);
 	emit_recorded(d, s, reason);
 	state_remove(d, s);
-	s->phase = SESSION_FINISHING;
-	s->ended_ms = loop_now_ms();
-	/* The reply to a waiting close, and the session's going, happen in
+	set_phase(d, s, SESSION_FINISHING);
+	s->ended_ms = mono_ms();
+	/* The answer to a waiting close, and the session's going, happen in
 	 * session_writer_progress, never under the caller's feet. */
+	dirty_add(d, s);
 }
 
-/* The close waiting for s's end line hears "recorded". */
-static void answer_close(struct daemon *d, struct session *s)
+void session_stop(struct daemon *d, struct session *s)
 {
-	struct conn *c = s->close_conn;
+	if (!relaying(s->phase))
+		return;
+	relay_flush_once(&s->relay);
+	session_end(d, s, s->phase == SESSION_DRAINING ? s->end_reason : "shutdown");
+}
 
-	s->close_conn = NULL;
-	c->waiting = NULL;
-	server_reply_close(d, c, s->st.sid, "recorded");
+void session_end_lost(struct daemon *d, const struct session_state *st, int64_t stop_ns)
+{
+	struct session *s = session_adopt(d, st);
+
+	if (!s)
+		return;
+	s->rec.stop_ns = stop_ns;
+	if (recorder_resume(&s->rec, NULL) < 0)
+		s->st.failed = true;
+	session_end(d, s, "lost");
+}
+
+void session_detach(struct daemon *d, struct session *s)
+{
+	relay_detach(&s->relay);
+	recorder_release(&s->rec);
+	session_free(d, s);
+}
+
+int session_wait_end(struct session *s, struct session_waiter *w, int64_t now)
+{
+	if (s->closer)
+		return -EBUSY;
+	s->closer = w;
+	w->s = s;
+	relay_closing(&s->relay, now);
+	return 0;
+}
+
+void session_unwait(struct session_waiter *w)
+{
+	if (w->s)
+		w->s->closer = NULL;
+	w->s = NULL;
+}
+
+/* The close waiting for the end line of s hears "recorded". */
+static void answer_close(struct session *s)
+{
+	struct session_waiter *w = s->closer;
+
+	s->closer = NULL;
+	w->s = NULL;
+	w->ended(w, s->st.sid, "recorded");
 }
 
 /* FINISHING -> answered and gone, or ENDED until PAM closes. */
 static void finalize(struct daemon *d, struct session *s)
 {
-	if (!s->close_conn) {
-		s->phase = SESSION_ENDED;
+	dirty_remove(d, s);
+	if (!s->closer) {
+		set_phase(d, s, SESSION_ENDED);
 		return;
 	}
-	answer_close(d, s);
+	answer_close(s);
 	session_free(d, s);
 }
 
 void session_writer_progress(struct daemon *d)
 {
-	uint64_t done = writer_done(d->writer);
+	uint64_t done;
 	struct session *s, *next;
 
-	for (s = d->sessions; s; s = next) {
-		next = s->next;
-		if (s->phase == SESSION_FINISHING && s->end_seq <= done)
+	if (!d->dirty || !d->writer)
+		return;
+	done = writer_done(d->writer);
+	for (s = d->dirty; s; s = next) {
+		next = s->dirty_next;
+		if (s->phase != SESSION_FINISHING)
+			dirty_remove(d, s);
+		else if (s->rec.end_seq <= done)
 			finalize(d, s);
 	}
 }
 
 void session_writer_stopped(struct daemon *d)
 {
-	for (struct session *s = d->sessions; s; s = s->next) {
+	for (struct session *s = d->dirty; s; s = s->dirty_next) {
 		if (s->phase != SESSION_FINISHING)
 			continue;
-		if (s->close_conn)
-			answer_close(d, s);
-		s->end_seq = 0;
+		if (s->closer)
+			answer_close(s);
+		s->rec.end_seq = 0;
 	}
 }
+
+/* ---- the tick ---- */
 
 /* An open session whose opener is gone and whose token can no longer be
  * used will never be attached nor closed. */
@@ -317,14 +525,14 @@ void session_tick(struct daemon *d, int64_t now, bool house)
 
 	for (s = d->sessions; s; s = next) {
 		next = s->next;
-		if (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING)
-			relay_tick(d, s, now);
+		if (relaying(s->phase))
+			relay_tick(&s->relay, now);
 		if (s->phase == SESSION_RELAYING &&
-		    (s->state_urgent || (s->state_dirty && now - s->state_saved_ms >= SESSION_STATE_EVERY_MS)))
+		    (s->sync.urgent || (s->sync.dirty && now - s->sync.saved_ms >= SESSION_STATE_EVERY_MS)))
 			session_save(d, s);
 		if (!house)
 			continue;
-		if (s->phase == SESSION_ENDED && !s->close_conn && now - s->ended_ms > DAEMON_ENDED_KEEP_MS) {
+		if (s->phase == SESSION_ENDED && !s->closer && now - s->ended_ms > DAEMON_ENDED_KEEP_MS) {
 			session_free(d, s);
 		} else if (s->phase == SESSION_OPEN && open_abandoned(d, s, now)) {
 			emit_abandoned(d, s);
@@ -335,10 +543,6 @@ void session_tick(struct daemon *d, int64_t now, bool house)
 
 void session_shutdown(struct daemon *d)
 {
-	for (struct session *s = d->sessions; s; s = s->next) {
-		if (s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING)
-			continue;
-		relay_flush_once(s);
-		session_end(d, s, s->phase == SESSION_DRAINING ? s->end_reason : "shutdown");
-	}
+	for (struct session *s = d->sessions; s; s = s->next)
+		session_stop(d, s);
 }

@@ -1,6 +1,27 @@
-/* session: the registry of sessions and their lifecycle (open -> relaying
- * -> draining -> finishing -> ended, or command / dry run), one-time
- * tokens, the events about a session, state files, expiry.
+/* session: the registry of sessions and the ONE place their lifecycle is
+ * decided (s->phase is assigned only in session.c), one-time tokens, the
+ * state files. The relay and the recorder below it do the work and report
+ * back (relay.h's callback, return codes); attach, ops, resume and the
+ * service above it trigger the transitions named here.
+ *
+ * The states and transitions (who triggers each):
+ *
+ *   (new) --session_new (op open)--> OPEN
+ *   OPEN --session_attach_tty (attach with 2 fds)--> RELAYING
+ *   OPEN --session_attach_command (attach with cmd)--> COMMAND
+ *   OPEN --session_attach_dry_run (attach, dry run)--> DRYRUN
+ *   (state file) --session_adopt (resume)--> RELAYING, no fds yet;
+ *        --session_resumed--> RELAYING, or DRAINING when the shell was gone
+ *   RELAYING --relay reports RELAY_INNER_EOF (shell exited, or hung up
+ *        RELAY_CLOSE_MS after PAM's close)--> DRAINING
+ *   RELAYING, DRAINING --session_end: relay reports RELAY_END (terminal
+ *        hung up, output drained, drain deadline, error); SIGTERM
+ *        (session_stop); lost at resume (session_end_lost)--> FINISHING
+ *   RELAYING, DRAINING --session_detach (handoff at SIGTERM)--> (freed)
+ *   FINISHING --writer wrote the end line (session_writer_progress)-->
+ *        ENDED, or freed when a close waits (it is answered "recorded")
+ *   OPEN, COMMAND, DRYRUN, ENDED --op close, expiry (session_tick)--> (freed)
+ *
  * Convention: 0 or -errno; lookups return NULL when nothing matches. */
 #pragma once
 #include <stdbool.h>
@@ -8,6 +29,51 @@
 
 #include "daemon.h"
 #include "event.h"
+#include "proto.h"
+#include "recorder.h"
+#include "relay.h"
+#include "state.h"
+
+enum session_phase {
+	SESSION_OPEN,      /* registered by PAM; its token waits for the attach */
+	SESSION_RELAYING,  /* attached: relaying and recording */
+	SESSION_DRAINING,  /* inner side at EOF: flushing output to the outer tty */
+	SESSION_FINISHING, /* end line queued; waiting for the writer to write it */
+	SESSION_ENDED,     /* recorded; kept until PAM's close (or expiry) */
+	SESSION_COMMAND,   /* a non-tty command was noted */
+	SESSION_DRYRUN,    /* attached in dry-run mode: nothing relayed or recorded */
+};
+
+struct session_waiter;
+/* The session w waited for ended (state "recorded"); w no longer waits. */
+typedef void (*session_waiter_fn)(struct session_waiter *w, const char *sid, const char *state);
+
+/* Someone waiting for a session's end (a close request), embedded in it. */
+struct session_waiter {
+	struct session *s;        /* the session waited for; NULL: none */
+	session_waiter_fn ended;
+};
+
+struct session {
+	struct session *prev, *next;
+	struct session *dirty_prev, *dirty_next; /* on d->dirty while finishing */
+	bool on_dirty;
+	struct daemon *d;
+	uint64_t serial;          /* names the session in the writer's reports */
+	enum session_phase phase;
+	struct session_state st;  /* everything a restart needs, serialisable */
+	struct state_sync sync;   /* whether the state file lags behind st */
+	/* registration */
+	char token[PROTO_TOKEN_LEN + 1];
+	bool token_spent;
+	int64_t opened_ms;        /* monotonic: the token's age */
+	int64_t opened_sec;       /* realtime */
+	const char *end_reason;   /* draining: why the inner side ended; finishing: why it ended */
+	int64_t ended_ms;
+	struct relay relay;
+	struct recording rec;
+	struct session_waiter *closer; /* a close request waiting for the end */
+};
 
 /* A new session in phase OPEN with a fresh sid and token, linked into the
  * registry; NULL on failure (errno set). */
@@ -19,7 +85,7 @@ struct session *session_new(struct daemon *d);
 struct session *session_adopt(struct daemon *d, const struct session_state *st);
 
 /* Unlinks and frees s: its relay fds, buffers and shard reference go; a
- * connection waiting for its end is let go without a reply. */
+ * waiter for its end is let go without an answer. */
 void session_free(struct daemon *d, struct session *s);
 
 struct session *session_by_sid(struct daemon *d, const char *sid);
@@ -29,37 +95,81 @@ struct session *session_by_serial(struct daemon *d, uint64_t serial);
 
 /* Sessions that count against MaxSessions= (open, relaying, draining,
  * finishing) and those with a relay (relaying, draining). */
-unsigned session_live_count(struct daemon *d);
-unsigned session_relay_count(struct daemon *d);
+unsigned session_live_count(const struct daemon *d);
+unsigned session_relay_count(const struct daemon *d);
 
 /* "open", "recording", ... as list shows them. */
 const char *session_phase_name(enum session_phase p);
-
-/* Seconds since the session's start on the monotonic clock. */
-double session_t(const struct session *s);
 
 /* The params every event about s starts with: sid user uid service (the
  * protocol, as seed 000's syslog carries it) pam_service src_ip. uid is a
  * caller buffer of 24 bytes that must outlive e. */
 void session_event_base(const struct session *s, struct event *e, char *uid);
 
-/* Ends a relaying or draining session: the relay stops (outer modes
- * restored, inner master closed), the end line is queued, session_recorded
- * is emitted, the state file goes; the session waits in FINISHING for the
- * writer. reason: exit, hangup, close, shutdown, error. */
+/* OPEN -> RELAYING: the relay takes the terminals (fds[0] the outer tty,
+ * fds[1] the inner master; set to -1 once taken), the recording begins,
+ * the state file is queued and the holder gets the fds. On failure s
+ * stays OPEN and why says what failed (the fds not taken stay the
+ * caller's). */
+int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why, size_t cap);
+
+/* OPEN -> COMMAND: the non-tty command in s->st.cmd is recorded (header
+ * and end line) when the shard can be opened (logged when not). */
+void session_attach_command(struct daemon *d, struct session *s);
+
+/* OPEN -> DRYRUN: nothing is relayed or recorded. */
+void session_attach_dry_run(struct session *s);
+
+/* A session from session_adopt whose relay and recording were resumed:
+ * RELAYING, or DRAINING when it has no inner master; the holder gets its
+ * fds unless held, the relay starts and the state file is queued. */
+void session_resumed(struct daemon *d, struct session *s, bool held);
+
+/* RELAYING, DRAINING -> FINISHING: the relay stops (outer modes restored,
+ * inner master closed), the holder lets go, the end line is queued,
+ * session_recorded is emitted, the state file goes. reason: exit, hangup,
+ * close, shutdown, error, lost. A no-op in other phases. */
 void session_end(struct daemon *d, struct session *s, const char *reason);
 
-/* After the writer reported progress: finishing sessions whose end line is
- * written answer their pending close and become ENDED (or go). */
+/* SIGTERM or a failed handoff: one last try to hand pending output to the
+ * terminal, then session_end with "shutdown" (or the draining reason). */
+void session_stop(struct daemon *d, struct session *s);
+
+/* A session no daemon can go on with (its fds are gone): adopted from st
+ * and ended with reason "lost", as of stop_ns (CLOCK_MONOTONIC). */
+void session_end_lost(struct daemon *d, const struct session_state *st, int64_t stop_ns);
+
+/* RELAYING, DRAINING -> (freed): handed over to the next daemon; its
+ * state must be written already (session_save_handoff). The fds are closed
+ * without touching the terminal. */
+void session_detach(struct daemon *d, struct session *s);
+
+/* w waits for the end of s (relaying, draining or finishing); the relay
+ * gives the inner side RELAY_CLOSE_MS. -EBUSY when another waits already. */
+int session_wait_end(struct session *s, struct session_waiter *w, int64_t now);
+
+/* w no longer waits (its connection went). */
+void session_unwait(struct session_waiter *w);
+
+/* The writer reported progress: only the sessions on the dirty list are
+ * looked at; finishing ones whose end line is written answer their
+ * waiting close and become ENDED (or go). */
 void session_writer_progress(struct daemon *d);
 
 /* The writer was stopped, every queued line on disk: finishing sessions
- * answer their pending close ("recorded") and count their end line as
+ * answer their waiting close ("recorded") and count their end line as
  * written (end_seq 0) for a writer started later; they stay FINISHING. */
 void session_writer_stopped(struct daemon *d);
 
 /* Queues the state file of s (at attach, on truncation, periodically). */
 void session_save(struct daemon *d, struct session *s);
+
+/* The state of a relaying session as a handoff writes it (with its
+ * pending bytes, handoff_ns = now_ns), queued to the writer. 0 or -errno. */
+int session_save_handoff(struct daemon *d, struct session *s, int64_t now_ns);
+
+/* The holder gets duplicates of the fds of s (relaying, draining). */
+void session_hold(struct daemon *d, struct session *s);
 
 /* The tick: relays' window sizes and deadlines, state files; with house
  * also expiries (ended sessions nobody closed, open ones whose opener is

@@ -8,10 +8,13 @@
 
 #include "b64.h"
 #include "io.h"
+#include "jsonadd.h"
 #include "proto.h"
 #include "state.h"
 
-enum ftype { F_STR, F_I64, F_BOOL, F_U64, F_UINT, F_INT, F_LONG };
+/* F_NOFD: a key STATE_VERSION 1 carries for daemons that kept live fds in
+ * the state; written as -1, checked on reading, never used. */
+enum ftype { F_STR, F_I64, F_BOOL, F_U64, F_UINT, F_INT, F_LONG, F_NOFD };
 
 struct field {
 	const char *key;
@@ -31,7 +34,7 @@ static const struct field fields[] = {
 	N(start_mono_ns, F_I64), N(bytes_in, F_U64), N(bytes_out, F_U64),
 	N(bytes_recorded, F_U64), N(withheld, F_U64), N(resizes, F_UINT),
 	N(truncated, F_BOOL), N(failed, F_BOOL), N(have_termios, F_BOOL),
-	N(cols, F_UINT), N(rows, F_UINT), N(outer_fd, F_INT), N(master_fd, F_INT),
+	N(cols, F_UINT), N(rows, F_UINT), { "outer_fd", F_NOFD, 0, 0 }, { "master_fd", F_NOFD, 0, 0 },
 	S(owner), N(cap, F_U64), N(withhold, F_BOOL), N(saved_ns, F_I64), N(handoff_ns, F_I64),
 };
 
@@ -59,43 +62,49 @@ static struct json_object *termios_json(const struct termios *t)
 
 	for (size_t i = 0; i < NCCS; i++)
 		snprintf(cc + 2 * i, 3, "%02x", t->c_cc[i]);
-	json_object_object_add(o, "iflag", json_object_new_int64(t->c_iflag));
-	json_object_object_add(o, "oflag", json_object_new_int64(t->c_oflag));
-	json_object_object_add(o, "cflag", json_object_new_int64(t->c_cflag));
-	json_object_object_add(o, "lflag", json_object_new_int64(t->c_lflag));
-	json_object_object_add(o, "line", json_object_new_int64(t->c_line));
-	json_object_object_add(o, "cc", json_object_new_string(cc));
-	json_object_object_add(o, "ispeed", json_object_new_int64(cfgetispeed(t)));
-	json_object_object_add(o, "ospeed", json_object_new_int64(cfgetospeed(t)));
+	if (!o || jsonadd_i64(o, "iflag", t->c_iflag) < 0 || jsonadd_i64(o, "oflag", t->c_oflag) < 0 ||
+	    jsonadd_i64(o, "cflag", t->c_cflag) < 0 || jsonadd_i64(o, "lflag", t->c_lflag) < 0 ||
+	    jsonadd_i64(o, "line", t->c_line) < 0 || jsonadd_str(o, "cc", cc) < 0 ||
+	    jsonadd_i64(o, "ispeed", cfgetispeed(t)) < 0 || jsonadd_i64(o, "ospeed", cfgetospeed(t)) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
 }
 
+static struct json_object *field_json(const struct field *f, const struct session_state *st)
+{
+	const char *p = (const char *)st + f->off;
+
+	switch (f->type) {
+	case F_STR: return json_object_new_string(p);
+	case F_I64: return json_object_new_int64(*(const int64_t *)(const void *)p);
+	case F_BOOL: return json_object_new_boolean(*(const bool *)(const void *)p);
+	case F_U64: return json_object_new_uint64(*(const uint64_t *)(const void *)p);
+	case F_UINT: return json_object_new_int64(*(const unsigned *)(const void *)p);
+	case F_INT: return json_object_new_int64(*(const int *)(const void *)p);
+	case F_LONG: return json_object_new_int64(*(const long *)(const void *)p);
+	case F_NOFD: return json_object_new_int64(-1);
+	}
+	return NULL;
+}
+
+/* st as a JSON object; NULL when out of memory. */
 static struct json_object *state_object(const struct session_state *st)
 {
 	struct json_object *o = json_object_new_object();
 
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "version", json_object_new_int(STATE_VERSION));
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const struct field *f = &fields[i];
-		const char *p = (const char *)st + f->off;
-		struct json_object *v = NULL;
-
-		switch (f->type) {
-		case F_STR: v = json_object_new_string(p); break;
-		case F_I64: v = json_object_new_int64(*(const int64_t *)(const void *)p); break;
-		case F_BOOL: v = json_object_new_boolean(*(const bool *)(const void *)p); break;
-		case F_U64: v = json_object_new_uint64(*(const uint64_t *)(const void *)p); break;
-		case F_UINT: v = json_object_new_int64(*(const unsigned *)(const void *)p); break;
-		case F_INT: v = json_object_new_int64(*(const int *)(const void *)p); break;
-		case F_LONG: v = json_object_new_int64(*(const long *)(const void *)p); break;
-		}
-		json_object_object_add(o, f->key, v);
-	}
-	if (st->have_termios)
-		json_object_object_add(o, "termios", termios_json(&st->termios));
+	if (!o || jsonadd_i64(o, "version", STATE_VERSION) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (jsonadd_value(o, fields[i].key, field_json(&fields[i], st)) < 0)
+			goto fail;
+	if (st->have_termios && jsonadd_value(o, "termios", termios_json(&st->termios)) < 0)
+		goto fail;
 	return o;
+fail:
+	json_object_put(o);
+	return NULL;
 }
 
 int state_to_json(const struct session_state *st, char *buf, size_t cap)
@@ -194,6 +203,8 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 			return -EINVAL;
 		*(int *)(void *)p = (int)x;
 		return 0;
+	case F_NOFD:
+		return proto_int_range(o, f->key, INT32_MIN, INT32_MAX, &x) < 0 ? -EINVAL : 0;
 	}
 	return -EINVAL;
 }
@@ -283,6 +294,7 @@ void state_pending_free(struct state_pending *p)
 static int add_b64(struct json_object *o, const char *key, const uint8_t *data, size_t n)
 {
 	char *buf;
+	int r;
 
 	if (n == 0)
 		return 0;
@@ -290,9 +302,9 @@ static int add_b64(struct json_object *o, const char *key, const uint8_t *data, 
 	if (!buf)
 		return -ENOMEM;
 	buf[b64_encode(buf, data, n)] = '\0';
-	json_object_object_add(o, key, json_object_new_string(buf));
+	r = jsonadd_str(o, key, buf);
 	free(buf);
-	return 0;
+	return r;
 }
 
 int state_handoff_json(const struct session_state *st, const struct state_pending *p, char **out)
@@ -308,8 +320,7 @@ int state_handoff_json(const struct session_state *st, const struct state_pendin
 		json_object_put(pend);
 		return -ENOMEM;
 	}
-	json_object_object_add(o, "pending", pend);
-	if ((r = add_b64(pend, "carry_o", p->carry_o, p->carry_o_len)) < 0 ||
+	if ((r = jsonadd_value(o, "pending", pend)) < 0 || (r = add_b64(pend, "carry_o", p->carry_o, p->carry_o_len)) < 0 ||
 	    (r = add_b64(pend, "carry_i", p->carry_i, p->carry_i_len)) < 0 ||
 	    (r = add_b64(pend, "to_outer", p->to_outer, p->to_outer_len)) < 0 ||
 	    (r = add_b64(pend, "to_inner", p->to_inner, p->to_inner_len)) < 0)

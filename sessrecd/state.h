@@ -1,5 +1,6 @@
 /* state: the serialisable part of a session (everything a later daemon
- * needs to resume it) and its JSON state file <StateDirectory>/<sid>,
+ * needs to resume it: identity, counters, settings taken at the attach,
+ * the saved terminal modes; no live fds) and its JSON state file <StateDirectory>/<sid>,
  * written atomically by the writer thread. Convention: 0 / length or -errno. */
 #pragma once
 #include <limits.h>
@@ -45,13 +46,21 @@ struct session_state {
 	bool have_termios;
 	struct termios termios;       /* the outer tty's modes before raw */
 	unsigned cols, rows;          /* last window size seen */
-	int outer_fd, master_fd;
 	/* restarts */
 	char owner[PATH_MAX];         /* the daemon's socket: whose session this is */
 	uint64_t cap;                 /* SessionMaxBytes= at the attach */
 	bool withhold;                /* WithholdSecrets= at the attach */
 	int64_t saved_ns;             /* CLOCK_MONOTONIC of this state's writing */
 	int64_t handoff_ns;           /* ... of a clean handoff to the next daemon, 0: none */
+};
+
+/* Whether a session's state file lags behind its state: the relay and the
+ * recorder mark it, the session writes the file (periodically, or soon when
+ * urgent). Not persisted. */
+struct state_sync {
+	bool dirty;       /* counters changed since the state file was written */
+	bool urgent;      /* something that must reach the state file soon */
+	int64_t saved_ms; /* monotonic: the last writing */
 };
 
 /* Bytes a session holds in memory that a handoff must carry: UTF-8 split

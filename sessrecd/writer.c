@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "monoclock.h"
 #include "writer.h"
 
 #define WRITER_ERRORS_MAX 64
@@ -298,14 +299,6 @@ static void link_locked(struct writer *w, struct entry *e)
 	}
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Write-through: while the thread sleeps on an empty queue and the disk keeps
  * up, the loop writes the batch itself, before the relay shows the bytes on
  * the terminal. So a kill -9 never loses output the user already saw, and no
@@ -317,7 +310,7 @@ static int64_t now_ns(void)
 static bool flush_direct(struct writer *w)
 {
 	struct entry *e, *next;
-	int64_t t0 = now_ns(), took;
+	int64_t t0 = mono_ns(), took;
 	bool wake = false, idle;
 
 	if (t0 < w->direct_after)
@@ -339,7 +332,7 @@ static bool flush_direct(struct writer *w)
 	}
 	if (wake)
 		wake_loop(w);
-	took = now_ns() - t0;
+	took = mono_ns() - t0;
 	if (took > WRITER_SLOW_NS) {
 		w->hold_ns = w->hold_ns ? w->hold_ns * 2 : WRITER_HOLD_MIN_NS;
 		if (w->hold_ns > WRITER_HOLD_MAX_NS)

@@ -17,7 +17,9 @@
 
 #include "daemon.h"
 #include "fdpass.h"
+#include "proto.h"
 #include "server.h"
+#include "service.h"
 #include "session.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -56,8 +58,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	d->cfg.syslog_targets = 0;
 	d->cfg.min_free = 0;
 	d->cfg.max_sessions = 8;
-	if (daemon_init(d, err, sizeof(err)) < 0) {
-		fprintf(stderr, "daemon_init: %s\n", err);
+	if (service_init(d, err, sizeof(err)) < 0) {
+		fprintf(stderr, "service_init: %s\n", err);
 		abort();
 	}
 	/* The daemon blocked these for its signalfd; the fuzzer wants them. */
@@ -72,7 +74,7 @@ static void settle(void)
 	for (int i = 0; i < 64; i++)
 		if (loop_run_once(&d->loop, 0) <= 0)
 			break;
-	session_writer_progress(d);
+	service_after_events(d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -21,6 +21,7 @@
 #include "handoff.h"
 #include "io.h"
 #include "keeper.h"
+#include "keeperlink.h"
 #include "state.h"
 
 #define SID_A "0f6f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -47,7 +48,7 @@ static const struct {
 START_TEST(test_name_kind)
 {
 	char sid[UUID_STR_LEN] = "";
-	enum handoff_kind k = handoff_name_kind(names[_i].name, sid);
+	enum handoff_kind k = handoff_msg_fd_kind(names[_i].name, sid);
 
 	ck_assert_msg(k == names[_i].kind, "%s: kind %d", names[_i].name, k);
 	if (k == HANDOFF_FD_OUTER || k == HANDOFF_FD_INNER)
@@ -59,9 +60,9 @@ START_TEST(test_name_roundtrip)
 {
 	char buf[HANDOFF_NAME_MAX], sid[UUID_STR_LEN];
 
-	handoff_name(buf, SID_D, _i == 1);
+	handoff_msg_fd_name(buf, SID_D, _i == 1);
 	ck_assert_str_eq(buf, _i == 1 ? SID_D "-inner" : SID_D "-outer");
-	ck_assert_int_eq(handoff_name_kind(buf, sid), _i == 1 ? HANDOFF_FD_INNER : HANDOFF_FD_OUTER);
+	ck_assert_int_eq(handoff_msg_fd_kind(buf, sid), _i == 1 ? HANDOFF_FD_INNER : HANDOFF_FD_OUTER);
 	ck_assert_str_eq(sid, SID_D);
 }
 END_TEST
@@ -82,7 +83,7 @@ START_TEST(test_gap_text)
 {
 	char buf[96];
 
-	handoff_gap_text(buf, sizeof(buf), gaps[_i].ns);
+	handoff_msg_gap_text(buf, sizeof(buf), gaps[_i].ns);
 	ck_assert_str_eq(buf, gaps[_i].text);
 }
 END_TEST
@@ -119,7 +120,7 @@ START_TEST(test_fdstore_usable)
 }
 END_TEST
 
-static void exec_sample(struct handoff_exec *x, struct handoff_fd *fds)
+static void exec_sample(struct handoff_msg *x, struct handoff_fd *fds)
 {
 	memset(x, 0, sizeof(*x));
 	strcpy(fds[0].name, "listen");
@@ -142,14 +143,14 @@ static void exec_sample(struct handoff_exec *x, struct handoff_fd *fds)
 START_TEST(test_exec_roundtrip)
 {
 	struct handoff_fd fds[3];
-	struct handoff_exec x, y;
+	struct handoff_msg x, y;
 	char *json;
 	int n;
 
 	exec_sample(&x, fds);
-	n = handoff_exec_format(&x, &json);
+	n = handoff_msg_format(&x, &json);
 	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(handoff_exec_parse(json, (size_t)n, &y), 0);
+	ck_assert_int_eq(handoff_msg_parse(json, (size_t)n, &y), 0);
 	ck_assert_uint_eq(y.nfds, 3);
 	for (size_t i = 0; i < 3; i++) {
 		ck_assert_str_eq(y.fds[i].name, fds[i].name);
@@ -162,7 +163,7 @@ START_TEST(test_exec_roundtrip)
 	ck_assert_int_eq(y.keeper_pid, 4242);
 	ck_assert_uint_eq(y.resumed, 7);
 	ck_assert_int_eq(y.handoff_ns, x.handoff_ns);
-	handoff_exec_free(&y);
+	handoff_msg_free(&y);
 	free(json);
 }
 END_TEST
@@ -189,14 +190,14 @@ static const struct {
 START_TEST(test_exec_malformed)
 {
 	struct handoff_fd fds[3];
-	struct handoff_exec x, y;
+	struct handoff_msg x, y;
 	char *json, out[4096];
 	const char *at;
 	size_t pre;
 	int n;
 
 	exec_sample(&x, fds);
-	n = handoff_exec_format(&x, &json);
+	n = handoff_msg_format(&x, &json);
 	ck_assert_int_gt(n, 0);
 	at = strstr(json, exec_edits[_i].from);
 	ck_assert_msg(at != NULL, "edit %d: '%s' not in %s", _i, exec_edits[_i].from, json);
@@ -204,7 +205,7 @@ START_TEST(test_exec_malformed)
 	memcpy(out, json, pre);
 	strcpy(out + pre, exec_edits[_i].to);
 	strcat(out, at + strlen(exec_edits[_i].from));
-	ck_assert_int_eq(handoff_exec_parse(out, strlen(out), &y), -EINVAL);
+	ck_assert_int_eq(handoff_msg_parse(out, strlen(out), &y), -EINVAL);
 	ck_assert_ptr_null(y.fds);
 	free(json);
 }
@@ -347,7 +348,7 @@ START_TEST(test_keeper_holds_and_hands_over)
 	ssize_t n;
 
 	sock_in(dir, sock, sizeof(sock));
-	link = keeper_spawn(sock, KEEPER_NAME, &pid);
+	link = keeperlink_spawn(sock, KEEPER_NAME, &pid);
 	ck_assert_int_ge(link, 0);
 	ck_assert_int_gt(pid, 0);
 	ck_assert(fcntl(link, F_GETFD) & FD_CLOEXEC);
@@ -364,11 +365,11 @@ START_TEST(test_keeper_holds_and_hands_over)
 	ck_assert_int_eq(openpty(&mb, &sb, NULL, NULL, NULL), 0);
 	ck_assert_int_eq(openpty(&mc, &sc, NULL, NULL, NULL), 0);
 	ptn_b = ptn(mb);
-	ck_assert_int_eq(keeper_hold(link, SID_A, sa, mb), 0);
-	ck_assert_int_eq(keeper_hold(link, SID_C, sc, mc), 0);
-	ck_assert_int_eq(keeper_hold(link, SID_D, sa, mc), 0);
-	ck_assert_int_eq(keeper_drop(link, SID_C, false), 0);
-	ck_assert_int_eq(keeper_drop(link, SID_D, true), 0);
+	ck_assert_int_eq(keeperlink_hold(link, SID_A, sa, mb), 0);
+	ck_assert_int_eq(keeperlink_hold(link, SID_C, sc, mc), 0);
+	ck_assert_int_eq(keeperlink_hold(link, SID_D, sa, mc), 0);
+	ck_assert_int_eq(keeperlink_drop(link, SID_C, false), 0);
+	ck_assert_int_eq(keeperlink_drop(link, SID_D, true), 0);
 	/* The daemon's own copies go, and then the daemon. */
 	close(mb);
 	close(mc);
@@ -376,9 +377,9 @@ START_TEST(test_keeper_holds_and_hands_over)
 	/* The shell side of b still has its master (in the keeper). */
 	ck_assert_int_eq(write(sb, "hello", 5), 5);
 
-	link2 = keeper_connect(sock);
+	link2 = keeperlink_connect(sock);
 	ck_assert_int_ge(link2, 0);
-	ck_assert_int_eq(keeper_take(link2, take_cb, &t), 2);
+	ck_assert_int_eq(keeperlink_take(link2, take_cb, &t), 2);
 	i = find_taken(&t, SID_A);
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_gt(t.lost[i], 0);
@@ -395,9 +396,9 @@ START_TEST(test_keeper_holds_and_hands_over)
 	ck_assert_int_lt(find_taken(&t, SID_C), 0);
 
 	/* A goodbye while it holds sessions keeps it; dropping them ends it. */
-	ck_assert_int_eq(keeper_bye(link2), 0);
-	ck_assert_int_eq(keeper_drop(link2, SID_A, false), 0);
-	ck_assert_int_eq(keeper_drop(link2, SID_D, false), 0);
+	ck_assert_int_eq(keeperlink_bye(link2), 0);
+	ck_assert_int_eq(keeperlink_drop(link2, SID_A, false), 0);
+	ck_assert_int_eq(keeperlink_drop(link2, SID_D, false), 0);
 	ck_assert_int_eq(wait_exit(pid), 0);
 	ck_assert_int_eq(lstat(kpath, &st), -1);
 	ck_assert_int_eq(errno, ENOENT);
@@ -424,7 +425,7 @@ START_TEST(test_keeper_refuses_other_users)
 	if (geteuid() != 0)
 		return; /* needs root to become another user */
 	sock_in(dir, sock, sizeof(sock));
-	link = keeper_spawn(sock, KEEPER_NAME, &pid);
+	link = keeperlink_spawn(sock, KEEPER_NAME, &pid);
 	ck_assert_int_ge(link, 0);
 	child = fork();
 	ck_assert_int_ge(child, 0);
@@ -433,11 +434,11 @@ START_TEST(test_keeper_refuses_other_users)
 
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(2);
-		r = keeper_connect(sock);
+		r = keeperlink_connect(sock);
 		_exit(r == -EACCES || r == -EPERM ? 0 : 1);
 	}
 	ck_assert_int_eq(wait_exit(child), 0);
-	ck_assert_int_eq(keeper_bye(link), 0);
+	ck_assert_int_eq(keeperlink_bye(link), 0);
 	ck_assert_int_eq(wait_exit(pid), 0);
 	close(link);
 	ck_assert_int_eq(rmdir(dir), 0);
@@ -450,10 +451,10 @@ START_TEST(test_keeper_without_socket)
 	pid_t pid = 0;
 
 	sock_in(dir, sock, sizeof(sock));
-	ck_assert_int_eq(keeper_connect(sock), -ENOENT);
+	ck_assert_int_eq(keeperlink_connect(sock), -ENOENT);
 	/* A socket path the keeper cannot bind: it says so by exiting. */
 	snprintf(sock, sizeof(sock), "%s/%0200d", dir, 0);
-	ck_assert_int_lt(keeper_spawn(sock, KEEPER_NAME, &pid), 0);
+	ck_assert_int_lt(keeperlink_spawn(sock, KEEPER_NAME, &pid), 0);
 	ck_assert_int_gt(waitpid(-1, NULL, 0), 0);
 	ck_assert_int_eq(rmdir(dir), 0);
 }

@@ -1,6 +1,8 @@
-/* daemon: setup and teardown of the top-level context, the run loop,
- * signals (SIGTERM/SIGINT stop, SIGHUP reload), the tick and watchdog
- * timers, and the writer's reports. Convention: 0 or -errno. */
+/* service: the orchestration of sessrecd (see service.h): setup and
+ * teardown of the top-level context, the run loop, signals (SIGTERM/SIGINT
+ * stop, SIGHUP reload, SIGUSR2 re-exec), the tick and watchdog timers, and
+ * the writer's reports. The top of the module graph: nothing includes
+ * service.h but main.c (and the fuzz harness). Convention: 0 or -errno. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,17 +15,22 @@
 
 #include "daemon.h"
 #include "handoff.h"
+#include "handoff_exec.h"
 #include "io.h"
 #include "log.h"
+#include "monoclock.h"
 #include "notify.h"
 #include "recorder.h"
 #include "relay.h"
+#include "resume.h"
 #include "server.h"
+#include "service.h"
 #include "session.h"
+#include "writer.h"
 
-#define DAEMON_WRITER_ERRORS 64
+#define SERVICE_WRITER_ERRORS 64
 
-void daemon_apply_overrides(const struct daemon_overrides *ov, struct sessrec_config *c)
+void service_apply_overrides(const struct daemon_overrides *ov, struct sessrec_config *c)
 {
 	if (ov->socket)
 		snprintf(c->socket_path, sizeof(c->socket_path), "%s", ov->socket_path);
@@ -33,7 +40,23 @@ void daemon_apply_overrides(const struct daemon_overrides *ov, struct sessrec_co
 		c->syslog_targets = ov->target_mask;
 }
 
-void daemon_update_timers(struct daemon *d)
+/* A new keeper holds nothing yet: every relaying session's fds go to it. */
+static void rehold(struct handoff *ho)
+{
+	struct daemon *d = ho->userdata;
+
+	for (struct session *s = d->sessions; s; s = s->next)
+		session_hold(d, s);
+}
+
+int service_keep_args(struct daemon *d, int argc, char **argv)
+{
+	return handoff_init(&d->ho, &d->loop, &d->cfg, argc, argv, rehold, d);
+}
+
+/* Re-arms the tick for what exists now (250 ms while sessions relay, 1 s
+ * while anything else needs housekeeping, off otherwise). */
+static void update_timers(struct daemon *d)
 {
 	unsigned want = 0;
 
@@ -47,40 +70,46 @@ void daemon_update_timers(struct daemon *d)
 		d->tick_ms = want;
 }
 
-void daemon_check_disk(struct daemon *d)
+/* Pauses or resumes reading inner masters after the writer's queue
+ * changed (a relay may have paused already: it says so in disk_changed). */
+static void check_disk(struct daemon *d)
 {
 	bool congested = writer_congested(d->writer);
 
-	if (congested == d->disk_paused)
+	if (congested != d->disk_paused) {
+		d->disk_paused = congested;
+		d->disk_changed = true;
+	}
+	if (!d->disk_changed)
 		return;
-	d->disk_paused = congested;
-	if (congested)
+	d->disk_changed = false;
+	if (d->disk_paused)
 		log_line("the disk writer is over %u MiB behind; session output waits for it",
 			 WRITER_HIGH_WATER >> 20);
 	else
 		log_line("the disk writer caught up; session output goes on");
 	for (struct session *s = d->sessions; s; s = s->next)
 		if (s->phase == SESSION_RELAYING)
-			relay_update(d, s);
+			relay_update(&s->relay);
 }
 
 static void writer_cb(struct loop_io *io, uint32_t ev)
 {
 	struct daemon *d = io->userdata;
-	struct writer_error errs[DAEMON_WRITER_ERRORS];
-	size_t n = writer_collect(d->writer, errs, DAEMON_WRITER_ERRORS);
+	struct writer_error errs[SERVICE_WRITER_ERRORS];
+	size_t n = writer_collect(d->writer, errs, SERVICE_WRITER_ERRORS);
 
 	(void)ev;
 	for (size_t i = 0; i < n; i++) {
 		struct session *s = session_by_serial(d, errs[i].owner);
 
 		if (s)
-			recorder_write_failed(d, s, errs[i].err);
+			recorder_write_failed(&s->rec, errs[i].err);
 	}
-	daemon_check_disk(d);
+	check_disk(d);
 }
 
-void daemon_reload(struct daemon *d)
+void service_reload(struct daemon *d)
 {
 	struct sessrec_config c;
 	char err[512] = "";
@@ -94,7 +123,7 @@ void daemon_reload(struct daemon *d)
 		notify_ready(d);
 		return;
 	}
-	daemon_apply_overrides(&d->ov, &c);
+	service_apply_overrides(&d->ov, &c);
 	if (strcmp(c.socket_path, d->cfg.socket_path) != 0) {
 		log_line("reload: Socket= changes need a restart; still listening on %s",
 			 d->listen_activated ? "the socket from the service manager" : d->cfg.socket_path);
@@ -124,7 +153,7 @@ static void sig_cb(struct loop_io *io, uint32_t ev)
 		case SIGTERM:
 			/* Under the fd store a stop may be a restart: the sessions
 			 * are handed over, not ended (sessrecd(8), RESTARTS). */
-			d->handoff = handoff_on_term(d);
+			d->handoff = handoff_on_term(&d->ho);
 			d->quit = true;
 			break;
 		case SIGINT:
@@ -132,10 +161,10 @@ static void sig_cb(struct loop_io *io, uint32_t ev)
 			d->quit = true;
 			break;
 		case SIGHUP:
-			daemon_reload(d);
+			service_reload(d);
 			break;
 		case SIGUSR2:
-			handoff_reexec(d);
+			handoff_exec_run(d);
 			break;
 		case SIGCHLD:
 			while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -148,7 +177,7 @@ static void sig_cb(struct loop_io *io, uint32_t ev)
 static void tick_cb(struct loop_io *io, uint32_t ev)
 {
 	struct daemon *d = io->userdata;
-	int64_t now = loop_now_ms();
+	int64_t now = mono_ms();
 	/* A little slack: a 1 s timer must not skip every other round. */
 	bool house = now - d->house_last_ms >= DAEMON_HOUSE_MS - 50;
 
@@ -182,7 +211,7 @@ static void raise_nofile(void)
 	}
 }
 
-int daemon_init(struct daemon *d, char *err, size_t errlen)
+int service_init(struct daemon *d, char *err, size_t errlen)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2, SIGCHLD };
 	int wfd, r;
@@ -240,11 +269,26 @@ int daemon_init(struct daemon *d, char *err, size_t errlen)
 	if (r < 0)
 		log_line("cannot create the state directory %s: %s; sessions run without state files",
 			 d->cfg.state_dir, strerror(-r));
-	d->house_last_ms = loop_now_ms();
+	d->house_last_ms = mono_ms();
 	return 0;
 }
 
-int daemon_run(struct daemon *d)
+void service_after_events(struct daemon *d)
+{
+	if (d->disk_changed)
+		check_disk(d);
+	session_writer_progress(d);
+	update_timers(d);
+}
+
+void service_start(struct daemon *d)
+{
+	resume_start(d);
+	update_timers(d);
+	notify_ready(d);
+}
+
+int service_run(struct daemon *d)
 {
 	while (!d->quit) {
 		int r = loop_run_once(&d->loop, -1);
@@ -253,17 +297,16 @@ int daemon_run(struct daemon *d)
 			log_line("epoll_wait: %s", strerror(-r));
 			return r;
 		}
-		session_writer_progress(d);
-		daemon_update_timers(d);
+		service_after_events(d);
 	}
 	return 0;
 }
 
-void daemon_fini(struct daemon *d)
+void service_fini(struct daemon *d)
 {
 	notify_stopping(d);
 	if (d->handoff)
-		handoff_detach_all(d);
+		handoff_exec_detach_all(d);
 	session_shutdown(d);
 	if (d->writer) {
 		/* Every queued line reaches the disk before anyone hears "recorded". */
@@ -271,17 +314,11 @@ void daemon_fini(struct daemon *d)
 		d->writer = NULL;
 		session_writer_stopped(d);
 	}
-	handoff_fini(d);
+	handoff_fini(&d->ho);
 	server_close(d);
 	while (d->sessions)
 		session_free(d, d->sessions);
-	while (d->shard_files) {
-		struct shard_file *f = d->shard_files;
-
-		d->shard_files = f->next;
-		close(f->fd);
-		free(f);
-	}
+	recorder_close_all(d);
 	if (d->tick_fd >= 0)
 		close(d->tick_fd);
 	if (d->wd_fd >= 0)

@@ -1,0 +1,12 @@
+/* resume: a starting daemon taking up the sessions an earlier one left
+ * (docs/architecture.md, "Restarts"; sessrecd(8), RESTARTS): it chooses
+ * the holder (starting or reaching the keeper), takes what a keeper holds,
+ * pairs every handed-over fd (handoff_exec_collect) with its state file
+ * and resumes those sessions; a session whose fds are gone is ended as
+ * "lost"; fds without a state file are reported and closed. */
+#pragma once
+
+struct daemon;
+
+/* After the listener exists, before the loop runs. */
+void resume_start(struct daemon *d);

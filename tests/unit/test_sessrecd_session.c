@@ -1,0 +1,266 @@
+/* Unit tests for sessrecd's session state machine, driven through the real
+ * relay and recorder with the in-memory emitter and shard sink (memsink.h):
+ * attach -> output -> inner EOF -> drain -> end, and the lines and events
+ * each step leaves. Two ptys stand in for the user's terminal (outer) and
+ * the shell's (inner). */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "memsink.h"
+#include "monoclock.h"
+#include "session.h"
+#include "testutil.h"
+
+struct rig {
+	struct daemon *d;
+	struct memsink m;
+	char dir[64];
+	int term;     /* the user's side of the outer pty */
+	int term_tty; /* a copy of the outer tty, for flow control */
+	int shell;    /* the shell's side of the inner pty */
+};
+
+static void rig_init(struct rig *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->d = calloc(1, sizeof(*r->d));
+	ck_assert_ptr_nonnull(r->d);
+	config_defaults(&r->d->cfg);
+	snprintf(r->dir, sizeof(r->dir), "/tmp/test_sessrecd_session.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(r->dir));
+	snprintf(r->d->cfg.shard_dir, sizeof(r->d->cfg.shard_dir), "%s", r->dir);
+	ck_assert_int_eq(loop_init(&r->d->loop), 0);
+	r->d->ho.keeper_fd = -1; /* holder: none */
+	memsink_init(&r->m);
+	r->d->emitter = &r->m.emitter;
+	r->d->sink = &r->m.sink;
+}
+
+static void rig_fini(struct rig *r)
+{
+	char cmd[128];
+
+	while (r->d->sessions)
+		session_free(r->d, r->d->sessions);
+	recorder_close_all(r->d);
+	loop_fini(&r->d->loop);
+	memsink_free(&r->m);
+	free(r->d);
+	close(r->term);
+	close(r->term_tty);
+	if (r->shell >= 0)
+		close(r->shell);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* An open session with its two ptys attached. */
+static struct session *attach(struct rig *r)
+{
+	struct session *s = session_new(r->d);
+	int outer, inner, fds[2];
+	char why[256] = "";
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(s->phase, SESSION_OPEN);
+	strcpy(s->st.user, "alice");
+	s->st.uid = 1000;
+	s->st.pid = getpid();
+	s->st.input = true;
+	ck_assert_int_eq(openpty(&r->term, &outer, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(openpty(&inner, &r->shell, NULL, NULL, NULL), 0);
+	r->term_tty = dup(outer);
+	fds[0] = outer;
+	fds[1] = inner;
+	ck_assert_msg(session_attach_tty(r->d, s, fds, why, sizeof(why)) == 0, "attach: %s", why);
+	ck_assert_int_eq(fds[0], -1); /* taken */
+	ck_assert_int_eq(fds[1], -1);
+	return s;
+}
+
+/* Runs the loop until cond holds (or 5 s pass). */
+#define RUN_UNTIL(r, cond)                                                          \
+	do {                                                                        \
+		int64_t end_ = mono_ms() + 5000;                                    \
+		while (!(cond) && mono_ms() < end_)                                 \
+			(void)loop_run_once(&(r)->d->loop, 50);                     \
+		ck_assert_msg((cond), "timed out waiting for %s", #cond);           \
+	} while (0)
+
+/* What the user's terminal shows, read until want appears (or 5 s). */
+static void term_expect(struct rig *r, const char *want)
+{
+	char buf[4096];
+	size_t have = 0;
+	int64_t end = mono_ms() + 5000;
+
+	while (mono_ms() < end) {
+		struct pollfd p = { .fd = r->term, .events = POLLIN };
+		ssize_t n;
+
+		(void)loop_run_once(&r->d->loop, 0);
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		n = read(r->term, buf + have, sizeof(buf) - 1 - have);
+		if (n > 0) {
+			have += (size_t)n;
+			buf[have] = '\0';
+			if (strstr(buf, want))
+				return;
+		}
+	}
+	ck_abort_msg("the terminal never showed '%s'", want);
+}
+
+struct counted_waiter {
+	struct session_waiter w;
+	int calls;
+};
+
+static void waiter_ended(struct session_waiter *w, const char *sid, const char *state)
+{
+	struct counted_waiter *cw = (struct counted_waiter *)(void *)((char *)w - offsetof(struct counted_waiter, w));
+
+	(void)sid;
+	ck_assert_str_eq(state, "recorded");
+	cw->calls++;
+}
+
+START_TEST(test_lifecycle)
+{
+	struct rig r;
+	struct counted_waiter cw = { .w = { .ended = waiter_ended } };
+	struct session *s;
+	const char *l;
+	size_t at = 0;
+
+	rig_init(&r);
+	s = attach(&r);
+	ck_assert_int_eq(s->phase, SESSION_RELAYING);
+	ck_assert_uint_eq(session_relay_count(r.d), 1);
+	ck_assert_uint_eq(session_live_count(r.d), 1);
+	ck_assert_ptr_nonnull(memsink_line(&r.m, &at, "\"user\":\"alice\"")); /* the header */
+	ck_assert_uint_eq(at, 0);
+
+	/* output: the shell writes, the terminal shows it, the shard has it */
+	ck_assert_int_eq(write(r.shell, "hello\n", 6), 6);
+	term_expect(&r, "hello");
+	ck_assert_ptr_nonnull(l = memsink_line(&r.m, &at, "hello"));
+	ck_assert_ptr_nonnull(strstr(l, "\"o\""));
+	ck_assert_uint_ge(s->st.bytes_out, 6);
+
+	/* the terminal stops taking output; the shell writes and exits */
+	ck_assert_int_eq(tcflow(r.term_tty, TCOOFF), 0);
+	ck_assert_int_eq(write(r.shell, "bye\n", 4), 4);
+	RUN_UNTIL(&r, relay_output_pending(&s->relay) > 0);
+	close(r.shell);
+	r.shell = -1;
+	RUN_UNTIL(&r, s->phase == SESSION_DRAINING);
+	ck_assert_str_eq(s->end_reason, "exit");
+	ck_assert_uint_eq(session_relay_count(r.d), 1);
+	ck_assert_ptr_null(memsink_event(&r.m, NULL, "session_recorded"));
+	/* PAM's close waits for the end */
+	ck_assert_int_eq(session_wait_end(s, &cw.w, mono_ms()), 0);
+	ck_assert_int_eq(session_wait_end(s, &cw.w, mono_ms()), -EBUSY);
+
+	/* the terminal takes output again: drained, the session ends */
+	ck_assert_int_eq(tcflow(r.term_tty, TCOON), 0);
+	term_expect(&r, "bye");
+	RUN_UNTIL(&r, s->phase == SESSION_FINISHING);
+	ck_assert_uint_eq(session_relay_count(r.d), 0);
+	ck_assert_uint_eq(session_live_count(r.d), 1);
+	ck_assert_ptr_nonnull(memsink_line(&r.m, &at, "bye"));
+	ck_assert_ptr_nonnull(l = memsink_line(&r.m, &at, "\"reason\":\"exit\""));
+	ck_assert_uint_eq(at, r.m.nlines - 1); /* the end line is the last */
+	ck_assert_uint_gt(s->rec.end_seq, 0);
+	ck_assert_ptr_nonnull(l = memsink_event(&r.m, NULL, "session_recorded"));
+	ck_assert_ptr_nonnull(strstr(l, "reason=exit"));
+	ck_assert_ptr_nonnull(strstr(l, "user=alice"));
+	ck_assert_uint_eq(r.m.nevents, 1);
+
+	/* the writer has everything on disk: the close hears "recorded" */
+	ck_assert_int_eq(cw.calls, 0);
+	session_writer_stopped(r.d);
+	ck_assert_int_eq(cw.calls, 1);
+	ck_assert_ptr_null(cw.w.s);
+	ck_assert_uint_eq(s->rec.end_seq, 0);
+	rig_fini(&r);
+}
+END_TEST
+
+START_TEST(test_hangup)
+{
+	struct rig r;
+	struct session *s;
+	const char *l;
+
+	rig_init(&r);
+	s = attach(&r);
+	ck_assert_int_eq(write(r.shell, "last words\n", 11), 11);
+	term_expect(&r, "last words");
+	/* the user's terminal goes away: the session ends at once */
+	close(r.term);
+	r.term = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	RUN_UNTIL(&r, s->phase == SESSION_FINISHING);
+	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "last words"));
+	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "\"reason\":\"hangup\""));
+	ck_assert_ptr_nonnull(l = memsink_event(&r.m, NULL, "session_recorded"));
+	ck_assert_ptr_nonnull(strstr(l, "reason=hangup"));
+	/* ended sessions are not ended twice */
+	session_end(r.d, s, "shutdown");
+	ck_assert_uint_eq(r.m.nevents, 1);
+	rig_fini(&r);
+}
+END_TEST
+
+START_TEST(test_dry_run_and_command)
+{
+	struct rig r;
+	struct session *a, *b;
+
+	rig_init(&r);
+	a = session_new(r.d);
+	b = session_new(r.d);
+	ck_assert_uint_eq(session_live_count(r.d), 2);
+	session_attach_dry_run(a);
+	ck_assert_int_eq(a->phase, SESSION_DRYRUN);
+	strcpy(b->st.cmd, "uname -a");
+	session_attach_command(r.d, b);
+	ck_assert_int_eq(b->phase, SESSION_COMMAND);
+	ck_assert_uint_eq(session_live_count(r.d), 0);
+	ck_assert_uint_eq(session_relay_count(r.d), 0);
+	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "uname -a"));
+	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "\"reason\":\"command\""));
+	ck_assert_uint_eq(r.m.nevents, 0); /* attach.c says so, not the session */
+	r.term = r.term_tty = -1;
+	r.shell = -1;
+	rig_fini(&r);
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+	Suite *s = suite_create("sessrecd_session");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_lifecycle);
+	tcase_add_test(tc, test_hangup);
+	tcase_add_test(tc, test_dry_run_and_command);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return testutil_run(session_suite());
+}
