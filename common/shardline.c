@@ -1,4 +1,4 @@
-/* shardline: the event line encoder of day shards (DESIGN.md "Day shards"),
+/* shardline: the event line encoder of day shards (sessrec-shards(5)),
  * the project's one JSON string escaper and the "t" formatter; the other
  * lines are in shardfmt.c. The encoder runs on every recorded byte: valid
  * text is taken a block at a time with bit masks (SSE2 where there is, a

@@ -1,4 +1,4 @@
-/* shardline: the one encoder of day-shard lines (DESIGN.md "Day shards").
+/* shardline: the one encoder of day-shard lines (sessrec-shards(5)).
  * Used by sessrecd on every byte of every session, so it is allocation-free.
  * Convention: functions return a length or 0 on success, -errno on failure. */
 #pragma once

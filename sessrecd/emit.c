@@ -18,34 +18,23 @@
 #define EMIT_LINE_MAX 4096
 #define EMIT_JOURNAL_MAX 8192
 
-/* Targets=stdout: a reader that does not keep up loses lines, counted;
- * the count goes to the daemon's log (not into the event stream, whose
- * readers parse it) once stdout takes lines again. */
-static void emit_stdout_line(struct daemon *d, const char *line, size_t n)
-{
-	unsigned long dropped = 0;
-
-	if (log_out_line(&d->event_out, STDOUT_FILENO, line, n, &dropped) && dropped)
-		log_line("%lu event line%s to stdout dropped (stdout was not taking them)", dropped,
-			 dropped == 1 ? "" : "s");
-}
-
-/* One RFC 5424 line plus newline, written by one write(). */
-static void emit_fd_line(struct daemon *d, int fd, const struct event *e)
+/* Targets=stdout: one RFC 5424 line plus newline, written by one write().
+ * A reader that does not keep up loses lines, counted; the count goes to
+ * the daemon's log (not into the event stream, whose readers parse it) once
+ * stdout takes lines again. */
+static void emit_stdout(struct daemon *d, const struct event *e)
 {
 	char line[EMIT_LINE_MAX + 1];
+	unsigned long dropped = 0;
 	int n = event_format_syslog(line, EMIT_LINE_MAX, e, d->cfg.facility, d->cfg.hostname,
 				    d->cfg.app_name, NULL);
 
 	if (n < 0)
 		return;
 	line[n++] = '\n';
-	if (fd == STDOUT_FILENO) {
-		emit_stdout_line(d, line, (size_t)n);
-		return;
-	}
-	if (write(fd, line, (size_t)n) < 0)
-		return; /* a lost line beats a stalled daemon (the fd is non-blocking) */
+	if (log_out_line(&d->event_out, STDOUT_FILENO, line, (size_t)n, &dropped) && dropped)
+		log_line("%lu event line%s to stdout dropped (stdout was not taking them)", dropped,
+			 dropped == 1 ? "" : "s");
 }
 
 static void emit_pid1(struct daemon *d, const struct event *e)
@@ -117,7 +106,7 @@ void emit_event(struct daemon *d, const struct event *e)
 		(void)event_send_devlog(d->cfg.syslog_socket, e, d->cfg.facility, d->cfg.hostname,
 					d->cfg.app_name);
 	if (t & SYSLOG_TARGET_STDOUT)
-		emit_fd_line(d, STDOUT_FILENO, e);
+		emit_stdout(d, e);
 	if (t & SYSLOG_TARGET_PID1)
 		emit_pid1(d, e);
 }

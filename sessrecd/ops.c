@@ -131,13 +131,15 @@ static int parse_open(struct json_object *req, struct session_state *st, bool *d
 
 static void emit_skipped(struct daemon *d, const struct session_state *st, const char *reason)
 {
-	struct event e = { .type = EVENT_SESSION_SKIPPED };
+	struct event e;
 
-	event_add(&e, "reason", reason);
-	event_add(&e, "user", st->user);
-	event_add(&e, "service", st->proto[0] ? st->proto : st->service);
-	event_add(&e, "pam_service", st->service);
-	event_add(&e, "src_ip", st->src_ip[0] ? st->src_ip : "-");
+	event_session_skipped(&e, &(struct event_skipped){
+		.reason = reason,
+		.user = st->user,
+		.service = st->proto[0] ? st->proto : st->service,
+		.pam_service = st->service,
+		.src_ip = st->src_ip[0] ? st->src_ip : "-",
+	});
 	emit_event(d, &e);
 }
 

@@ -1,5 +1,5 @@
 """Helpers for the sessrecctl tests and bench: writes day shards byte for
-byte in the format common/shardline.c writes (DESIGN.md "Day shards"), finds
+byte in the format common/shardline.c writes (sessrec-shards(5)), finds
 the built programs (for the bench), and gives programs a pty or a tmux pane.
 Stdlib only."""
 import base64

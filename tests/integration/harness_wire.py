@@ -1,4 +1,4 @@
-"""The daemon's wire protocol spoken by hand (DESIGN.md "Wire protocol"):
+"""The daemon's wire protocol spoken by hand (sessrecd(8), "Requests and trust"):
 SOCK_SEQPACKET, one JSON object per message, fds by SCM_RIGHTS."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""Trust (DESIGN.md "Trust and authentication"): attach is refused for a
+"""Trust (docs/architecture.md, "Trust boundaries"): attach is refused for a
 wrong uid, a spent token, a tty that is not the attacher's controlling tty, a
 process outside the session's tree, an expired token; root-only ops are
 refused to other uids. Each refusal is checked beside a control that differs
