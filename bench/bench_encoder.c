@@ -73,6 +73,7 @@ static void put(char *line, size_t *len, const char *s)
  * ends (onlcr). Its own PRNG, so not the same bytes, the same mix. */
 static void fill_terminal(uint8_t *out, size_t n)
 {
+	/* clang-format off */
 	static const char *const ascii[] = {
 		"the", "of", "and", "to", "in", "is", "for", "on", "that", "by", "this", "with",
 		"from", "are", "at", "as", "be", "server", "error", "warning", "request", "user",
@@ -87,6 +88,7 @@ static void fill_terminal(uint8_t *out, size_t n)
 		"\xe2\x9c\x97", "\xe2\x82\xac" "42", "\xf0\x9f\x98\x80", "\xf0\x9f\x9a\x80",
 		"\xce\xa9mega",
 	};
+	/* clang-format on */
 	static const char *const colour[] = {
 		"\x1b[1;31m", "\x1b[32m", "\x1b[1;33m", "\x1b[34m", "\x1b[38;5;208m", "\x1b[1m",
 	};
@@ -100,9 +102,8 @@ static void fill_terminal(uint8_t *out, size_t n)
 		double r;
 
 		for (int w = 0; w < nw; w++) {
-			const char *word = rnd01(&seed) < 0.15 ?
-				pick(&seed, utf8, sizeof(utf8) / sizeof(utf8[0])) :
-				pick(&seed, ascii, sizeof(ascii) / sizeof(ascii[0]));
+			const char *word = rnd01(&seed) < 0.15 ? pick(&seed, utf8, sizeof(utf8) / sizeof(utf8[0]))
+							       : pick(&seed, ascii, sizeof(ascii) / sizeof(ascii[0]));
 			bool coloured = rnd01(&seed) < 0.06;
 
 			if (w > 0)
@@ -145,14 +146,12 @@ static void run(const char *name, const uint8_t *buf, size_t n, size_t read_size
 	for (size_t at = 0; at < n; at += read_size) {
 		size_t k = n - at < read_size ? n - at : read_size;
 
-		if (shard_encode_event(&carry, SID, (double)at / 1e6, 'o', buf + at, k, count_line,
-				       &total) < 0)
+		if (shard_encode_event(&carry, SID, (double)at / 1e6, 'o', buf + at, k, count_line, &total) < 0)
 			abort();
 	}
 	shard_encode_flush(&carry, SID, 1, 'o', count_line, &total);
 	dt = now() - t0;
-	printf("%-28s %8.1f MB/s  expansion %.3f\n", name, (double)n / dt / 1e6,
-	       (double)total / (double)n);
+	printf("%-28s %8.1f MB/s  expansion %.3f\n", name, (double)n / dt / 1e6, (double)total / (double)n);
 }
 
 int main(int argc, char **argv)
@@ -163,6 +162,7 @@ int main(int argc, char **argv)
 	static const char *const text[] = {
 		"the ", "quick ", "brown ", "fox ", "jumps ", "over ", "lazy ", "dog ", "\r\n",
 	};
+	/* clang-format off */
 	static const char *const mixed[] = {
 		"\x1b[0m\x1b[01;34mDocuments\x1b[0m  ", "\x1b[01;32mrun.sh\x1b[0m  ", "notes.txt  ",
 		"\r\n", "-rw-r--r-- 1 alice alice  4096 Nov 24 12:00 ", "caf\xc3\xa9 ",
@@ -170,6 +170,7 @@ int main(int argc, char **argv)
 		"\xce\xbb\xce\xb1\xce\xbc\xce\xb2\xce\xb4\xce\xb1 ", "\"quoted\" \\path ", "\t",
 		"\x1b]0;alice@web1: ~\x07", "\x1b[?2004h", "alice@web1:~$ ",
 	};
+	/* clang-format on */
 	static const char *const binary[] = {
 		"\xff\xfe", "\x00\x01", "abc", "\x80\x81\x82", "\xc3\xa9", "\x1b",
 	};

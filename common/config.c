@@ -27,8 +27,8 @@ struct key {
 	const char *name;
 	enum kind kind;
 	size_t off;
-	size_t size;        /* of the field (strings) */
-	unsigned min, max;  /* K_UINT range, K_SIZE minimum */
+	size_t size;       /* of the field (strings) */
+	unsigned min, max; /* K_UINT range, K_SIZE minimum */
 };
 
 #define F(field) offsetof(struct sessrec_config, field), sizeof(((struct sessrec_config *)0)->field)
@@ -55,6 +55,7 @@ static const struct key keys[] = {
 
 static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell" };
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	int value;
@@ -64,6 +65,7 @@ static const struct {
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 }, { "daemon", LOG_DAEMON },
 	{ "auth", LOG_AUTH },     { "authpriv", LOG_AUTHPRIV }, { "user", LOG_USER },
 };
+/* clang-format on */
 
 /* One parse: the text being fed to inih line by line, and the first error. */
 struct parse {
@@ -136,6 +138,7 @@ int config_parse_size(const char *s, uint64_t *out)
 			return -ERANGE;
 		v = v * 10 + (uint64_t)(*p - '0');
 	}
+	/* clang-format off */
 	switch (*p) {
 	case '\0': break;
 	case 'K': mult = 1ULL << 10; p++; break;
@@ -144,6 +147,7 @@ int config_parse_size(const char *s, uint64_t *out)
 	case 'T': mult = 1ULL << 40; p++; break;
 	default: return -EINVAL;
 	}
+	/* clang-format on */
 	if (*p)
 		return -EINVAL;
 	if (v > UINT64_MAX / mult)
@@ -172,6 +176,7 @@ int config_parse_bool(const char *s, bool *out)
 
 int config_parse_targets(const char *s, unsigned *mask)
 {
+	/* clang-format off */
 	static const struct {
 		const char *name;
 		unsigned bit;
@@ -180,6 +185,7 @@ int config_parse_targets(const char *s, unsigned *mask)
 		{ "stdout", SYSLOG_TARGET_STDOUT },   { "pid1", SYSLOG_TARGET_PID1 },
 		{ "none", 0 },
 	};
+	/* clang-format on */
 	unsigned m = 0;
 	size_t count = 0;
 	bool none = false;
@@ -250,8 +256,7 @@ static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
 }
 
 /* Applies one validated value; a message for the user otherwise. */
-static const char *apply(struct sessrec_config *c, const struct key *k, const char *v,
-			 char *why, size_t whylen)
+static const char *apply(struct sessrec_config *c, const struct key *k, const char *v, char *why, size_t whylen)
 {
 	char *field = (char *)c + k->off;
 
@@ -389,8 +394,8 @@ static char *next_line(char *str, int num, void *stream)
 	return str;
 }
 
-static int parse_text(struct sessrec_config *c, const char *text, size_t len, const char *name,
-		      char *err, size_t errlen)
+static int parse_text(struct sessrec_config *c, const char *text, size_t len, const char *name, char *err,
+		      size_t errlen)
 {
 	struct parse ps = { .c = c, .p = text, .end = text + len };
 	const char *nul = memchr(text, '\0', len);

@@ -19,17 +19,17 @@ enum {
 
 struct sessrec_config {
 	/* [Daemon] */
-	char socket_path[PATH_MAX];   /* Socket= */
-	char process_name[16];        /* ProcessName= (comm and argv[0] as ps shows them) */
-	unsigned max_sessions;        /* MaxSessions= (1024, 1..65536) */
-	unsigned token_ttl;           /* TokenTimeoutSec= (120, 1..3600) */
-	char state_dir[PATH_MAX];     /* StateDirectory= (/run/sessrec/sessions) */
+	char socket_path[PATH_MAX]; /* Socket= */
+	char process_name[16];      /* ProcessName= (comm and argv[0] as ps shows them) */
+	unsigned max_sessions;      /* MaxSessions= (1024, 1..65536) */
+	unsigned token_ttl;         /* TokenTimeoutSec= (120, 1..3600) */
+	char state_dir[PATH_MAX];   /* StateDirectory= (/run/sessrec/sessions) */
 	/* [Recording] */
-	char shard_dir[PATH_MAX];     /* ShardDirectory= */
-	bool record_input;            /* RecordInput= */
-	uint64_t session_cap;         /* SessionMaxBytes= (10M, > 0) */
-	uint64_t min_free;            /* MinFreeSpace= (200M, 0: no check) */
-	bool withhold_secrets;        /* WithholdSecrets= (yes) */
+	char shard_dir[PATH_MAX]; /* ShardDirectory= */
+	bool record_input;        /* RecordInput= */
+	uint64_t session_cap;     /* SessionMaxBytes= (10M, > 0) */
+	uint64_t min_free;        /* MinFreeSpace= (200M, 0: no check) */
+	bool withhold_secrets;    /* WithholdSecrets= (yes) */
 	/* [Syslog] */
 	unsigned syslog_targets;      /* Targets=journal,devlog,stdout,pid1,none */
 	char syslog_socket[PATH_MAX]; /* DevLog= (/dev/log) */
@@ -37,8 +37,8 @@ struct sessrec_config {
 	char app_name[49];            /* AppName= (sessrec) */
 	int facility;                 /* Facility= (local0) as LOG_LOCAL0 etc. */
 	/* [Shell] */
-	char shell[PATH_MAX];         /* Shell= the real shell when sessrec-shell is the login shell */
-	bool quiet;                   /* Quiet= no notices to the user (honeypot) */
+	char shell[PATH_MAX]; /* Shell= the real shell when sessrec-shell is the login shell */
+	bool quiet;           /* Quiet= no notices to the user (honeypot) */
 };
 
 void config_defaults(struct sessrec_config *c);

@@ -60,8 +60,8 @@ void event_add(struct event *e, const char *name, const char *value)
 	e->nparams++;
 }
 
-int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac,
-			const char *host, const char *app, const struct timespec *ts)
+int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac, const char *host, const char *app,
+			const struct timespec *ts)
 {
 	char procid[24], hostbuf[256];
 	int pri;
@@ -76,8 +76,8 @@ int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac,
 		host = hostbuf;
 	}
 	snprintf(procid, sizeof(procid), "%ld", (long)getpid());
-	return rfc5424_format(buf, cap, pri, ts, host, app, procid, events[e->type].name,
-			      EVENT_SDID, e->params, e->nparams, e->msg);
+	return rfc5424_format(buf, cap, pri, ts, host, app, procid, events[e->type].name, EVENT_SDID, e->params,
+			      e->nparams, e->msg);
 }
 
 int event_send_devlog(const char *path, const struct event *e, int fac, const char *host, const char *app)

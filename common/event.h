@@ -44,8 +44,8 @@ void event_add(struct event *e, const char *name, const char *value);
  * SD-ID EVENT_SDID with the params in order (a param that does not fit whole
  * is left out; MSG is clipped), ts NULL: now. Returns the length, -ENOSPC, or
  * -EINVAL for an unknown type or facility. */
-int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac,
-			const char *host, const char *app, const struct timespec *ts);
+int event_format_syslog(char *buf, size_t cap, const struct event *e, int fac, const char *host, const char *app,
+			const struct timespec *ts);
 
 /* Sends e as one RFC 5424 datagram (at most 4096 bytes) to the syslog socket
  * at path (/dev/log), non-blocking, timestamped now; 0 or -errno. */
@@ -59,14 +59,14 @@ int event_send_pid1(const struct event *e, int fac, const char *host, const char
 /* What a session_skipped says; each field NULL is left out. uid, src_port
  * and pid are decimal strings. */
 struct event_skipped {
-	const char *reason;      /* disk_pressure, session_limit, daemon_unreachable, ... */
+	const char *reason; /* disk_pressure, session_limit, daemon_unreachable, ... */
 	const char *user, *uid;
-	const char *service;     /* ssh, telnet, ... (the open's proto) */
+	const char *service; /* ssh, telnet, ... (the open's proto) */
 	const char *pam_service;
 	const char *src_ip, *src_port;
 	const char *tty, *pid;
-	const char *error;       /* the detail behind reason */
-	const char *msg;         /* the line's MSG */
+	const char *error; /* the detail behind reason */
+	const char *msg;   /* the line's MSG */
 };
 
 /* Fills e as session_skipped with the fields of s, in the one order both

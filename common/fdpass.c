@@ -88,8 +88,7 @@ ssize_t fdpass_recv(int sock, void *buf, size_t cap, int *fds, size_t maxfds, si
 	/* Collect every fd the kernel installed before judging anything, so
 	 * that each one is either returned or closed. */
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len >= CMSG_LEN(0)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len >= CMSG_LEN(0)) {
 			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 			for (size_t i = 0; i < k; i++) {

@@ -49,8 +49,8 @@ int proto_parse(const char *buf, size_t n, struct json_object **msg)
 		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, buf, (int)n);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != n || !json_object_is_type(o, json_type_object))
+	if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != n ||
+	    !json_object_is_type(o, json_type_object))
 		goto out;
 	/* Every message is a request ("op") or a reply ("ok"). */
 	if (!proto_str(o, "op")) {

@@ -133,8 +133,8 @@ static int connect_as(const struct protoclient *c, const char *path, int timeout
 /* req out and the one reply in on sock before deadline: 0 with rep->msg
  * (an object with an "ok" bool, in *ok) and rep->fds set, or -errno with
  * rep empty. */
-static int exchange(int sock, int64_t deadline, struct json_object *req, const int *fds, size_t nfds,
-		    size_t maxrfds, struct protoclient_reply *rep, bool *ok)
+static int exchange(int sock, int64_t deadline, struct json_object *req, const int *fds, size_t nfds, size_t maxrfds,
+		    struct protoclient_reply *rep, bool *ok)
 {
 	int r;
 
@@ -265,13 +265,13 @@ struct json_object *protoclient_req_open(const struct protoclient_open *o)
 	if (!req)
 		return NULL;
 	return done(req, add_str(req, "user", o->user) < 0 || add_int(req, "uid", o->uid) < 0 ||
-			 add_str(req, "service", o->service) < 0 || add_str(req, "proto", o->proto) < 0 ||
-			 add_str(req, "rhost", o->rhost) < 0 ||
-			 (o->rport > 0 && add_int(req, "rport", o->rport) < 0) ||
-			 add_str(req, "tty", o->tty) < 0 || add_int(req, "pid", o->pid) < 0 ||
-			 (o->sessionid >= 0 && add_int(req, "sessionid", o->sessionid) < 0) ||
-			 (o->auth && o->auth[0] && add_str(req, "auth", o->auth) < 0) ||
-			 add_bool(req, "input", o->input) < 0 || add_bool(req, "dry_run", o->dry_run) < 0);
+				 add_str(req, "service", o->service) < 0 || add_str(req, "proto", o->proto) < 0 ||
+				 add_str(req, "rhost", o->rhost) < 0 ||
+				 (o->rport > 0 && add_int(req, "rport", o->rport) < 0) ||
+				 add_str(req, "tty", o->tty) < 0 || add_int(req, "pid", o->pid) < 0 ||
+				 (o->sessionid >= 0 && add_int(req, "sessionid", o->sessionid) < 0) ||
+				 (o->auth && o->auth[0] && add_str(req, "auth", o->auth) < 0) ||
+				 add_bool(req, "input", o->input) < 0 || add_bool(req, "dry_run", o->dry_run) < 0);
 }
 
 /* attach with a terminal (term, shell) or without one (cmd). */
@@ -283,12 +283,11 @@ static struct json_object *attach_req(const char *token, const char *sid, const 
 	if (!req)
 		return NULL;
 	return done(req, add_str(req, "token", token) < 0 || add_str(req, "sid", sid) < 0 ||
-			 add_str(req, "cmd", cmd) < 0 || add_str(req, "term", term) < 0 ||
-			 add_str(req, "shell", shell) < 0);
+				 add_str(req, "cmd", cmd) < 0 || add_str(req, "term", term) < 0 ||
+				 add_str(req, "shell", shell) < 0);
 }
 
-struct json_object *protoclient_req_attach(const char *token, const char *sid, const char *term,
-					   const char *shell)
+struct json_object *protoclient_req_attach(const char *token, const char *sid, const char *term, const char *shell)
 {
 	return attach_req(token, sid, NULL, term, shell);
 }

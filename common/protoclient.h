@@ -66,16 +66,16 @@ int proto_connect(const char *path, int timeout_ms);
 struct protoclient_open {
 	const char *user;
 	uid_t uid;
-	const char *service;   /* the PAM service, or the program */
-	const char *proto;     /* ssh, telnet, console, local, ... */
-	const char *rhost;     /* the client's address */
-	int rport;             /* <= 0: unknown, left out */
+	const char *service; /* the PAM service, or the program */
+	const char *proto;   /* ssh, telnet, console, local, ... */
+	const char *rhost;   /* the client's address */
+	int rport;           /* <= 0: unknown, left out */
 	const char *tty;
-	pid_t pid;             /* the process that opens (and later closes) */
-	long long sessionid;   /* the audit session; < 0: none, left out */
-	const char *auth;      /* SSH_AUTH_INFO_0; NULL or "": left out */
-	bool input;            /* record what is typed too */
-	bool dry_run;          /* relay without recording */
+	pid_t pid;           /* the process that opens (and later closes) */
+	long long sessionid; /* the audit session; < 0: none, left out */
+	const char *auth;    /* SSH_AUTH_INFO_0; NULL or "": left out */
+	bool input;          /* record what is typed too */
+	bool dry_run;        /* relay without recording */
 };
 
 /* {"op":"open",...} -> sid, token (or a refusal, maybe with "skipped"). */
@@ -83,8 +83,7 @@ struct json_object *protoclient_req_open(const struct protoclient_open *o);
 
 /* {"op":"attach","token","sid","term","shell"}, sent with the fds {outer
  * tty, inner pty master}: the daemon takes the terminal. -> dry_run */
-struct json_object *protoclient_req_attach(const char *token, const char *sid, const char *term,
-					   const char *shell);
+struct json_object *protoclient_req_attach(const char *token, const char *sid, const char *term, const char *shell);
 
 /* {"op":"attach","token","sid","cmd"}, no fds: a session without a
  * terminal; the daemon notes the command line. */

@@ -154,12 +154,11 @@ static bool put_timestamp(struct line *l, const struct timespec *ts)
 		clock_gettime(CLOCK_REALTIME, &now);
 		ts = &now;
 	}
-	if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L || !gmtime_r(&ts->tv_sec, &tm) ||
-	    tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+	if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L || !gmtime_r(&ts->tv_sec, &tm) || tm.tm_year + 1900 < 0 ||
+	    tm.tm_year + 1900 > 9999)
 		return put(l, "-", 1);
-	n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+00:00",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, (long)(ts->tv_nsec / 1000));
+	n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06ld+00:00", tm.tm_year + 1900, tm.tm_mon + 1,
+		     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ts->tv_nsec / 1000));
 	return n > 0 && (size_t)n < sizeof(tmp) && put(l, tmp, (size_t)n);
 }
 
@@ -181,10 +180,9 @@ static void put_param(struct line *l, const struct rfc5424_param *p)
 	puts_(l, "\"");
 }
 
-int rfc5424_format(char *buf, size_t cap, int pri, const struct timespec *ts,
-		   const char *host, const char *app, const char *procid, const char *msgid,
-		   const char *sdid, const struct rfc5424_param *params, size_t nparams,
-		   const char *msg)
+int rfc5424_format(char *buf, size_t cap, int pri, const struct timespec *ts, const char *host, const char *app,
+		   const char *procid, const char *msgid, const char *sdid, const struct rfc5424_param *params,
+		   size_t nparams, const char *msg)
 {
 	struct line l = { .buf = buf, .cap = cap, .len = 0 };
 	char prefix[16];
@@ -196,11 +194,9 @@ int rfc5424_format(char *buf, size_t cap, int pri, const struct timespec *ts,
 		return -ENOSPC;
 	buf[0] = '\0';
 	snprintf(prefix, sizeof(prefix), "<%d>1 ", pri);
-	ok = puts_(&l, prefix) && put_timestamp(&l, ts) && put(&l, " ", 1) &&
-	     put_field(&l, host, HOSTNAME_MAX) && put(&l, " ", 1) &&
-	     put_field(&l, app, APPNAME_MAX) && put(&l, " ", 1) &&
-	     put_field(&l, procid, PROCID_MAX) && put(&l, " ", 1) &&
-	     put_field(&l, msgid, MSGID_MAX) && put(&l, " ", 1);
+	ok = puts_(&l, prefix) && put_timestamp(&l, ts) && put(&l, " ", 1) && put_field(&l, host, HOSTNAME_MAX) &&
+	     put(&l, " ", 1) && put_field(&l, app, APPNAME_MAX) && put(&l, " ", 1) &&
+	     put_field(&l, procid, PROCID_MAX) && put(&l, " ", 1) && put_field(&l, msgid, MSGID_MAX) && put(&l, " ", 1);
 	/* The SD skeleton belongs to the part that must fit. */
 	if (!ok || room(&l) < (sd ? strlen(sdid) + 2 : 1)) {
 		buf[0] = '\0';

@@ -19,10 +19,9 @@ struct rfc5424_param {
  * UTF-8 becomes U+FFFD, as in values). The line plus NUL never exceeds cap.
  * Returns the length, -ENOSPC if buf (cap bytes) cannot hold the header and
  * SD-ID, -EINVAL if pri is outside 0..191. */
-int rfc5424_format(char *buf, size_t cap, int pri, const struct timespec *ts,
-		   const char *host, const char *app, const char *procid, const char *msgid,
-		   const char *sdid, const struct rfc5424_param *params, size_t nparams,
-		   const char *msg);
+int rfc5424_format(char *buf, size_t cap, int pri, const struct timespec *ts, const char *host, const char *app,
+		   const char *procid, const char *msgid, const char *sdid, const struct rfc5424_param *params,
+		   size_t nparams, const char *msg);
 
 /* Escapes one SD-PARAM value into dst (NUL-terminated, clipped at cap, never
  * inside a character or an escape pair; invalid UTF-8 becomes U+FFFD);

@@ -69,8 +69,7 @@ static void w_strn(struct w *w, const char *s, size_t n, size_t lim)
 		w->over = true;
 		return;
 	}
-	w->len += shard_json_escape(w->buf + w->len, lim < room - 1 ? lim : room - 1,
-				    (const uint8_t *)s, n, NULL);
+	w->len += shard_json_escape(w->buf + w->len, lim < room - 1 ? lim : room - 1, (const uint8_t *)s, n, NULL);
 	w_put(w, "\"", 1);
 }
 
@@ -94,22 +93,20 @@ static void w_key(struct w *w, bool *first, const char *key)
 #define CLIP_MAX 16 /* most strings in one line */
 
 /* Builds the line with the strings s[i] (NULL: absent) clipped to lim[i]. */
-typedef void (*build_fn)(struct w *w, const char *sid, const void *arg, const char *const *s,
-			 const size_t *lim);
+typedef void (*build_fn)(struct w *w, const char *sid, const void *arg, const char *const *s, const size_t *lim);
 
 /* Builds the line once with every string empty to learn the fixed part, then
  * gives the rest of the line to the strings, clipping only the longest ones
  * (all to one common length), so a 10 KB user name cannot push out the tty. */
-static int format_clipped(char *buf, size_t cap, build_fn build, const char *sid, const void *arg,
-			  const char *const *s, size_t ns)
+static int format_clipped(char *buf, size_t cap, build_fn build, const char *sid, const void *arg, const char *const *s,
+			  size_t ns)
 {
 	char line[SHARD_LINE_MAX], scratch[LINE_LAST];
 	size_t full[CLIP_MAX], lim[CLIP_MAX] = { 0 }, sum = 0, avail, lo, hi;
 	struct w w = { .buf = line, .cap = LINE_LAST - 1 }; /* room kept for '\n' */
 
 	for (size_t i = 0; i < ns; i++) {
-		full[i] = s[i] ? shard_json_escape(scratch, sizeof(scratch), (const uint8_t *)s[i],
-						   strlen(s[i]), NULL)
+		full[i] = s[i] ? shard_json_escape(scratch, sizeof(scratch), (const uint8_t *)s[i], strlen(s[i]), NULL)
 			       : 0;
 		sum += full[i];
 	}
@@ -143,24 +140,24 @@ static int format_clipped(char *buf, size_t cap, build_fn build, const char *sid
 	return (int)w.len;
 }
 
-enum { H_SHELL, H_TERM, H_USER, H_SERVICE, H_PROTO, H_SRC_IP, H_TTY, H_HOST, H_AUTH, H_START,
-       H_CMD, H_NSTR };
+enum { H_SHELL, H_TERM, H_USER, H_SERVICE, H_PROTO, H_SRC_IP, H_TTY, H_HOST, H_AUTH, H_START, H_CMD, H_NSTR };
 
-static void header_build(struct w *w, const char *sid, const void *arg, const char *const *s,
-			 const size_t *lim)
+static void header_build(struct w *w, const char *sid, const void *arg, const char *const *s, const size_t *lim)
 {
+	/* clang-format off */
 	static const char *const meta_key[H_NSTR] = {
 		[H_USER] = "user", [H_SERVICE] = "service", [H_PROTO] = "proto",
 		[H_SRC_IP] = "src_ip", [H_TTY] = "tty", [H_HOST] = "host", [H_AUTH] = "auth",
 		[H_START] = "start", [H_CMD] = "cmd",
 	};
+	/* clang-format on */
 	const struct shard_header *h = arg;
 	const struct shard_meta *m = &h->meta;
 	bool first = true;
 
 	w_sid(w, sid);
-	w_fmt(w, ",\"hdr\":{\"version\":2,\"width\":%u,\"height\":%u,\"timestamp\":%lld,\"env\":{\"SHELL\":",
-	      h->width, h->height, (long long)h->timestamp);
+	w_fmt(w, ",\"hdr\":{\"version\":2,\"width\":%u,\"height\":%u,\"timestamp\":%lld,\"env\":{\"SHELL\":", h->width,
+	      h->height, (long long)h->timestamp);
 	w_strn(w, s[H_SHELL], strlen(s[H_SHELL]), lim[H_SHELL]);
 	w_lit(w, ",\"TERM\":");
 	w_strn(w, s[H_TERM], strlen(s[H_TERM]), lim[H_TERM]);
@@ -196,12 +193,14 @@ static void header_build(struct w *w, const char *sid, const void *arg, const ch
 int shard_format_header(char *buf, size_t cap, const char *sid, const struct shard_header *h)
 {
 	const struct shard_meta *m = &h->meta;
+	/* clang-format off */
 	const char *s[H_NSTR] = {
 		[H_SHELL] = h->shell ? h->shell : "/bin/sh", [H_TERM] = h->term ? h->term : "dumb",
 		[H_USER] = m->user, [H_SERVICE] = m->service, [H_PROTO] = m->proto,
 		[H_SRC_IP] = m->src_ip, [H_TTY] = m->tty, [H_HOST] = m->host, [H_AUTH] = m->auth,
 		[H_START] = m->start, [H_CMD] = m->cmd,
 	};
+	/* clang-format on */
 
 	return format_clipped(buf, cap, header_build, sid, h, s, H_NSTR);
 }
@@ -213,8 +212,7 @@ struct tline {
 };
 
 /* {"sid":S,"t":T,"ch":"C","d":"..."} for resize and marker lines. */
-static void tline_build(struct w *w, const char *sid, const void *arg, const char *const *s,
-			const size_t *lim)
+static void tline_build(struct w *w, const char *sid, const void *arg, const char *const *s, const size_t *lim)
 {
 	const struct tline *l = arg;
 
@@ -246,8 +244,7 @@ int shard_format_marker(char *buf, size_t cap, const char *sid, double t, const 
 	return format_clipped(buf, cap, tline_build, sid, &l, s, 1);
 }
 
-static void trunc_build(struct w *w, const char *sid, const void *arg, const char *const *s,
-			const size_t *lim)
+static void trunc_build(struct w *w, const char *sid, const void *arg, const char *const *s, const size_t *lim)
 {
 	w_sid(w, sid);
 	w_lit(w, ",\"trunc\":true}");
@@ -258,8 +255,7 @@ int shard_format_trunc(char *buf, size_t cap, const char *sid)
 	return format_clipped(buf, cap, trunc_build, sid, NULL, NULL, 0);
 }
 
-static void end_build(struct w *w, const char *sid, const void *arg, const char *const *s,
-		      const size_t *lim)
+static void end_build(struct w *w, const char *sid, const void *arg, const char *const *s, const size_t *lim)
 {
 	static const char *const key[2] = { "reason", "end" };
 	const struct shard_end *e = arg;
@@ -267,11 +263,10 @@ static void end_build(struct w *w, const char *sid, const void *arg, const char 
 	w_sid(w, sid);
 	w_lit(w, ",\"end\":{\"duration\":");
 	w_t(w, e->duration);
-	w_fmt(w, ",\"bytes_out\":%llu,\"bytes_in\":%llu,\"bytes_recorded\":%llu",
-	      (unsigned long long)e->bytes_out, (unsigned long long)e->bytes_in,
-	      (unsigned long long)e->bytes_recorded);
-	w_fmt(w, ",\"withheld\":%llu,\"resizes\":%u,\"truncated\":%s",
-	      (unsigned long long)e->withheld, e->resizes, e->truncated ? "true" : "false");
+	w_fmt(w, ",\"bytes_out\":%llu,\"bytes_in\":%llu,\"bytes_recorded\":%llu", (unsigned long long)e->bytes_out,
+	      (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_recorded);
+	w_fmt(w, ",\"withheld\":%llu,\"resizes\":%u,\"truncated\":%s", (unsigned long long)e->withheld, e->resizes,
+	      e->truncated ? "true" : "false");
 	for (int i = 0; i < 2; i++) {
 		if (s[i]) {
 			w_fmt(w, ",\"%s\":", key[i]);
@@ -296,8 +291,7 @@ int shard_path(char *buf, size_t cap, const char *dir, int64_t ts)
 
 	if (!gmtime_r(&tt, &tm))
 		return -EINVAL;
-	r = snprintf(buf, cap, "%s/sessions-%04d-%02d-%02d.jsonl", dir, tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday);
+	r = snprintf(buf, cap, "%s/sessions-%04d-%02d-%02d.jsonl", dir, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	if (r < 0 || (size_t)r >= cap)
 		return -ENAMETOOLONG;
 	return r;
@@ -318,8 +312,8 @@ int shard_rfc3339(char *buf, size_t cap, int64_t sec, long usec)
 	tt = (time_t)sec;
 	if (!gmtime_r(&tt, &tm))
 		return -EINVAL;
-	r = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	r = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		     tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 	if (r < 0 || (size_t)r >= cap)
 		return -ENOSPC;
 	return r;

@@ -14,9 +14,11 @@
 
 /* Bytes that end a run of plain string content: '"', '\\', C0 controls and
  * every non-ASCII byte (checked as UTF-8). */
+/* clang-format off */
 static const uint8_t plain_stop[256] = {
 	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
 };
+/* clang-format on */
 
 #ifndef __SSE2__
 /* SWAR: whether any byte of w is '"', '\\', below 0x20 or above 0x7f.
@@ -34,8 +36,7 @@ static inline unsigned vec_stops(__m128i v)
 {
 	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(0x20);
 	/* signed: bytes >= 0x80 are negative, so below 0x20 too */
-	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)),
-				 _mm_cmplt_epi8(v, sp));
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)), _mm_cmplt_epi8(v, sp));
 
 	return (unsigned)_mm_movemask_epi8(m);
 }
@@ -68,7 +69,6 @@ static const char *plain_run(const char *p, const char *end)
 	return p;
 }
 
-
 /* A JSON number in the plain form the writer prints (%.6f): 0|[1-9][0-9]*
  * then optional .[0-9]+, at most fifteen digits. Anything else (sign,
  * exponent, huge integers json-c reads as int64) is left to json-c. Fifteen
@@ -76,8 +76,8 @@ static const char *plain_run(const char *p, const char *end)
  * correctly rounded: the same double strtod (and so json-c) gives. */
 const char *shardlex_number(const char *p, const char *end, double *out)
 {
-	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
-					1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	static const double pow10[] = { 1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+					1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
 	uint64_t v = 0;
 	unsigned digits = 0, frac = 0;
 
@@ -171,7 +171,14 @@ const char *shardlex_string(const char *p, const char *end, bool *utf8)
 		if (end - p < 2)
 			return NULL;
 		switch (p[1]) {
-		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
 			p += 2;
 			continue;
 		case 'u':
@@ -240,6 +247,7 @@ const char *shardlex_decode(const char *p, const char *end, bool *utf8, uint8_t 
 		}
 		if (end - p < 2)
 			return NULL;
+		/* clang-format off */
 		switch (p[1]) {
 		case 'b': *o++ = '\b'; break;
 		case 'f': *o++ = '\f'; break;
@@ -257,6 +265,7 @@ const char *shardlex_decode(const char *p, const char *end, bool *utf8, uint8_t 
 		default:
 			return NULL;
 		}
+		/* clang-format on */
 		p += 2;
 	}
 }
@@ -278,6 +287,7 @@ ssize_t shardlex_unescape(const char *s, size_t n, uint8_t *out)
 			break;
 		if (end - s < 2)
 			return -EBADMSG;
+		/* clang-format off */
 		switch (s[1]) {
 		case 'b': *o++ = '\b'; break;
 		case 'f': *o++ = '\f'; break;
@@ -294,6 +304,7 @@ ssize_t shardlex_unescape(const char *s, size_t n, uint8_t *out)
 			s += 4;
 			break;
 		}
+		/* clang-format on */
 		default:
 			return -EBADMSG;
 		}
@@ -301,4 +312,3 @@ ssize_t shardlex_unescape(const char *s, size_t n, uint8_t *out)
 	}
 	return o - out;
 }
-

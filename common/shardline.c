@@ -15,7 +15,7 @@
 #include "utf8.h"
 
 #define LINE_LAST (SHARD_LINE_MAX - 1) /* longest line, its newline included */
-#define BLOCK 48 /* input bytes enc_block takes at once */
+#define BLOCK 48                       /* input bytes enc_block takes at once */
 /* What enc_block may write past the end of d's room, which is inside the
  * line buffer: a block of \u00xx (6 bytes each), then a block's copy. */
 #define LINE_SLACK (BLOCK * 6 + BLOCK)
@@ -26,14 +26,17 @@ enum { C_PLAIN = 0, C_HIGH = 1 };
 
 /* What each byte becomes in a JSON string: copied (C_PLAIN), the length of
  * its escape in esc_text (2 or 6), or C_HIGH (a UTF-8 lead or stray). */
+/* clang-format off */
 static const uint8_t esc_tab[256] = {
 	[0x00 ... 0x07] = 6, [0x08 ... 0x0a] = 2, [0x0b] = 6, [0x0c ... 0x0d] = 2,
 	[0x0e ... 0x1f] = 6, ['"'] = 2, ['\\'] = 2, [0x7f] = 6, [0x80 ... 0xff] = C_HIGH,
 };
+/* clang-format on */
 
 /* The escapes themselves: the short forms, else \u00xx. Rows of 8 bytes, so
  * enc_block copies any of them with one fixed-size move. */
 #define HEXD(d) ((d) < 10 ? '0' + (d) : 'a' - 10 + (d))
+/* clang-format off */
 #define U(c) { '\\', 'u', '0', '0', HEXD((c) >> 4), HEXD((c) & 15) }
 #define S(x) { '\\', x }
 static const char esc_text[0x80][8] = {
@@ -43,6 +46,7 @@ static const char esc_text[0x80][8] = {
 	U(0x18), U(0x19), U(0x1a), U(0x1b), U(0x1c), U(0x1d), U(0x1e), U(0x1f),
 	['"'] = S('"'), ['\\'] = S('\\'), [0x7f] = U(0x7f),
 };
+/* clang-format on */
 #undef HEXD
 #undef U
 #undef S
@@ -208,13 +212,13 @@ static int event_prefix(char *o, const char *sid, double t, char ch)
  * then seg[0..nseg). */
 struct enc {
 	char *line;
-	size_t hdr;       /* prefix length */
-	size_t room;      /* most bytes of d's body in a line without raw */
-	size_t room_raw;  /* most bytes of d's body plus raw's base64 */
-	size_t d;         /* d's body so far */
+	size_t hdr;      /* prefix length */
+	size_t room;     /* most bytes of d's body in a line without raw */
+	size_t room_raw; /* most bytes of d's body plus raw's base64 */
+	size_t d;        /* d's body so far */
 	const uint8_t *pre, *seg;
 	size_t npre, nseg;
-	bool bad;         /* the chunk needs raw */
+	bool bad; /* the chunk needs raw */
 	shard_line_fn fn;
 	void *userdata;
 };
@@ -336,8 +340,7 @@ static inline void block_scan(const uint8_t *p, struct block_masks *m)
 		__m128i quote = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
 					     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
 
-		plain |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_andnot_si128(quote, printable))
-			 << h;
+		plain |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_andnot_si128(quote, printable)) << h;
 		m->high |= (uint64_t)(unsigned)_mm_movemask_epi8(v) << h;
 	}
 	m->esc = ~plain & ~m->high & ((UINT64_C(1) << BLOCK) - 1);
@@ -354,8 +357,7 @@ static inline void block_scan_utf8(const uint8_t *p, struct block_masks *m)
 		lead |= bytes_gt(v, (char)0xbf) << h;
 		lead3 |= bytes_gt(v, (char)0xdf) << h;
 		lead4 |= bytes_gt(v, (char)0xef) << h;
-		special |= (bytes_eq(v, 0xc0) | bytes_eq(v, 0xc1) | bytes_eq(v, 0xe0) |
-			    bytes_eq(v, 0xed)) << h;
+		special |= (bytes_eq(v, 0xc0) | bytes_eq(v, 0xc1) | bytes_eq(v, 0xe0) | bytes_eq(v, 0xed)) << h;
 	}
 	/* The signed compares also set the bits of ASCII bytes. */
 	m->lead = m->high & lead;
@@ -389,8 +391,7 @@ static inline void block_scan_utf8(const uint8_t *p, struct block_masks *m)
 		m->lead |= (uint64_t)(c >= 0xc0) << j;
 		m->lead3 |= (uint64_t)(c >= 0xe0) << j;
 		m->lead4 |= (uint64_t)(c >= 0xf0) << j;
-		m->special |= (uint64_t)(c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xed ||
-					 c >= 0xf0) << j;
+		m->special |= (uint64_t)(c == 0xc0 || c == 0xc1 || c == 0xe0 || c == 0xed || c >= 0xf0) << j;
 	}
 }
 #endif
@@ -485,8 +486,8 @@ out:
 /* The carried bytes and what of data completes (or breaks) them, as items;
  * returns how many bytes of data they took, or -EAGAIN when all of data only
  * extends the carry. */
-static int enc_carry(struct enc *e, struct shard_utf8 *carry, uint8_t *pre, size_t npre,
-		     const uint8_t *data, size_t n, size_t *taken)
+static int enc_carry(struct enc *e, struct shard_utf8 *carry, uint8_t *pre, size_t npre, const uint8_t *data, size_t n,
+		     size_t *taken)
 {
 	size_t take = n < 4 ? n : 4, m = npre + take, j = 0;
 	struct item it;
@@ -513,8 +514,8 @@ static int enc_carry(struct enc *e, struct shard_utf8 *carry, uint8_t *pre, size
 	return 0;
 }
 
-int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char ch,
-		       const uint8_t *data, size_t n, shard_line_fn fn, void *userdata)
+int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char ch, const uint8_t *data, size_t n,
+		       shard_line_fn fn, void *userdata)
 {
 	char line[SHARD_LINE_MAX + LINE_SLACK];
 	uint8_t pre[8];
@@ -528,7 +529,7 @@ int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char
 	if ((r = event_prefix(line, sid, t, ch)) < 0)
 		return r;
 	e.hdr = (size_t)r;
-	e.room = LINE_LAST - e.hdr - 3;                 /* "}\n */
+	e.room = LINE_LAST - e.hdr - 3;                   /* "}\n */
 	e.room_raw = LINE_LAST - e.hdr - 4 - RAW_KEY_LEN; /* ",raw":"..."}\n */
 	memcpy(pre, carry->buf, npre);
 	carry->len = 0;
@@ -554,13 +555,11 @@ int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char
 	return enc_emit(&e);
 }
 
-int shard_encode_flush(struct shard_utf8 *carry, const char *sid, double t, char ch,
-		       shard_line_fn fn, void *userdata)
+int shard_encode_flush(struct shard_utf8 *carry, const char *sid, double t, char ch, shard_line_fn fn, void *userdata)
 {
 	char line[SHARD_LINE_MAX];
 	size_t n = carry->len < 4 ? carry->len : 4;
-	struct enc e = { .line = line, .pre = carry->buf, .seg = carry->buf,
-			 .fn = fn, .userdata = userdata };
+	struct enc e = { .line = line, .pre = carry->buf, .seg = carry->buf, .fn = fn, .userdata = userdata };
 	int r;
 
 	if (n == 0)

@@ -34,13 +34,12 @@ typedef int (*shard_line_fn)(void *userdata, const char *line, size_t len);
  * other than '"' and '\\' (-EINVAL). n == 0 emits nothing.
  * Returns 0 or the first negative value fn returned (the rest of data is
  * then dropped; *carry stays consistent). */
-int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char ch,
-		       const uint8_t *data, size_t n, shard_line_fn fn, void *userdata);
+int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char ch, const uint8_t *data, size_t n,
+		       shard_line_fn fn, void *userdata);
 
 /* Emits what *carry still holds (as invalid bytes, with raw) and empties it:
  * at session end, so no byte is lost. Returns 0 or fn's negative value. */
-int shard_encode_flush(struct shard_utf8 *carry, const char *sid, double t, char ch,
-		       shard_line_fn fn, void *userdata);
+int shard_encode_flush(struct shard_utf8 *carry, const char *sid, double t, char ch, shard_line_fn fn, void *userdata);
 
 /* The recording's header: an asciicast v2 header plus what asciicast has no
  * field for. NULL strings are omitted (meta) or defaulted (env: SHELL
@@ -50,11 +49,11 @@ int shard_encode_flush(struct shard_utf8 *carry, const char *sid, double t, char
  * length so the line fits (shardfmt.c). */
 struct shard_meta {
 	const char *user;
-	long uid;           /* -1: unknown */
-	const char *service;  /* PAM service: sshd, login, sessrecctl */
-	const char *proto;    /* ssh, telnet, console, local */
+	long uid;            /* -1: unknown */
+	const char *service; /* PAM service: sshd, login, sessrecctl */
+	const char *proto;   /* ssh, telnet, console, local */
 	const char *src_ip;
-	int src_port;       /* 0: unknown */
+	int src_port; /* 0: unknown */
 	const char *tty;
 	const char *host;
 	const char *auth;   /* SSH_AUTH_INFO_0 without its trailing newline */
@@ -73,15 +72,15 @@ struct shard_header {
 };
 
 struct shard_end {
-	double duration;          /* seconds */
-	uint64_t bytes_out;       /* output bytes relayed */
-	uint64_t bytes_in;        /* input bytes relayed */
-	uint64_t bytes_recorded;  /* shard bytes written for the session */
-	uint64_t withheld;        /* input bytes withheld as secrets */
+	double duration;         /* seconds */
+	uint64_t bytes_out;      /* output bytes relayed */
+	uint64_t bytes_in;       /* input bytes relayed */
+	uint64_t bytes_recorded; /* shard bytes written for the session */
+	uint64_t withheld;       /* input bytes withheld as secrets */
 	unsigned resizes;
 	bool truncated;
-	const char *reason;       /* exit, hangup, close, shutdown, error */
-	const char *end;          /* RFC 3339 end time */
+	const char *reason; /* exit, hangup, close, shutdown, error */
+	const char *end;    /* RFC 3339 end time */
 };
 
 /* Each formats one complete line into buf (cap >= SHARD_LINE_MAX is always

@@ -146,8 +146,8 @@ static int read_event(const char *line, size_t len, struct shardread_line *l, ui
 	if (STARTS(p, end, ",\"raw\":\"")) {
 		p += 8;
 		q = p;
-		while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
-				   (*q >= '0' && *q <= '9') || *q == '+' || *q == '/' || *q == '='))
+		while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+				   *q == '+' || *q == '/' || *q == '='))
 			q++;
 		if (q >= end || *q != '"')
 			return -EAGAIN;
@@ -165,8 +165,8 @@ int shardread_event(const char *line, size_t len, struct shardread_line *l)
 	return read_event(line, len, l, NULL);
 }
 
-ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_line *l, uint8_t *out,
-			       size_t cap, bool raw)
+ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_line *l, uint8_t *out, size_t cap,
+			       bool raw)
 {
 	uint8_t *o = out;
 	ssize_t n;
@@ -190,8 +190,8 @@ struct walk {
 	size_t top_len[8], ntop;
 };
 
-static const char *walk_object(struct walk *w, const char *p, const char *end, int depth,
-			       const char *obj, size_t obj_len);
+static const char *walk_object(struct walk *w, const char *p, const char *end, int depth, const char *obj,
+			       size_t obj_len);
 
 /* A value at p inside an object at depth (0: the line) named obj, under key.
  * Returns the byte after it, or NULL when the fast path should give up. */
@@ -236,15 +236,21 @@ static const char *walk_value(struct walk *w, const char *p, const char *end, in
 	if (depth >= 1) {
 		if (w->n == SHARDREAD_MEMBERS_MAX)
 			return NULL;
-		w->m[w->n++] = (struct shardread_member){ .obj = obj, .obj_len = obj_len, .key = key,
-							  .key_len = key_len, .val = v, .val_len = vlen,
-							  .num = type == 'n' ? num : 0, .type = type, .depth = depth };
+		w->m[w->n++] = (struct shardread_member){ .obj = obj,
+							  .obj_len = obj_len,
+							  .key = key,
+							  .key_len = key_len,
+							  .val = v,
+							  .val_len = vlen,
+							  .num = type == 'n' ? num : 0,
+							  .type = type,
+							  .depth = depth };
 	}
 	return p;
 }
 
-static const char *walk_object(struct walk *w, const char *p, const char *end, int depth,
-			       const char *obj, size_t obj_len)
+static const char *walk_object(struct walk *w, const char *p, const char *end, int depth, const char *obj,
+			       size_t obj_len)
 {
 	if (p >= end || *p++ != '{')
 		return NULL;
@@ -290,8 +296,7 @@ static const char *top_value(const struct walk *w, const char *key)
 	return NULL;
 }
 
-int shardread_members(const char *line, size_t len, struct shardread_line *l,
-		      struct shardread_member *m, size_t *n)
+int shardread_members(const char *line, size_t len, struct shardread_line *l, struct shardread_member *m, size_t *n)
 {
 	const char *end = line + len, *p;
 	struct walk w = { .m = m };
@@ -317,9 +322,7 @@ int shardread_members(const char *line, size_t len, struct shardread_line *l,
 	return 0;
 }
 
-
-static int get_typed(struct json_object *o, const char *key, enum json_type type,
-		     struct json_object **out)
+static int get_typed(struct json_object *o, const char *key, enum json_type type, struct json_object **out)
 {
 	if (!json_object_object_get_ex(o, key, out))
 		return 0;
@@ -426,7 +429,6 @@ void shardread_release(struct shardread_line *l)
 	l->obj = NULL;
 }
 
-
 ssize_t shardread_text(const struct shardread_line *l, uint8_t *out, size_t cap)
 {
 	if (l->kind != SHARDREAD_EVENT || cap < l->d_len)
@@ -461,12 +463,17 @@ ssize_t shardread_member_str(const struct shardread_member *m, char *out, size_t
 }
 
 /* The members of o (under key obj) at depth, and of its objects below. */
-static void obj_members(struct json_object *o, const char *obj, int depth, struct shardread_member *m,
-			size_t cap, size_t *n)
+static void obj_members(struct json_object *o, const char *obj, int depth, struct shardread_member *m, size_t cap,
+			size_t *n)
 {
 	json_object_object_foreach(o, k, v) {
-		struct shardread_member x = { .obj = obj, .obj_len = strlen(obj), .key = k, .key_len = strlen(k),
-					      .val = "", .plain = true, .depth = depth };
+		struct shardread_member x = { .obj = obj,
+					      .obj_len = strlen(obj),
+					      .key = k,
+					      .key_len = strlen(k),
+					      .val = "",
+					      .plain = true,
+					      .depth = depth };
 
 		switch (json_object_get_type(v)) {
 		case json_type_string:

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SHARDREAD_SID_MAX 64        /* longest sid accepted ([0-9A-Za-z._-]) */
+#define SHARDREAD_SID_MAX 64         /* longest sid accepted ([0-9A-Za-z._-]) */
 #define SHARDREAD_LINE_MAX (1 << 20) /* longer lines are corrupt (writer: < 4096) */
 
 enum shardread_kind {
@@ -32,17 +32,17 @@ struct shardread_line {
 	enum shardread_kind kind;
 	const char *sid;
 	size_t sid_len;
-	double t;              /* EVENT, EXEC, EXIT */
-	char ch;               /* EVENT: 'o', 'i', 'r', 'm' or another byte */
+	double t; /* EVENT, EXEC, EXIT */
+	char ch;  /* EVENT: 'o', 'i', 'r', 'm' or another byte */
 	/* EVENT payload: either the JSON-escaped body of "d" exactly as written
 	 * (fast path, d_json != NULL) or its decoded bytes (json-c path). */
 	const char *d_json;
 	const char *d;
 	size_t d_len;
-	bool d_utf8;           /* fast path: d_json decodes to valid UTF-8 */
-	const char *raw;       /* base64 text of "raw", or NULL */
+	bool d_utf8;     /* fast path: d_json decodes to valid UTF-8 */
+	const char *raw; /* base64 text of "raw", or NULL */
 	size_t raw_len;
-	const char *t_text;    /* fast path: the number as written, for verbatim copies */
+	const char *t_text; /* fast path: the number as written, for verbatim copies */
 	size_t t_text_len;
 	struct json_object *obj; /* json-c path: the whole line; see shardread_release */
 };
@@ -67,8 +67,8 @@ int shardread_event(const char *line, size_t len, struct shardread_line *l);
  * the text of "d" (raw false) into out, cap >= SHARDREAD_DECODE_MAX(len).
  * Returns the byte count, -EAGAIN (then shardread_parse and
  * shardread_bytes / shardread_text), or -EBADMSG (bad base64). */
-ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_line *l, uint8_t *out,
-			       size_t cap, bool raw);
+ssize_t shardread_event_decode(const char *line, size_t len, struct shardread_line *l, uint8_t *out, size_t cap,
+			       bool raw);
 
 /* Full parse with json-c (strict). Returns 0 with l->obj holding the line
  * (release with shardread_release), or -EBADMSG when it is not a shard line:
@@ -80,18 +80,18 @@ int shardread_parse(const char *line, size_t len, struct shardread_line *l);
  * "end"), pointing into the line (shardread_members) or into its json-c
  * object (shardread_obj_members). */
 struct shardread_member {
-	const char *obj;       /* the key the enclosing object sits under */
+	const char *obj; /* the key the enclosing object sits under */
 	size_t obj_len;
-	const char *key;       /* the line: never holds a backslash */
+	const char *key; /* the line: never holds a backslash */
 	size_t key_len;
-	const char *val;       /* 's': the JSON-escaped body (plain: the bytes);
+	const char *val; /* 's': the JSON-escaped body (plain: the bytes);
 				  'n': the number as written; 'b': true or false;
 				  'z': null; 'o' (object), 'a' (array, json-c only): "" */
 	size_t val_len;
-	double num;            /* 'n': its value */
+	double num; /* 'n': its value */
 	char type;
-	bool plain;            /* val holds decoded bytes (from json-c) */
-	int depth;             /* 1: a member of a top-level object, 2: deeper */
+	bool plain; /* val holds decoded bytes (from json-c) */
+	int depth;  /* 1: a member of a top-level object, 2: deeper */
 };
 
 #define SHARDREAD_MEMBERS_MAX 64
@@ -102,8 +102,7 @@ struct shardread_member {
  * the members of the objects in the line, in order (a key repeated inside
  * an object: the last one counts, as in json-c). Returns 0, or -EAGAIN for
  * any other line: then shardread_parse decides. */
-int shardread_members(const char *line, size_t len, struct shardread_line *l,
-		      struct shardread_member *m, size_t *n);
+int shardread_members(const char *line, size_t len, struct shardread_line *l, struct shardread_member *m, size_t *n);
 
 /* The same members from the line as json-c parsed it (shardread_parse), for
  * lines the fast path gives up on: one reading of header and end lines

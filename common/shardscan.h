@@ -34,14 +34,14 @@ enum {
 
 struct shardscan {
 	struct shardscan_src src;
-	bool quiet;                 /* skip lines that are no shard lines without
+	bool quiet;              /* skip lines that are no shard lines without
 				       reporting them (a scan whose lines another
 				       reading reports) */
-	struct shardread_line l;    /* the current line */
+	struct shardread_line l; /* the current line */
 	const char *line;
 	size_t len;
-	bool parsed;                /* l comes from json-c: l.obj holds the line */
-	uint8_t *data;              /* EVENT: its bytes, after shardscan_take */
+	bool parsed;   /* l comes from json-c: l.obj holds the line */
+	uint8_t *data; /* EVENT: its bytes, after shardscan_take */
 	size_t ndata;
 	struct shardread_member *m; /* HDR, END: after shardscan_take */
 	size_t nm, mcap;

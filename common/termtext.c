@@ -126,6 +126,7 @@ static void csi_output(struct termtext *tt, double t, uint8_t f, unsigned p0)
 	size_t at;
 	unsigned cols = 0;
 
+	/* clang-format off */
 	switch (f) {
 	case 'K':
 		if (p0 == 0) {
@@ -154,6 +155,7 @@ static void csi_output(struct termtext *tt, double t, uint8_t f, unsigned p0)
 	case 'X': blank_chars(tt, t, n); break;
 	default: break;
 	}
+	/* clang-format on */
 }
 
 /* Editing keys in typed input: CSI or SS3 sequences. */
@@ -167,6 +169,7 @@ static void key_input(struct termtext *tt, uint8_t f, unsigned p0)
 		else if (p0 == 3)
 			f = 'P';
 	}
+	/* clang-format off */
 	switch (f) {
 	case 'C': move_right(tt, 0, 1); break;
 	case 'D': move_left(tt, 1); break;
@@ -175,6 +178,7 @@ static void key_input(struct termtext *tt, uint8_t f, unsigned p0)
 	case 'P': delete_chars(tt, 1); break;
 	default: break;
 	}
+	/* clang-format on */
 }
 
 static void control(struct termtext *tt, double t, uint8_t b)
@@ -204,7 +208,8 @@ static void control(struct termtext *tt, double t, uint8_t b)
 		if (tt->len)
 			emit(tt, t);
 		break;
-	case 0x7f: case '\b':
+	case 0x7f:
+	case '\b':
 		erase_back(tt, prev_char(tt, tt->cur));
 		break;
 	case 0x15:

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TERMTEXT_LINE_MAX 2048 /* longer lines are cut into several */
+#define TERMTEXT_LINE_MAX 2048   /* longer lines are cut into several */
 #define TERMTEXT_STRING_MAX 8192 /* an OSC/DCS string longer than this ends */
 
 /* Receives each finished line, without its newline, trailing blanks
@@ -30,17 +30,17 @@ typedef int (*termtext_line_fn)(void *userdata, double t, const char *line, size
 struct termtext {
 	bool input;
 	uint8_t state;
-	uint8_t pend[4];        /* a UTF-8 character not complete yet */
+	uint8_t pend[4]; /* a UTF-8 character not complete yet */
 	uint8_t npend;
-	bool cr;                /* the previous byte was '\r' */
-	bool started;           /* the current line has a start time */
+	bool cr;      /* the previous byte was '\r' */
+	bool started; /* the current line has a start time */
 	double t;
-	unsigned nparam;        /* CSI parameters seen, first two kept */
+	unsigned nparam; /* CSI parameters seen, first two kept */
 	unsigned param[2];
-	bool private_csi;       /* CSI with a '?', '>', '<' or '=' marker */
-	size_t strlen_;         /* bytes swallowed by the current OSC/DCS string */
-	int err;                /* the callback's negative return, sticky */
-	size_t len, cur;        /* line length and cursor, in bytes */
+	bool private_csi; /* CSI with a '?', '>', '<' or '=' marker */
+	size_t strlen_;   /* bytes swallowed by the current OSC/DCS string */
+	int err;          /* the callback's negative return, sticky */
+	size_t len, cur;  /* line length and cursor, in bytes */
 	termtext_line_fn fn;
 	void *userdata;
 	char line[TERMTEXT_LINE_MAX]; /* last: init clears only what precedes it */

@@ -49,22 +49,22 @@ static const char *mode_name(enum pamsr_mode m)
 /* The login cannot be recorded: it goes on unrecorded (fail=open) or is
  * refused with one line to the user (fail=closed). emit: send the
  * session_skipped event here (the daemon did not). */
-static int unrecorded(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who,
-		      const char *reason, const char *detail, bool emit)
+static int unrecorded(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who, const char *reason,
+		      const char *detail, bool emit)
 {
 	const char *user = who->user ? who->user : "(unknown)";
 
 	if (emit)
 		pamsr_emit_skipped(pamh, a, who, reason, detail);
 	if (a->fail_closed) {
-		pam_syslog(pamh, LOG_ERR, "session of %s not recorded (%s: %s), refused (fail=closed)",
-			   user, reason, detail ? detail : "-");
+		pam_syslog(pamh, LOG_ERR, "session of %s not recorded (%s: %s), refused (fail=closed)", user, reason,
+			   detail ? detail : "-");
 		/* The one line the user sees, even under PAM_SILENT: it ends the login. */
 		pam_error(pamh, "%s", PAMSR_REFUSED_MSG);
 		return PAM_SESSION_ERR;
 	}
-	pam_syslog(pamh, LOG_WARNING, "session of %s not recorded (%s: %s), allowed (fail=open)",
-		   user, reason, detail ? detail : "-");
+	pam_syslog(pamh, LOG_WARNING, "session of %s not recorded (%s: %s), allowed (fail=open)", user, reason,
+		   detail ? detail : "-");
 	return PAM_SUCCESS;
 }
 
@@ -90,8 +90,7 @@ static int put(pam_handle_t *pamh, const char *name, const char *value)
 
 /* What sessrec-shell reads (pam_sessrec(8), ENVIRONMENT). In tty mode
  * the token is spent already and the shim has nothing to do. */
-static int export_env(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_reg *reg,
-		      enum pamsr_mode mode)
+static int export_env(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_reg *reg, enum pamsr_mode mode)
 {
 	char num[16];
 	int r = 0;
@@ -99,8 +98,7 @@ static int export_env(pam_handle_t *pamh, const struct pamsr_args *a, const stru
 	if (mode == PAMSR_MODE_TTY)
 		return a->quiet ? 0 : put(pamh, "SESSREC_SID", reg->sid);
 	snprintf(num, sizeof(num), "%d", a->timeout_ms);
-	if ((r = put(pamh, "SESSREC_SID", reg->sid)) < 0 ||
-	    (r = put(pamh, "SESSREC_TOKEN", reg->token)) < 0 ||
+	if ((r = put(pamh, "SESSREC_SID", reg->sid)) < 0 || (r = put(pamh, "SESSREC_TOKEN", reg->token)) < 0 ||
 	    (r = put(pamh, "SESSREC_FAIL", a->fail_closed ? "closed" : "open")) < 0)
 		return r;
 	if (a->socket && strcmp(a->socket, PROTO_DEFAULT_SOCKET) != 0 &&
@@ -115,7 +113,7 @@ static int export_env(pam_handle_t *pamh, const struct pamsr_args *a, const stru
 
 static void unexport_env(pam_handle_t *pamh)
 {
-	static const char *const names[] = { "SESSREC_SID", "SESSREC_TOKEN", "SESSREC_FAIL",
+	static const char *const names[] = { "SESSREC_SID",    "SESSREC_TOKEN",      "SESSREC_FAIL",
 					     "SESSREC_SOCKET", "SESSREC_TIMEOUT_MS", "SESSREC_QUIET" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -222,8 +220,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	if (mode == PAMSR_MODE_TTY && (r = hand_over_tty(pamh, &a, &who, &reg)) != PAM_SUCCESS)
 		return r;
-	pam_syslog(pamh, LOG_INFO, "sid=%s: recording %s (uid %u, %s from %s, mode=%s%s)", reg.sid,
-		   who.user, (unsigned)who.uid, who.proto, who.rhost ? who.rhost : "local", mode_name(mode),
+	pam_syslog(pamh, LOG_INFO, "sid=%s: recording %s (uid %u, %s from %s, mode=%s%s)", reg.sid, who.user,
+		   (unsigned)who.uid, who.proto, who.rhost ? who.rhost : "local", mode_name(mode),
 		   a.dry_run ? ", dry run" : "");
 	return PAM_SUCCESS;
 }
@@ -242,8 +240,8 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	pamsr_args_parse(pamh, argc, argv, &a, false);
 	if (st->pid != getpid()) {
 		if (a.debug)
-			pam_syslog(pamh, LOG_DEBUG, "sid=%s: opened by pid %ld, not closed from pid %ld",
-				   st->sid, (long)st->pid, (long)getpid());
+			pam_syslog(pamh, LOG_DEBUG, "sid=%s: opened by pid %ld, not closed from pid %ld", st->sid,
+				   (long)st->pid, (long)getpid());
 		return PAM_IGNORE;
 	}
 	snprintf(sid, sizeof(sid), "%s", st->sid);

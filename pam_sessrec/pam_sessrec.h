@@ -38,15 +38,15 @@ struct pamsr_args {
 struct pamsr_who {
 	const char *user;
 	uid_t uid;
-	const char *shell;     /* passwd shell, for the tty handover */
-	const char *service;   /* PAM_SERVICE */
-	const char *proto;     /* ssh, telnet, console or the service name */
-	const char *rhost;     /* the client's address (see pamsr_who_fill), may be NULL */
-	int rport;             /* 0: unknown */
-	char rhost_buf[64];    /* storage for rhost when it was looked up */
-	const char *tty;       /* PAM_TTY, may be NULL */
+	const char *shell;   /* passwd shell, for the tty handover */
+	const char *service; /* PAM_SERVICE */
+	const char *proto;   /* ssh, telnet, console or the service name */
+	const char *rhost;   /* the client's address (see pamsr_who_fill), may be NULL */
+	int rport;           /* 0: unknown */
+	char rhost_buf[64];  /* storage for rhost when it was looked up */
+	const char *tty;     /* PAM_TTY, may be NULL */
 	pid_t pid;
-	long long sessionid;   /* -1: the kernel has none */
+	long long sessionid;           /* -1: the kernel has none */
 	char auth[PAMSR_AUTH_MAX + 1]; /* SSH_AUTH_INFO_0, trailing newlines stripped; "" if none */
 };
 
@@ -54,8 +54,8 @@ struct pamsr_who {
 struct pamsr_reg {
 	char sid[UUID_STR_LEN];
 	char token[PAMSR_TOKEN_MAX];
-	char error[256];   /* the daemon's refusal, when -EREMOTEIO */
-	char skipped[32];  /* its "skipped" reason (disk_pressure, session_limit, ...): the
+	char error[256];  /* the daemon's refusal, when -EREMOTEIO */
+	char skipped[32]; /* its "skipped" reason (disk_pressure, session_limit, ...): the
 			    * daemon emitted session_skipped itself; "" otherwise */
 };
 
@@ -111,16 +111,15 @@ int pamsr_call_close(const struct pamsr_args *a, const char *sid, const char *ki
  * uid as the effective uid at connect() (the session's user: the daemon
  * checks the peer's uid against the token's). -EREMOTEIO with err set when
  * the daemon refused. */
-int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, const char *sid,
-		      const char *term, const char *shell, int outer, int master,
-		      bool *dry_run, char *err, size_t cap);
+int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, const char *sid, const char *term,
+		      const char *shell, int outer, int master, bool *dry_run, char *err, size_t cap);
 
 /* session_skipped, as an RFC 5424 line to where the daemon's configuration
  * (a->config, default /etc/sessrec/sessrecd.conf) sends events: DevLog=
  * (default /dev/log) and PID 1's stdout, with the daemon's facility, host
  * and app name so it lands beside the daemon's own events. */
-void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who,
-			const char *reason, const char *detail);
+void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who, const char *reason,
+			const char *detail);
 
 /* pam_sessrec_peer.c ------------------------------------------------------ */
 
@@ -141,5 +140,5 @@ int pamsr_tty_check(const char **why);
  * -EPIPE the switch itself failed after the daemon took the tty (the
  * process may be left without a controlling terminal). *dry_run: the
  * daemon wants the session left on the outer tty. */
-int pamsr_tty_handover(const struct pamsr_args *a, const struct pamsr_who *who,
-		       const struct pamsr_reg *reg, const char *term, bool *dry_run, char *err, size_t cap);
+int pamsr_tty_handover(const struct pamsr_args *a, const struct pamsr_who *who, const struct pamsr_reg *reg,
+		       const char *term, bool *dry_run, char *err, size_t cap);

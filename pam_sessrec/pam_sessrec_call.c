@@ -58,8 +58,8 @@ void pamsr_who_fill(pam_handle_t *pamh, struct pamsr_who *who)
 	who->sessionid = protoclient_sessionid();
 	who->rport = 0;
 	if (strcmp(who->proto, "ssh") == 0) {
-		if (from_ssh_connection(pam_getenv(pamh, "SSH_CONNECTION"), who->rhost_buf,
-					sizeof(who->rhost_buf), &who->rport) == 0)
+		if (from_ssh_connection(pam_getenv(pamh, "SSH_CONNECTION"), who->rhost_buf, sizeof(who->rhost_buf),
+					&who->rport) == 0)
 			who->rhost = who->rhost_buf;
 	} else if (who->rhost && pamsr_login_service(who->service)) {
 		if (pamsr_peer_of_parent(who->rhost_buf, sizeof(who->rhost_buf), &who->rport) == 0)
@@ -154,9 +154,8 @@ int pamsr_call_close(const struct pamsr_args *a, const char *sid, const char *ki
 	return r;
 }
 
-int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, const char *sid,
-		      const char *term, const char *shell, int outer, int master,
-		      bool *dry_run, char *err, size_t cap)
+int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, const char *sid, const char *term,
+		      const char *shell, int outer, int master, bool *dry_run, char *err, size_t cap)
 {
 	struct protoclient c = client_of(a);
 	struct protoclient_reply rep;
@@ -181,8 +180,8 @@ int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, 
 	return r;
 }
 
-void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who,
-			const char *reason, const char *detail)
+void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who, const char *reason,
+			const char *detail)
 {
 	struct sessrec_config *cfg = malloc(sizeof(*cfg));
 	char uid[24], pid[24], port[16], err[256];
@@ -206,18 +205,18 @@ void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const st
 	snprintf(pid, sizeof(pid), "%ld", (long)who->pid);
 	snprintf(port, sizeof(port), "%d", who->rport);
 	event_session_skipped(&e, &(struct event_skipped){
-		.reason = reason,
-		.user = who->user,
-		.uid = uid,
-		.service = who->proto,
-		.pam_service = who->service,
-		.src_ip = who->rhost,
-		.src_port = who->rport > 0 ? port : NULL,
-		.tty = who->tty,
-		.pid = pid,
-		.error = detail,
-		.msg = "session not recorded",
-	});
+					  .reason = reason,
+					  .user = who->user,
+					  .uid = uid,
+					  .service = who->proto,
+					  .pam_service = who->service,
+					  .src_ip = who->rhost,
+					  .src_port = who->rport > 0 ? port : NULL,
+					  .tty = who->tty,
+					  .pid = pid,
+					  .error = detail,
+					  .msg = "session not recorded",
+				  });
 	/* journal: /dev/log is journald's syslog socket under systemd. The
 	 * daemon's stdout is out of reach, so syslog stands in for it. */
 	if ((cfg->syslog_targets & (SYSLOG_TARGET_DEVLOG | SYSLOG_TARGET_JOURNAL)) ||

@@ -89,8 +89,8 @@ static int hex_address(const char *hex, char *ip, size_t cap)
 
 /* Looks the inodes up in one of /proc/net/tcp{,6}: 0 when exactly one
  * established connection matched so far (*found counts them). */
-static void scan_table(const char *table, const unsigned long *inodes, size_t n, char *ip, size_t cap,
-		       int *port, int *found)
+static void scan_table(const char *table, const unsigned long *inodes, size_t n, char *ip, size_t cap, int *port,
+		       int *found)
 {
 	char line[512], rem[40];
 	FILE *f = fopen(table, "re");
@@ -101,8 +101,9 @@ static void scan_table(const char *table, const unsigned long *inodes, size_t n,
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%x %x %*x:%*x %*x:%*x %*x %*u %*u %lu",
-			   rem, &p, &st, &inode) != 4 || st != TCP_ESTABLISHED)
+		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", rem,
+			   &p, &st, &inode) != 4 ||
+		    st != TCP_ESTABLISHED)
 			continue;
 		size_t i = 0;
 

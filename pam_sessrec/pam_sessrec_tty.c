@@ -29,8 +29,8 @@ int pamsr_tty_check(const char **why)
 	return 0;
 }
 
-int pamsr_tty_handover(const struct pamsr_args *a, const struct pamsr_who *who,
-		       const struct pamsr_reg *reg, const char *term, bool *dry_run, char *err, size_t cap)
+int pamsr_tty_handover(const struct pamsr_args *a, const struct pamsr_who *who, const struct pamsr_reg *reg,
+		       const char *term, bool *dry_run, char *err, size_t cap)
 {
 	struct termios saved;
 	bool have_saved = tcgetattr(0, &saved) == 0;
@@ -44,8 +44,7 @@ int pamsr_tty_handover(const struct pamsr_args *a, const struct pamsr_who *who,
 	}
 	/* This process is the one that opened the session and the terminal
 	 * is its controlling tty: exactly what the daemon checks. */
-	r = pamsr_call_attach(a, who->uid, reg->token, reg->sid, term, who->shell, 0, master, dry_run,
-			      err, cap);
+	r = pamsr_call_attach(a, who->uid, reg->token, reg->sid, term, who->shell, 0, master, dry_run, err, cap);
 	close(master);
 	if (r < 0 || *dry_run) {
 		close(slave);

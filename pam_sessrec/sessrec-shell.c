@@ -34,9 +34,9 @@
 struct shim {
 	int argc;
 	char **argv;
-	char shell[PATH_MAX];      /* the real shell */
-	char argv0[PATH_MAX + 1];  /* its argv[0]: "-bash" for a login shell */
-	char *cmd;                 /* the command to run, NULL for an interactive shell */
+	char shell[PATH_MAX];     /* the real shell */
+	char argv0[PATH_MAX + 1]; /* its argv[0]: "-bash" for a login shell */
+	char *cmd;                /* the command to run, NULL for an interactive shell */
 	char **exec_argv;
 	struct sessrec_config cfg;
 	bool cfg_loaded;
@@ -207,8 +207,7 @@ static const char *shim_socket(void)
 /* One attach round trip (req: a terminal with fds, or a command without).
  * 0 when the daemon took the session (*dry_run: it wants the shell on the
  * outer tty), else -1 with a reason for the user. */
-static int attach(struct json_object *req, const int *fds, size_t nfds, bool *dry_run, char *reason,
-		  size_t cap)
+static int attach(struct json_object *req, const int *fds, size_t nfds, bool *dry_run, char *reason, size_t cap)
 {
 	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout() };
 	struct protoclient_reply rep;
@@ -235,8 +234,7 @@ static int attach(struct json_object *req, const int *fds, size_t nfds, bool *dr
  * command line. */
 static void run_command(struct shim *sh, const char *token)
 {
-	struct json_object *req = protoclient_req_command(token, getenv("SESSREC_SID"),
-							  sh->cmd ? sh->cmd : sh->shell);
+	struct json_object *req = protoclient_req_command(token, getenv("SESSREC_SID"), sh->cmd ? sh->cmd : sh->shell);
 	char reason[512];
 	bool dry_run;
 	int r;

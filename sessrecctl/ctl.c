@@ -66,8 +66,7 @@ int ctl_common_opt(struct ctl *ctl, int c, const char *arg)
 	}
 }
 
-int ctl_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
-	       const struct option *longopts)
+int ctl_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
 	char opts[64];
 	int c;

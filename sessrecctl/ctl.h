@@ -15,13 +15,13 @@
 #define CTL_EXIT_USAGE 2
 
 struct ctl {
-	const char *config;            /* --config, default CONFIG_DEFAULT_PATH */
-	const char *socket;            /* --socket, default from config */
+	const char *config;             /* --config, default CONFIG_DEFAULT_PATH */
+	const char *socket;             /* --socket, default from config */
 	const char *dirs[CTL_MAX_DIRS]; /* --dir (repeatable), default shard dir from config */
 	size_t ndirs;
-	bool progress;                 /* stderr is a terminal: show progress of long scans */
-	char conf_dir[4096];           /* ShardDirectory= once read from the configuration */
-	char conf_socket[4096];        /* Socket= once read */
+	bool progress;          /* stderr is a terminal: show progress of long scans */
+	char conf_dir[4096];    /* ShardDirectory= once read from the configuration */
+	char conf_socket[4096]; /* Socket= once read */
 };
 
 /* sessrecctl record [--socket PATH] [-- CMD...]: argv[0] is "record". */
@@ -44,11 +44,12 @@ enum {
 	CTL_OPT_HELP,
 	CTL_OPT_LOCAL, /* first value free for a subcommand's own long options */
 };
-#define CTL_COMMON_OPTIONS                                            \
-	{ "dir", required_argument, NULL, CTL_OPT_DIR },              \
-	{ "config", required_argument, NULL, CTL_OPT_CONFIG },        \
-	{ "socket", required_argument, NULL, CTL_OPT_SOCKET },        \
-	{ "help", no_argument, NULL, 'h' }
+#define CTL_COMMON_OPTIONS                                                                                      \
+	{ "dir", required_argument, NULL, CTL_OPT_DIR }, { "config", required_argument, NULL, CTL_OPT_CONFIG }, \
+		{ "socket", required_argument, NULL, CTL_OPT_SOCKET },                                          \
+	{                                                                                                       \
+		"help", no_argument, NULL, 'h'                                                                  \
+	}
 
 /* Handles a common option; returns 0, or CTL_EXIT_USAGE after a message. */
 int ctl_common_opt(struct ctl *ctl, int c, const char *arg);
@@ -56,8 +57,7 @@ int ctl_common_opt(struct ctl *ctl, int c, const char *arg);
 /* Runs getopt_long over a subcommand's arguments (the caller resets
  * optind = 0 first) and reports errors the same way everywhere: returns the
  * option, -1 at the end, or '?' after printing a usage message. */
-int ctl_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
-	       const struct option *longopts);
+int ctl_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /* Fills ctl->dirs from the configuration's ShardDirectory= when no --dir
  * was given. 0, or CTL_EXIT_ERROR after one line on stderr. */

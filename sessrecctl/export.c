@@ -35,17 +35,17 @@ static const char export_usage[] =
 
 enum format { FMT_CAST, FMT_TEXT, FMT_RAW };
 
-struct export {
+struct export_job {
 	enum format fmt;
 	bool input;
 	struct out o;
-	bool header;        /* asciicast header written */
-	char *esc;          /* JSON escaping buffer */
+	bool header; /* asciicast header written */
+	char *esc;   /* JSON escaping buffer */
 	size_t esc_cap;
 	struct termtext tt;
 };
 
-static void cast_header(struct export *ex, struct json_object *line)
+static void cast_header(struct export_job *ex, struct json_object *line)
 {
 	struct json_object *hdr = NULL, *h;
 
@@ -66,7 +66,7 @@ static void cast_header(struct export *ex, struct json_object *line)
 
 /* [t, "o", "text"]: the line's own JSON when it is valid UTF-8, else the
  * decoded text escaped again (invalid bytes become U+FFFD). */
-static int cast_event(struct export *ex, const struct shardread_line *l, const struct sessread *sr)
+static int cast_event(struct export_job *ex, const struct shardread_line *l, const struct sessread *sr)
 {
 	char t[64];
 
@@ -99,7 +99,7 @@ static int cast_event(struct export *ex, const struct shardread_line *l, const s
 
 static int text_line_cb(void *userdata, double t, const char *line, size_t len)
 {
-	struct export *ex = userdata;
+	struct export_job *ex = userdata;
 
 	out_write(&ex->o, line, len);
 	out_write(&ex->o, "\n", 1);
@@ -118,7 +118,7 @@ static int open_output(const char *path)
 	return fd;
 }
 
-static int run(struct export *ex, struct sessread *sr)
+static int run(struct export_job *ex, struct sessread *sr)
 {
 	const struct shardread_line *l;
 	char want = ex->input ? 'i' : 'o';
@@ -155,7 +155,7 @@ int ctl_cmd_export(struct ctl *ctl, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct export ex = { .fmt = FMT_CAST };
+	struct export_job ex = { .fmt = FMT_CAST };
 	const char *path = NULL;
 	struct store st;
 	struct sessread sr;

@@ -22,8 +22,10 @@ int filter_opt(struct ctl *ctl, struct filter *f, const char *cmd, int c, const 
 	case FILTER_OPT_SINCE:
 	case FILTER_OPT_UNTIL:
 		if (timearg_parse(arg, time(NULL), c == FILTER_OPT_SINCE ? &f->since : &f->until) < 0)
-			return ctl_usage_err(cmd, "cannot read '%s' as a time (YYYY-MM-DD [HH:MM[:SS]], "
-					     "RFC 3339, or an age like 2h, 3d)", arg);
+			return ctl_usage_err(cmd,
+					     "cannot read '%s' as a time (YYYY-MM-DD [HH:MM[:SS]], "
+					     "RFC 3339, or an age like 2h, 3d)",
+					     arg);
 		*(c == FILTER_OPT_SINCE ? &f->has_since : &f->has_until) = true;
 		return 0;
 	case CTL_OPT_DIR:

@@ -22,12 +22,13 @@ enum {
 	FILTER_OPT_SRC,
 	FILTER_OPT_LOCAL, /* first value free after the filters */
 };
-#define FILTER_OPTIONS                                            \
-	{ "user", required_argument, NULL, FILTER_OPT_USER },     \
-	{ "since", required_argument, NULL, FILTER_OPT_SINCE },   \
-	{ "until", required_argument, NULL, FILTER_OPT_UNTIL },   \
-	{ "host", required_argument, NULL, FILTER_OPT_HOST },     \
-	{ "src", required_argument, NULL, FILTER_OPT_SRC }
+#define FILTER_OPTIONS                                                                                                \
+	{ "user", required_argument, NULL, FILTER_OPT_USER }, { "since", required_argument, NULL, FILTER_OPT_SINCE }, \
+		{ "until", required_argument, NULL, FILTER_OPT_UNTIL },                                               \
+		{ "host", required_argument, NULL, FILTER_OPT_HOST },                                                 \
+	{                                                                                                             \
+		"src", required_argument, NULL, FILTER_OPT_SRC                                                        \
+	}
 
 /* Handles a filter option (and the common ones): 0, or CTL_EXIT_USAGE after
  * a message; -1 when c is neither. */

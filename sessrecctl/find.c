@@ -32,8 +32,7 @@ struct finder {
 	bool last_match;
 };
 
-static struct candidate *candidate(struct finder *f, const struct shardread_line *l,
-				   const struct reader *r)
+static struct candidate *candidate(struct finder *f, const struct shardread_line *l, const struct reader *r)
 {
 	for (size_t i = 0; i < f->n; i++)
 		if (strlen(f->c[i].tg.sid) == l->sid_len && memcmp(f->c[i].tg.sid, l->sid, l->sid_len) == 0)
@@ -76,7 +75,7 @@ static int scan_file(struct finder *f, struct store *st, size_t index)
 	bool same;
 
 	if (reader_open(&r, st, index, 0, 0))
-		return 0; /* reported; the other shards may still have it */
+		return 0;    /* reported; the other shards may still have it */
 	r.scan.quiet = true; /* the session's own reading reports its corrupt lines */
 	while (!f->exact && shardscan_next(&r.scan) == 1) {
 		same = l->sid_len == f->last_len && memcmp(l->sid, f->last, l->sid_len) == 0;
@@ -109,8 +108,7 @@ static void list_candidates(struct finder *f)
 	size_t show = f->n < FIND_SHOW_CANDIDATES ? f->n : FIND_SHOW_CANDIDATES;
 
 	qsort(f->c, f->n, sizeof(*f->c), cmp_candidate);
-	ctl_err("'%s' is ambiguous; it matches %s%zu sessions:", f->prefix,
-		f->overflow ? "more than " : "", f->n);
+	ctl_err("'%s' is ambiguous; it matches %s%zu sessions:", f->prefix, f->overflow ? "more than " : "", f->n);
 	for (size_t i = 0; i < show; i++) {
 		char when[32] = "-";
 

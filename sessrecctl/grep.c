@@ -60,8 +60,8 @@ struct grep {
 	bool chans[2];
 	struct out o;
 	unsigned long matches;
-	struct sidtab tab;     /* the sessions of the shard being read */
-	int err;               /* of the texts flushed while clearing tab */
+	struct sidtab tab; /* the sessions of the shard being read */
+	int err;           /* of the texts flushed while clearing tab */
 	char line[TERMTEXT_LINE_MAX + 1];
 };
 
@@ -122,8 +122,7 @@ static int drop_all(struct grep *g)
 }
 
 /* An event's text (in data) into its channel's text converter. */
-static int event(struct grep *g, struct gsess *s, const struct shardread_line *l, const uint8_t *data,
-		 size_t n)
+static int event(struct grep *g, struct gsess *s, const struct shardread_line *l, const uint8_t *data, size_t n)
 {
 	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : -1;
 
@@ -211,6 +210,7 @@ static int scan(struct grep *g)
 int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 {
 	enum { OPT_INPUT = FILTER_OPT_LOCAL, OPT_OUTPUT };
+	/* clang-format off */
 	static const struct option longopts[] = {
 		CTL_COMMON_OPTIONS, FILTER_OPTIONS,
 		{ "ignore-case", no_argument, NULL, 'i' },
@@ -218,6 +218,7 @@ int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 		{ "output", no_argument, NULL, OPT_OUTPUT },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* clang-format on */
 	struct grep *g = calloc(1, sizeof(*g));
 	int c, r, flags = REG_EXTENDED | REG_NOSUB;
 	bool only_in = false, only_out = false;

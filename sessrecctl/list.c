@@ -58,7 +58,7 @@ struct lsess {
 	uint32_t file, ncmds, first_line;
 	double start, last_t;
 	uint64_t bytes;
-	const char *text;        /* user, src_ip, service, host: NUL-separated, "" unknown */
+	const char *text; /* user, src_ip, service, host: NUL-separated, "" unknown */
 	uint64_t hdr_off, end_off;
 	const char *hdr_line, *end_line;
 	char sid[];
@@ -72,11 +72,11 @@ struct list {
 	struct out scratch;    /* a value shown safely, to measure its width */
 	int width[LIST_NCOLS]; /* only grow: see print_header */
 	bool header_done;
-	struct sidtab tab;     /* one day's sessions */
-	struct lsess **day;    /* the same, to sort */
+	struct sidtab tab;  /* one day's sessions */
+	struct lsess **day; /* the same, to sort */
 	size_t capday;
-	char *line;            /* a line read again (--json) */
-	int fd;                /* of the file it comes from */
+	char *line; /* a line read again (--json) */
+	int fd;     /* of the file it comes from */
 	size_t fd_file;
 };
 
@@ -104,8 +104,8 @@ static char *arena_dup(struct list *ls, const char *p, size_t n)
 }
 
 /* The header's fields into the summary (or its filtering out). */
-static int take_hdr(struct list *ls, struct lsess *s, const struct sessinfo *si, struct reader *r,
-		    const char *line, size_t len)
+static int take_hdr(struct list *ls, struct lsess *s, const struct sessinfo *si, struct reader *r, const char *line,
+		    size_t len)
 {
 	const char *f[4] = { si->user, si->src_ip, si->service, si->host };
 	size_t n[4], total = 0;
@@ -132,8 +132,8 @@ static int take_hdr(struct list *ls, struct lsess *s, const struct sessinfo *si,
 	return 0;
 }
 
-static int take_end(struct list *ls, struct lsess *s, const struct sessinfo *si, struct reader *r,
-		    const char *line, size_t len)
+static int take_end(struct list *ls, struct lsess *s, const struct sessinfo *si, struct reader *r, const char *line,
+		    size_t len)
 {
 	s->flags |= L_END;
 	s->duration = (float)si->duration;
@@ -164,8 +164,7 @@ static int take_line(struct list *ls, struct reader *r)
 	/* Only header and end lines are read whole; list needs no payload, so
 	 * other lines in the writer's layout are taken as framed: show, export,
 	 * play and grep check every line they read. */
-	if ((l->kind == SHARDREAD_HDR || l->kind == SHARDREAD_END) &&
-	    (ret = shardscan_take(sc, SHARDSCAN_MEMBERS)) < 0)
+	if ((l->kind == SHARDREAD_HDR || l->kind == SHARDREAD_END) && (ret = shardscan_take(sc, SHARDSCAN_MEMBERS)) < 0)
 		return ret == -EBADMSG ? 0 : ret; /* corrupt: reported */
 	switch (l->kind) {
 	case SHARDREAD_HDR:
@@ -261,8 +260,7 @@ static void merge(struct json_object *dst, struct json_object *src)
 		json_object_object_add(dst, k, json_object_get(v));
 }
 
-static struct json_object *reread(struct list *ls, const struct lsess *s, int flag, uint64_t off,
-				  const char *copy)
+static struct json_object *reread(struct list *ls, const struct lsess *s, int flag, uint64_t off, const char *copy)
 {
 	if (!(s->flags & flag))
 		return NULL;
@@ -460,11 +458,13 @@ static int scan(struct list *ls)
 int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 {
 	enum { OPT_JSON = FILTER_OPT_LOCAL };
+	/* clang-format off */
 	static const struct option longopts[] = {
 		CTL_COMMON_OPTIONS, FILTER_OPTIONS,
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* clang-format on */
 	struct list ls = { .tab = SIDTAB_INIT(struct lsess), .fd = -1 };
 	int c, r;
 
@@ -483,8 +483,7 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 	if ((r = store_open(&ls.st, ctl)) != 0)
 		return r;
 	/* scratch holds a value of 4 * LIST_COL_MAX bytes, each escaped to 4 */
-	if (out_init(&ls.out, STDOUT_FILENO, 1 << 16) < 0 ||
-	    out_init(&ls.scratch, -1, 16 * LIST_COL_MAX) < 0) {
+	if (out_init(&ls.out, STDOUT_FILENO, 1 << 16) < 0 || out_init(&ls.scratch, -1, 16 * LIST_COL_MAX) < 0) {
 		out_close(&ls.out);
 		store_close(&ls.st);
 		ctl_err("%s", strerror(ENOMEM));

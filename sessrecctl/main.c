@@ -29,7 +29,8 @@ static const char usage[] =
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
 	"                       ShardDirectory= of the configuration\n"
-	"  --config FILE        sessrecd's configuration (" CONFIG_DEFAULT_PATH ")\n"
+	"  --config FILE        sessrecd's configuration (" CONFIG_DEFAULT_PATH
+	")\n"
 	"  --socket PATH        sessrecd's socket (default from the configuration)\n"
 	"  -h, --help           this help; COMMAND --help for a command's\n"
 	"  -V, --version        the version\n"
@@ -42,12 +43,14 @@ struct command {
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 };
 
+/* clang-format off */
 static const struct command commands[] = {
 	{ "list", ctl_cmd_list },     { "show", ctl_cmd_show },
 	{ "play", ctl_cmd_play },     { "export", ctl_cmd_export },
 	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
 	{ "record", ctl_cmd_record },
 };
+/* clang-format on */
 
 int main(int argc, char **argv)
 {

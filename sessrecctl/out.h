@@ -11,7 +11,7 @@ struct out {
 	int fd;
 	char *buf;
 	size_t len, cap;
-	int err;   /* first write error, sticky: later writes are dropped */
+	int err; /* first write error, sticky: later writes are dropped */
 };
 
 int out_init(struct out *o, int fd, size_t cap);

@@ -43,18 +43,18 @@ static const char play_usage[] =
 	"the terminal on SIGINT, SIGTERM or SIGHUP.\n";
 
 struct play {
-	double speed, idle;      /* idle <= 0: pauses are not capped */
+	double speed, idle; /* idle <= 0: pauses are not capped */
 	bool follow;
-	int keys;                /* fd keys are read from, -1: none */
+	int keys; /* fd keys are read from, -1: none */
 	struct termios saved;
 	bool raw;
 	int sigfd;
 	sigset_t oldmask;
-	double base;             /* monotonic time of virtual time 0 */
-	double vt, prev_t;       /* virtual and recorded time of the last event */
+	double base;       /* monotonic time of virtual time 0 */
+	double vt, prev_t; /* virtual and recorded time of the last event */
 	bool paused, step;
 	double paused_at;
-	int quit;                /* 'q' or the signal that ends play */
+	int quit; /* 'q' or the signal that ends play */
 };
 
 static void tty_raw(struct play *p)
@@ -106,7 +106,10 @@ static void keys(struct play *p)
 			if (p->paused)
 				p->step = true;
 			break;
-		case 'q': case 'Q': case 0x03: case 0x04:
+		case 'q':
+		case 'Q':
+		case 0x03:
+		case 0x04:
 			p->quit = 'q';
 			return;
 		default:

@@ -118,8 +118,7 @@ void reader_close(struct reader *r)
 void reader_corrupt(struct reader *r)
 {
 	r->st->corrupt++;
-	store_warn(r->st, "%s:%llu: corrupt line skipped", r->file->path,
-		   (unsigned long long)r->lineno);
+	store_warn(r->st, "%s:%llu: corrupt line skipped", r->file->path, (unsigned long long)r->lineno);
 }
 
 /* The next window of a plain file into slot, replacing the one there. */

@@ -19,33 +19,33 @@
 struct reader {
 	struct store *st;
 	const struct shard_file *file;
-	size_t index;          /* of file in st->files */
+	size_t index; /* of file in st->files */
 	int fd;
 	gzFile gz;
-	bool mapped;           /* chunks are mmap windows (plain files not followed) */
-	char *buf[2];          /* chunks: rbuf, or mmap windows */
-	char *rbuf[2];         /* read buffers */
+	bool mapped;   /* chunks are mmap windows (plain files not followed) */
+	char *buf[2];  /* chunks: rbuf, or mmap windows */
+	char *rbuf[2]; /* read buffers */
 	size_t len[2];
-	size_t map_len[2];     /* of the mapping in each slot */
-	uint64_t map_next;     /* file offset of the next window */
-	uint64_t size;         /* of the file, as last seen */
-	size_t skip;           /* bytes of the first chunk before the first line */
-	int cur;               /* the chunk lines come from, -1: none yet */
-	size_t pos;            /* in it */
-	char *carry;           /* a line that spans chunks */
+	size_t map_len[2]; /* of the mapping in each slot */
+	uint64_t map_next; /* file offset of the next window */
+	uint64_t size;     /* of the file, as last seen */
+	size_t skip;       /* bytes of the first chunk before the first line */
+	int cur;           /* the chunk lines come from, -1: none yet */
+	size_t pos;        /* in it */
+	char *carry;       /* a line that spans chunks */
 	size_t ncarry;
-	size_t partial;        /* bytes of the current unfinished line seen */
-	pthread_t th;          /* filling the other chunk */
+	size_t partial; /* bytes of the current unfinished line seen */
+	pthread_t th;   /* filling the other chunk */
 	bool th_on;
 	int th_slot;
 	ssize_t th_n;
 	int th_errno;
-	uint64_t in;           /* bytes taken from the file (compressed for gzip) */
-	uint64_t lineno;       /* of the line last returned */
-	uint64_t off;          /* uncompressed offset of the next line */
-	uint64_t line_off;     /* offset of the line last returned */
-	bool follow;           /* at EOF keep a partial last line and wait for more */
-	bool skipping;         /* inside an overlong line */
+	uint64_t in;       /* bytes taken from the file (compressed for gzip) */
+	uint64_t lineno;   /* of the line last returned */
+	uint64_t off;      /* uncompressed offset of the next line */
+	uint64_t line_off; /* offset of the line last returned */
+	bool follow;       /* at EOF keep a partial last line and wait for more */
+	bool skipping;     /* inside an overlong line */
 	bool eof;
 	bool pooled;           /* buf and carry are the store's */
 	struct shardscan scan; /* the file's lines, read by shardscan_next(&r->scan) */

@@ -38,7 +38,7 @@ static const char record_usage[] =
 
 struct record {
 	const char *socket;
-	char **cmd;               /* NULL: the user's interactive shell */
+	char **cmd; /* NULL: the user's interactive shell */
 	char shell[PATH_MAX];
 	char *shell_argv[3];
 	char sid[64];
@@ -86,8 +86,8 @@ static void find_shell(struct record *rec)
 /* One request within timeout_ms; 0 with rep->msg when the daemon said ok,
  * else -1 with why in reason (nothing said: the caller decides whether it is
  * worth a line). rep is the caller's to free either way. */
-static int ask(const struct record *rec, int timeout_ms, struct json_object *req, const int *fds,
-	       size_t nfds, struct protoclient_reply *rep, char *reason, size_t cap)
+static int ask(const struct record *rec, int timeout_ms, struct json_object *req, const int *fds, size_t nfds,
+	       struct protoclient_reply *rep, char *reason, size_t cap)
 {
 	struct protoclient c = { .socket = rec->socket, .timeout_ms = timeout_ms };
 	const char *err, *skipped;
@@ -189,8 +189,7 @@ static int close_session(struct record *rec, char *reason, size_t cap)
 
 static void child_exec(struct record *rec, int slave)
 {
-	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGCHLD,
-				    SIGTSTP, SIGTTIN, SIGTTOU };
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU };
 	sigset_t none;
 	int r, e;
 

@@ -10,16 +10,16 @@
 
 struct sessinfo {
 	char sid[SHARDREAD_SID_MAX + 1];
-	size_t file;             /* index in the store */
-	uint64_t first_line;     /* number of its first line in that file */
+	size_t file;         /* index in the store */
+	uint64_t first_line; /* number of its first line in that file */
 	bool has_hdr, has_end, trunc;
-	bool skip;               /* filtered out, or a copy seen in another file */
-	bool command;            /* meta.cmd: a non-tty command */
-	double start;            /* unix seconds: meta.start, else hdr.timestamp; 0: unknown */
-	double last_t;           /* of the last event seen */
-	double duration;         /* end.duration */
+	bool skip;       /* filtered out, or a copy seen in another file */
+	bool command;    /* meta.cmd: a non-tty command */
+	double start;    /* unix seconds: meta.start, else hdr.timestamp; 0: unknown */
+	double last_t;   /* of the last event seen */
+	double duration; /* end.duration */
 	uint64_t bytes_out, bytes_in;
-	unsigned ncmds;          /* exec records */
+	unsigned ncmds;                                /* exec records */
 	char *user, *src_ip, *service, *host, *reason; /* NULL: unknown */
 };
 

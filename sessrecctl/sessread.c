@@ -18,8 +18,8 @@ static int sessread_open(struct sessread *s, struct store *st, const struct find
 	return 0;
 }
 
-int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, const char *cmd,
-		      int argc, char **argv, bool follow)
+int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, const char *cmd, int argc, char **argv,
+		      bool follow)
 {
 	struct find_target tg;
 	int r;

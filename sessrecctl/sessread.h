@@ -14,10 +14,10 @@
 struct sessread {
 	struct reader r;
 	struct find_target tg;
-	bool ended;          /* its end line has been returned */
-	bool text;           /* decode "d" (text views) rather than the exact bytes */
-	bool open;           /* r is open */
-	uint8_t *data;       /* EVENT lines: the decoded bytes (the reader's) */
+	bool ended;    /* its end line has been returned */
+	bool text;     /* decode "d" (text views) rather than the exact bytes */
+	bool open;     /* r is open */
+	uint8_t *data; /* EVENT lines: the decoded bytes (the reader's) */
 	size_t ndata;
 };
 
@@ -27,8 +27,8 @@ struct sessread {
  * unknown: "no session matches 'X'", ambiguous: the candidates are listed).
  * 0 with both open (the caller closes s, then st); else an exit status
  * with neither open. */
-int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, const char *cmd,
-		      int argc, char **argv, bool follow);
+int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, const char *cmd, int argc, char **argv,
+		      bool follow);
 /* 1 with the session's next line in *l, valid until the next call: l->obj
  * (the line parsed whole) for every kind but EVENT and TRUNC, the members
  * of HDR and END lines in s->r.scan.m[0..nm), the bytes of EVENT lines in

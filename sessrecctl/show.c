@@ -30,7 +30,7 @@ struct show {
 	bool timeline;
 	uint64_t events[2], bytes[2]; /* output, input */
 	unsigned resizes, markers, execs;
-	struct json_object *end;      /* the end line */
+	struct json_object *end; /* the end line */
 };
 
 static const char *str_of(struct json_object *o, const char *key)
@@ -52,8 +52,8 @@ static void field(struct out *o, const char *name, const char *value)
 /* The header line: line parsed whole, sc with its members. */
 static void show_hdr(struct show *sh, struct json_object *line, const struct shardscan *sc)
 {
-	static const char *known[] = { "user", "uid", "service", "proto", "src_ip", "src_port", "tty", "host",
-				       "auth", "start", "cmd", "pid", "audit_session", "input" };
+	static const char *known[] = { "user", "uid",  "service", "proto", "src_ip", "src_port",      "tty",
+				       "host", "auth", "start",   "cmd",   "pid",    "audit_session", "input" };
 	struct json_object *hdr = NULL, *meta = NULL, *env = NULL;
 	struct sessinfo s = { 0 };
 	struct out *o = &sh->o;
@@ -115,7 +115,7 @@ static void show_hdr(struct show *sh, struct json_object *line, const struct sha
 			out_safe_str(o, k);
 			out_str(o, "=");
 			out_safe_str(o, json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
-									   JSON_C_TO_STRING_NOSLASHESCAPE));
+										    JSON_C_TO_STRING_NOSLASHESCAPE));
 			out_write(o, "\n", 1);
 		}
 	}

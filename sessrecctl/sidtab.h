@@ -10,14 +10,16 @@
 struct sidtab_block;
 
 struct sidtab {
-	void **slot;  /* open addressing */
+	void **slot; /* open addressing */
 	size_t cap, count;
 	size_t keyoff; /* offsetof(entry type, sid) */
-	void *last;   /* sessions interleave in runs: most lines hit the last one */
+	void *last;    /* sessions interleave in runs: most lines hit the last one */
 	struct sidtab_block *blocks;
 };
 
+/* clang-format off */
 #define SIDTAB_INIT(type) { .keyoff = offsetof(type, sid) }
+/* clang-format on */
 
 /* The entry for sid[0..n), added (zeroed, sid copied) when new; *added
  * tells which. */

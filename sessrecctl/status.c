@@ -123,12 +123,12 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	proto_int(reply, "resumed", &resumed);
 	n = json_object_array_length(sessions);
 	if (json) {
-		out_str(&o, json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		out_str(&o,
+			json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		out_write(&o, "\n", 1);
 	} else {
-		out_printf(&o, "%-8s  %-10s  %-6s  %-7s  %-10s  %-7s  %-19s  %-9s  %7s  %7s\n", "SID", "USER",
-			   "UID", "SERVICE", "TTY", "PID", "START", "STATE", "IN", "OUT");
+		out_printf(&o, "%-8s  %-10s  %-6s  %-7s  %-10s  %-7s  %-19s  %-9s  %7s  %7s\n", "SID", "USER", "UID",
+			   "SERVICE", "TTY", "PID", "START", "STATE", "IN", "OUT");
 		for (size_t i = 0; i < n; i++)
 			print_session(&o, json_object_array_get_idx(sessions, i));
 		out_printf(&o, "%zu live session%s, %lld resumed after a restart\n", n, n == 1 ? "" : "s",

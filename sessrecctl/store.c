@@ -47,8 +47,8 @@ void store_progress(struct store *st, size_t index, uint64_t at)
 	if (at > st->files[index].size)
 		at = st->files[index].size;
 	at += st->done;
-	fprintf(stderr, "\rsessrecctl: scanning %zu/%zu shards (%d%%)\033[K", index + 1,
-		st->nfiles, st->total ? (int)(at * 100 / st->total) : 100);
+	fprintf(stderr, "\rsessrecctl: scanning %zu/%zu shards (%d%%)\033[K", index + 1, st->nfiles,
+		st->total ? (int)(at * 100 / st->total) : 100);
 	fflush(stderr);
 	st->progress_shown = true;
 	st->drawn_ms = mono_ms();

@@ -12,7 +12,7 @@
 
 struct shard_file {
 	char *path;
-	int64_t day;   /* unix time of the UTC day's start */
+	int64_t day; /* unix time of the UTC day's start */
 	bool gz;
 	uint64_t size; /* on disk */
 };
@@ -20,15 +20,15 @@ struct shard_file {
 struct store {
 	struct shard_file *files; /* oldest day first; one day: by path */
 	size_t nfiles;
-	uint64_t total;           /* bytes on disk of all files */
+	uint64_t total; /* bytes on disk of all files */
 	bool progress;
 	bool progress_shown;
-	uint64_t done;            /* bytes of the files scanned completely */
-	size_t scanning;          /* 1-based index of the file being scanned, 0: none */
-	int64_t started_ms, drawn_ms;    /* mono_ms() of the scan's start, of the last drawing */
-	unsigned corrupt;         /* lines reported corrupt */
-	bool io_error;            /* a file could not be read: exit status 1 */
-	char *pool[3];            /* a reader's buffers, kept for the next reader */
+	uint64_t done;                /* bytes of the files scanned completely */
+	size_t scanning;              /* 1-based index of the file being scanned, 0: none */
+	int64_t started_ms, drawn_ms; /* mono_ms() of the scan's start, of the last drawing */
+	unsigned corrupt;             /* lines reported corrupt */
+	bool io_error;                /* a file could not be read: exit status 1 */
+	char *pool[3];                /* a reader's buffers, kept for the next reader */
 	bool pool_busy;
 };
 

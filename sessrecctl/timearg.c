@@ -141,6 +141,7 @@ int timearg_parse(const char *s, time_t now, double *out)
 	unit = *end;
 	if (unit && end[1] && strcmp(end + 1, " ago") != 0)
 		return -EINVAL;
+	/* clang-format off */
 	switch (unit) {
 	case 's': break;
 	case 'm': n *= 60; break;
@@ -149,6 +150,7 @@ int timearg_parse(const char *s, time_t now, double *out)
 	case 'w': n *= 7 * 86400; break;
 	default: return -EINVAL;
 	}
+	/* clang-format on */
 	if (!isfinite(n))
 		return -EINVAL; /* an age that overflowed once in seconds */
 	*out = (double)now - n;

@@ -17,8 +17,8 @@
 
 /* An attach_refused event (sid when the token named a session) and the
  * error reply; the connection closes after it. */
-static struct json_object *refuse(struct daemon *d, const struct ucred *peer, const struct session *s,
-				  const char *why, bool *close_after)
+static struct json_object *refuse(struct daemon *d, const struct ucred *peer, const struct session *s, const char *why,
+				  bool *close_after)
 {
 	struct event e = { .type = EVENT_ATTACH_REFUSED };
 	char uid[24], pid[24];

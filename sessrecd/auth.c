@@ -210,8 +210,8 @@ static int check_fds(const struct ucred *peer, const int *fds, char *why, size_t
 		return refuse(why, cap, "the second fd is not a pty master");
 	r = auth_proc_ctty(peer->pid, &ctty);
 	if (r < 0)
-		return refuse(why, cap, "cannot read the controlling terminal of pid %ld: %s",
-			      (long)peer->pid, strerror(-r));
+		return refuse(why, cap, "cannot read the controlling terminal of pid %ld: %s", (long)peer->pid,
+			      strerror(-r));
 	if (ctty == 0)
 		return refuse(why, cap, "the attaching process has no controlling terminal");
 	if (ctty != st.st_rdev)
@@ -219,8 +219,8 @@ static int check_fds(const struct ucred *peer, const int *fds, char *why, size_t
 	return 0;
 }
 
-int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds,
-		      char *why, size_t cap)
+int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds, char *why,
+		      size_t cap)
 {
 	int64_t audit;
 	int r;
@@ -232,11 +232,10 @@ int auth_attach_check(const struct session_state *st, const struct ucred *peer, 
 		return r;
 	r = auth_descends(peer->pid, (pid_t)st->pid);
 	if (r < 0)
-		return refuse(why, cap, "cannot read the process tree of pid %ld: %s", (long)peer->pid,
-			      strerror(-r));
+		return refuse(why, cap, "cannot read the process tree of pid %ld: %s", (long)peer->pid, strerror(-r));
 	if (r == 0)
-		return refuse(why, cap, "pid %ld is not in the process tree of the session (pid %lld)",
-			      (long)peer->pid, (long long)st->pid);
+		return refuse(why, cap, "pid %ld is not in the process tree of the session (pid %lld)", (long)peer->pid,
+			      (long long)st->pid);
 	if (auth_audit_set(st->audit_session)) {
 		r = auth_proc_sessionid(peer->pid, &audit);
 		if (r < 0)

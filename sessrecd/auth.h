@@ -46,5 +46,5 @@ int auth_descends(pid_t pid, pid_t ancestor);
  * peer's controlling tty and fds[1] a pty master; the peer descends from
  * the pid that opened the session; its audit session is the registered one
  * when one was. 0 when all hold, else -EPERM with the reason in why. */
-int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds,
-		      char *why, size_t cap);
+int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds, char *why,
+		      size_t cap);

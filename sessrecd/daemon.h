@@ -35,15 +35,15 @@ struct daemon_overrides {
 struct daemon {
 	struct sessrec_config cfg;
 	char config_path[PATH_MAX];
-	bool config_explicit;     /* --config given: the file must exist */
+	bool config_explicit; /* --config given: the file must exist */
 	struct daemon_overrides ov;
 	struct proctitle title;
 	struct loop loop;
 	/* listener and connections (server.c) */
 	int listen_fd;
-	bool listen_activated;    /* from systemd: not ours to unlink */
+	bool listen_activated; /* from systemd: not ours to unlink */
 	char listen_path[PATH_MAX];
-	dev_t listen_dev;         /* the socket file we made, to unlink only it */
+	dev_t listen_dev; /* the socket file we made, to unlink only it */
 	ino_t listen_ino;
 	struct loop_io listen_io;
 	int64_t accept_resume_ms; /* EMFILE backoff: accepting stopped until then */
@@ -51,36 +51,36 @@ struct daemon {
 	unsigned nconns;
 	/* sessions (session.c) */
 	struct session *sessions;
-	struct session *dirty;    /* sessions with work left after the events (finishing) */
+	struct session *dirty; /* sessions with work left after the events (finishing) */
 	unsigned nsessions;
-	unsigned nlive;           /* open, relaying, draining, finishing: against MaxSessions= */
-	unsigned nrelay;          /* relaying, draining */
+	unsigned nlive;  /* open, relaying, draining, finishing: against MaxSessions= */
+	unsigned nrelay; /* relaying, draining */
 	uint64_t next_serial;
 	struct shard_file *shard_files; /* recorder.c */
-	struct shard_sink *sink;  /* NULL: lines go to the writer (tests set one) */
-	bool state_ok;            /* the state directory exists */
-	struct handoff ho;        /* restarts: holder, keeper, re-exec */
+	struct shard_sink *sink;        /* NULL: lines go to the writer (tests set one) */
+	bool state_ok;                  /* the state directory exists */
+	struct handoff ho;              /* restarts: holder, keeper, re-exec */
 	/* disk writer */
 	struct writer *writer;
 	struct loop_io writer_io;
-	bool disk_paused;         /* writer over its high watermark: masters not read */
-	bool disk_changed;        /* disk_paused changed: relays and the log are told after the events */
+	bool disk_paused;  /* writer over its high watermark: masters not read */
+	bool disk_changed; /* disk_paused changed: relays and the log are told after the events */
 	/* signals and timers */
 	int sig_fd, tick_fd, wd_fd;
 	struct loop_io sig_io, tick_io, wd_io;
-	unsigned tick_ms;         /* the tick's current period, 0: disarmed */
+	unsigned tick_ms; /* the tick's current period, 0: disarmed */
 	int64_t house_last_ms;
 	uint64_t watchdog_usec;
 	unsigned status_sessions; /* the count last put in STATUS= */
 	struct emitter *emitter;  /* NULL: events go to the configured targets (tests set one) */
 	struct log_out event_out; /* Targets=stdout, never blocking */
 	bool quit;
-	bool handoff;             /* at the quit: hand the sessions over, do not end them */
-	uint8_t scratch[65536];   /* one batch of reads, shared by every relay */
+	bool handoff;           /* at the quit: hand the sessions over, do not end them */
+	uint8_t scratch[65536]; /* one batch of reads, shared by every relay */
 };
 
-#define DAEMON_TICK_MS 250         /* window size checks, deadlines */
-#define DAEMON_HOUSE_MS 1000       /* expiries when nothing relays */
+#define DAEMON_TICK_MS 250   /* window size checks, deadlines */
+#define DAEMON_HOUSE_MS 1000 /* expiries when nothing relays */
 #define DAEMON_MAX_CONNS 512
 #define DAEMON_MAX_CONNS_PER_UID 16 /* for uids other than 0 */
 #define DAEMON_CONN_IDLE_MS 30000

@@ -26,8 +26,7 @@ static void emit_stdout(struct daemon *d, const struct event *e)
 {
 	char line[EMIT_LINE_MAX + 1];
 	unsigned long dropped = 0;
-	int n = event_format_syslog(line, EMIT_LINE_MAX, e, d->cfg.facility, d->cfg.hostname,
-				    d->cfg.app_name, NULL);
+	int n = event_format_syslog(line, EMIT_LINE_MAX, e, d->cfg.facility, d->cfg.hostname, d->cfg.app_name, NULL);
 
 	if (n < 0)
 		return;
@@ -63,14 +62,14 @@ static void emit_journal(struct daemon *d, const struct event *e)
 	else
 		journal_message(e, msg, sizeof(msg));
 
-	/* Each field is "NAME=value" in buf; a field that does not fit is left out. */
-#define FIELD(...)                                                                            \
-	do {                                                                                  \
-		int k_ = snprintf(buf + used, sizeof(buf) - used, __VA_ARGS__);               \
-		if (k_ > 0 && (size_t)k_ < sizeof(buf) - used) {                              \
+		/* Each field is "NAME=value" in buf; a field that does not fit is left out. */
+#define FIELD(...)                                                                                     \
+	do {                                                                                           \
+		int k_ = snprintf(buf + used, sizeof(buf) - used, __VA_ARGS__);                        \
+		if (k_ > 0 && (size_t)k_ < sizeof(buf) - used) {                                       \
 			iov[niov++] = (struct iovec){ .iov_base = buf + used, .iov_len = (size_t)k_ }; \
-			used += (size_t)k_;                                                   \
-		}                                                                             \
+			used += (size_t)k_;                                                            \
+		}                                                                                      \
 	} while (0)
 
 	FIELD("MESSAGE=%s", msg);
@@ -103,8 +102,7 @@ void emit_event(struct daemon *d, const struct event *e)
 	if (t & SYSLOG_TARGET_JOURNAL)
 		emit_journal(d, e);
 	if (t & SYSLOG_TARGET_DEVLOG)
-		(void)event_send_devlog(d->cfg.syslog_socket, e, d->cfg.facility, d->cfg.hostname,
-					d->cfg.app_name);
+		(void)event_send_devlog(d->cfg.syslog_socket, e, d->cfg.facility, d->cfg.hostname, d->cfg.app_name);
 	if (t & SYSLOG_TARGET_STDOUT)
 		emit_stdout(d, e);
 	if (t & SYSLOG_TARGET_PID1)

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "monoclock.h"
 
-#define HANDOFF_KEEPER_WAIT_MS 2000 /* a clean shutdown waits this long for the keeper */
+#define HANDOFF_KEEPER_WAIT_MS 2000     /* a clean shutdown waits this long for the keeper */
 #define HANDOFF_KEEPER_MIN_LIFE_MS 5000 /* a keeper dying sooner is not replaced */
 
 int handoff_init(struct handoff *ho, struct loop *loop, const struct sessrec_config *cfg, int argc, char **argv,
@@ -177,8 +177,7 @@ int handoff_keeper_start(struct handoff *ho)
 
 	ho->keeper_spawned_ms = mono_ms();
 	if (fd < 0) {
-		log_line("cannot start the keeper: %s; sessions will not survive a crash of the daemon",
-			 strerror(-fd));
+		log_line("cannot start the keeper: %s; sessions will not survive a crash of the daemon", strerror(-fd));
 		ho->holder = HANDOFF_NONE;
 		return fd;
 	}

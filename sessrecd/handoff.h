@@ -35,19 +35,19 @@ struct handoff {
 	handoff_rehold_fn rehold;
 	void *userdata;
 	enum handoff_holder holder;
-	char owner[PATH_MAX];   /* our socket's path: it names our state files */
-	int keeper_fd;          /* the link, when holder is HANDOFF_KEEPER */
-	pid_t keeper_pid;       /* > 0 when the keeper is our child */
+	char owner[PATH_MAX]; /* our socket's path: it names our state files */
+	int keeper_fd;        /* the link, when holder is HANDOFF_KEEPER */
+	pid_t keeper_pid;     /* > 0 when the keeper is our child */
 	struct loop_io keeper_io;
 	int64_t keeper_spawned_ms;
-	char exe[PATH_MAX];     /* the binary to re-exec: the path we were started from */
-	char **argv;            /* a copy of our arguments, for the re-exec */
-	unsigned resumed;       /* sessions resumed since start (the list op says it) */
+	char exe[PATH_MAX]; /* the binary to re-exec: the path we were started from */
+	char **argv;        /* a copy of our arguments, for the re-exec */
+	unsigned resumed;   /* sessions resumed since start (the list op says it) */
 	/* start-up only: what was handed to us, until resume_start used it */
 	struct handoff_fd *in;
 	size_t nin;
 	int64_t exec_handoff_ns;
-	const char *source;     /* "exec", "fdstore", "keeper" */
+	const char *source; /* "exec", "fdstore", "keeper" */
 };
 
 /* Before anything rewrites argv: the binary's path (/proc/self/exe

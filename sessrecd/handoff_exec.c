@@ -75,8 +75,8 @@ static int from_exec(struct daemon *d, const char *env, char *err, size_t errlen
 	long fd = strtol(env, &end, 10);
 	int r;
 
-	if (*end || fd < 3 || fd > INT32_MAX || fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size <= 0 || st.st_size > HANDOFF_EXEC_MAX) {
+	if (*end || fd < 3 || fd > INT32_MAX || fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > HANDOFF_EXEC_MAX) {
 		snprintf(err, errlen, "$%s does not name the handoff memfd", HANDOFF_ENV);
 		return -EINVAL;
 	}
@@ -269,8 +269,7 @@ static void restart_writer(struct daemon *d)
 {
 	int wfd, r;
 
-	if ((r = writer_start(&d->writer, &wfd)) < 0 ||
-	    (r = loop_set(&d->loop, &d->writer_io, wfd, EPOLLIN)) < 0) {
+	if ((r = writer_start(&d->writer, &wfd)) < 0 || (r = loop_set(&d->loop, &d->writer_io, wfd, EPOLLIN)) < 0) {
 		/* Nothing can be recorded any more: stop as if told to. */
 		log_line("cannot restart the disk writer: %s; stopping", strerror(-r));
 		d->quit = true;

@@ -81,8 +81,8 @@ int handoff_msg_format(const struct handoff_msg *x, char **out)
 	    (r = jsonadd_str(o, "listen_path", x->listen_path)) < 0 ||
 	    (r = jsonadd_u64(o, "listen_dev", x->listen_dev)) < 0 ||
 	    (r = jsonadd_u64(o, "listen_ino", x->listen_ino)) < 0 ||
-	    (r = jsonadd_i64(o, "keeper_pid", x->keeper_pid)) < 0 ||
-	    (r = jsonadd_i64(o, "resumed", x->resumed)) < 0 || (r = jsonadd_i64(o, "handoff_ns", x->handoff_ns)) < 0)
+	    (r = jsonadd_i64(o, "keeper_pid", x->keeper_pid)) < 0 || (r = jsonadd_i64(o, "resumed", x->resumed)) < 0 ||
+	    (r = jsonadd_i64(o, "handoff_ns", x->handoff_ns)) < 0)
 		goto out;
 	r = -ENOMEM;
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -154,7 +154,8 @@ int handoff_msg_parse(const char *text, size_t n, struct handoff_msg *x)
 	x->listen_activated = json_object_get_boolean(v);
 	if (get_str(o, "listen_path", x->listen_path, sizeof(x->listen_path)) < 0 ||
 	    proto_u64(o, "listen_dev", &x->listen_dev) < 0 || proto_u64(o, "listen_ino", &x->listen_ino) < 0 ||
-	    proto_int_range(o, "keeper_pid", 0, INT32_MAX, &pid) < 0 || proto_int_range(o, "resumed", 0, UINT32_MAX, &resumed) < 0 ||
+	    proto_int_range(o, "keeper_pid", 0, INT32_MAX, &pid) < 0 ||
+	    proto_int_range(o, "resumed", 0, UINT32_MAX, &resumed) < 0 ||
 	    proto_int_range(o, "handoff_ns", 0, INT64_MAX, &ns) < 0)
 		goto out;
 	x->keeper_pid = pid;

@@ -34,7 +34,7 @@ struct handoff_msg {
 	bool listen_activated;
 	char listen_path[PATH_MAX];
 	uint64_t listen_dev, listen_ino;
-	int64_t keeper_pid;  /* 0: the keeper is not our child */
+	int64_t keeper_pid; /* 0: the keeper is not our child */
 	unsigned resumed;
 	int64_t handoff_ns;
 };

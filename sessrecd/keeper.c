@@ -47,7 +47,6 @@ struct keeper {
 	bool bye;               /* the daemon shut down cleanly */
 };
 
-
 int keeper_path(char *buf, size_t cap, const char *socket_path)
 {
 	int r = snprintf(buf, cap, "%s%s", socket_path, KEEPER_SUFFIX);
@@ -276,8 +275,8 @@ static int listen_on(struct keeper *k)
 	if (fd < 0)
 		return -errno;
 	/* umask 077 (set in keeper_main): the socket is born 0600. */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(k->path, 0600) < 0 ||
-	    listen(fd, 8) < 0 || stat(k->path, &st) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(k->path, 0600) < 0 || listen(fd, 8) < 0 ||
+	    stat(k->path, &st) < 0) {
 		int e = errno;
 
 		close(fd);

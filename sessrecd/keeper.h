@@ -27,7 +27,7 @@
 #define KEEPER_LINK_FD 3
 #define KEEPER_SUFFIX ".keeper"
 #define KEEPER_NAME "sessrecd-keeper"
-#define KEEPER_IDLE_MS 10000        /* no daemon and no session: the keeper exits */
+#define KEEPER_IDLE_MS 10000         /* no daemon and no session: the keeper exits */
 #define KEEPER_HANGUP_GRACE_MS 60000 /* no daemon: a hung-up terminal is let go */
 
 /* Whether this process was started to be the keeper (KEEPER_ENV is set). */

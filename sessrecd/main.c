@@ -26,8 +26,10 @@ static const char usage[] =
 	"                [--syslog TARGET[,TARGET...]] [--help] [--version]\n"
 	"Records interactive sessions handed to it by pam_sessrec and sessrec-shell.\n"
 	"  --foreground        run in the foreground (always the case; accepted for clarity)\n"
-	"  --config FILE       configuration file (default " CONFIG_DEFAULT_PATH ", plus FILE.d/*.conf)\n"
-	"  --socket PATH       listening socket (default " PROTO_DEFAULT_SOCKET ")\n"
+	"  --config FILE       configuration file (default " CONFIG_DEFAULT_PATH
+	", plus FILE.d/*.conf)\n"
+	"  --socket PATH       listening socket (default " PROTO_DEFAULT_SOCKET
+	")\n"
 	"  --shard-dir DIR     where the day shards are written\n"
 	"  --syslog TARGETS    where events go: journal, devlog, stdout, pid1, none\n";
 
@@ -90,7 +92,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case O_SYSLOG:
 			if (config_parse_targets(optarg, &d->ov.target_mask) < 0)
-				return fail("--syslog: unknown target in '%s' (journal, devlog, stdout, pid1, none)", optarg);
+				return fail("--syslog: unknown target in '%s' (journal, devlog, stdout, pid1, none)",
+					    optarg);
 			d->ov.targets = true;
 			break;
 		case 'h':

@@ -14,11 +14,11 @@
 struct memsink {
 	struct emitter emitter;
 	struct shard_sink sink;
-	char **events;   /* "session_recorded sid=... reason=exit", in order */
+	char **events; /* "session_recorded sid=... reason=exit", in order */
 	size_t nevents;
-	char **lines;    /* the shard lines as queued, newline included */
+	char **lines; /* the shard lines as queued, newline included */
 	size_t nlines;
-	uint64_t seq;    /* the last sequence number handed out */
+	uint64_t seq; /* the last sequence number handed out */
 	size_t flushes;
 };
 

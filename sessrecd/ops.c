@@ -68,8 +68,7 @@ static int get_str(struct json_object *req, const char *key, char *dst, size_t c
 	return 0;
 }
 
-static int get_int(struct json_object *req, const char *key, int64_t min, int64_t max, int64_t *out,
-		   bool required)
+static int get_int(struct json_object *req, const char *key, int64_t min, int64_t max, int64_t *out, bool required)
 {
 	struct json_object *v;
 
@@ -134,12 +133,12 @@ static void emit_skipped(struct daemon *d, const struct session_state *st, const
 	struct event e;
 
 	event_session_skipped(&e, &(struct event_skipped){
-		.reason = reason,
-		.user = st->user,
-		.service = st->proto[0] ? st->proto : st->service,
-		.pam_service = st->service,
-		.src_ip = st->src_ip[0] ? st->src_ip : "-",
-	});
+					  .reason = reason,
+					  .user = st->user,
+					  .service = st->proto[0] ? st->proto : st->service,
+					  .pam_service = st->service,
+					  .src_ip = st->src_ip[0] ? st->src_ip : "-",
+				  });
 	emit_event(d, &e);
 }
 
@@ -188,7 +187,8 @@ static void op_open(struct daemon *d, struct conn *c, struct json_object *req, i
 		if (r < 0)
 			log_line("cannot check free space in %s: %s", d->cfg.shard_dir, strerror(-r));
 		emit_skipped(d, &st, r < 0 ? "shard_dir_error" : "disk_pressure");
-		reply_skipped(d, c, r < 0 ? "the shard directory is not usable" : "not enough free space for recordings",
+		reply_skipped(d, c,
+			      r < 0 ? "the shard directory is not usable" : "not enough free space for recordings",
 			      r < 0 ? "shard_dir_error" : "disk_pressure");
 		return;
 	}
@@ -296,8 +296,8 @@ static struct json_object *list_entry(const struct session *s)
 	    jsonadd_i64(e, "uid", st->uid) < 0 || jsonadd_str(e, "service", st->service) < 0 ||
 	    jsonadd_str(e, "proto", st->proto) < 0 || jsonadd_str(e, "tty", st->tty) < 0 ||
 	    jsonadd_i64(e, "pid", st->pid) < 0 || jsonadd_str(e, "start", start) < 0 ||
-	    jsonadd_str(e, "state", session_phase_name(s->phase)) < 0 ||
-	    jsonadd_u64(e, "bytes_in", st->bytes_in) < 0 || jsonadd_u64(e, "bytes_out", st->bytes_out) < 0) {
+	    jsonadd_str(e, "state", session_phase_name(s->phase)) < 0 || jsonadd_u64(e, "bytes_in", st->bytes_in) < 0 ||
+	    jsonadd_u64(e, "bytes_out", st->bytes_out) < 0) {
 		json_object_put(e);
 		return NULL;
 	}
@@ -324,7 +324,8 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 			continue;
 		if (!(e = list_entry(s)))
 			goto out;
-		if (!json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)) {
+		if (!json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+						       &len)) {
 			json_object_put(e);
 			goto out;
 		}
@@ -340,8 +341,8 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 	}
 	r = jsonadd_value(o, "sessions", arr);
 	arr = NULL; /* o's now, or put */
-	if (r == 0 && (r = jsonadd_i64(o, "resumed", d->ho.resumed)) == 0 && (r = jsonadd_i64(o, "total", total)) == 0 &&
-	    cut)
+	if (r == 0 && (r = jsonadd_i64(o, "resumed", d->ho.resumed)) == 0 &&
+	    (r = jsonadd_i64(o, "total", total)) == 0 && cut)
 		r = jsonadd_bool(o, "truncated", true);
 out:
 	json_object_put(arr);

@@ -43,12 +43,12 @@ struct recording {
 	struct daemon *d;
 	struct session_state *st; /* counters, flags, the shard's path */
 	struct state_sync *sync;
-	uint64_t owner;           /* names the session in the writer's reports */
-	struct shard_file *file;  /* NULL: nothing is recorded */
+	uint64_t owner;          /* names the session in the writer's reports */
+	struct shard_file *file; /* NULL: nothing is recorded */
 	struct shard_utf8 carry_o, carry_i;
 	uint64_t withheld_pending;
-	uint64_t end_seq;         /* the writer seq of the end line */
-	int64_t stop_ns;          /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
+	uint64_t end_seq; /* the writer seq of the end line */
+	int64_t stop_ns;  /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
 };
 
 /* Binds rec (no shard yet) to its session's state. */

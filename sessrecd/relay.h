@@ -52,10 +52,10 @@ struct relay {
 	relay_report_fn report;
 	void *userdata;
 	enum relay_mode mode;
-	int outer_fd, master_fd;  /* -1: none; read-only outside relay.c */
+	int outer_fd, master_fd; /* -1: none; read-only outside relay.c */
 	struct loop_io outer_io, master_io;
 	struct relay_buf to_outer, to_inner;
-	const char *reason;       /* why the inner side ended (draining) */
+	const char *reason; /* why the inner side ended (draining) */
 	int64_t drain_deadline_ms;
 	int64_t close_deadline_ms; /* PAM closed: the inner side has until then */
 };

@@ -326,4 +326,3 @@ void resume_start(struct daemon *d)
 			 d->ho.resumed - before == 1 ? "" : "s", d->ho.source ? d->ho.source : "-",
 			 handoff_holder_name(d->ho.holder));
 }
-

@@ -136,7 +136,8 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 		server_reply_error(d, c, "message too large (at most 4096 bytes)");
 		return;
 	case -EBADMSG:
-		server_reply_error(d, c, "malformed message: expected one JSON object with an \"op\" string and at most 4 fds");
+		server_reply_error(
+			d, c, "malformed message: expected one JSON object with an \"op\" string and at most 4 fds");
 		return;
 	default: /* -ECONNRESET: the peer closed; anything else: give up on it */
 		server_conn_destroy(d, c);
@@ -272,8 +273,8 @@ static int listen_path(struct daemon *d, const char *path, char *err, size_t err
 		return r;
 	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(fd, SERVER_BACKLOG) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, SERVER_BACKLOG) < 0) {
 		/* Everyone may connect: each request is judged by SO_PEERCRED. */
 		r = -errno;
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(-r));
@@ -319,8 +320,8 @@ void server_close(struct daemon *d)
 	close(d->listen_fd);
 	d->listen_fd = -1;
 	/* Only the socket we made: a newer daemon may own the path by now. */
-	if (!d->listen_activated && d->listen_path[0] && stat(d->listen_path, &st) == 0 &&
-	    st.st_dev == d->listen_dev && st.st_ino == d->listen_ino)
+	if (!d->listen_activated && d->listen_path[0] && stat(d->listen_path, &st) == 0 && st.st_dev == d->listen_dev &&
+	    st.st_ino == d->listen_ino)
 		unlink(d->listen_path);
 }
 

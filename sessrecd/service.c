@@ -84,8 +84,7 @@ static void check_disk(struct daemon *d)
 		return;
 	d->disk_changed = false;
 	if (d->disk_paused)
-		log_line("the disk writer is over %u MiB behind; session output waits for it",
-			 WRITER_HIGH_WATER >> 20);
+		log_line("the disk writer is over %u MiB behind; session output waits for it", WRITER_HIGH_WATER >> 20);
 	else
 		log_line("the disk writer caught up; session output goes on");
 	for (struct session *s = d->sessions; s; s = s->next)
@@ -267,8 +266,8 @@ int service_init(struct daemon *d, char *err, size_t errlen)
 	r = io_mkdir_p(d->cfg.state_dir, 0700);
 	d->state_ok = r == 0;
 	if (r < 0)
-		log_line("cannot create the state directory %s: %s; sessions run without state files",
-			 d->cfg.state_dir, strerror(-r));
+		log_line("cannot create the state directory %s: %s; sessions run without state files", d->cfg.state_dir,
+			 strerror(-r));
 	d->house_last_ms = mono_ms();
 	return 0;
 }

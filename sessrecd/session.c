@@ -202,6 +202,7 @@ unsigned session_relay_count(const struct daemon *d)
 
 const char *session_phase_name(enum session_phase p)
 {
+	/* clang-format off */
 	switch (p) {
 	case SESSION_OPEN: return "open";
 	case SESSION_RELAYING: return "recording";
@@ -211,6 +212,7 @@ const char *session_phase_name(enum session_phase p)
 	case SESSION_COMMAND: return "command";
 	case SESSION_DRYRUN: return "dry_run";
 	}
+	/* clang-format on */
 	return "unknown";
 }
 
@@ -361,8 +363,7 @@ void session_attach_command(struct daemon *d, struct session *s)
 	mark_start(s);
 	s->st.cap = d->cfg.session_cap;
 	if ((r = recorder_begin(&s->rec)) < 0)
-		log_line("session %s: cannot record the command in %s: %s", s->st.sid, d->cfg.shard_dir,
-			 strerror(-r));
+		log_line("session %s: cannot record the command in %s: %s", s->st.sid, d->cfg.shard_dir, strerror(-r));
 	else
 		recorder_finish(&s->rec, "command");
 	set_phase(d, s, SESSION_COMMAND);

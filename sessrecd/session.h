@@ -50,7 +50,7 @@ typedef void (*session_waiter_fn)(struct session_waiter *w, const char *sid, con
 
 /* Someone waiting for a session's end (a close request), embedded in it. */
 struct session_waiter {
-	struct session *s;        /* the session waited for; NULL: none */
+	struct session *s; /* the session waited for; NULL: none */
 	session_waiter_fn ended;
 };
 
@@ -59,16 +59,16 @@ struct session {
 	struct session *dirty_prev, *dirty_next; /* on d->dirty while finishing */
 	bool on_dirty;
 	struct daemon *d;
-	uint64_t serial;          /* names the session in the writer's reports */
+	uint64_t serial; /* names the session in the writer's reports */
 	enum session_phase phase;
-	struct session_state st;  /* everything a restart needs, serialisable */
-	struct state_sync sync;   /* whether the state file lags behind st */
+	struct session_state st; /* everything a restart needs, serialisable */
+	struct state_sync sync;  /* whether the state file lags behind st */
 	/* registration */
 	char token[PROTO_TOKEN_LEN + 1];
 	bool token_spent;
-	int64_t opened_ms;        /* monotonic: the token's age */
-	int64_t opened_sec;       /* realtime */
-	const char *end_reason;   /* draining: why the inner side ended; finishing: why it ended */
+	int64_t opened_ms;      /* monotonic: the token's age */
+	int64_t opened_sec;     /* realtime */
+	const char *end_reason; /* draining: why the inner side ended; finishing: why it ended */
 	int64_t ended_ms;
 	struct relay relay;
 	struct recording rec;

@@ -23,6 +23,7 @@ struct field {
 	size_t size; /* F_STR: buffer size */
 };
 
+/* clang-format off */
 #define S(k) { #k, F_STR, offsetof(struct session_state, k), sizeof(((struct session_state *)0)->k) }
 #define N(k, t) { #k, t, offsetof(struct session_state, k), 0 }
 
@@ -37,6 +38,7 @@ static const struct field fields[] = {
 	N(cols, F_UINT), N(rows, F_UINT), { "outer_fd", F_NOFD, 0, 0 }, { "master_fd", F_NOFD, 0, 0 },
 	S(owner), N(cap, F_U64), N(withhold, F_BOOL), N(saved_ns, F_I64), N(handoff_ns, F_I64),
 };
+/* clang-format on */
 
 int state_copy(char *dst, size_t cap, const char *src)
 {
@@ -76,6 +78,7 @@ static struct json_object *field_json(const struct field *f, const struct sessio
 {
 	const char *p = (const char *)st + f->off;
 
+	/* clang-format off */
 	switch (f->type) {
 	case F_STR: return json_object_new_string(p);
 	case F_I64: return json_object_new_int64(*(const int64_t *)(const void *)p);
@@ -86,6 +89,7 @@ static struct json_object *field_json(const struct field *f, const struct sessio
 	case F_LONG: return json_object_new_int64(*(const long *)(const void *)p);
 	case F_NOFD: return json_object_new_int64(-1);
 	}
+	/* clang-format on */
 	return NULL;
 }
 
@@ -170,8 +174,7 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 		return -EINVAL;
 	switch (f->type) {
 	case F_STR:
-		if (!json_object_is_type(v, json_type_string) ||
-		    (size_t)json_object_get_string_len(v) >= f->size ||
+		if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) >= f->size ||
 		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
 			return -EINVAL;
 		memcpy(p, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
@@ -320,7 +323,8 @@ int state_handoff_json(const struct session_state *st, const struct state_pendin
 		json_object_put(pend);
 		return -ENOMEM;
 	}
-	if ((r = jsonadd_value(o, "pending", pend)) < 0 || (r = add_b64(pend, "carry_o", p->carry_o, p->carry_o_len)) < 0 ||
+	if ((r = jsonadd_value(o, "pending", pend)) < 0 ||
+	    (r = add_b64(pend, "carry_o", p->carry_o, p->carry_o_len)) < 0 ||
 	    (r = add_b64(pend, "carry_i", p->carry_i, p->carry_i_len)) < 0 ||
 	    (r = add_b64(pend, "to_outer", p->to_outer, p->to_outer_len)) < 0 ||
 	    (r = add_b64(pend, "to_inner", p->to_inner, p->to_inner_len)) < 0)
@@ -338,8 +342,7 @@ out:
 
 /* A base64 member of pending into a fixed buffer (buf, cap) or, with
  * heap, a malloc'd one; absent is empty. */
-static int get_b64(struct json_object *pend, const char *key, uint8_t *buf, size_t cap, uint8_t **heap,
-		   size_t *len)
+static int get_b64(struct json_object *pend, const char *key, uint8_t *buf, size_t cap, uint8_t **heap, size_t *len)
 {
 	struct json_object *v;
 	const char *s;

@@ -20,38 +20,38 @@
 struct session_state {
 	char sid[UUID_STR_LEN];
 	char user[256];
-	char service[64];     /* PAM service (sshd, login, sessrecctl) */
-	char proto[32];       /* ssh, telnet, console, local */
+	char service[64]; /* PAM service (sshd, login, sessrecctl) */
+	char proto[32];   /* ssh, telnet, console, local */
 	char src_ip[64];
 	char tty[64];
-	char auth[2048];      /* SSH_AUTH_INFO_0 */
-	char cmd[2048];       /* non-tty command */
-	char term[64];        /* TERM from the attach (untrusted) */
-	char shell[256];      /* SHELL from the attach (untrusted) */
+	char auth[2048]; /* SSH_AUTH_INFO_0 */
+	char cmd[2048];  /* non-tty command */
+	char term[64];   /* TERM from the attach (untrusted) */
+	char shell[256]; /* SHELL from the attach (untrusted) */
 	int64_t uid;
 	int64_t pid;           /* the pid that opened the session */
 	int64_t audit_session; /* -1: none */
 	int src_port;          /* 0: unknown */
 	bool input;            /* input is recorded */
 	bool dry_run;
-	int64_t start_sec;     /* realtime of the attach */
+	int64_t start_sec; /* realtime of the attach */
 	long start_usec;
-	int64_t start_mono_ns; /* CLOCK_MONOTONIC of the attach: t = now - this */
+	int64_t start_mono_ns;        /* CLOCK_MONOTONIC of the attach: t = now - this */
 	uint64_t bytes_in, bytes_out; /* relayed */
 	uint64_t bytes_recorded;      /* shard line bytes of the session */
 	uint64_t withheld;            /* input bytes withheld as secrets */
 	unsigned resizes;
-	char shard[PATH_MAX];         /* the shard file it records into */
+	char shard[PATH_MAX]; /* the shard file it records into */
 	bool truncated, failed;
 	bool have_termios;
-	struct termios termios;       /* the outer tty's modes before raw */
-	unsigned cols, rows;          /* last window size seen */
+	struct termios termios; /* the outer tty's modes before raw */
+	unsigned cols, rows;    /* last window size seen */
 	/* restarts */
-	char owner[PATH_MAX];         /* the daemon's socket: whose session this is */
-	uint64_t cap;                 /* SessionMaxBytes= at the attach */
-	bool withhold;                /* WithholdSecrets= at the attach */
-	int64_t saved_ns;             /* CLOCK_MONOTONIC of this state's writing */
-	int64_t handoff_ns;           /* ... of a clean handoff to the next daemon, 0: none */
+	char owner[PATH_MAX]; /* the daemon's socket: whose session this is */
+	uint64_t cap;         /* SessionMaxBytes= at the attach */
+	bool withhold;        /* WithholdSecrets= at the attach */
+	int64_t saved_ns;     /* CLOCK_MONOTONIC of this state's writing */
+	int64_t handoff_ns;   /* ... of a clean handoff to the next daemon, 0: none */
 };
 
 /* Whether a session's state file lags behind its state: the relay and the

@@ -17,11 +17,11 @@
 #include "writer.h"
 
 #define WRITER_ERRORS_MAX 64
-#define WRITER_BLOCK (64 * 1024) /* line bytes per block, a bigger line gets its own */
-#define WRITER_IOV 64            /* lines per writev (IOV_MAX is 1024) */
-#define WRITER_SLOW_NS (2 * 1000000LL)          /* a direct write slower than this... */
-#define WRITER_HOLD_MIN_NS (1000 * 1000000LL)   /* ...leaves the disk to the thread this long, */
-#define WRITER_HOLD_MAX_NS (60000 * 1000000LL)  /* doubling while the disk stays slow */
+#define WRITER_BLOCK (64 * 1024)               /* line bytes per block, a bigger line gets its own */
+#define WRITER_IOV 64                          /* lines per writev (IOV_MAX is 1024) */
+#define WRITER_SLOW_NS (2 * 1000000LL)         /* a direct write slower than this... */
+#define WRITER_HOLD_MIN_NS (1000 * 1000000LL)  /* ...leaves the disk to the thread this long, */
+#define WRITER_HOLD_MAX_NS (60000 * 1000000LL) /* doubling while the disk stays slow */
 
 enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK };
 
@@ -54,7 +54,7 @@ struct writer {
 	size_t queued;
 	bool congested; /* the loop saw the queue over the high watermark */
 	bool stop;
-	bool waiting;   /* the thread sleeps on cond */
+	bool waiting; /* the thread sleeps on cond */
 	/* Blocks the loop filled and has not handed over (loop thread only). */
 	struct entry *fill_head, *fill_tail;
 	uint64_t next_seq, done_seq;

@@ -11,8 +11,7 @@
 /* The lines of p[0..n) (valid UTF-8) read at once at time t on channel ch
  * of session sid, each as full as the greedy rule makes it. Returns a
  * malloc'ed buffer (NULL when out of memory) and its length in *len. */
-static inline char *shardline_model(const char *sid, double t, char ch, const uint8_t *p,
-				    size_t n, size_t *len)
+static inline char *shardline_model(const char *sid, double t, char ch, const uint8_t *p, size_t n, size_t *len)
 {
 	char pre[128], *want = malloc(8 * n + SHARD_LINE_MAX);
 	size_t np, room, w = 0, at = 0;

@@ -14,8 +14,8 @@ static void check(const struct sessrec_config *c)
 	if (c->socket_path[0] != '/' || c->state_dir[0] != '/' || c->shard_dir[0] != '/' ||
 	    c->syslog_socket[0] != '/' || c->shell[0] != '/')
 		abort();
-	if (!c->process_name[0] || strlen(c->process_name) > 15 || !c->app_name[0] ||
-	    strlen(c->app_name) > 48 || strlen(c->hostname) > 255)
+	if (!c->process_name[0] || strlen(c->process_name) > 15 || !c->app_name[0] || strlen(c->app_name) > 48 ||
+	    strlen(c->hostname) > 255)
 		abort();
 	if (c->max_sessions < 1 || c->max_sessions > 65536 || c->token_ttl < 1 || c->token_ttl > 3600 ||
 	    c->session_cap == 0)

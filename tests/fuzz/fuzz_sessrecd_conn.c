@@ -103,7 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		char cbuf[CMSG_SPACE(sizeof(int) * 8)];
 		struct iovec iov = { .iov_base = msg, .iov_len = size - 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
 				     .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds) };
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 

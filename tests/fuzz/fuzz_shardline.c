@@ -50,8 +50,7 @@ static int sink_line(void *userdata, const char *line, size_t len)
 	dn = (size_t)json_object_get_string_len(d);
 	if (json_object_object_get_ex(o, "raw", &raw)) {
 		uint8_t bytes[SHARD_LINE_MAX], san[3 * SHARD_LINE_MAX];
-		ssize_t n = b64_decode(bytes, json_object_get_string(raw),
-				       (size_t)json_object_get_string_len(raw));
+		ssize_t n = b64_decode(bytes, json_object_get_string(raw), (size_t)json_object_get_string_len(raw));
 
 		REQUIRE(n > 0 && utf8_valid_len(bytes, (size_t)n) < (size_t)n);
 		REQUIRE(utf8_sanitize(san, bytes, (size_t)n) == dn && memcmp(san, ds, dn) == 0);

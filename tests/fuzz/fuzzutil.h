@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define REQUIRE(c)              \
-	do {                    \
-		if (!(c))       \
+#define REQUIRE(c)               \
+	do {                     \
+		if (!(c))        \
 			abort(); \
 	} while (0)
 

@@ -10,11 +10,13 @@
 
 #define GUARD 0xa5
 
+/* clang-format off */
 static const struct { const char *plain, *enc; } vectors[] = {
 	{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
 	{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
 	{ "\xff\xfe\xfd", "//79" }, { "\xfb\xff", "+/8=" }, { "\0", "AA==" },
 };
+/* clang-format on */
 
 START_TEST(test_vectors)
 {
@@ -58,10 +60,12 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* clang-format off */
 static const char *const malformed[] = {
 	"Z", "Zg", "Zg=", "Zm9vY", "Zg==Zg==", "Z===", "====", "=Zg=", "Zm9v\n", " Zm9",
 	"Zm9-", "Zm9_", "Zm\x80v", "Zh==", "Zm9=", "Zm=v", "Zm9v====", "Zg\0=",
 };
+/* clang-format on */
 
 START_TEST(test_malformed)
 {

@@ -41,7 +41,10 @@ START_TEST(test_defaults)
 END_TEST
 
 /* Good files: the defaults with exactly these changes. */
-static void none(struct sessrec_config *c) { (void)c; }
+static void none(struct sessrec_config *c)
+{
+	(void)c;
+}
 static void honeypot(struct sessrec_config *c)
 {
 	strcpy(c->process_name, "kworker/u8:2-ev");
@@ -70,11 +73,25 @@ static void all_keys(struct sessrec_config *c)
 	strcpy(c->shell, "/bin/dash");
 	c->quiet = true;
 }
-static void later_wins(struct sessrec_config *c) { c->max_sessions = 3; }
-static void no_targets(struct sessrec_config *c) { c->syslog_targets = 0; }
-static void empty_host(struct sessrec_config *c) { c->hostname[0] = '\0'; }
-static void size_g(struct sessrec_config *c) { c->session_cap = 1ULL << 30; c->min_free = 123; }
+static void later_wins(struct sessrec_config *c)
+{
+	c->max_sessions = 3;
+}
+static void no_targets(struct sessrec_config *c)
+{
+	c->syslog_targets = 0;
+}
+static void empty_host(struct sessrec_config *c)
+{
+	c->hostname[0] = '\0';
+}
+static void size_g(struct sessrec_config *c)
+{
+	c->session_cap = 1ULL << 30;
+	c->min_free = 123;
+}
 
+/* clang-format off */
 static const struct {
 	const char *text;
 	void (*change)(struct sessrec_config *);
@@ -97,6 +114,7 @@ static const struct {
 	{ "[Recording]\nSessionMaxBytes=1G\nMinFreeSpace=123\n", size_g },
 	{ "\xef\xbb\xbf[Daemon]\nMaxSessions=3\n", later_wins },
 };
+/* clang-format on */
 
 START_TEST(test_good)
 {
@@ -112,6 +130,7 @@ START_TEST(test_good)
 }
 END_TEST
 
+/* clang-format off */
 static const struct {
 	const char *text;
 	const char *err;
@@ -156,6 +175,7 @@ static const struct {
 	{ "[Shell]\nShell=bash\n", "test.conf:2: bad value for Shell= in [Shell]: expected an absolute path" },
 	{ "[Shell]\nQuiet=\n", "test.conf:2: bad value for Quiet= in [Shell]: expected yes or no" },
 };
+/* clang-format on */
 
 START_TEST(test_bad)
 {
@@ -266,8 +286,8 @@ START_TEST(test_dropin_error)
 	config_defaults(&c);
 	before = c;
 	ck_assert_int_eq(config_load(&c, path, false, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want),
-		 "%s/60-bad.conf:4: bad value for RecordInput= in [Recording]: expected yes or no", d);
+	snprintf(want, sizeof(want), "%s/60-bad.conf:4: bad value for RecordInput= in [Recording]: expected yes or no",
+		 d);
 	ck_assert_str_eq(err, want);
 	ck_assert(memcmp(&c, &before, sizeof(c)) == 0); /* all or nothing */
 }
@@ -342,6 +362,7 @@ START_TEST(test_size)
 }
 END_TEST
 
+/* clang-format off */
 static const struct {
 	const char *s;
 	int ret;
@@ -351,6 +372,7 @@ static const struct {
 	{ "off", 0, 0 }, { "1", 0, 1 },  { "0", 0, 0 },     { "Yes", 0, 1 },  { "y", -EINVAL, 0 },
 	{ "", -EINVAL, 0 }, { "2", -EINVAL, 0 }, { "yes ", -EINVAL, 0 },
 };
+/* clang-format on */
 
 START_TEST(test_bool)
 {

@@ -24,6 +24,7 @@ struct src_case {
 	bool match;
 };
 
+/* clang-format off */
 static const struct src_case srcs[] = {
 	{ "192.0.2.7", "192.0.2.7", true },
 	{ "192.0.2.7", "192.0.2.70", false },
@@ -53,6 +54,7 @@ static const struct src_case srcs[] = {
 	{ "192.0.2.0/24", "::ffff:192.0.2.1", false },
 	{ "192.0.2.0/24", "not an address", false },
 };
+/* clang-format on */
 
 START_TEST(test_src)
 {
@@ -171,6 +173,7 @@ END_TEST
 
 /* The same header and end in the writer's layout (members read fast) and
  * in another layout (members from json-c): the same fields. */
+/* clang-format off */
 static const char *const hdrs[] = {
 	"{\"sid\":\"" SID "\",\"hdr\":{\"version\":2,\"width\":80,\"height\":24,\"timestamp\":1767225600,"
 	"\"env\":{\"SHELL\":\"/bin/sh\",\"TERM\":\"dumb\"}},\"meta\":{\"user\":\"al\\u00efce\",\"service\":\"sshd\","
@@ -186,6 +189,7 @@ static const char *const ends[] = {
 	"{\"sid\": \"" SID "\", \"end\": {\"duration\": 1.25e1, \"bytes_out\": 1000, \"bytes_in\": 20, "
 	"\"truncated\": true, \"reason\": \"exit\"}}",
 };
+/* clang-format on */
 
 /* Members of line: the fast walker for i == 0 (which must take it), json-c
  * otherwise (the walker must give up). */
@@ -214,7 +218,9 @@ START_TEST(test_sessinfo)
 	ck_assert_int_eq(l.kind, SHARDREAD_HDR);
 	ck_assert_int_eq(sessinfo_hdr(&s, m, n), 0);
 	ck_assert(s.has_hdr && s.command);
-	ck_assert_str_eq(s.user, "al\xc3\xaf" "ce");
+	ck_assert_str_eq(s.user,
+			 "al\xc3\xaf"
+			 "ce");
 	ck_assert_str_eq(s.service, "sshd");
 	ck_assert_str_eq(s.src_ip, "192.0.2.1");
 	ck_assert_str_eq(s.host, "web1");
@@ -239,7 +245,8 @@ END_TEST
 START_TEST(test_sessinfo_partial)
 {
 	static const char *const h =
-		"{\"sid\":\"" SID "\",\"hdr\":{\"timestamp\":1767225600},\"meta\":{\"user\":7,\"start\":\"yesterday\"}}";
+		"{\"sid\":\"" SID
+		"\",\"hdr\":{\"timestamp\":1767225600},\"meta\":{\"user\":7,\"start\":\"yesterday\"}}";
 	static const char *const e = "{\"sid\":\"" SID "\",\"end\":{\"duration\":\"long\",\"reason\":\"unattached\"}}";
 	struct shardread_member m[SHARDREAD_MEMBERS_MAX];
 	struct shardread_line l;

@@ -126,29 +126,41 @@ static void scan_file(struct store *st, size_t index, unsigned want, char *out, 
 	reader_close(&r);
 }
 
-static const char shard[] =
-	"{\"sid\":\"" A "\",\"hdr\":{\"version\":2,\"width\":80,\"height\":24,\"timestamp\":1767225600},"
-	"\"meta\":{\"user\":\"alice\"}}\n"                                           /* 1 */
-	"{\"sid\":\"" A "\",\"t\":0.100000,\"ch\":\"o\",\"d\":\"hello\\r\\n\"}\n"      /* 2 */
-	"{\"sid\": this is not json\n"                                              /* 3: corrupt */
-	"{\"sid\":\"" A "\",\"t\":0.200000,\"ch\":\"o\",\"d\":\"\\ufffd\",\"raw\":\"/w==\"}\n" /* 4 */
-	"{ \"sid\": \"" A "\", \"t\": 0.3, \"ch\": \"o\", \"d\": \"json-c\" }\n"          /* 5: not the writer's layout */
-	"\n"                                                                        /* 6: empty: corrupt */
-	"{\"sid\":\"" B "\",\"t\":0.400000,\"ch\":\"i\",\"d\":\"other\"}\n"           /* 7 */
-	"{\"sid\":\"" A "\",\"t\":0.500000,\"ch\":\"o\",\"d\":\"x\",\"raw\":\"!!!!\"}\n" /* 8: bad base64 */
-	"{\"sid\":\"" A "\",\"trunc\":true}\n"                                       /* 9 */
-	"{\"sid\":\"bad sid\",\"t\":1,\"ch\":\"o\",\"d\":\"\"}\n"                    /* 10: corrupt */
-	"{\"sid\":\"" A "\",\"end\":{\"duration\":1.5,\"reason\":\"exit\"}}\n"          /* 11 */
-	"{\"sid\":\"" A "\",\"t\":0.600000,\"ch\":\"o\",\"d\":\"tor";                /* 12: torn, no newline */
+static const char shard[] = "{\"sid\":\"" A
+			    "\",\"hdr\":{\"version\":2,\"width\":80,\"height\":24,\"timestamp\":1767225600},"
+			    "\"meta\":{\"user\":\"alice\"}}\n" /* 1 */
+			    "{\"sid\":\"" A
+			    "\",\"t\":0.100000,\"ch\":\"o\",\"d\":\"hello\\r\\n\"}\n" /* 2 */
+			    "{\"sid\": this is not json\n"                            /* 3: corrupt */
+			    "{\"sid\":\"" A
+			    "\",\"t\":0.200000,\"ch\":\"o\",\"d\":\"\\ufffd\",\"raw\":\"/w==\"}\n" /* 4 */
+			    "{ \"sid\": \"" A
+			    "\", \"t\": 0.3, \"ch\": \"o\", \"d\": \"json-c\" }\n" /* 5: not the writer's layout */
+			    "\n"                                                   /* 6: empty: corrupt */
+			    "{\"sid\":\"" B
+			    "\",\"t\":0.400000,\"ch\":\"i\",\"d\":\"other\"}\n" /* 7 */
+			    "{\"sid\":\"" A
+			    "\",\"t\":0.500000,\"ch\":\"o\",\"d\":\"x\",\"raw\":\"!!!!\"}\n" /* 8: bad base64 */
+			    "{\"sid\":\"" A
+			    "\",\"trunc\":true}\n"                                    /* 9 */
+			    "{\"sid\":\"bad sid\",\"t\":1,\"ch\":\"o\",\"d\":\"\"}\n" /* 10: corrupt */
+			    "{\"sid\":\"" A
+			    "\",\"end\":{\"duration\":1.5,\"reason\":\"exit\"}}\n"        /* 11 */
+			    "{\"sid\":\"" A "\",\"t\":0.600000,\"ch\":\"o\",\"d\":\"tor"; /* 12: torn, no newline */
 
-static const char want_bytes[] =
-	"1 1 " A "|\n"
-	"2 2 " A "|hello\r\n\n"
-	"4 2 " A "|\xff\n"
-	"5 2 " A "|json-c\n"
-	"7 2 " B "|other\n"
-	"9 3 " A "|\n"
-	"11 4 " A "|\n";
+static const char want_bytes[] = "1 1 " A
+				 "|\n"
+				 "2 2 " A
+				 "|hello\r\n\n"
+				 "4 2 " A
+				 "|\xff\n"
+				 "5 2 " A
+				 "|json-c\n"
+				 "7 2 " B
+				 "|other\n"
+				 "9 3 " A
+				 "|\n"
+				 "11 4 " A "|\n";
 
 START_TEST(test_plain_and_gz)
 {

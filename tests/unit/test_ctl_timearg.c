@@ -27,6 +27,7 @@ struct when_case {
 	double want; /* unix seconds, BAD: -EINVAL */
 };
 
+/* clang-format off */
 static const struct when_case cases[] = {
 	/* dates alone: local midnight */
 	{ "2026-03-15", N_MID, 1773529200 },          /* 2026-03-14T23:00Z (CET) */
@@ -158,6 +159,7 @@ static const struct when_case cases[] = {
 	{ "1e305w", N_MID, BAD },                     /* overflows once in seconds */
 	{ "last tuesday", N_MID, BAD },
 };
+/* clang-format on */
 
 START_TEST(test_parse)
 {
@@ -176,6 +178,7 @@ START_TEST(test_parse)
 END_TEST
 
 /* RFC 3339 (shard headers' meta.start): a zone is required. */
+/* clang-format off */
 static const struct when_case rfc[] = {
 	{ "2026-07-01T12:34:56Z", 0, 1782909296 },
 	{ "2026-07-01T12:34:56.123456Z", 0, 1782909296.123456 },
@@ -192,6 +195,7 @@ static const struct when_case rfc[] = {
 	{ "2h", 0, BAD },
 	{ "", 0, BAD },
 };
+/* clang-format on */
 
 START_TEST(test_rfc3339)
 {

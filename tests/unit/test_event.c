@@ -49,7 +49,7 @@ START_TEST(test_unknown)
 
 	ck_assert_int_eq(_EVENT_MAX, sizeof(table) / sizeof(table[0]));
 	ck_assert_ptr_null(event_name(_EVENT_MAX));
-	ck_assert_ptr_null(event_message_id((enum event_type)-1));
+	ck_assert_ptr_null(event_message_id((enum event_type)(-1)));
 	ck_assert_int_eq(event_format_syslog(buf, sizeof(buf), &e, LOG_LOCAL0, "h", "a", NULL), -EINVAL);
 	e.type = EVENT_SESSION_STARTED;
 	ck_assert_int_eq(event_format_syslog(buf, sizeof(buf), &e, 24 << 3, "h", "a", NULL), -EINVAL);
@@ -117,8 +117,10 @@ START_TEST(test_session_skipped)
 	char buf[1024], want[1024];
 	struct event e;
 
-	event_session_skipped(&e, &(struct event_skipped){ .reason = "disk_pressure", .user = "alice",
-							   .service = "ssh", .pam_service = "sshd",
+	event_session_skipped(&e, &(struct event_skipped){ .reason = "disk_pressure",
+							   .user = "alice",
+							   .service = "ssh",
+							   .pam_service = "sshd",
 							   .src_ip = "-" });
 	ck_assert_int_gt(event_format_syslog(buf, sizeof(buf), &e, LOG_AUTHPRIV, "NODE", "sessrec", &ts), 0);
 	snprintf(want, sizeof(want),
@@ -127,10 +129,15 @@ START_TEST(test_session_skipped)
 		 (int)getpid());
 	ck_assert_str_eq(buf, want);
 
-	event_session_skipped(&e, &(struct event_skipped){ .reason = "daemon_unreachable", .user = "bob",
-							   .uid = "1001", .service = "telnet",
-							   .pam_service = "login", .src_ip = "192.0.2.7",
-							   .src_port = "50022", .tty = "pts/3", .pid = "77",
+	event_session_skipped(&e, &(struct event_skipped){ .reason = "daemon_unreachable",
+							   .user = "bob",
+							   .uid = "1001",
+							   .service = "telnet",
+							   .pam_service = "login",
+							   .src_ip = "192.0.2.7",
+							   .src_port = "50022",
+							   .tty = "pts/3",
+							   .pid = "77",
 							   .error = "Connection refused",
 							   .msg = "session not recorded" });
 	ck_assert_int_gt(event_format_syslog(buf, sizeof(buf), &e, LOG_AUTHPRIV, "NODE", "sessrec", &ts), 0);

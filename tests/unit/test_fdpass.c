@@ -41,8 +41,9 @@ static void raw_send(int sock, const int *fds, size_t nfds)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * 16)] __attribute__((aligned(8)));
 	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = CMSG_SPACE(sizeof(int) * nfds) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = CMSG_SPACE(sizeof(int) * nfds)
+	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
 	memset(cbuf, 0, sizeof(cbuf));
@@ -53,6 +54,7 @@ static void raw_send(int sock, const int *fds, size_t nfds)
 	ck_assert_int_eq(sendmsg(sock, &mh, 0), 1);
 }
 
+/* clang-format off */
 static const struct {
 	size_t nsend, maxfds;
 	const char *payload;
@@ -64,6 +66,7 @@ static const struct {
 	{ 2, 2, "two" },
 	{ 4, 4, "max" },
 };
+/* clang-format on */
 
 START_TEST(test_good)
 {
@@ -92,6 +95,7 @@ END_TEST
 
 /* Each refusal: the errno, and the fd count back where it was. */
 enum bad_kind { TOO_MANY, CTRUNC, TRUNC, CREDS };
+/* clang-format off */
 static const struct {
 	enum bad_kind kind;
 	size_t nsend, maxfds;
@@ -106,6 +110,7 @@ static const struct {
 	{ TRUNC, 2, 2, -EMSGSIZE },  /* oversized packet with fds */
 	{ CREDS, 0, 0, -EBADMSG },   /* SCM_CREDENTIALS nobody asked for */
 };
+/* clang-format on */
 
 START_TEST(test_bad)
 {

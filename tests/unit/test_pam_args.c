@@ -55,6 +55,7 @@ END_TEST
 /* One row: the service and user PAM is started with, the module's
  * arguments (after socket=nowhere fail=closed), and whether the module
  * should try to record (and so refuse, the daemon being unreachable). */
+/* clang-format off */
 static const struct row {
 	const char *service, *user, *args;
 	bool selected;
@@ -91,6 +92,7 @@ static const struct row {
 	{ "sshd", "ghost", "", true },                          /* selected, no passwd entry: refused */
 	{ "sshd", "root", "fail=open", false },                 /* fail=open: in, unrecorded, silent */
 };
+/* clang-format on */
 
 START_TEST(test_selection)
 {
@@ -124,6 +126,7 @@ END_TEST
  * and PAM_SESSION_ERR through and turns an all-ignore stack into
  * PAM_PERM_DENIED, so the three are told apart. (pam_sm_* cannot be called
  * directly: pam_set_data refuses callers outside a module.) */
+/* clang-format off */
 static const struct alone {
 	const char *service, *user, *args;
 	int expect;
@@ -139,6 +142,7 @@ static const struct alone {
 	{ "login", "root", "fail=open", PAM_SUCCESS },
 	{ "login", "root", "fail=open mode=shim", PAM_SUCCESS },
 };
+/* clang-format on */
 
 START_TEST(test_alone)
 {

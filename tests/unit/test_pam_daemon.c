@@ -138,6 +138,7 @@ END_TEST
 
 /* The daemon says no, says nonsense, or says nothing in time; the module
  * emits session_skipped (reason) unless the daemon did (NULL). */
+/* clang-format off */
 static const struct refusal {
 	const char *reply, *args;
 	int expect;
@@ -157,6 +158,7 @@ static const struct refusal {
 	{ NO_REPLY, "fail=open timeout_ms=100", PAM_SUCCESS, "daemon_unreachable" },
 	{ NO_REPLY, "fail=closed timeout_ms=100", PAM_SESSION_ERR, "daemon_unreachable" },
 };
+/* clang-format on */
 
 /* A syslog socket in the peer's directory and a daemon configuration
  * sending events there, for the module's config= argument. */
@@ -205,7 +207,8 @@ START_TEST(test_refusal)
 		line[n] = '\0';
 		snprintf(want, sizeof(want), "reason=\"%s\"", r->reason);
 		ck_assert_msg(strstr(line, " sessrec ") && strstr(line, " session_skipped [relay@55555 ") &&
-			      strstr(line, want) && strstr(line, "user=\"root\""), "%s", line);
+				      strstr(line, want) && strstr(line, "user=\"root\""),
+			      "%s", line);
 	} else {
 		ck_assert_int_lt(n, 0); /* the daemon announced it */
 	}
@@ -256,8 +259,8 @@ static void same(const struct snapshot *a, const struct snapshot *b)
 	ck_assert_str_eq(a->threads, b->threads);
 	for (int sig = 1; sig < NSIG; sig++) {
 		ck_assert_msg(a->act[sig].sa_handler == b->act[sig].sa_handler, "signal %d handler", sig);
-		ck_assert_msg(SA_AS_SET(a->act[sig].sa_flags) == SA_AS_SET(b->act[sig].sa_flags),
-			      "signal %d flags", sig);
+		ck_assert_msg(SA_AS_SET(a->act[sig].sa_flags) == SA_AS_SET(b->act[sig].sa_flags), "signal %d flags",
+			      sig);
 	}
 }
 

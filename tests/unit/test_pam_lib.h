@@ -53,8 +53,8 @@ static inline void libpam_load(void)
 	*(void **)&pam.set_item = dlsym(h, "pam_set_item");
 	*(void **)&pam.putenv = dlsym(h, "pam_putenv");
 	*(void **)&pam.getenv = dlsym(h, "pam_getenv");
-	ck_assert(pam.start_confdir && pam.end && pam.open_session && pam.close_session &&
-		  pam.set_item && pam.putenv && pam.getenv);
+	ck_assert(pam.start_confdir && pam.end && pam.open_session && pam.close_session && pam.set_item && pam.putenv &&
+		  pam.getenv);
 }
 
 /* The built module: SESSREC_PAM_MODULE, else next to this test in the
@@ -75,8 +75,7 @@ static inline const char *module_path(void)
 	slash = strrchr(exe, '/');
 	ck_assert_ptr_nonnull(slash);
 	*slash = '\0';
-	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/../pam_sessrec/pam_sessrec.so", exe),
-			 (int)sizeof(path));
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/../pam_sessrec/pam_sessrec.so", exe), (int)sizeof(path));
 	ck_assert_msg(access(path, R_OK) == 0, "no module at %s", path);
 	return path;
 }
@@ -308,8 +307,8 @@ static inline void confdir_module(struct confdir *cd, const char *service, const
 
 /* pam_start_confdir as user on service with the stack of confdir_module. */
 static inline pam_handle_t *start_stack(struct confdir *cd, struct said *said, struct pam_conv *conv,
-					const char *service, const char *user, const char *socket,
-					const char *args, const char *more)
+					const char *service, const char *user, const char *socket, const char *args,
+					const char *more)
 {
 	pam_handle_t *pamh = NULL;
 
@@ -320,8 +319,8 @@ static inline pam_handle_t *start_stack(struct confdir *cd, struct said *said, s
 }
 
 /* pam_start_confdir on service with one module line "socket=PEER ARGS". */
-static inline pam_handle_t *start(struct confdir *cd, struct said *said, struct pam_conv *conv,
-			   const char *service, const char *user, const char *socket, const char *args)
+static inline pam_handle_t *start(struct confdir *cd, struct said *said, struct pam_conv *conv, const char *service,
+				  const char *user, const char *socket, const char *args)
 {
 	return start_stack(cd, said, conv, service, user, socket, args, "");
 }
@@ -344,8 +343,7 @@ static inline void pamtest_peer(struct pamtest *t, const char *const *replies, i
 	peer_start(&t->p, replies, n);
 }
 
-static inline pam_handle_t *pamtest_start(struct pamtest *t, const char *service, const char *user,
-					  const char *args)
+static inline pam_handle_t *pamtest_start(struct pamtest *t, const char *service, const char *user, const char *args)
 {
 	t->pamh = start(&t->cd, &t->said, &t->conv, service, user, t->p.path, args);
 	return t->pamh;

@@ -95,9 +95,10 @@ static void as_login(int report, const char *confdir, const char *service, bool 
 	put_int(o, "fd0", rdev_of(0));
 	put_int(o, "fd1", rdev_of(1));
 	put_int(o, "fd2", rdev_of(2));
-	json_object_object_add(o, "hup_same", json_object_new_boolean(
-		hup_before.sa_handler == hup_after.sa_handler &&
-		SA_AS_SET(hup_before.sa_flags) == SA_AS_SET(hup_after.sa_flags)));
+	json_object_object_add(
+		o, "hup_same",
+		json_object_new_boolean(hup_before.sa_handler == hup_after.sa_handler &&
+					SA_AS_SET(hup_before.sa_flags) == SA_AS_SET(hup_after.sa_flags)));
 	json_object_object_add(o, "fg", json_object_new_boolean(tcgetpgrp(0) == getpgrp()));
 	/* The outer terminal as the login left it when not switched. */
 	if (tcgetattr(m, &tio) == 0)
@@ -343,6 +344,7 @@ END_TEST
 
 /* The daemon refuses the attach, or wants a dry run: the terminal stays
  * where it was, in the modes it had (the peer put it in raw mode). */
+/* clang-format off */
 static const struct kept {
 	const char *attach_reply, *args;
 	int expect, requests;
@@ -351,6 +353,7 @@ static const struct kept {
 	{ ATTACH_NO, "fail=open", PAM_SUCCESS, 3 },               /* open, attach, dropped */
 	{ ATTACH_NO, "fail=closed", PAM_SESSION_ERR, 3 },
 };
+/* clang-format on */
 
 START_TEST(test_tty_kept)
 {

@@ -28,8 +28,9 @@ static struct json_object *parse(const char *s)
 
 START_TEST(test_roundtrip)
 {
-	struct json_object *req = parse("{\"op\":\"attach\",\"token\":\"abc\",\"n\":-7,\"b\":true,"
-					"\"s\":\"a\\\"b\\\\c\\u00e9\",\"nul\":\"ro\\u0000ot\",\"d\":1.5}");
+	struct json_object *req = parse(
+		"{\"op\":\"attach\",\"token\":\"abc\",\"n\":-7,\"b\":true,"
+		"\"s\":\"a\\\"b\\\\c\\u00e9\",\"nul\":\"ro\\u0000ot\",\"d\":1.5}");
 	struct json_object *got;
 	int sv[2], p[2], fds[2], rfds[4];
 	size_t n;
@@ -253,9 +254,12 @@ START_TEST(test_connect_errors)
 	make_path(path, sizeof(path));
 	ck_assert_int_eq(proto_connect(path, 100), -ENOENT);
 	ck_assert_int_eq(proto_connect("", 100), -EINVAL);
-	ck_assert_int_eq(proto_connect("/tmp/" "0123456789012345678901234567890123456789"
+	ck_assert_int_eq(proto_connect("/tmp/"
 				       "0123456789012345678901234567890123456789"
-				       "0123456789012345678901234567890123456789", 100), -ENAMETOOLONG);
+				       "0123456789012345678901234567890123456789"
+				       "0123456789012345678901234567890123456789",
+				       100),
+			 -ENAMETOOLONG);
 	/* A socket file nobody listens on. */
 	l = listen_on(path, 0);
 	close(l);
@@ -328,6 +332,7 @@ static pid_t serve(const char *path, enum server how)
 	return pid;
 }
 
+/* clang-format off */
 static const struct {
 	enum server how;
 	int timeout;
@@ -340,6 +345,7 @@ static const struct {
 	{ SILENT, 50, -ETIMEDOUT },
 	{ HANGUP, 5000, -ECONNRESET },
 };
+/* clang-format on */
 
 START_TEST(test_call)
 {
@@ -395,6 +401,7 @@ START_TEST(test_parse_direct)
 END_TEST
 
 /* The ranged and unsigned getters the daemon judges requests and state with. */
+/* clang-format off */
 static const struct {
 	const char *json;
 	int64_t min, max;
@@ -413,6 +420,7 @@ static const struct {
 	{ "{\"n\":5.0}", 0, 10, -EINVAL, 0, -EINVAL, 0 },
 	{ "{\"m\":5}", 0, 10, -EINVAL, 0, -EINVAL, 0 },
 };
+/* clang-format on */
 
 START_TEST(test_int_getters)
 {

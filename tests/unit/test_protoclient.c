@@ -28,18 +28,30 @@
 
 static struct json_object *open_full(void)
 {
-	return protoclient_req_open(&(struct protoclient_open){
-		.user = "alice", .uid = 1000, .service = "sshd", .proto = "ssh", .rhost = "192.0.2.7",
-		.rport = 50022, .tty = "ssh", .pid = 42, .sessionid = 7, .auth = "publickey ssh-ed25519 AAAA",
-		.input = false, .dry_run = true });
+	return protoclient_req_open(&(struct protoclient_open){ .user = "alice",
+								.uid = 1000,
+								.service = "sshd",
+								.proto = "ssh",
+								.rhost = "192.0.2.7",
+								.rport = 50022,
+								.tty = "ssh",
+								.pid = 42,
+								.sessionid = 7,
+								.auth = "publickey ssh-ed25519 AAAA",
+								.input = false,
+								.dry_run = true });
 }
 
 static struct json_object *open_minimal(void)
 {
 	/* What sessrecctl record sends: no address, no audit session. */
-	return protoclient_req_open(&(struct protoclient_open){
-		.user = "root", .service = "sessrecctl", .proto = "local", .pid = 42, .sessionid = -1,
-		.auth = "", .input = true });
+	return protoclient_req_open(&(struct protoclient_open){ .user = "root",
+								.service = "sessrecctl",
+								.proto = "local",
+								.pid = 42,
+								.sessionid = -1,
+								.auth = "",
+								.input = true });
 }
 
 static struct json_object *attach_tty(void)
@@ -67,6 +79,7 @@ static struct json_object *close_plain(void)
 	return protoclient_req_close("SID", NULL);
 }
 
+/* clang-format off */
 static const struct {
 	struct json_object *(*build)(void);
 	const char *want;
@@ -84,6 +97,7 @@ static const struct {
 	{ close_plain, "{\"op\":\"close\",\"sid\":\"SID\"}" },
 	{ protoclient_req_list, "{\"op\":\"list\"}" },
 };
+/* clang-format on */
 
 START_TEST(test_builders)
 {
@@ -126,16 +140,16 @@ static void teardown(void)
 
 /* What the forked server does with the one request it reads. */
 enum server {
-	ECHO,         /* ok, with the request's bytes ("got"), its fd count and the peer's uid */
-	WITH_FDS,     /* ok, with both ends of a pipe */
-	THREE_FDS,    /* ok, with three fds */
-	REFUSE,       /* ok:false, an error line */
-	REFUSE_FDS,   /* ok:false, with an fd */
-	SILENT,       /* nothing, until the client gives up */
-	HANGUP,       /* closes without a word */
-	GARBAGE,      /* not JSON */
-	OVERSIZED,    /* one byte over PROTO_MSG_MAX */
-	NO_OK,        /* an object without an "ok" bool */
+	ECHO,       /* ok, with the request's bytes ("got"), its fd count and the peer's uid */
+	WITH_FDS,   /* ok, with both ends of a pipe */
+	THREE_FDS,  /* ok, with three fds */
+	REFUSE,     /* ok:false, an error line */
+	REFUSE_FDS, /* ok:false, with an fd */
+	SILENT,     /* nothing, until the client gives up */
+	HANGUP,     /* closes without a word */
+	GARBAGE,    /* not JSON */
+	OVERSIZED,  /* one byte over PROTO_MSG_MAX */
+	NO_OK,      /* an object without an "ok" bool */
 };
 
 static void send_raw(int c, const char *s, size_t n)
@@ -309,6 +323,7 @@ START_TEST(test_call_refused)
 END_TEST
 
 /* Every failure after connect: the right errno, nothing left behind. */
+/* clang-format off */
 static const struct {
 	enum server how;
 	size_t reply_fds;
@@ -321,6 +336,7 @@ static const struct {
 	{ WITH_FDS, 0, -EBADMSG },  /* fds the client did not ask for */
 	{ THREE_FDS, 2, -EBADMSG }, /* more than it allows */
 };
+/* clang-format on */
 
 START_TEST(test_call_bad_reply)
 {

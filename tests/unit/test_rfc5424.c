@@ -142,18 +142,21 @@ static bool sd_parse(const char *line, struct parsed *p)
 	return true;
 }
 
+/* clang-format off */
 static const struct rfc5424_param seedp[] = {
 	{ "sid", "2c849f6c-dc87-4c34-9451-f1078d72ded5" }, { "service", "ssh" },
 	{ "src_ip", "192.0.2.7" },   { "duration_s", "12.345" },
 	{ "bytes", "4567" },         { "truncated", "false" },
 };
+/* clang-format on */
 
 START_TEST(test_seed_line)
 {
 	char buf[1024];
-	int n = rfc5424_format(buf, sizeof(buf), 134, &TS, "NODE", "sessrec", NULL, "session_recorded",
-			       "relay@55555", seedp, 6, NULL);
-	const char *want = "<134>1 " TSS " NODE sessrec - session_recorded [relay@55555 "
+	int n = rfc5424_format(buf, sizeof(buf), 134, &TS, "NODE", "sessrec", NULL, "session_recorded", "relay@55555",
+			       seedp, 6, NULL);
+	const char *want = "<134>1 " TSS
+			   " NODE sessrec - session_recorded [relay@55555 "
 			   "sid=\"2c849f6c-dc87-4c34-9451-f1078d72ded5\" service=\"ssh\" src_ip=\"192.0.2.7\" "
 			   "duration_s=\"12.345\" bytes=\"4567\" truncated=\"false\"]";
 
@@ -175,6 +178,7 @@ static const struct rfc5424_param oddp[] = {
 	{ "last", "w" },
 };
 
+/* clang-format off */
 static const struct {
 	const char *what;
 	int pri;
@@ -205,13 +209,14 @@ static const struct {
 	{ "year 10000", 14, &(struct timespec){ 253402300800, 0 }, "h", "a", "1", "m", NULL, NULL, 0, NULL,
 	  "<14>1 - h a 1 m -" },
 };
+/* clang-format on */
 
 START_TEST(test_lines)
 {
 	char buf[1024];
 	int n = rfc5424_format(buf, sizeof(buf), lines[_i].pri, lines[_i].ts, lines[_i].host, lines[_i].app,
-			       lines[_i].procid, lines[_i].msgid, lines[_i].sdid, lines[_i].params,
-			       lines[_i].np, lines[_i].msg);
+			       lines[_i].procid, lines[_i].msgid, lines[_i].sdid, lines[_i].params, lines[_i].np,
+			       lines[_i].msg);
 
 	ck_assert_msg(n == (int)strlen(lines[_i].want), "%s: %d", lines[_i].what, n);
 	ck_assert_str_eq(buf, lines[_i].want);
@@ -234,8 +239,8 @@ START_TEST(test_clip_fields)
 {
 	char buf[2048];
 	char *f[4];
-	int n = rfc5424_format(buf, sizeof(buf), 134, &TS, repeat('h', 300), repeat('a', 60),
-			       repeat('p', 200), repeat('m', 40), NULL, NULL, 0, NULL);
+	int n = rfc5424_format(buf, sizeof(buf), 134, &TS, repeat('h', 300), repeat('a', 60), repeat('p', 200),
+			       repeat('m', 40), NULL, NULL, 0, NULL);
 	char *save = NULL, *tok = strtok_r(buf, " ", &save);
 
 	ck_assert_int_gt(n, 0);
@@ -336,10 +341,8 @@ START_TEST(test_enospc)
 	ck_assert_int_eq(rfc5424_format(buf, 0, 134, &TS, "h", "a", "1", "m", NULL, NULL, 0, NULL), -ENOSPC);
 	ck_assert_int_eq(rfc5424_format(buf, 20, 134, &TS, "h", "a", "1", "m", NULL, NULL, 0, NULL), -ENOSPC);
 	/* The 48-byte header fits but "[relay@55555]" does not. */
-	ck_assert_int_eq(rfc5424_format(buf, 50, 134, &TS, "h", "a", "1", "m", "relay@55555", NULL, 0, NULL),
-			 -ENOSPC);
-	ck_assert_int_eq(rfc5424_format(buf, 61, 134, &TS, "h", "a", "1", "m", "relay@55555", NULL, 0, NULL),
-			 -ENOSPC);
+	ck_assert_int_eq(rfc5424_format(buf, 50, 134, &TS, "h", "a", "1", "m", "relay@55555", NULL, 0, NULL), -ENOSPC);
+	ck_assert_int_eq(rfc5424_format(buf, 61, 134, &TS, "h", "a", "1", "m", "relay@55555", NULL, 0, NULL), -ENOSPC);
 	ck_assert_int_eq(rfc5424_format(buf, 62, 134, &TS, "h", "a", "1", "m", "relay@55555", NULL, 0, NULL), 61);
 	/* No params fit: the SD element stays, empty. */
 	ck_assert_int_eq(rfc5424_format(buf, 62, 134, &TS, "h", "a", "1", "m", "relay@55555", seedp, 6, "msg"), 61);

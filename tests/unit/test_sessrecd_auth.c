@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "testutil.h"
 
+/* clang-format off */
 static const struct {
 	unsigned long tty_nr;
 	unsigned major, minor;
@@ -27,6 +28,7 @@ static const struct {
 	{ 0x12345678, 0x456, (0x78 | (0x123 << 8)) },
 	{ 0xfffff0ffUL, 0xff0, 0xfffff },
 };
+/* clang-format on */
 
 START_TEST(test_tty_nr)
 {

@@ -107,7 +107,7 @@ static int env_case;
 static char *fake_getenv(const char *name)
 {
 	const char *v = strcmp(name, "NOTIFY_SOCKET") == 0 ? envs[env_case].notify
-			: strcmp(name, "FDSTORE") == 0	   ? envs[env_case].fdstore
+			: strcmp(name, "FDSTORE") == 0     ? envs[env_case].fdstore
 							   : NULL;
 
 	return (char *)(uintptr_t)v;
@@ -169,6 +169,7 @@ START_TEST(test_exec_roundtrip)
 END_TEST
 
 /* Each edit of a good message makes it refused whole. */
+/* clang-format off */
 static const struct {
 	const char *from, *to;
 } exec_edits[] = {
@@ -186,6 +187,7 @@ static const struct {
 	{ "\"listen_dev\":25", "\"listen_dev\":-25" },
 	{ "}", "}}" },
 };
+/* clang-format on */
 
 START_TEST(test_exec_malformed)
 {

@@ -88,12 +88,12 @@ static struct session *attach(struct rig *r)
 }
 
 /* Runs the loop until cond holds (or 5 s pass). */
-#define RUN_UNTIL(r, cond)                                                          \
-	do {                                                                        \
-		int64_t end_ = mono_ms() + 5000;                                    \
-		while (!(cond) && mono_ms() < end_)                                 \
-			(void)loop_run_once(&(r)->d->loop, 50);                     \
-		ck_assert_msg((cond), "timed out waiting for %s", #cond);           \
+#define RUN_UNTIL(r, cond)                                                \
+	do {                                                              \
+		int64_t end_ = mono_ms() + 5000;                          \
+		while (!(cond) && mono_ms() < end_)                       \
+			(void)loop_run_once(&(r)->d->loop, 50);           \
+		ck_assert_msg((cond), "timed out waiting for %s", #cond); \
 	} while (0)
 
 /* What the user's terminal shows, read until want appears (or 5 s). */

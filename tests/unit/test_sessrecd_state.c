@@ -165,6 +165,7 @@ END_TEST
 
 /* Each edit of a good file, applied by replacing the first occurrence of
  * from with to, must make it unloadable. */
+/* clang-format off */
 static const struct {
 	const char *from, *to;
 } edits[] = {
@@ -189,6 +190,7 @@ static const struct {
 	{ "}}", "}},\"extra\":" },
 	{ "{\"version\"", "[{\"version\"" },
 };
+/* clang-format on */
 
 START_TEST(test_malformed)
 {

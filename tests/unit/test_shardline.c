@@ -185,6 +185,7 @@ static void expect_lines(const uint8_t *p, size_t n, const char *want)
 #define L(t, d) "{\"sid\":\"" SID "\",\"t\":" t ",\"ch\":\"o\",\"d\":\"" d "\"}\n"
 #define LR(t, d, r) "{\"sid\":\"" SID "\",\"t\":" t ",\"ch\":\"o\",\"d\":\"" d "\",\"raw\":\"" r "\"}\n"
 
+/* clang-format off */
 static const struct golden {
 	const char *in;
 	size_t n;
@@ -202,6 +203,7 @@ static const struct golden {
 	/* an incomplete tail is carried, then flushed at 0.5 */
 	{ "\xe2\x82", 2, LR("0.500000", "\xef\xbf\xbd", "4oI=") },
 };
+/* clang-format on */
 
 START_TEST(test_golden)
 {
@@ -225,6 +227,7 @@ START_TEST(test_single_byte)
 END_TEST
 
 /* Characters and broken sequences, each split at every offset. */
+/* clang-format off */
 static const struct { const char *s; size_t n; } seqs[] = {
 	{ "\xc3\xa9", 2 }, { "\xdf\xbf", 2 }, { "\xe2\x82\xac", 3 }, { "\xe0\xa0\x80", 3 },
 	{ "\xed\x9f\xbf", 3 }, { "\xef\xbf\xbf", 3 }, { "\xf0\x9f\x98\x80", 4 },
@@ -237,6 +240,7 @@ static const struct { const char *s; size_t n; } seqs[] = {
 	{ "\xf0\x9f\xf0\x9f\x98\x80", 6 }, { "\x80\x80\x80", 3 }, { "x\xc3\xa9y", 4 },
 	{ "\xe2\x82\xac\xe2\x82", 5 }, { "\xf0", 1 }, { "\xf4\x8f", 2 }, { "\xe2", 1 },
 };
+/* clang-format on */
 
 START_TEST(test_seq_splits)
 {
@@ -267,11 +271,13 @@ END_TEST
 /* Terminal-like output with some of everything, deterministic. */
 static size_t mixed(uint8_t *out, size_t n, unsigned seed)
 {
+	/* clang-format off */
 	static const char *const piece[] = {
 		"ls -la\r\n", "\x1b[01;34mdir\x1b[0m  ", "caf\xc3\xa9 ", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
 		"\"q\"\\", "\t", "\xff", "\xc0\x80", "\xed\xa0\x80", "\xe2\x82\x41", "\0", "\x7f",
 		"\xf4\x90\x80\x80", "plain text line of ascii ", "\xce\xbb\xce\xb1", "\r\n",
 	};
+	/* clang-format on */
 	size_t o = 0;
 
 	while (o < n) {
@@ -299,10 +305,12 @@ END_TEST
 
 /* Long homogeneous chunks: lines are full (all but the last within one item
  * and a base64 quantum of the limit) and round-trip. */
+/* clang-format off */
 static const struct { const char *unit; size_t n; } longs[] = {
 	{ "a", 1 }, { "\x1b", 1 }, { "\"", 1 }, { "\xf0\x9f\x98\x80", 4 }, { "\xe2\x82\xac", 3 },
 	{ "\xff", 1 }, { "\xc0\x80", 2 }, { "\xe2\x82\x41", 3 }, { "a\x1b[0m\xc3\xa9\r\n", 9 },
 };
+/* clang-format on */
 
 START_TEST(test_long_chunks)
 {
@@ -376,7 +384,8 @@ START_TEST(test_carry_rules)
 	ck_assert_uint_eq(s.lines, 1);
 	ck_assert_uint_eq(s.raw_lines, 0);
 	ck_assert_uint_eq(carry.len, 0);
-	ck_assert_str_eq(s.first_line, "{\"sid\":\"" SID "\",\"t\":1.000000,\"ch\":\"o\",\"d\":\"\xf0\x9f\x98\x80!\"}\n");
+	ck_assert_str_eq(s.first_line,
+			 "{\"sid\":\"" SID "\",\"t\":1.000000,\"ch\":\"o\",\"d\":\"\xf0\x9f\x98\x80!\"}\n");
 	ck_assert_int_eq(shard_encode_flush(&carry, SID, 1, 'o', sink_line, &s), 0);
 	ck_assert_uint_eq(s.lines, 1);
 	free(s.out);
@@ -390,8 +399,10 @@ START_TEST(test_json_escape_guard)
 	size_t used, fl = shard_json_escape(full, sizeof(full), in, sizeof(in) - 1, &used);
 
 	ck_assert_uint_eq(used, sizeof(in) - 1);
-	ck_assert_uint_eq(fl, strlen("a\\\"\\\\\\u0001\xc3\xa9\xef\xbf\xbd\xe2\x82\xac\\n\xf0\x9f\x98\x80\xef\xbf\xbd"));
-	ck_assert(memcmp(full, "a\\\"\\\\\\u0001\xc3\xa9\xef\xbf\xbd\xe2\x82\xac\\n\xf0\x9f\x98\x80\xef\xbf\xbd", fl) == 0);
+	ck_assert_uint_eq(fl,
+			  strlen("a\\\"\\\\\\u0001\xc3\xa9\xef\xbf\xbd\xe2\x82\xac\\n\xf0\x9f\x98\x80\xef\xbf\xbd"));
+	ck_assert(memcmp(full, "a\\\"\\\\\\u0001\xc3\xa9\xef\xbf\xbd\xe2\x82\xac\\n\xf0\x9f\x98\x80\xef\xbf\xbd", fl) ==
+		  0);
 	for (size_t cap = 0; cap <= fl + 2; cap++) {
 		size_t n;
 
@@ -421,6 +432,7 @@ START_TEST(test_format_t)
 
 	for (long i = 0; i < 400000; i++) {
 		seed = seed * 1103515245u + 12345u;
+		/* clang-format off */
 		switch (i % 8) {
 		case 0: v = (double)seed / 4294967296.0; break;             /* [0, 1) */
 		case 1: v = (double)seed / 1000.0; break;                   /* to 4e6 */
@@ -431,6 +443,7 @@ START_TEST(test_format_t)
 		case 6: v = nextafter((double)(seed % 1000000) + 0.9999995, 1e10 * (seed & 1)); break;
 		default: v = (double)seed / 4294967296.0 * 1e9; break;
 		}
+		/* clang-format on */
 		if (v >= 1e9)
 			v = 999999999.9999;
 		size_t n = shard_format_t(got, v);
@@ -449,6 +462,7 @@ START_TEST(test_format_t)
 }
 END_TEST
 
+/* clang-format off */
 static const struct shard_header hdr_normal = {
 	.width = 120, .height = 40, .timestamp = 1795521600, .shell = "/bin/bash",
 	.term = "xterm-256color",
@@ -457,24 +471,30 @@ static const struct shard_header hdr_normal = {
 		  .auth = "publickey ssh-ed25519 SHA256:abc", .start = "2026-11-24T12:00:00.123456Z",
 		  .cmd = NULL, .pid = 4242, .audit_session = 7, .input = true },
 };
+/* clang-format on */
 
 START_TEST(test_header_exact)
 {
 	char buf[SHARD_LINE_MAX];
-	struct shard_header h = { .width = 80, .height = 24, .timestamp = 5,
-				  .meta = { .uid = -1, .audit_session = -1 } };
+	struct shard_header h = {
+		.width = 80, .height = 24, .timestamp = 5, .meta = { .uid = -1, .audit_session = -1 }
+	};
 	int n = shard_format_header(buf, sizeof(buf), SID, &hdr_normal);
 
 	ck_assert_int_gt(n, 0);
-	ck_assert_str_eq(buf, "{\"sid\":\"" SID "\",\"hdr\":{\"version\":2,\"width\":120,\"height\":40,"
-		"\"timestamp\":1795521600,\"env\":{\"SHELL\":\"/bin/bash\",\"TERM\":\"xterm-256color\"}},"
-		"\"meta\":{\"user\":\"alice\",\"uid\":1000,\"service\":\"sshd\",\"proto\":\"ssh\","
-		"\"src_ip\":\"192.0.2.7\",\"src_port\":50022,\"tty\":\"/dev/pts/3\",\"host\":\"web1\","
-		"\"auth\":\"publickey ssh-ed25519 SHA256:abc\",\"start\":\"2026-11-24T12:00:00.123456Z\","
-		"\"pid\":4242,\"audit_session\":7,\"input\":true}}\n");
+	ck_assert_str_eq(buf, "{\"sid\":\"" SID
+			      "\",\"hdr\":{\"version\":2,\"width\":120,\"height\":40,"
+			      "\"timestamp\":1795521600,\"env\":{\"SHELL\":\"/bin/bash\",\"TERM\":\"xterm-256color\"}},"
+			      "\"meta\":{\"user\":\"alice\",\"uid\":1000,\"service\":\"sshd\",\"proto\":\"ssh\","
+			      "\"src_ip\":\"192.0.2.7\",\"src_port\":50022,\"tty\":\"/dev/pts/3\",\"host\":\"web1\","
+			      "\"auth\":\"publickey ssh-ed25519 SHA256:abc\",\"start\":\"2026-11-24T12:00:00.123456Z\","
+			      "\"pid\":4242,\"audit_session\":7,\"input\":true}}\n");
 	ck_assert_int_eq(n, (int)strlen(buf));
 	n = shard_format_header(buf, sizeof(buf), SID, &h);
-	ck_assert_str_eq(buf, "{\"sid\":\"" SID "\",\"hdr\":{\"version\":2,\"width\":80,\"height\":24,"
+	ck_assert_str_eq(
+		buf,
+		"{\"sid\":\"" SID
+		"\",\"hdr\":{\"version\":2,\"width\":80,\"height\":24,"
 		"\"timestamp\":5,\"env\":{\"SHELL\":\"/bin/sh\",\"TERM\":\"dumb\"}},\"meta\":{\"input\":false}}\n");
 	ck_assert_int_eq(shard_format_header(buf, 100, SID, &hdr_normal), -ENOSPC);
 }
@@ -515,8 +535,8 @@ START_TEST(test_header_hostile)
 	check_common(buf, (size_t)n);
 	o = parse_line(buf, (size_t)n);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(member(o, "hdr", "env"), "TERM")),
-		"xterm\"},\"x\":1,\x01\n\x1b[31m\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-		"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+			 "xterm\"},\"x\":1,\x01\n\x1b[31m\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+			 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	/* the short fields survive whole; the long ones share the rest */
 	ck_assert_str_eq(json_object_get_string(member(o, "meta", "tty")), "/dev/pts/3");
 	ck_assert_str_eq(json_object_get_string(member(o, "meta", "start")), hdr_normal.meta.start);
@@ -534,14 +554,23 @@ END_TEST
 START_TEST(test_other_lines)
 {
 	char buf[SHARD_LINE_MAX], *text = malloc(9001);
-	struct shard_end e = { .duration = 12.3456789, .bytes_out = 18446744073709551615ULL,
-			       .bytes_in = 2, .bytes_recorded = 3, .withheld = 4, .resizes = 5,
-			       .truncated = true, .reason = "hangup", .end = "2026-11-24T12:00:12.345678Z" };
+	struct shard_end e = { .duration = 12.3456789,
+			       .bytes_out = 18446744073709551615ULL,
+			       .bytes_in = 2,
+			       .bytes_recorded = 3,
+			       .withheld = 4,
+			       .resizes = 5,
+			       .truncated = true,
+			       .reason = "hangup",
+			       .end = "2026-11-24T12:00:12.345678Z" };
 	json_object *o;
 	int n;
 
 	n = shard_format_end(buf, sizeof(buf), SID, &e);
-	ck_assert_str_eq(buf, "{\"sid\":\"" SID "\",\"end\":{\"duration\":12.345679,"
+	ck_assert_str_eq(
+		buf,
+		"{\"sid\":\"" SID
+		"\",\"end\":{\"duration\":12.345679,"
 		"\"bytes_out\":18446744073709551615,\"bytes_in\":2,\"bytes_recorded\":3,\"withheld\":4,"
 		"\"resizes\":5,\"truncated\":true,\"reason\":\"hangup\",\"end\":\"2026-11-24T12:00:12.345678Z\"}}\n");
 	json_object_put(parse_line(buf, (size_t)n));

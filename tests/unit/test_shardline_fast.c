@@ -79,6 +79,7 @@ static void expect_one_line(const uint8_t *p, size_t n)
 /* Sequences to place at every offset of a block: escapes, valid characters
  * of each length and of each lead with a narrower second byte, and invalid
  * ones (overlong, surrogate, above U+10FFFF, stray, truncated). */
+/* clang-format off */
 static const struct seq {
 	const char *s;
 	size_t n;
@@ -94,6 +95,7 @@ static const struct seq {
 	S("\xc3x"), S("\xe2\x82x"), S("\xf0\x9f\x98x"), S("\xe2\xc3\xa9"), S("\xf0\xe2\x82\xac"),
 #undef S
 };
+/* clang-format on */
 
 /* Backgrounds the sequence is written over: plain ASCII, and terminal text
  * (whose characters the sequence may cut: more invalid cases). */
@@ -161,6 +163,7 @@ static void expect_lines_greedy(const uint8_t *p, size_t n, double t)
 
 /* Pieces of terminal output; a test input is a prefix of _i ASCII bytes
  * (shifting where lines end) then pieces picked by a fixed LCG. */
+/* clang-format off */
 static const struct seq pieces[] = {
 #define S(x) { x, sizeof(x) - 1 }
 	S("the "), S("quick "), S("\x1b[1;31m"), S("\x1b[0m"), S("\r\n"), S("\t"),
@@ -169,6 +172,7 @@ static const struct seq pieces[] = {
 	S("\xed\x9f\xbf\xe0\xa0\x80\xf4\x8f\xbf\xbf"),
 #undef S
 };
+/* clang-format on */
 
 START_TEST(test_line_ends)
 {

@@ -26,6 +26,7 @@ struct row {
 	enum shardread_kind kind;
 };
 
+/* clang-format off */
 static const struct row rows[] = {
 	/* the writer's layout: fast */
 	{ P "\"t\":0.512345,\"ch\":\"o\",\"d\":\"text\"}", FAST, SHARDREAD_EVENT },
@@ -102,6 +103,7 @@ static const struct row rows[] = {
 	{ "{'sid':'a','trunc':true}", BAD, 0 },
 	{ P "\"t\":1.0,\"ch\":\"o\",\"d\":\"x\"\n}", SLOW, SHARDREAD_EVENT },
 };
+/* clang-format on */
 
 /* json-c's value of members the fast path gives for line obj. */
 static void check_member(struct json_object *line, const struct shardread_member *m, size_t i)
@@ -174,8 +176,8 @@ START_TEST(test_agree)
 	rf = shardread_event(r->line, len, &fast);
 	rm = shardread_members(r->line, len, &peek, m, &n);
 	ck_assert_msg((rs == 0) == (r->how != BAD), "row %d: parse %d", _i, rs);
-	ck_assert_msg((rf == 0 || rm == 0) == (r->how == FAST) || r->kind == SHARDREAD_TRUNC, "row %d: fast %d/%d",
-		      _i, rf, rm);
+	ck_assert_msg((rf == 0 || rm == 0) == (r->how == FAST) || r->kind == SHARDREAD_TRUNC, "row %d: fast %d/%d", _i,
+		      rf, rm);
 	if (rs == 0)
 		ck_assert_msg(slow.kind == r->kind, "row %d: kind %d", _i, slow.kind);
 	if (rf == 0) {
@@ -281,11 +283,12 @@ struct dec {
 	const char *line;
 	const char *bytes; /* shardread_bytes */
 	size_t nbytes;
-	const char *text;  /* shardread_text */
+	const char *text; /* shardread_text */
 	size_t ntext;
-	int err;           /* of shardread_bytes */
+	int err; /* of shardread_bytes */
 };
 
+/* clang-format off */
 static const struct dec decs[] = {
 	{ P "\"t\":1.0,\"ch\":\"o\",\"d\":\"plain\"}", "plain", 5, "plain", 5, 0 },
 	{ P "\"t\":1.0,\"ch\":\"o\",\"d\":\"a\\ufffdb\",\"raw\":\"Yf9i\"}", "a\xff" "b", 3, "a\xef\xbf\xbd" "b", 5, 0 },
@@ -296,6 +299,7 @@ static const struct dec decs[] = {
 	{ "{\"sid\":\"s\",\"ch\":\"o\",\"t\":2,\"d\":\"json-c \\ud83d\\ude00\"}", "json-c \xf0\x9f\x98\x80", 11,
 	  "json-c \xf0\x9f\x98\x80", 11, 0 },
 };
+/* clang-format on */
 
 /* The fast event reader, else json-c. */
 static int read_line(const char *line, size_t len, struct shardread_line *l)
@@ -405,7 +409,8 @@ START_TEST(test_scan_members)
 		ck_assert_int_eq(sc.parsed, i == 1 || _i);
 		ck_assert_int_eq(sc.l.kind, i < 2 ? SHARDREAD_HDR : SHARDREAD_END);
 		for (size_t k = 0; k < sc.nm; k++)
-			if (sc.m[k].depth == 1 && sc.m[k].key_len == strlen(key) && memcmp(sc.m[k].key, key, strlen(key)) == 0)
+			if (sc.m[k].depth == 1 && sc.m[k].key_len == strlen(key) &&
+			    memcmp(sc.m[k].key, key, strlen(key)) == 0)
 				found = sc.m[k].type == 's';
 		ck_assert(found);
 		if (sc.parsed)
@@ -472,14 +477,35 @@ START_TEST(test_writer_lines_are_fast)
 	struct shardread_member m[SHARDREAD_MEMBERS_MAX];
 	size_t n;
 	struct shard_header h = {
-		.width = 80, .height = 24, .timestamp = 1795521514, .shell = "/bin/bash", .term = "xterm\"\x01",
-		.meta = { .user = "al\xc3\xa9" "ce \"q\"", .uid = 1000, .service = "sshd", .proto = "ssh",
-			  .src_ip = "192.0.2.1", .src_port = 22, .tty = "/dev/pts/1", .host = "h\x1b[31m",
-			  .auth = "publickey ssh-ed25519 AAAA", .start = "2026-11-24T11:58:34.123456Z",
-			  .cmd = "ls -l", .pid = 42, .audit_session = 7, .input = true },
+		.width = 80,
+		.height = 24,
+		.timestamp = 1795521514,
+		.shell = "/bin/bash",
+		.term = "xterm\"\x01",
+		.meta = { .user = "al\xc3\xa9"
+				  "ce \"q\"",
+			  .uid = 1000,
+			  .service = "sshd",
+			  .proto = "ssh",
+			  .src_ip = "192.0.2.1",
+			  .src_port = 22,
+			  .tty = "/dev/pts/1",
+			  .host = "h\x1b[31m",
+			  .auth = "publickey ssh-ed25519 AAAA",
+			  .start = "2026-11-24T11:58:34.123456Z",
+			  .cmd = "ls -l",
+			  .pid = 42,
+			  .audit_session = 7,
+			  .input = true },
 	};
-	struct shard_end e = { .duration = 12.345678, .bytes_out = 99, .bytes_in = 3, .bytes_recorded = 400,
-			       .withheld = 2, .resizes = 1, .truncated = true, .reason = "exit",
+	struct shard_end e = { .duration = 12.345678,
+			       .bytes_out = 99,
+			       .bytes_in = 3,
+			       .bytes_recorded = 400,
+			       .withheld = 2,
+			       .resizes = 1,
+			       .truncated = true,
+			       .reason = "exit",
 			       .end = "2026-11-24T11:58:47.000000Z" };
 
 	/* terminal-like bytes: text, escapes, controls, UTF-8, invalid bytes */
@@ -513,11 +539,12 @@ END_TEST
 /* --- termtext -------------------------------------------------------- */
 
 struct text {
-	const char *in;   /* fed in pieces split at '|' when split is set */
+	const char *in; /* fed in pieces split at '|' when split is set */
 	bool input;
-	const char *out;  /* lines, each followed by '\n' */
+	const char *out; /* lines, each followed by '\n' */
 };
 
+/* clang-format off */
 static const struct text texts[] = {
 	{ "hello\r\nworld\r\n", false, "hello\nworld\n" },
 	{ "\x1b[1;32mgreen\x1b[0m done\r\n", false, "green done\n" },
@@ -566,6 +593,7 @@ static const struct text texts[] = {
 	{ "caf\xc3\xa9\x7f" "e\r", true, "cafe\n" },
 	{ "\x1b]0;not a string in input\r", true, "0;not a string in input\n" },
 };
+/* clang-format on */
 
 struct collect {
 	char buf[65536];
@@ -606,8 +634,8 @@ START_TEST(test_text)
 		p += n + (bar != NULL);
 	}
 	ck_assert_int_eq(termtext_finish(tt), 0);
-	ck_assert_msg(c.len == strlen(x->out) && memcmp(c.buf, x->out, c.len) == 0,
-		      "row %d: got \"%.*s\"", _i, (int)c.len, c.buf);
+	ck_assert_msg(c.len == strlen(x->out) && memcmp(c.buf, x->out, c.len) == 0, "row %d: got \"%.*s\"", _i,
+		      (int)c.len, c.buf);
 	free(tt);
 }
 END_TEST

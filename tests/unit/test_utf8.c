@@ -13,6 +13,7 @@ struct seq {
 	int want; /* utf8_seq */
 };
 
+/* clang-format off */
 static const struct seq seqs[] = {
 	{ "a", 1, 1 }, { "\x7f", 1, 1 }, { "\x00", 1, 1 },
 	{ "\xc2\x80", 2, 2 }, { "\xdf\xbf", 2, 2 }, { "\xc0\x80", 2, -1 }, { "\xc1\xbf", 2, -1 },
@@ -24,6 +25,7 @@ static const struct seq seqs[] = {
 	{ "\xf4\x90\x80\x80", 4, -1 }, { "\xf5\x80\x80\x80", 4, -1 }, { "\xff", 1, -1 }, { "\xfe", 1, -1 },
 	{ "\xf0\x90\x80", 3, 0 }, { "\xf0\x90\x80\x41", 4, -3 },
 };
+/* clang-format on */
 
 START_TEST(test_seq)
 {
@@ -39,6 +41,7 @@ struct san {
 	size_t valid; /* utf8_valid_len */
 };
 
+/* clang-format off */
 static const struct san sans[] = {
 	{ "plain", "plain", 5 },
 	{ "caf\xc3\xa9", "caf\xc3\xa9", 5 },
@@ -50,6 +53,7 @@ static const struct san sans[] = {
 	{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd", 0 },
 	{ "ok\xe2\x82\xac\xe2", "ok\xe2\x82\xac\xef\xbf\xbd", 5 },
 };
+/* clang-format on */
 
 START_TEST(test_sanitize)
 {

@@ -11,10 +11,10 @@
 
 /* ck_assert records every passing check (a write each): too slow for the
  * millions of checks on encoder lines, so those fail loudly only. */
-#define REQUIRE(c)                                                                   \
-	do {                                                                         \
-		if (!(c))                                                            \
-			ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c);           \
+#define REQUIRE(c)                                                         \
+	do {                                                               \
+		if (!(c))                                                  \
+			ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c); \
 	} while (0)
 
 /* Runs every test of s; the test program's exit status. */
