@@ -2,14 +2,14 @@
  * terminal-like inputs fed in pty-sized reads; prints MB/s of input and the
  * expansion (shard bytes per input byte). Usage: bench_encoder [MiB]
  * Not built by cmake: cc -O2 -Icommon bench/bench_encoder.c common/shardline.c
- * common/utf8.c common/b64.c */
+ * common/utf8.c common/b64.c common/monoclock.c */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "monoclock.h"
 #include "shardline.h"
 
 #define SID "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -129,19 +129,11 @@ static void fill_terminal(uint8_t *out, size_t n)
 	}
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void run(const char *name, const uint8_t *buf, size_t n, size_t read_size)
 {
 	struct shard_utf8 carry = { 0 };
 	size_t total = 0;
-	double t0 = now(), dt;
+	double t0 = mono_sec(), dt;
 
 	for (size_t at = 0; at < n; at += read_size) {
 		size_t k = n - at < read_size ? n - at : read_size;
@@ -150,7 +142,7 @@ static void run(const char *name, const uint8_t *buf, size_t n, size_t read_size
 			abort();
 	}
 	shard_encode_flush(&carry, SID, 1, 'o', count_line, &total);
-	dt = now() - t0;
+	dt = mono_sec() - t0;
 	printf("%-28s %8.1f MB/s  expansion %.3f\n", name, (double)n / dt / 1e6, (double)total / (double)n);
 }
 

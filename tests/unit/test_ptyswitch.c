@@ -15,7 +15,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "ptyswitch.h"
 #include "testutil.h"
 
@@ -30,13 +29,17 @@ static void outer_pair(int *m, int *s)
 	ck_assert_int_ge(*s, 0);
 }
 
-/* The controlling terminal's device, through sessrecd's one /proc parser;
- * (dev_t)-1 when it cannot be read. */
+/* The controlling terminal's device, as the kernel resolves /dev/tty for
+ * us (TIOCGDEV names the terminal behind it); (dev_t)-1 when there is none. */
 static dev_t ctty_dev(void)
 {
-	dev_t dev;
+	unsigned int dev;
+	int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	int r = fd >= 0 ? ioctl(fd, TIOCGDEV, &dev) : -1;
 
-	return auth_proc_ctty(getpid(), &dev) == 0 ? dev : (dev_t)-1;
+	if (fd >= 0)
+		close(fd);
+	return r == 0 ? (dev_t)dev : (dev_t)-1;
 }
 
 static dev_t rdev_of(int fd)
