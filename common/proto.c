@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fdpass.h"
+#include "jsonadd.h"
 #include "proto.h"
 
 #define PROTO_DEPTH 16 /* our messages nest 3 deep; a bomb stops here */
@@ -162,10 +163,10 @@ struct json_object *proto_reply_error(const char *msg)
 {
 	struct json_object *o = json_object_new_object();
 
-	if (!o)
+	if (o && (jsonadd_bool(o, "ok", false) < 0 || jsonadd_str(o, "error", msg ? msg : "error") < 0)) {
+		json_object_put(o);
 		return NULL;
-	json_object_object_add(o, "ok", json_object_new_boolean(0));
-	json_object_object_add(o, "error", json_object_new_string(msg ? msg : "error"));
+	}
 	return o;
 }
 
@@ -173,7 +174,9 @@ struct json_object *proto_reply_ok(void)
 {
 	struct json_object *o = json_object_new_object();
 
-	if (o)
-		json_object_object_add(o, "ok", json_object_new_boolean(1));
+	if (o && jsonadd_bool(o, "ok", true) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
 }

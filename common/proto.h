@@ -59,6 +59,7 @@ int proto_int_range(struct json_object *o, const char *key, int64_t min, int64_t
 int proto_u64(struct json_object *o, const char *key, uint64_t *out);
 int proto_bool(struct json_object *o, const char *key, bool *out);
 
-/* {"ok":false,"error":msg} and {"ok":true}; caller puts them. */
+/* {"ok":false,"error":msg} and {"ok":true}; caller puts them. NULL when
+ * memory ran out. */
 struct json_object *proto_reply_error(const char *msg);
 struct json_object *proto_reply_ok(void);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "jsonadd.h"
 #include "monoclock.h"
 #include "proto.h"
 #include "protoclient.h"
@@ -209,31 +210,10 @@ const char *protoclient_error(const struct protoclient_reply *rep)
 
 /* Requests --------------------------------------------------------------- */
 
-/* key: v, left out when v is NULL; -ENOMEM when json-c cannot allocate. */
-static int add(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
+/* key: v, left out when v is NULL. */
 static int add_str(struct json_object *o, const char *key, const char *v)
 {
-	return v ? add(o, key, json_object_new_string(v)) : 0;
-}
-
-static int add_int(struct json_object *o, const char *key, int64_t v)
-{
-	return add(o, key, json_object_new_int64(v));
-}
-
-static int add_bool(struct json_object *o, const char *key, bool v)
-{
-	return add(o, key, json_object_new_boolean(v));
+	return v ? jsonadd_str(o, key, v) : 0;
 }
 
 /* A new request {"op":op}; NULL when memory ran out. */
@@ -264,14 +244,15 @@ struct json_object *protoclient_req_open(const struct protoclient_open *o)
 
 	if (!req)
 		return NULL;
-	return done(req, add_str(req, "user", o->user) < 0 || add_int(req, "uid", o->uid) < 0 ||
+	return done(req, add_str(req, "user", o->user) < 0 || jsonadd_i64(req, "uid", o->uid) < 0 ||
 				 add_str(req, "service", o->service) < 0 || add_str(req, "proto", o->proto) < 0 ||
 				 add_str(req, "rhost", o->rhost) < 0 ||
-				 (o->rport > 0 && add_int(req, "rport", o->rport) < 0) ||
-				 add_str(req, "tty", o->tty) < 0 || add_int(req, "pid", o->pid) < 0 ||
-				 (o->sessionid >= 0 && add_int(req, "sessionid", o->sessionid) < 0) ||
+				 (o->rport > 0 && jsonadd_i64(req, "rport", o->rport) < 0) ||
+				 add_str(req, "tty", o->tty) < 0 || jsonadd_i64(req, "pid", o->pid) < 0 ||
+				 (o->sessionid >= 0 && jsonadd_i64(req, "sessionid", o->sessionid) < 0) ||
 				 (o->auth && o->auth[0] && add_str(req, "auth", o->auth) < 0) ||
-				 add_bool(req, "input", o->input) < 0 || add_bool(req, "dry_run", o->dry_run) < 0);
+				 jsonadd_bool(req, "input", o->input) < 0 ||
+				 jsonadd_bool(req, "dry_run", o->dry_run) < 0);
 }
 
 /* attach with a terminal (term, shell) or without one (cmd). */

@@ -1,5 +1,5 @@
-/* jsonadd: building the JSON sessrecd sends and writes (replies, state
- * files, handoff and keeper messages) with every allocation checked: a
+/* jsonadd: building JSON with every allocation checked (sessrecd's replies,
+ * state files, handoff and keeper messages; the clients' requests): a
  * failed json_object_new_* gives -ENOMEM, never a NULL member, so each
  * builder has one error path. Convention: 0 or -ENOMEM. */
 #pragma once
