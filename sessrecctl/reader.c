@@ -5,10 +5,18 @@
  * the newlines; lines are handed out in place (only a line spanning two
  * chunks is copied). Memory: two chunks and one line of carry, whatever the
  * file size. A followed file (play --follow) is read() as it grows.
- * Shards only ever grow: a file truncated while mapped would fault (SIGBUS).
+ * A shard may shrink under the reader (an operator's truncate, logrotate's
+ * copytruncate): pages of a window past the new end would fault with
+ * SIGBUS. mapguard puts zeros there instead and flags the window; each scan
+ * of a window checks the flag and cuts the window to what the file still
+ * holds. A file that ends before the size it had when opened was cut too.
+ * Either way: "FILE: changed while read (truncated from X to Y bytes)",
+ * once, and the scan goes on with what was read. (Reading every chunk
+ * instead of mapping it costs a copy: list took 60% longer.)
  * Convention: as declared in reader.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,16 +39,19 @@ static void src_corrupt(void *ctx)
 int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, uint64_t lineno)
 {
 	const struct shard_file *f = &st->files[index];
+	struct stat sb;
 
 	memset(r, 0, sizeof(*r));
+	r->guard[0].slot = r->guard[1].slot = -1;
 	shardscan_init(&r->scan, &(struct shardscan_src){ src_next, src_corrupt, r });
 	r->st = st;
 	r->file = f;
 	r->index = index;
 	r->cur = -1;
 	r->fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0)
+	if (r->fd < 0 || fstat(r->fd, &sb) < 0)
 		goto fail;
+	r->size0 = (uint64_t)sb.st_size;
 	if (!st->pool_busy && st->pool[2]) {
 		/* fresh pages cost a fault and a clearing each: reuse them */
 		r->rbuf[0] = st->pool[0];
@@ -92,7 +103,11 @@ void reader_close(struct reader *r)
 		close(r->fd);
 	if (r->fd >= 0 && r->st)
 		r->st->done += r->file->size;
+	if (r->st && r->ncorrupt > READER_CORRUPT_SHOWN)
+		store_warn(r->st, "%u more corrupt lines in %s", r->ncorrupt - READER_CORRUPT_SHOWN, r->file->path);
+	r->ncorrupt = 0;
 	for (int i = 0; i < 2; i++) {
+		mapguard_del(&r->guard[i]);
 		if (r->map_len[i])
 			munmap(r->buf[i], r->map_len[i]);
 		r->map_len[i] = 0;
@@ -118,7 +133,35 @@ void reader_close(struct reader *r)
 void reader_corrupt(struct reader *r)
 {
 	r->st->corrupt++;
-	store_warn(r->st, "%s:%llu: corrupt line skipped", r->file->path, (unsigned long long)r->lineno);
+	if (++r->ncorrupt <= READER_CORRUPT_SHOWN)
+		store_warn(r->st, "%s:%llu: corrupt line skipped", r->file->path, (unsigned long long)r->lineno);
+}
+
+/* A window that could not be guarded, read into slot's buffer instead. */
+static ssize_t pread_chunk(struct reader *r, int slot, size_t n, int *err)
+{
+	size_t got = 0;
+
+	if (!r->rbuf[slot] && !(r->rbuf[slot] = malloc(READER_CHUNK))) {
+		*err = ENOMEM;
+		return -1;
+	}
+	r->buf[slot] = r->rbuf[slot];
+	while (got < n) {
+		ssize_t k = pread(r->fd, r->buf[slot] + got, n - got, (off_t)(r->map_next + got));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			*err = errno;
+			return -1;
+		}
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	r->map_next += got;
+	return (ssize_t)got;
 }
 
 /* The next window of a plain file into slot, replacing the one there. */
@@ -128,6 +171,9 @@ static ssize_t map_chunk(struct reader *r, int slot, int *err)
 	size_t n;
 	void *p;
 
+	if (r->changed)
+		return 0; /* cut short: see window_cut */
+	mapguard_del(&r->guard[slot]);
 	if (r->map_len[slot]) {
 		munmap(r->buf[slot], r->map_len[slot]);
 		r->buf[slot] = NULL;
@@ -143,10 +189,16 @@ static ssize_t map_chunk(struct reader *r, int slot, int *err)
 			return 0;
 	}
 	n = r->size - r->map_next < READER_CHUNK ? (size_t)(r->size - r->map_next) : READER_CHUNK;
+	r->map_off[slot] = r->map_next;
 	p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, r->fd, (off_t)r->map_next);
 	if (p == MAP_FAILED) {
 		*err = errno;
 		return -1;
+	}
+	if (mapguard_add(&r->guard[slot], p, n) < 0) {
+		/* no guard: no mapping either; the chunk is read */
+		munmap(p, n);
+		return pread_chunk(r, slot, n, err);
 	}
 	r->buf[slot] = p;
 	r->map_len[slot] = n;
@@ -191,12 +243,79 @@ static void *prefetch(void *arg)
 	return NULL;
 }
 
+/* "changed while read", once; the scan then counts as not complete. */
+static void changed(struct reader *r, uint64_t now)
+{
+	if (r->changed)
+		return;
+	store_warn(r->st, "%s: changed while read (truncated from %llu to %llu bytes)", r->file->path,
+		   (unsigned long long)r->size0, (unsigned long long)now);
+	r->st->io_error = true;
+	r->changed = true;
+}
+
+/* At the end of the data read: did the file shrink under the reader (now
+ * smaller than when opened, or than what was read)? Said once. */
+static bool shrunk(struct reader *r, uint64_t read_to)
+{
+	struct stat sb;
+
+	if (r->changed)
+		return true;
+	if (fstat(r->fd, &sb) < 0)
+		return false;
+	if ((uint64_t)sb.st_size >= r->size0 && (uint64_t)sb.st_size >= read_to)
+		return false;
+	changed(r, (uint64_t)sb.st_size);
+	return true;
+}
+
+/* The current window lost pages (mapguard put zeros there): it ends where
+ * the file now ends, and so does the scan. */
+static void window_cut(struct reader *r)
+{
+	int s = r->cur;
+	struct stat sb;
+	uint64_t now = 0;
+
+	if (r->th_on) {
+		pthread_join(r->th, NULL); /* its window is past the end: unused */
+		r->th_on = false;
+	}
+	if (fstat(r->fd, &sb) == 0)
+		now = (uint64_t)sb.st_size;
+	if (now < r->map_off[s] + r->len[s])
+		r->len[s] = now > r->map_off[s] ? (size_t)(now - r->map_off[s]) : 0;
+	if (r->pos > r->len[s])
+		r->pos = r->len[s];
+	r->guard[s].faulted = 0;
+	changed(r, now); /* and no window after this one */
+}
+
+/* A short gzip chunk: the end of the data, or of a file cut short. zlib
+ * returns what it inflated and leaves Z_BUF_ERROR when the input ended
+ * before the gzip trailer. */
+static void gz_end(struct reader *r)
+{
+	int zerr;
+
+	gzerror(r->gz, &zerr);
+	if (zerr != Z_BUF_ERROR || shrunk(r, 0))
+		return;
+	store_warn(r->st, "%s: truncated: the gzip data stops before its end (the lines before the cut are read)",
+		   r->file->path);
+	r->st->corrupt++;
+	r->changed = true; /* the cut line is not reported again as corrupt */
+}
+
 static void chunk_error(struct reader *r, int err)
 {
 	if (r->gz) {
 		int zerr;
 		const char *msg = gzerror(r->gz, &zerr);
 
+		if (shrunk(r, 0))
+			return;
 		/* damaged compressed data: what came before still counts */
 		store_warn(r->st, "%s: %s (rest of the file skipped)", r->file->path,
 			   zerr == Z_ERRNO ? strerror(errno) : msg);
@@ -248,6 +367,17 @@ static ssize_t next_chunk(struct reader *r)
 	r->len[slot] = (size_t)n;
 	r->in = r->gz ? (uint64_t)gzoffset(r->gz) : r->in + (uint64_t)n;
 	store_progress(r->st, r->index, r->in);
+	if (n < READER_CHUNK) {
+		/* the end, for now: where the file ends? */
+		if (r->gz)
+			gz_end(r);
+		else if (r->mapped)
+			shrunk(r, r->map_next);
+		else if (n == 0 && r->follow && shrunk(r, (uint64_t)lseek(r->fd, 0, SEEK_CUR)))
+			return -1; /* the followed lines are gone: reported */
+		else if (!r->follow)
+			shrunk(r, (uint64_t)lseek(r->fd, 0, SEEK_CUR));
+	}
 	/* a short chunk is the end: following reads again later, in the caller */
 	r->th_slot = slot ^ 1;
 	if (n == READER_CHUNK && !r->follow && pthread_create(&r->th, NULL, prefetch, r) == 0)
@@ -302,6 +432,10 @@ int reader_next(struct reader *r, const char **line, size_t *len)
 			size_t avail = r->len[r->cur] - r->pos;
 			char *nl = memchr(p, '\n', avail);
 
+			if (r->guard[r->cur].faulted) {
+				window_cut(r); /* the scan touched a page the file lost */
+				continue;
+			}
 			if (nl) {
 				size_t l = (size_t)(nl - p);
 
@@ -330,8 +464,8 @@ int reader_next(struct reader *r, const char **line, size_t *len)
 		if (r->follow)
 			return 0; /* a partial line waits for the rest */
 		r->eof = true;
-		if (r->partial == 0 || r->skipping)
-			return 0;
+		if (r->partial == 0 || r->skipping || r->changed)
+			return 0; /* a line cut by a shrink was reported with it */
 		/* a last line without its newline: truncated, judged by the caller */
 		r->off--; /* line_done counts a newline that is not there */
 		return line_done(r, NULL, 0, line, len);

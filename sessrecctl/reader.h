@@ -1,7 +1,9 @@
 /* reader: reads the lines of one shard file of the store, plain or gzip. A
  * helper thread maps (plain files) or reads and inflates (gzip) the next
  * chunk while the caller works on the current one; lines come with their
- * numbers and offsets, overlong ones are reported and skipped.
+ * numbers and offsets, overlong ones are reported and skipped; a file that
+ * shrinks under the reader is reported once ("changed while read") and
+ * read as far as it still goes.
  * Convention: 0 or an exit status after one line on stderr, unless stated. */
 #pragma once
 #include <pthread.h>
@@ -11,10 +13,12 @@
 #include <sys/types.h>
 #include <zlib.h>
 
+#include "mapguard.h"
 #include "shardscan.h"
 #include "store.h"
 
 #define READER_CHUNK (4u << 20) /* read, inflated or mapped at a time */
+#define READER_CORRUPT_SHOWN 5  /* corrupt lines reported one by one per file; then a count */
 
 struct reader {
 	struct store *st;
@@ -26,13 +30,18 @@ struct reader {
 	char *buf[2];  /* chunks: rbuf, or mmap windows */
 	char *rbuf[2]; /* read buffers */
 	size_t len[2];
-	size_t map_len[2]; /* of the mapping in each slot */
-	uint64_t map_next; /* file offset of the next window */
-	uint64_t size;     /* of the file, as last seen */
-	size_t skip;       /* bytes of the first chunk before the first line */
-	int cur;           /* the chunk lines come from, -1: none yet */
-	size_t pos;        /* in it */
-	char *carry;       /* a line that spans chunks */
+	size_t map_len[2];        /* of the mapping in each slot */
+	uint64_t map_off[2];      /* file offset of each chunk (plain files) */
+	struct mapguard guard[2]; /* of the mapping in each slot */
+	uint64_t map_next;        /* file offset of the next window */
+	uint64_t size;            /* of the file, as last seen */
+	uint64_t size0;           /* of the file when opened */
+	bool changed;             /* it shrank while read: reported, its cut line dropped */
+	unsigned ncorrupt;        /* corrupt lines of this file, the first few reported */
+	size_t skip;              /* bytes of the first chunk before the first line */
+	int cur;                  /* the chunk lines come from, -1: none yet */
+	size_t pos;               /* in it */
+	char *carry;              /* a line that spans chunks */
 	size_t ncarry;
 	size_t partial; /* bytes of the current unfinished line seen */
 	pthread_t th;   /* filling the other chunk */
@@ -63,5 +72,7 @@ int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, 
 int reader_next(struct reader *r, const char **line, size_t *len);
 void reader_close(struct reader *r);
 
-/* "sessrecctl: FILE:LINE: corrupt line skipped" for the line last returned. */
+/* "sessrecctl: FILE:LINE: corrupt line skipped" for the line last returned,
+ * for the first READER_CORRUPT_SHOWN of the file; reader_close then says
+ * "N more corrupt lines in FILE". */
 void reader_corrupt(struct reader *r);
