@@ -1,5 +1,6 @@
 /* find: resolving a sid prefix to one session: a scan of the store, newest
- * shard first, stopping at an exact match.
+ * shard first, stopping at an exact match; then the session's first line,
+ * which may sit in an older file of the same chain (store.h).
  * Convention: 0 or an exit status after one line on stderr, unless stated. */
 #include <errno.h>
 #include <stdio.h>
@@ -120,6 +121,31 @@ static void list_candidates(struct finder *f)
 		fprintf(stderr, "  ...\n");
 }
 
+/* The session's first line in a file older than tg's in its chain (a
+ * rotation cut it), if any: the oldest such file wins. */
+static void find_earliest(struct store *st, struct find_target *tg)
+{
+	size_t last = tg->file, len = strlen(tg->sid);
+
+	for (size_t i = last; i-- > 0 && store_same_chain(st, i, last);) {
+		struct reader r;
+		const struct shardread_line *l = &r.scan.l;
+
+		if (reader_open(&r, st, i, 0, 0))
+			continue;
+		r.scan.quiet = true;
+		while (shardscan_next(&r.scan) == 1) {
+			if (l->sid_len == len && memcmp(l->sid, tg->sid, len) == 0) {
+				tg->file = i;
+				tg->off = r.line_off;
+				tg->lineno = r.lineno - 1;
+				break;
+			}
+		}
+		reader_close(&r);
+	}
+}
+
 int find_session(struct store *st, const char *prefix, struct find_target *tg)
 {
 	struct finder f = { .prefix = prefix, .plen = strlen(prefix) };
@@ -136,18 +162,16 @@ int find_session(struct store *st, const char *prefix, struct find_target *tg)
 	}
 	for (size_t i = st->nfiles; i-- > 0 && !f.exact;)
 		scan_file(&f, st, i);
-	store_progress_clear(st);
-	if (f.exact) {
-		*tg = f.c[f.n - 1].tg;
+	if (f.exact || f.n == 1) {
+		*tg = f.c[f.exact ? f.n - 1 : 0].tg;
+		find_earliest(st, tg);
 		r = 0;
-	} else if (f.n == 1) {
-		*tg = f.c[0].tg;
-		r = 0;
-	} else if (f.n == 0) {
-		ctl_err("no session matches '%s'", prefix);
-	} else {
-		list_candidates(&f);
 	}
+	store_progress_clear(st);
+	if (r != 0 && f.n == 0)
+		ctl_err("no session matches '%s'", prefix);
+	else if (r != 0)
+		list_candidates(&f);
 	free(f.c);
 	return r;
 }

@@ -15,6 +15,7 @@ struct find_target {
 };
 
 /* The one session whose sid is or starts with prefix (the store scanned
- * newest first, stopping at an exact match). Unknown: "no session matches
+ * newest first, stopping at an exact match), with its first line: in the
+ * oldest file of its chain that has it (a rotation may cut a session). Unknown: "no session matches
  * 'X'"; ambiguous: the candidates are listed. Both exit status 1. */
 int find_session(struct store *st, const char *prefix, struct find_target *tg);

@@ -1,7 +1,7 @@
 /* grep: a POSIX extended regular expression over the text of sessions'
  * output and input (escape sequences removed by termtext, line by line),
  * across the store, oldest shard first. Memory: one text converter per
- * session still open in the shard being read.
+ * session still open in the chain of shards being read (store.h).
  * Convention: helpers 0 or -errno; the command an exit status. */
 #include <errno.h>
 #include <stddef.h>
@@ -183,17 +183,22 @@ static int take_line(struct grep *g, struct reader *r)
 	return ret;
 }
 
+/* Shards oldest first; a session's text runs on into the next file of its
+ * chain (a rotated sibling and the file after it), so the sessions open at
+ * the end of a file are closed only at the end of its chain. */
 static int scan(struct grep *g)
 {
 	for (size_t i = 0; i < g->st.nfiles; i++) {
 		struct reader r;
 		int ret = 0;
 
-		if (!filter_day(&g->f, g->st.files[i].day) || reader_open(&r, &g->st, i, 0, 0))
+		if (filter_day(&g->f, g->st.files[i].day) && reader_open(&r, &g->st, i, 0, 0) == 0) {
+			while (ret == 0 && shardscan_next(&r.scan) == 1)
+				ret = take_line(g, &r);
+			reader_close(&r);
+		}
+		if (ret == 0 && store_same_chain(&g->st, i, i + 1))
 			continue;
-		while (ret == 0 && shardscan_next(&r.scan) == 1)
-			ret = take_line(g, &r);
-		reader_close(&r);
 		if (ret == 0)
 			ret = drop_all(g);
 		else

@@ -55,7 +55,8 @@ static const char *const list_col_name[LIST_NCOLS] = { "USER", "SRC", "SERVICE",
 struct lsess {
 	uint8_t flags;
 	float duration;
-	uint32_t file, ncmds, first_line;
+	uint32_t file, ncmds, first_line; /* file: where its first line is */
+	uint32_t hdr_file, end_file;      /* of its chain (a rotation may cut it) */
 	double start, last_t;
 	uint64_t bytes;
 	const char *text; /* user, src_ip, service, host: NUL-separated, "" unknown */
@@ -127,6 +128,7 @@ static int take_hdr(struct list *ls, struct lsess *s, const struct sessinfo *si,
 		p += n[i] + 1;
 	}
 	s->hdr_off = r->line_off;
+	s->hdr_file = (uint32_t)r->index;
 	if (ls->json && r->gz && !(s->hdr_line = arena_dup(ls, line, len)))
 		return -ENOMEM;
 	return 0;
@@ -143,6 +145,7 @@ static int take_end(struct list *ls, struct lsess *s, const struct sessinfo *si,
 	if (si->reason && strcmp(si->reason, "unattached") == 0)
 		s->flags |= L_UNATTACHED;
 	s->end_off = r->line_off;
+	s->end_file = (uint32_t)r->index;
 	if (ls->json && r->gz && !(s->end_line = arena_dup(ls, line, len)))
 		return -ENOMEM;
 	return 0;
@@ -159,8 +162,8 @@ static int take_line(struct list *ls, struct reader *r)
 
 	if (!s)
 		return -ENOMEM;
-	if (s->file != r->index || (s->flags & L_SKIP))
-		return 0; /* a copy of the session in another shard, or filtered out */
+	if (!store_same_chain(&ls->st, s->file, r->index) || (s->flags & L_SKIP))
+		return 0; /* a copy of the session in another directory, or filtered out */
 	/* Only header and end lines are read whole; list needs no payload, so
 	 * other lines in the writer's layout are taken as framed: show, export,
 	 * play and grep check every line they read. */
@@ -218,15 +221,15 @@ static const char *field(const struct lsess *s, int i)
 }
 
 /* A line of a plain shard read again at its offset, NUL-terminated. */
-static const char *line_at(struct list *ls, const struct lsess *s, uint64_t off)
+static const char *line_at(struct list *ls, size_t file, uint64_t off)
 {
 	size_t got = 0;
 
-	if (ls->fd < 0 || ls->fd_file != s->file) {
+	if (ls->fd < 0 || ls->fd_file != file) {
 		if (ls->fd >= 0)
 			close(ls->fd);
-		ls->fd_file = s->file;
-		ls->fd = open(ls->st.files[s->file].path, O_RDONLY | O_CLOEXEC);
+		ls->fd_file = file;
+		ls->fd = open(ls->st.files[file].path, O_RDONLY | O_CLOEXEC);
 		if (ls->fd < 0)
 			return NULL;
 	}
@@ -260,13 +263,14 @@ static void merge(struct json_object *dst, struct json_object *src)
 		json_object_object_add(dst, k, json_object_get(v));
 }
 
-static struct json_object *reread(struct list *ls, const struct lsess *s, int flag, uint64_t off, const char *copy)
+static struct json_object *reread(struct list *ls, const struct lsess *s, int flag, size_t file, uint64_t off,
+				  const char *copy)
 {
 	if (!(s->flags & flag))
 		return NULL;
 	if (copy)
 		return json_tokener_parse(copy);
-	copy = line_at(ls, s, off);
+	copy = line_at(ls, file, off);
 	return copy ? json_tokener_parse(copy) : NULL;
 }
 
@@ -276,8 +280,8 @@ static void print_json(struct list *ls, const struct lsess *s)
 	char when[64];
 	const char *txt;
 
-	hl = reread(ls, s, L_HDR, s->hdr_off, s->hdr_line);
-	el = reread(ls, s, L_END, s->end_off, s->end_line);
+	hl = reread(ls, s, L_HDR, s->hdr_file, s->hdr_off, s->hdr_line);
+	el = reread(ls, s, L_END, s->end_file, s->end_off, s->end_line);
 	json_object_object_add(o, "sid", json_object_new_string(s->sid));
 	json_object_object_add(o, "state", json_object_new_string(lstate(s)));
 	if (hl && json_object_object_get_ex(hl, "meta", &meta))

@@ -1,6 +1,7 @@
-/* sessread: one session's lines out of its shard, from its first line on,
- * for show, play and export: the lines of other sessions skipped, events
- * decoded. Convention: 0 or an exit status after one line on stderr,
+/* sessread: one session's lines out of its shard, from its first line on
+ * (and on into the next files of its chain, store.h, when a rotation cut
+ * it), for show, play and export: the lines of other sessions skipped,
+ * events decoded. Convention: 0 or an exit status after one line on stderr,
  * unless stated in sessread.h. */
 #include <errno.h>
 #include <string.h>
@@ -70,6 +71,18 @@ int sessread_next(struct sessread *s, const struct shardread_line **l)
 		if (sc->l.kind == SHARDREAD_END)
 			s->ended = true;
 		return 1;
+	}
+	if (n == 0 && !s->ended && !s->r.follow && store_same_chain(s->r.st, s->r.index, s->r.index + 1)) {
+		/* a rotation cut the session: it goes on in the next file */
+		struct store *st = s->r.st;
+		size_t next = s->r.index + 1;
+
+		reader_close(&s->r);
+		s->open = false;
+		if (reader_open(&s->r, st, next, 0, 0))
+			return -1;
+		s->open = true;
+		return sessread_next(s, l);
 	}
 	return s->ended ? 0 : n;
 }

@@ -54,19 +54,51 @@ void store_progress(struct store *st, size_t index, uint64_t at)
 	st->drawn_ms = mono_ms();
 }
 
-/* sessions-YYYY-MM-DD.jsonl[.gz] -> the day's start; -1 otherwise. */
-static int64_t shard_day(const char *name, bool *gz)
+/* Where a file sits in its chain, oldest first: logrotate's dateext names
+ * by date (they sort as strings of digits of one length), then numbered
+ * siblings from the highest number down (.2.gz is older than .1), then
+ * the day shard itself, which the daemon writes. */
+enum { ROT_DATE, ROT_NUM, ROT_BASE };
+
+/* Digits of s up to a stop: their count (at most max), 0 if none or more. */
+static size_t digits(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n <= max ? n : 0;
+}
+
+int store_shard_name(const char *name, int64_t *day, bool *gz, int *rot, uint64_t *seq)
 {
 	struct tm tm = { 0 };
 	int y, m, d, n = 0;
 	const char *rest;
+	size_t k;
 
 	if (sscanf(name, "sessions-%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 19)
 		return -1;
 	rest = name + n;
-	if (strcmp(rest, ".jsonl") == 0)
+	if (strncmp(rest, ".jsonl", 6) != 0)
+		return -1;
+	rest += 6;
+	*rot = ROT_BASE;
+	*seq = 0;
+	if (rest[0] == '.' && (k = digits(rest + 1, 9)) > 0 && rest[1] != '0') {
+		/* logrotate's default: .1, .2.gz, ... */
+		*rot = ROT_NUM;
+		*seq = UINT64_MAX - strtoull(rest + 1, NULL, 10);
+		rest += 1 + k;
+	} else if (rest[0] == '-' && (k = digits(rest + 1, 14)) >= 8) {
+		/* dateext: -YYYYMMDD, or a dateformat of 8 to 14 digits */
+		*rot = ROT_DATE;
+		*seq = strtoull(rest + 1, NULL, 10);
+		rest += 1 + k;
+	}
+	if (rest[0] == 0)
 		*gz = false;
-	else if (strcmp(rest, ".jsonl.gz") == 0)
+	else if (strcmp(rest, ".gz") == 0)
 		*gz = true;
 	else
 		return -1;
@@ -75,7 +107,13 @@ static int64_t shard_day(const char *name, bool *gz)
 	tm.tm_year = y - 1900;
 	tm.tm_mon = m - 1;
 	tm.tm_mday = d;
-	return (int64_t)timegm(&tm);
+	*day = (int64_t)timegm(&tm);
+	return 0;
+}
+
+bool store_same_chain(const struct store *st, size_t a, size_t b)
+{
+	return a < st->nfiles && b < st->nfiles && st->files[a].chain == st->files[b].chain;
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -84,6 +122,12 @@ static int cmp_file(const void *a, const void *b)
 
 	if (x->day != y->day)
 		return x->day < y->day ? -1 : 1;
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	if (x->rot != y->rot)
+		return x->rot < y->rot ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
 	return strcmp(x->path, y->path);
 }
 
@@ -92,7 +136,7 @@ struct seen {
 	ino_t ino;
 };
 
-static int add_dir(struct store *st, const char *dir, struct seen **seen, size_t *cap)
+static int add_dir(struct store *st, size_t di, const char *dir, struct seen **seen, size_t *cap)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -106,9 +150,11 @@ static int add_dir(struct store *st, const char *dir, struct seen **seen, size_t
 		struct shard_file *f;
 		struct stat sb;
 		bool gz = false, dup = false;
-		int64_t day = shard_day(e->d_name, &gz);
+		int64_t day;
+		uint64_t seq;
+		int rot;
 
-		if (day < 0)
+		if (store_shard_name(e->d_name, &day, &gz, &rot, &seq) < 0)
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &sb, 0) < 0) {
 			ctl_err("%s/%s: %s", dir, e->d_name, strerror(errno));
@@ -142,6 +188,9 @@ static int add_dir(struct store *st, const char *dir, struct seen **seen, size_t
 		}
 		f->day = day;
 		f->gz = gz;
+		f->dir = di;
+		f->rot = rot;
+		f->seq = seq;
 		f->size = (uint64_t)sb.st_size;
 		(*seen)[st->nfiles] = (struct seen){ sb.st_dev, sb.st_ino };
 		st->nfiles++;
@@ -167,7 +216,7 @@ int store_open(struct store *st, struct ctl *ctl)
 	if ((r = ctl_shard_dirs(ctl)) != 0)
 		return r;
 	for (size_t i = 0; i < ctl->ndirs; i++) {
-		if ((r = add_dir(st, ctl->dirs[i], &seen, &cap)) != 0) {
+		if ((r = add_dir(st, i, ctl->dirs[i], &seen, &cap)) != 0) {
 			free(seen);
 			store_close(st);
 			return r;
@@ -176,6 +225,11 @@ int store_open(struct store *st, struct ctl *ctl)
 	free(seen);
 	if (st->nfiles)
 		qsort(st->files, st->nfiles, sizeof(*st->files), cmp_file);
+	for (size_t i = 1; i < st->nfiles; i++) {
+		const struct shard_file *a = &st->files[i - 1], *b = &st->files[i];
+
+		st->files[i].chain = a->chain + (a->day != b->day || a->dir != b->dir);
+	}
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* store: the shard files found in the --dir directories (plain .jsonl or
- * .jsonl.gz), the buffers their readers (reader.h) share, warnings and the
- * progress line of long scans.
+ * .jsonl.gz, and their rotated siblings: .jsonl.N[.gz], logrotate's dateext
+ * .jsonl-YYYYMMDD[.gz]), the buffers their readers (reader.h) share,
+ * warnings and the progress line of long scans.
  * Convention: 0 or an exit status after one line on stderr, unless stated. */
 #pragma once
 #include <stdbool.h>
@@ -10,15 +11,24 @@
 
 #include "ctl.h"
 
+/* A day's shard in one directory and its rotated siblings form a chain:
+ * one recording cut into files by rotation. A session may run from one
+ * file of its chain into the next; a copy of it in another chain (another
+ * directory) is another recording. */
 struct shard_file {
 	char *path;
 	int64_t day; /* unix time of the UTC day's start */
 	bool gz;
 	uint64_t size; /* on disk */
+	size_t dir;    /* index in ctl->dirs */
+	size_t chain;  /* files of one chain have the same, and are adjacent */
+	int rot;       /* order in the chain (store.c: rot_order) */
+	uint64_t seq;  /* within rot */
 };
 
 struct store {
-	struct shard_file *files; /* oldest day first; one day: by path */
+	struct shard_file *files; /* oldest day first; one day: by directory,
+				       then each chain oldest file first */
 	size_t nfiles;
 	uint64_t total; /* bytes on disk of all files */
 	bool progress;
@@ -37,6 +47,14 @@ struct store {
  * is not. The same file reached twice (a repeated --dir) counts once. */
 int store_open(struct store *st, struct ctl *ctl);
 void store_close(struct store *st);
+
+/* The store's file names: 0 for a shard or rotated sibling of the day
+ * shard of *day (unix time of its start), *gz for a gzip name; -1 for
+ * any other name. For tests too. */
+int store_shard_name(const char *name, int64_t *day, bool *gz, int *rot, uint64_t *seq);
+
+/* True if files a and b of st are of one chain. */
+bool store_same_chain(const struct store *st, size_t a, size_t b);
 
 /* Warnings that keep the progress line intact: "sessrecctl: ..." */
 void store_warn(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
