@@ -287,9 +287,13 @@ struct json_object *protoclient_req_close(const char *sid, const char *kind)
 	return done(req, add_str(req, "sid", sid) < 0 || add_str(req, "kind", kind) < 0);
 }
 
-struct json_object *protoclient_req_list(void)
+struct json_object *protoclient_req_list(int64_t offset)
 {
-	return request("list");
+	struct json_object *req = request("list");
+
+	if (!req)
+		return NULL;
+	return done(req, offset > 0 && jsonadd_i64(req, "offset", offset) < 0);
 }
 
 long long protoclient_sessionid(void)

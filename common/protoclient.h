@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "fdpass.h"
@@ -93,8 +94,11 @@ struct json_object *protoclient_req_command(const char *token, const char *sid, 
  * session_unattached carries when the session never attached. -> state */
 struct json_object *protoclient_req_close(const char *sid, const char *kind);
 
-/* {"op":"list"} (uid 0) -> sessions, resumed. */
-struct json_object *protoclient_req_list(void);
+/* {"op":"list","offset"} (uid 0): one page of the live sessions, from the
+ * offset-th on (0: the first page, no "offset" sent) -> sessions, resumed,
+ * total (live sessions in all), next (the offset of the next page; absent
+ * on the last). A reply is one message (PROTO_MSG_MAX), hence the pages. */
+struct json_object *protoclient_req_list(int64_t offset);
 
 /* The kernel's audit session id of this process (/proc/self/sessionid), or
  * -1 when it has none (unset, unreadable). */

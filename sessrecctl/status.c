@@ -1,11 +1,13 @@
 /* status: the sessions sessrecd holds right now, asked over its socket
- * ("list", root only), and how many it resumed after a restart.
+ * ("list", root only, one page per message until the last), and how many
+ * it resumed after a restart.
  * Convention: the command returns an exit status. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonadd.h"
 #include "out.h"
 #include "proto.h"
 #include "protoclient.h"
@@ -68,36 +70,22 @@ static void print_session(struct out *o, struct json_object *s)
 	out_printf(o, "%7s  %7s\n", in, outb);
 }
 
-int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
+/* One page from offset: its sessions appended to all (a sid already seen,
+ * moved by a session that started or ended between pages, is dropped),
+ * *next the offset of the following page or -1. 0 or an exit status after
+ * one line on stderr. */
+static int fetch_page(const char *sock, int64_t offset, struct json_object *all, struct json_object *seen,
+		      int64_t *resumed, int64_t *next)
 {
-	enum { OPT_JSON = CTL_OPT_LOCAL };
-	static const struct option longopts[] = {
-		CTL_COMMON_OPTIONS,
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct json_object *req, *reply = NULL, *sessions = NULL;
 	struct protoclient_reply rep;
-	const char *sock, *error;
-	bool json = false;
-	int64_t resumed = 0;
-	struct out o;
-	size_t n = 0;
-	int c, r;
+	const char *error;
+	int r;
 
-	while ((c = ctl_getopt("status", argc, argv, "h", longopts)) != -1) {
-		if (c == 'h')
-			return ctl_help(status_usage);
-		if (c == OPT_JSON)
-			json = true;
-		else if (c == '?' || ctl_common_opt(ctl, c, optarg))
-			return CTL_EXIT_USAGE;
-	}
-	if (optind < argc)
-		return ctl_usage_err("status", "unexpected argument '%s'", argv[optind]);
-	if (!(sock = ctl_socket_path(ctl)))
+	if (!(req = protoclient_req_list(offset))) {
+		ctl_err("%s", strerror(ENOMEM));
 		return CTL_EXIT_ERROR;
-	req = protoclient_req_list();
+	}
 	r = protoclient_call(&(struct protoclient){ .socket = sock, .timeout_ms = STATUS_TIMEOUT_MS }, req, NULL, 0,
 			     &rep);
 	json_object_put(req);
@@ -116,12 +104,76 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		json_object_put(reply);
 		return CTL_EXIT_ERROR;
 	}
-	if (out_init(&o, STDOUT_FILENO, 1 << 16) < 0) {
-		json_object_put(reply);
+	proto_int(reply, "resumed", resumed);
+	if (proto_int(reply, "next", next) < 0 || *next <= offset)
+		*next = -1; /* the last page (or a daemon that does not page) */
+	r = 0;
+	for (size_t i = 0; i < json_object_array_length(sessions) && r == 0; i++) {
+		struct json_object *s = json_object_array_get_idx(sessions, i);
+		const char *sid = proto_str(s, "sid");
+
+		if (sid && json_object_object_get_ex(seen, sid, NULL))
+			continue;
+		if ((sid && jsonadd_bool(seen, sid, true) < 0) || jsonadd_append(all, json_object_get(s)) < 0)
+			r = -ENOMEM;
+	}
+	json_object_put(reply);
+	if (r < 0) {
+		ctl_err("%s", strerror(ENOMEM));
 		return CTL_EXIT_ERROR;
 	}
-	proto_int(reply, "resumed", &resumed);
-	n = json_object_array_length(sessions);
+	return 0;
+}
+
+int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	enum { OPT_JSON = CTL_OPT_LOCAL };
+	static const struct option longopts[] = {
+		CTL_COMMON_OPTIONS,
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct json_object *all = NULL, *seen = NULL, *reply = NULL;
+	const char *sock;
+	bool json = false;
+	int64_t resumed = 0, offset = 0;
+	struct out o;
+	size_t n = 0;
+	int c, r;
+
+	while ((c = ctl_getopt("status", argc, argv, "h", longopts)) != -1) {
+		if (c == 'h')
+			return ctl_help(status_usage);
+		if (c == OPT_JSON)
+			json = true;
+		else if (c == '?' || ctl_common_opt(ctl, c, optarg))
+			return CTL_EXIT_USAGE;
+	}
+	if (optind < argc)
+		return ctl_usage_err("status", "unexpected argument '%s'", argv[optind]);
+	if (!(sock = ctl_socket_path(ctl)))
+		return CTL_EXIT_ERROR;
+	r = CTL_EXIT_ERROR;
+	if (!(all = json_object_new_array()) || !(seen = json_object_new_object()) ||
+	    !(reply = json_object_new_object())) {
+		ctl_err("%s", strerror(ENOMEM));
+		goto out;
+	}
+	/* every page: the daemon sends what fits one message */
+	while (offset >= 0)
+		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset)) != 0)
+			goto out;
+	n = json_object_array_length(all);
+	if (jsonadd_bool(reply, "ok", true) < 0 || jsonadd_value(reply, "sessions", json_object_get(all)) < 0 ||
+	    jsonadd_i64(reply, "resumed", resumed) < 0 || jsonadd_i64(reply, "total", (int64_t)n) < 0) {
+		ctl_err("%s", strerror(ENOMEM));
+		r = CTL_EXIT_ERROR;
+		goto out;
+	}
+	if (out_init(&o, STDOUT_FILENO, 1 << 16) < 0) {
+		r = CTL_EXIT_ERROR;
+		goto out;
+	}
 	if (json) {
 		out_str(&o,
 			json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -130,11 +182,14 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		out_printf(&o, "%-8s  %-10s  %-6s  %-7s  %-10s  %-7s  %-19s  %-9s  %7s  %7s\n", "SID", "USER", "UID",
 			   "SERVICE", "TTY", "PID", "START", "STATE", "IN", "OUT");
 		for (size_t i = 0; i < n; i++)
-			print_session(&o, json_object_array_get_idx(sessions, i));
+			print_session(&o, json_object_array_get_idx(all, i));
 		out_printf(&o, "%zu live session%s, %lld resumed after a restart\n", n, n == 1 ? "" : "s",
 			   (long long)resumed);
 	}
 	r = out_close(&o) < 0 ? CTL_EXIT_ERROR : 0;
+out:
+	json_object_put(all);
+	json_object_put(seen);
 	json_object_put(reply);
 	return r;
 }

@@ -304,23 +304,31 @@ static struct json_object *list_entry(const struct session *s)
 	return e;
 }
 
+/* One page of the live sessions, from the request's "offset" on, as many
+ * as fit one message; "next" is where the following page starts. Sessions
+ * that start or end between pages move the offsets: the client (sessrecctl
+ * status) drops a sid it has already seen. */
 static void op_list(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
 {
-	struct json_object *o = proto_reply_ok(), *arr = json_object_new_array(), *e;
-	size_t used = 96; /* {"ok":true,"sessions":[],"resumed":0,"total":N,"truncated":true} */
-	unsigned total = 0;
-	bool cut = false;
+	struct json_object *o = NULL, *arr = NULL, *e;
+	/* {"ok":true,"sessions":[],"resumed":N,"total":N,"offset":N,"next":N,"truncated":true} */
+	size_t used = 160;
+	int64_t offset = 0, total = 0, next = -1;
 	int r = -ENOMEM;
 
-	if (!o || !arr)
+	if (json_object_object_get_ex(req, "offset", NULL) &&
+	    proto_int_range(req, "offset", 0, INT32_MAX, &offset) < 0) {
+		server_reply_error(d, c, "list: invalid offset");
+		return;
+	}
+	if (!(o = proto_reply_ok()) || !(arr = json_object_new_array()))
 		goto out;
 	for (struct session *s = d->sessions; s; s = s->next) {
 		size_t len;
 
 		if (s->phase == SESSION_ENDED)
 			continue;
-		total++;
-		if (cut)
+		if (total++ < offset || next >= 0)
 			continue;
 		if (!(e = list_entry(s)))
 			goto out;
@@ -329,10 +337,10 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 			json_object_put(e);
 			goto out;
 		}
-		/* One reply is one message: what does not fit is counted, not sent. */
+		/* One reply is one message: the rest is for the next page. */
 		if (used + len + 1 > PROTO_MSG_MAX) {
 			json_object_put(e);
-			cut = true;
+			next = total - 1;
 			continue;
 		}
 		used += len + 1;
@@ -342,7 +350,8 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 	r = jsonadd_value(o, "sessions", arr);
 	arr = NULL; /* o's now, or put */
 	if (r == 0 && (r = jsonadd_i64(o, "resumed", d->ho.resumed)) == 0 &&
-	    (r = jsonadd_i64(o, "total", total)) == 0 && cut)
+	    (r = jsonadd_i64(o, "total", total)) == 0 && (r = jsonadd_i64(o, "offset", offset)) == 0 && next >= 0 &&
+	    (r = jsonadd_i64(o, "next", next)) == 0)
 		r = jsonadd_bool(o, "truncated", true);
 out:
 	json_object_put(arr);

@@ -79,6 +79,16 @@ static struct json_object *close_plain(void)
 	return protoclient_req_close("SID", NULL);
 }
 
+static struct json_object *list_first(void)
+{
+	return protoclient_req_list(0);
+}
+
+static struct json_object *list_page(void)
+{
+	return protoclient_req_list(1234);
+}
+
 /* clang-format off */
 static const struct {
 	struct json_object *(*build)(void);
@@ -95,7 +105,8 @@ static const struct {
 	{ command, "{\"op\":\"attach\",\"token\":\"TOKEN\",\"sid\":\"SID\",\"cmd\":\"scp -t /tmp/\\\"x\\\"\"}" },
 	{ close_kind, "{\"op\":\"close\",\"sid\":\"SID\",\"kind\":\"not_recorded\"}" },
 	{ close_plain, "{\"op\":\"close\",\"sid\":\"SID\"}" },
-	{ protoclient_req_list, "{\"op\":\"list\"}" },
+	{ list_first, "{\"op\":\"list\"}" },
+	{ list_page, "{\"op\":\"list\",\"offset\":1234}" },
 };
 /* clang-format on */
 
