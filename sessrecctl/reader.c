@@ -51,7 +51,8 @@ int reader_open(struct reader *r, struct store *st, size_t index, uint64_t off, 
 	r->fd = open(f->path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0 || fstat(r->fd, &sb) < 0)
 		goto fail;
-	r->size0 = (uint64_t)sb.st_size;
+	/* the size it was listed with counts: a file cut since is cut under the scan */
+	r->size0 = (uint64_t)sb.st_size > f->size ? (uint64_t)sb.st_size : f->size;
 	if (!st->pool_busy && st->pool[2]) {
 		/* fresh pages cost a fault and a clearing each: reuse them */
 		r->rbuf[0] = st->pool[0];
@@ -130,8 +131,16 @@ void reader_close(struct reader *r)
 	r->fd = -1;
 }
 
+static void window_cut(struct reader *r);
+
 void reader_corrupt(struct reader *r)
 {
+	if (r->cur >= 0 && r->guard[r->cur].faulted) {
+		/* the line lost its pages after the scan found its end: it was
+		 * cut with the file, which window_cut reports */
+		window_cut(r);
+		return;
+	}
 	r->st->corrupt++;
 	if (++r->ncorrupt <= READER_CORRUPT_SHOWN)
 		store_warn(r->st, "%s:%llu: corrupt line skipped", r->file->path, (unsigned long long)r->lineno);
@@ -243,15 +252,21 @@ static void *prefetch(void *arg)
 	return NULL;
 }
 
-/* "changed while read", once; the scan then counts as not complete. */
+/* "changed while read", once per file (find, then show, may both see it);
+ * the scan then counts as not complete. */
 static void changed(struct reader *r, uint64_t now)
 {
+	struct shard_file *f = &r->st->files[r->index];
+
 	if (r->changed)
 		return;
-	store_warn(r->st, "%s: changed while read (truncated from %llu to %llu bytes)", r->file->path,
-		   (unsigned long long)r->size0, (unsigned long long)now);
-	r->st->io_error = true;
 	r->changed = true;
+	r->st->io_error = true;
+	if (f->changed)
+		return; /* another reader of the command said it */
+	f->changed = true;
+	store_warn(r->st, "%s: changed while read (truncated from %llu to %llu bytes)", f->path,
+		   (unsigned long long)r->size0, (unsigned long long)now);
 }
 
 /* At the end of the data read: did the file shrink under the reader (now

@@ -128,6 +128,8 @@ static int cmp_file(const void *a, const void *b)
 		return x->rot < y->rot ? -1 : 1;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
+	if (x->gz != y->gz)
+		return x->gz ? -1 : 1; /* .1.gz and .1: the compressed one was rotated first */
 	return strcmp(x->path, y->path);
 }
 

@@ -24,6 +24,7 @@ struct shard_file {
 	size_t chain;  /* files of one chain have the same, and are adjacent */
 	int rot;       /* order in the chain (store.c: rot_order) */
 	uint64_t seq;  /* within rot */
+	bool changed;  /* "changed while read" said: once per file and command */
 };
 
 struct store {

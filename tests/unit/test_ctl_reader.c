@@ -3,7 +3,10 @@
  * gzip siblings, give the same lines; torn, corrupt and overlong lines are
  * reported ("FILE:LINE: corrupt line skipped", counted in st.corrupt) and
  * skipped; lines spanning the reader's 4 MiB chunks come out whole;
- * damaged gzip data ends that file with a warning. */
+ * damaged gzip data ends that file with a warning, a gzip file cut short
+ * is called truncated; after five corrupt lines a file's are counted; a
+ * file that shrinks under the reader (even under its mmap window) is
+ * reported once, without a signal. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -369,6 +372,166 @@ START_TEST(test_gz_damaged)
 }
 END_TEST
 
+/* n event lines of sid A, 200 bytes each ('\n' included), into buf. */
+static size_t event_lines(char *buf, unsigned n)
+{
+	size_t at = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int k = sprintf(buf + at, "{\"sid\":\"" A "\",\"t\":%u.000000,\"ch\":\"o\",\"d\":\"", i);
+
+		memset(buf + at + k, 'a' + (char)(i % 26), (size_t)(200 - k - 3));
+		memcpy(buf + at + 197, "\"}\n", 3);
+		at += 200;
+	}
+	return at;
+}
+
+/* A shard cut to 4 KiB while its first mmap window is being scanned (and
+ * the next one mapped by the helper thread): the lines past the cut are
+ * gone, without a signal and without a "corrupt" word; one "changed while
+ * read" names the sizes, and the scan counts as not complete. */
+START_TEST(test_shrink_under_the_reader)
+{
+	unsigned n = (unsigned)(3 * READER_CHUNK / 200), seen = 0;
+	char *buf = malloc((size_t)n * 200), path[128], want[256], *err;
+	size_t size = event_lines(buf, n);
+	struct store st;
+	struct reader r;
+
+	mkstore();
+	put("sessions-2026-01-01.jsonl", buf, size, false);
+	snprintf(path, sizeof(path), "%s/sessions-2026-01-01.jsonl", dir);
+	open_store(&st);
+	capture();
+	ck_assert_int_eq(reader_open(&r, &st, 0, 0, 0), 0);
+	while (shardscan_next(&r.scan) == 1) {
+		ck_assert_int_eq(shardscan_take(&r.scan, SHARDSCAN_BYTES), 0);
+		ck_assert(r.scan.l.t == (double)seen);
+		if (++seen == 3)
+			ck_assert_int_eq(truncate(path, 4096), 0);
+	}
+	reader_close(&r);
+	err = captured();
+	snprintf(want, sizeof(want), "sessrecctl: %s: changed while read (truncated from %zu to 4096 bytes)\n", path,
+		 size);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(seen, 4096 / 200);
+	ck_assert(st.io_error);
+	ck_assert_uint_eq(st.corrupt, 0);
+	free(err);
+	store_close(&st);
+	rmstore();
+	free(buf);
+}
+END_TEST
+
+/* A file that lost its end between the listing and the reading: the same. */
+START_TEST(test_shrunk_before_open)
+{
+	unsigned n = 100, seen = 0;
+	char *buf = malloc((size_t)n * 200), path[128], want[256], *err;
+	size_t size = event_lines(buf, n);
+	struct store st;
+	struct reader r;
+
+	mkstore();
+	put("sessions-2026-01-01.jsonl", buf, size, false);
+	snprintf(path, sizeof(path), "%s/sessions-2026-01-01.jsonl", dir);
+	open_store(&st);
+	ck_assert_int_eq(truncate(path, 1000), 0);
+	capture();
+	ck_assert_int_eq(reader_open(&r, &st, 0, 0, 0), 0);
+	while (shardscan_next(&r.scan) == 1)
+		seen++;
+	reader_close(&r);
+	err = captured();
+	snprintf(want, sizeof(want), "sessrecctl: %s: changed while read (truncated from %zu to 1000 bytes)\n", path,
+		 size);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(seen, 5);
+	ck_assert(st.io_error);
+	free(err);
+	store_close(&st);
+	rmstore();
+	free(buf);
+}
+END_TEST
+
+/* Twelve corrupt lines: the first five reported, then their count. */
+START_TEST(test_corrupt_summary)
+{
+	char buf[4096], want[1024], *err;
+	size_t at = 0, w = 0;
+	struct store st;
+	struct reader r;
+
+	mkstore();
+	for (int i = 0; i < 12; i++)
+		at += (size_t)sprintf(buf + at, "not a shard line %d\n", i);
+	at += (size_t)sprintf(buf + at, "{\"sid\":\"" A "\",\"t\":1.000000,\"ch\":\"o\",\"d\":\"x\"}\n");
+	put("sessions-2026-01-01.jsonl", buf, at, false);
+	open_store(&st);
+	for (int i = 1; i <= READER_CORRUPT_SHOWN; i++)
+		w += (size_t)snprintf(want + w, sizeof(want) - w, "sessrecctl: %s:%d: corrupt line skipped\n",
+				      st.files[0].path, i);
+	snprintf(want + w, sizeof(want) - w, "sessrecctl: %d more corrupt lines in %s\n", 12 - READER_CORRUPT_SHOWN,
+		 st.files[0].path);
+	capture();
+	ck_assert_int_eq(reader_open(&r, &st, 0, 0, 0), 0);
+	ck_assert_int_eq(shardscan_next(&r.scan), 1);
+	ck_assert_uint_eq(r.lineno, 13);
+	ck_assert_int_eq(shardscan_next(&r.scan), 0);
+	reader_close(&r);
+	err = captured();
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(st.corrupt, 12);
+	free(err);
+	store_close(&st);
+	rmstore();
+}
+END_TEST
+
+/* A gzip shard cut in half: "truncated", not a corrupt line; the lines
+ * before the cut are read. */
+START_TEST(test_gz_cut)
+{
+	unsigned n = 2000, seen = 0;
+	char *buf = malloc((size_t)n * 200), path[128], want[256], *err;
+	size_t size = event_lines(buf, n);
+	struct store st;
+	struct reader r;
+	struct stat sb;
+
+	mkstore();
+	put("sessions-2026-01-01.jsonl.gz", buf, size, true);
+	snprintf(path, sizeof(path), "%s/sessions-2026-01-01.jsonl.gz", dir);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(truncate(path, sb.st_size / 2), 0);
+	open_store(&st);
+	capture();
+	ck_assert_int_eq(reader_open(&r, &st, 0, 0, 0), 0);
+	while (shardscan_next(&r.scan) == 1) {
+		ck_assert_int_eq(shardscan_take(&r.scan, SHARDSCAN_BYTES), 0);
+		ck_assert(r.scan.l.t == (double)seen++);
+	}
+	reader_close(&r);
+	err = captured();
+	snprintf(want, sizeof(want),
+		 "sessrecctl: %s: truncated: the gzip data stops before its end (the lines before the cut are read)\n",
+		 path);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_gt(seen, 0);
+	ck_assert_uint_lt(seen, n);
+	ck_assert_uint_eq(st.corrupt, 1);
+	ck_assert(!st.io_error);
+	free(err);
+	store_close(&st);
+	rmstore();
+	free(buf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("reader");
@@ -381,6 +544,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_chunks);
 	tcase_add_test(tc, test_offset);
 	tcase_add_test(tc, test_gz_damaged);
+	tcase_add_test(tc, test_shrink_under_the_reader);
+	tcase_add_test(tc, test_shrunk_before_open);
+	tcase_add_test(tc, test_corrupt_summary);
+	tcase_add_test(tc, test_gz_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }
