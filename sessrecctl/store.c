@@ -184,6 +184,7 @@ static int add_dir(struct store *st, size_t di, const char *dir, struct seen **s
 			*cap = ncap;
 		}
 		f = &st->files[st->nfiles];
+		*f = (struct shard_file){ .chain = 0 }; /* chain: set once the files are sorted */
 		if (asprintf(&f->path, "%s/%s", dir, e->d_name) < 0) {
 			r = -ENOMEM;
 			break;
