@@ -132,11 +132,11 @@ static bool judge(const struct termquery_filter *f, bool complete)
 	size_t n = f->len - f->body;
 
 	if (complete && f->kind && f->kind != '[' && n > 0) {
-		/* a string's body without its end: BEL, ESC \ or C2 9C */
-		if (p[n - 1] == BEL)
-			n--;
-		else if (n >= 2 && (p[n - 2] == ESCAPE || p[n - 2] == 0xc2))
+		/* a string's body without its end: BEL, ESC \, ST as UTF-8 or 8-bit */
+		if (n >= 2 && (p[n - 2] == ESCAPE || (p[n - 2] == 0xc2 && p[n - 1] == 0x9c)))
 			n -= 2;
+		else if (p[n - 1] == BEL || p[n - 1] == 0x9c)
+			n--;
 	}
 	switch (f->kind) {
 	case '[':
@@ -173,6 +173,7 @@ static size_t finish(struct termquery_filter *f, uint8_t *out, size_t o)
 	f->mode = HOLD;
 	f->len = 0;
 	f->c2 = false;
+	f->cont = 0;
 	return o;
 }
 
@@ -188,6 +189,7 @@ static size_t abort_seq(struct termquery_filter *f, uint8_t *out, size_t o)
 	f->mode = HOLD;
 	f->len = 0;
 	f->c2 = false;
+	f->cont = 0;
 	return o;
 }
 
@@ -196,6 +198,7 @@ static void start(struct termquery_filter *f, int state, char kind, const uint8_
 	f->state = state;
 	f->mode = HOLD;
 	f->c2 = false;
+	f->cont = 0;
 	f->kind = kind;
 	memcpy(f->buf, intro, n);
 	f->len = f->body = n;
@@ -276,6 +279,47 @@ static size_t ground(struct termquery_filter *f, uint8_t b, uint8_t *out, size_t
 	return o;
 }
 
+/* A byte of a string (OSC, DCS, APC, PM, SOS). Its text may be UTF-8; a
+ * C1 control in it (8-bit or as UTF-8) ends it as a VT500 parser would: ST
+ * as its end, any other unjudged, the control starting anew. BEL ends an
+ * OSC, and some terminals end the others with it too, so what follows is
+ * judged as if they all did. */
+static size_t str_byte(struct termquery_filter *f, uint8_t b, uint8_t *out, size_t o)
+{
+	if (b == ESCAPE) {
+		f->state = STR_ESC; /* added with what follows it */
+		return o;
+	}
+	if (f->c2) {
+		f->c2 = false;
+		if (b >= 0x80 && b <= 0x9f) {
+			if (b == 0x9c)
+				return finish(f, out, add(f, b, out, o));
+			o = abort_seq(f, out, o);
+			return c1(f, b, (const uint8_t[]){ 0xc2, b }, 2, out, o);
+		}
+		f->cont = 1;
+	}
+	if (f->cont && b >= 0x80 && b <= 0xbf) {
+		f->cont--;
+		return add(f, b, out, o);
+	}
+	f->cont = 0;
+	if (b >= 0x80 && b <= 0x9f) {
+		if (b == 0x9c)
+			return finish(f, out, add(f, b, out, o));
+		return ground(f, b, out, abort_seq(f, out, o));
+	}
+	o = add(f, b, out, o);
+	if (b == BEL)
+		return finish(f, out, o);
+	if (b == 0xc2)
+		f->c2 = true;
+	else if (b >= 0xc3 && b <= 0xf4)
+		f->cont = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
+	return o;
+}
+
 static size_t step(struct termquery_filter *f, uint8_t b, uint8_t *out, size_t o)
 {
 	if (f->state == GROUND)
@@ -336,18 +380,7 @@ static size_t step(struct termquery_filter *f, uint8_t b, uint8_t *out, size_t o
 		o = abort_seq(f, out, o);
 		return ground(f, b, out, o);
 	case STR:
-		if (b == ESCAPE) {
-			f->state = STR_ESC; /* added with what follows it */
-			return o;
-		}
-		/* BEL ends an OSC; some terminals end the others with it too, so
-		 * what follows is judged as if they all did. ST also comes as
-		 * UTF-8 (C2 9C). */
-		o = add(f, b, out, o);
-		if (b == BEL || (b == 0x9c && f->c2))
-			return finish(f, out, o);
-		f->c2 = b == 0xc2;
-		return o;
+		return str_byte(f, b, out, o);
 	case STR_ESC:
 		if (b == '\\') {
 			o = add(f, ESCAPE, out, o);

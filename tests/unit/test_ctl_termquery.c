@@ -55,6 +55,12 @@ static const struct fcase fcases[] = {
 	{ "\xc2\x9d" "52;c;aGk=\xc2\x9c" "ok", "ok" },
 	{ "\x90$q q\x1b\\ok", "ok" },
 	{ "\x9d" "0;t\x07", NULL },
+	{ "\x1b]0;caf\xc3\xa9 \xe2\x82\xac \xc2\xa0\x07", NULL },      /* UTF-8 in a title */
+	{ "\x1b]10;?\x9c" "ok\x1b]52;c;x\xc2\x9c" "ok", "okok" },        /* ST 8-bit, as UTF-8 */
+	/* a C1 control ends a string, as a VT500 parser sees it */
+	{ "\x1b]0;t\xc2\x9b" "6n\x07", "\x07" },
+	{ "\x1b]0;t\x9b" "6n\x07", "\x07" },
+	{ "\x1bPq#0\x9d" "52;c;x\x07" "ok", "ok" },
 	/* malformed or aborted: dropped, never half passed */
 	{ "\x1b[6\xc3\xa9n", "\xc3\xa9n" },
 	{ "\x1b[6\x18n", "\x18n" },
