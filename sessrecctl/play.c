@@ -264,14 +264,12 @@ static void show_end(struct play *p)
 		io_write_full(STDOUT_FILENO, can, 1);
 }
 
-/* Play ends: answers still on their way from the terminal (with --raw)
- * and keys not read are flushed, so none reaches the shell; then the
- * terminal's modes come back. */
+/* Play ends: input not read (keys, answers of the terminal) is flushed,
+ * so none of it reaches the shell; then the terminal's modes come back.
+ * No tcdrain: a stopped terminal would hold play forever. */
 static void tty_done(struct play *p)
 {
-	if (isatty(STDOUT_FILENO))
-		tcdrain(STDOUT_FILENO);
-	if (p->keys >= 0 || isatty(STDIN_FILENO))
+	if (isatty(STDIN_FILENO))
 		tcflush(STDIN_FILENO, TCIFLUSH);
 	tty_restore(p);
 }

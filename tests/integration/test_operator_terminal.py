@@ -8,8 +8,9 @@
 - play on a real pty (this test is the terminal): a recorded DECRQSS is not
   replayed, nor a clipboard write (OSC 52) nor DA, unless --raw; the answer
   a real xterm sends to the DECRQSS (it holds a space and a q) neither
-  pauses nor quits the player, with --raw too; typed keys still work, and
-  Ctrl-C quits even in the middle of an answer."""
+  pauses nor quits the player, with --raw too; typed keys still work,
+  Ctrl-C quits even in the middle of an answer, and input play did not
+  read is flushed when it ends."""
 import json
 import os
 import shutil
@@ -214,6 +215,21 @@ class PlayTest(unittest.TestCase):
         p.send(XTERM_ANSWER[:5] + b'\x03')
         self.assertEqual(p.wait(30), 0)
         self.assertNotIn(b'after', p.out)
+
+    def test_input_flushed_at_exit(self):
+        """What play has not read when it quits (the rest of one burst after
+        its q: a key read is at most 256 bytes) does not reach the next
+        reader of the terminal."""
+        script = '"$0" play "$1" --dir "$2"; echo "rc=$?"; IFS= read -r l; echo "next=[$l]"'
+        p = h.Pty(['/bin/sh', '-c', script, h.binary('sessrecctl'), S['query'], S['dir']], env=h.ctl_env())
+        self.addCleanup(p.finish)
+        p.expect(rb'mid\r\n', 30)
+        p.send(b'q' + b'X' * 1000 + b'\r')
+        p.expect(rb'rc=0', 30)
+        p.send(b'typed\r')
+        m = p.expect(rb'next=\[(.*)\]', 30)
+        self.assertEqual(m.group(1), b'typed', p.out[-300:])
+        self.assertEqual(p.wait(30), 0)
 
 
 if __name__ == '__main__':
