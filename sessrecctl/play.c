@@ -258,10 +258,10 @@ static int show(struct play *p, const uint8_t *data, size_t n)
  * dropped, or ended if it was being passed. */
 static void show_end(struct play *p)
 {
-	uint8_t can[1];
+	uint8_t tail[1];
 
-	if (!p->as_recorded && termquery_filter_end(&p->filter, can))
-		io_write_full(STDOUT_FILENO, can, 1);
+	if (!p->as_recorded && termquery_filter_end(&p->filter, tail))
+		io_write_full(STDOUT_FILENO, tail, 1);
 }
 
 /* Play ends: input not read (keys, answers of the terminal) is flushed,

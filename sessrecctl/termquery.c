@@ -424,7 +424,9 @@ size_t termquery_filter_end(struct termquery_filter *f, uint8_t *out)
 
 	if (f->state != GROUND)
 		o = abort_seq(f, out, 0);
-	f->c2 = false; /* a lone 0xc2: invalid, not worth showing */
+	else if (f->c2)
+		out[o++] = 0xc2; /* held in case a C1 control followed: none will */
+	f->c2 = false;
 	f->cont = 0;
 	return o;
 }

@@ -33,9 +33,10 @@ void termquery_filter_init(struct termquery_filter *f);
  * calls is held until it is complete. */
 size_t termquery_filter(struct termquery_filter *f, const uint8_t *in, size_t n, uint8_t *out);
 
-/* The stream ended: what is held unfinished is dropped; when a long string
- * was being passed, out gets a CAN (one byte) that ends it. Returns the
- * bytes written (0 or 1). */
+/* The stream ended: a sequence held unfinished is dropped; when a long
+ * string was being passed, out gets a CAN that ends it; a 0xc2 held in
+ * case a C1 control followed is written. Returns the bytes written (0 or
+ * 1). */
 size_t termquery_filter_end(struct termquery_filter *f, uint8_t *out);
 
 struct termquery_keys {

@@ -194,6 +194,51 @@ START_TEST(test_filter_counts)
 }
 END_TEST
 
+/* Random streams made of the pieces of sequences, cut at random: what the
+ * filter lets through, filtered again, is unchanged (so it holds nothing
+ * the filter would take out), and no call writes past its bound. */
+START_TEST(test_filter_idempotent)
+{
+	static const char alphabet[] =
+		"\x1b\x1b\x1b[[]]PPqqnnc6;?$+52\\\x07\x07\xc2\x9b\x9c\x9d\x90\x18\x05"
+		"a \xe2\x82\xac"
+		"01t";
+	uint64_t seed = 0x9e3779b97f4a7c15u + (uint64_t)_i;
+	enum { N = 4096, GUARD = 0xa5 };
+	uint8_t in[N], *once = malloc(2 * N + TERMQUERY_HOLD + 1), *twice = malloc(4 * N + TERMQUERY_HOLD + 1);
+	uint8_t chunk[2 * 64 + TERMQUERY_HOLD + 1];
+	struct termquery_filter f;
+	size_t n1 = 0, n2;
+
+	for (size_t i = 0; i < N; i++) {
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		in[i] = (uint8_t)alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
+	}
+	termquery_filter_init(&f);
+	for (size_t i = 0; i < N;) {
+		size_t k;
+
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		k = 1 + (seed >> 33) % 64;
+		if (k > N - i)
+			k = N - i;
+		memset(chunk, GUARD, sizeof(chunk));
+		n2 = termquery_filter(&f, in + i, k, chunk);
+		REQUIRE(n2 <= 2 * k + TERMQUERY_HOLD && chunk[2 * k + TERMQUERY_HOLD] == GUARD);
+		memcpy(once + n1, chunk, n2);
+		n1 += n2;
+		i += k;
+	}
+	n1 += termquery_filter_end(&f, once + n1);
+	termquery_filter_init(&f);
+	n2 = termquery_filter(&f, once, n1, twice);
+	n2 += termquery_filter_end(&f, twice + n2);
+	ck_assert_msg(n2 == n1 && memcmp(once, twice, n1) == 0, "seed %d: %zu bytes, then %zu", _i, n1, n2);
+	free(once);
+	free(twice);
+}
+END_TEST
+
 struct kcase {
 	const char *in, *want;
 };
@@ -264,6 +309,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_filter_bytewise, 0, (int)(sizeof(fcases) / sizeof(fcases[0])));
 	tcase_add_test(tc, test_filter_long);
 	tcase_add_test(tc, test_filter_counts);
+	tcase_add_loop_test(tc, test_filter_idempotent, 0, 200);
 	tcase_add_loop_test(tc, test_keys, 0, (int)(sizeof(kcases) / sizeof(kcases[0])));
 	tcase_add_test(tc, test_keys_unended);
 	suite_add_tcase(s, tc);
