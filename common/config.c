@@ -37,6 +37,7 @@ static const struct key keys[] = {
 	{ "Daemon", "Socket", K_SOCKET, F(socket_path), 0, 0 },
 	{ "Daemon", "ProcessName", K_PROCNAME, F(process_name), 0, 0 },
 	{ "Daemon", "MaxSessions", K_UINT, F(max_sessions), 1, 65536 },
+	{ "Daemon", "MaxSessionsPerUser", K_UINT, F(max_per_user), 1, 65536 },
 	{ "Daemon", "TokenTimeoutSec", K_UINT, F(token_ttl), 1, 3600 },
 	{ "Daemon", "StateDirectory", K_PATH, F(state_dir), 0, 0 },
 	{ "Recording", "ShardDirectory", K_PATH, F(shard_dir), 0, 0 },
@@ -110,6 +111,7 @@ void config_defaults(struct sessrec_config *c)
 	strcpy(c->socket_path, "/run/sessrec/sessrecd.sock");
 	strcpy(c->process_name, "sessrecd");
 	c->max_sessions = 1024;
+	c->max_per_user = 16;
 	c->token_ttl = 120;
 	strcpy(c->state_dir, "/run/sessrec/sessions");
 	strcpy(c->shard_dir, CONFIG_DEFAULT_SHARD_DIR);

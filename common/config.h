@@ -22,6 +22,7 @@ struct sessrec_config {
 	char socket_path[PATH_MAX]; /* Socket= */
 	char process_name[16];      /* ProcessName= (comm and argv[0] as ps shows them) */
 	unsigned max_sessions;      /* MaxSessions= (1024, 1..65536) */
+	unsigned max_per_user;      /* MaxSessionsPerUser= (16, 1..65536; uid 0 is not capped) */
 	unsigned token_ttl;         /* TokenTimeoutSec= (120, 1..3600) */
 	char state_dir[PATH_MAX];   /* StateDirectory= (/run/sessrec/sessions) */
 	/* [Recording] */

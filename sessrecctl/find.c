@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "find.h"
 #include "out.h"
@@ -107,18 +108,25 @@ static int cmp_candidate(const void *a, const void *b)
 static void list_candidates(struct finder *f)
 {
 	size_t show = f->n < FIND_SHOW_CANDIDATES ? f->n : FIND_SHOW_CANDIDATES;
+	struct out o;
 
 	qsort(f->c, f->n, sizeof(*f->c), cmp_candidate);
 	ctl_err("'%s' is ambiguous; it matches %s%zu sessions:", f->prefix, f->overflow ? "more than " : "", f->n);
+	if (out_init(&o, STDERR_FILENO, 4096) < 0)
+		return;
 	for (size_t i = 0; i < show; i++) {
 		char when[32] = "-";
 
 		if (f->c[i].start > 0)
 			out_fmt_time_local(when, sizeof(when), f->c[i].start);
-		fprintf(stderr, "  %s  %s  %s\n", f->c[i].tg.sid, when, f->c[i].user[0] ? f->c[i].user : "-");
+		/* the user is the shard's: escaped like every recorded string */
+		out_printf(&o, "  %s  %s  ", f->c[i].tg.sid, when);
+		out_safe_str(&o, f->c[i].user[0] ? f->c[i].user : "-");
+		out_write(&o, "\n", 1);
 	}
 	if (f->n > show || f->overflow)
-		fprintf(stderr, "  ...\n");
+		out_str(&o, "  ...\n");
+	out_close(&o);
 }
 
 /* The session's first line in a file older than tg's in its chain (a

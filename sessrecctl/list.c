@@ -279,6 +279,7 @@ static void print_json(struct list *ls, const struct lsess *s)
 	struct json_object *o = json_object_new_object(), *hl, *el, *hdr = NULL, *meta = NULL, *v;
 	char when[64];
 	const char *txt;
+	size_t len;
 
 	hl = reread(ls, s, L_HDR, s->hdr_file, s->hdr_off, s->hdr_line);
 	el = reread(ls, s, L_END, s->end_file, s->end_off, s->end_line);
@@ -306,8 +307,9 @@ static void print_json(struct list *ls, const struct lsess *s)
 	json_object_object_add(o, "commands", json_object_new_int64(s->ncmds));
 	json_object_object_add(o, "shard", json_object_new_string(ls->st.files[s->file].path));
 	json_object_object_add(o, "line", json_object_new_int64(s->first_line));
-	txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	out_str(&ls->out, txt);
+	txt = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (txt)
+		out_json(&ls->out, txt, len); /* DEL and C1 escaped too */
 	out_write(&ls->out, "\n", 1);
 	json_object_put(o);
 	json_object_put(hl);

@@ -1,5 +1,6 @@
 /* out: buffered output and the display formats of sessrecctl. Recorded
- * strings reach the operator's terminal only through out_safe.
+ * strings reach the operator's terminal only through out_safe (text) or
+ * out_json (JSON).
  * Convention: 0 or -errno. */
 #include <errno.h>
 #include <math.h>
@@ -125,6 +126,34 @@ void out_safe_pad(struct out *o, const char *s, int width)
 
 	for (; cols < width; cols++)
 		out_write(o, " ", 1);
+}
+
+void out_json(struct out *o, const char *txt, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)txt;
+	size_t i = 0, run = 0;
+	char esc[8];
+
+	while (i < n) {
+		int k = p[i] < 0x80 ? 1 : utf8_seq(p + i, n - i);
+		/* a raw C0 byte is json-c's to escape, but never gets through */
+		bool ctl = k == 1 ? p[i] < 0x20 || p[i] == 0x7f : k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0;
+
+		if (k > 0 && !ctl) {
+			i += (size_t)k;
+			continue;
+		}
+		out_write(o, p + run, i - run);
+		if (ctl) {
+			snprintf(esc, sizeof(esc), "\\u%04x", k == 1 ? p[i] : p[i + 1]);
+			out_write(o, esc, 6);
+		} else {
+			out_write(o, "\\ufffd", 6);
+		}
+		i += k > 0 ? (size_t)k : k < 0 ? (size_t)-k : n - i;
+		run = i;
+	}
+	out_write(o, p + run, n - run);
 }
 
 int out_close(struct out *o)

@@ -24,6 +24,13 @@ void out_safe(struct out *o, const char *s, size_t n);
 void out_safe_str(struct out *o, const char *s);
 /* out_safe_str padded with spaces to width columns (one per character). */
 void out_safe_pad(struct out *o, const char *s, int width);
+/* Writes a JSON text that json-c made (json_object_to_json_string_ext), n
+ * bytes, with what json-c leaves raw in its strings escaped: DEL and the C1
+ * controls as \u007f and \u0080-\u009f, each invalid UTF-8 maximal
+ * subpart as \ufffd. json-c escapes C0 controls itself and writes only
+ * ASCII outside strings (a raw C0 byte would be escaped too), so the
+ * output holds no control character at all. */
+void out_json(struct out *o, const char *txt, size_t n);
 /* Writes what is buffered; returns o->err. */
 int out_flush(struct out *o);
 /* Flushes and frees; returns o->err. */

@@ -3,7 +3,10 @@
  * session as it is recorded. The terminal is raw while playing and is
  * restored on every way out: the end, q, SIGINT, SIGTERM, SIGHUP, and
  * around a suspension. Signals arrive through a signalfd, so no handler
- * runs asynchronously.
+ * runs asynchronously. The recording does not get to talk to the
+ * operator's terminal (termquery.h): report requests and clipboard writes
+ * are filtered from the output unless --raw, only typed keys count (the
+ * terminal's answers are skipped), and pending input is flushed at exit.
  * Convention: helpers 0 or -errno; run and the command an exit status. */
 #include <errno.h>
 #include <math.h>
@@ -20,6 +23,7 @@
 #include "io.h"
 #include "monoclock.h"
 #include "sessread.h"
+#include "termquery.h"
 
 #define FOLLOW_POLL_MS 100
 
@@ -28,7 +32,9 @@ static const char play_usage[] =
 	"\n"
 	"Replays a session's output in the terminal with the recorded timing.\n"
 	"Keys: space pauses and resumes, '.' shows the next output while paused,\n"
-	"q (or Ctrl-C) quits. The terminal is restored however play ends.\n"
+	"q (or Ctrl-C) quits. The terminal is restored however play ends. What\n"
+	"the terminal answers (to queries the recording holds) is never taken\n"
+	"for a key.\n"
 	"\n"
 	"Options:\n"
 	"  -s, --speed X        play X times as fast (default 1)\n"
@@ -36,6 +42,10 @@ static const char play_usage[] =
 	"  -f, --follow         follow a live session as it is recorded (like\n"
 	"                       tail -f): what was recorded so far at once, then\n"
 	"                       new output as it comes, until the session ends\n"
+	"  --raw                replay the output as recorded: without it, report\n"
+	"                       requests (DA, DSR, DECRQSS, colour queries...),\n"
+	"                       clipboard writes (OSC 52) and other sequences that\n"
+	"                       make the terminal answer or act are left out\n"
 	"  --dir DIR            read shards from DIR (repeatable)\n"
 	"  -h, --help           this help\n"
 	"\n"
@@ -54,7 +64,12 @@ struct play {
 	double vt, prev_t; /* virtual and recorded time of the last event */
 	bool paused, step;
 	double paused_at;
-	int quit; /* 'q' or the signal that ends play */
+	int quit;         /* 'q' or the signal that ends play */
+	bool as_recorded; /* --raw: no filter */
+	struct termquery_filter filter;
+	struct termquery_keys answers;
+	uint8_t *obuf; /* filtered output */
+	size_t ocap;
 };
 
 static void tty_raw(struct play *p)
@@ -92,13 +107,17 @@ static void toggle_pause(struct play *p)
 
 static void keys(struct play *p)
 {
-	char buf[64];
+	uint8_t buf[256], typed[256];
 	ssize_t n = read(p->keys, buf, sizeof(buf));
+	size_t k;
 
 	if (n == 0)
 		p->keys = -1; /* no more keys: play on */
-	for (ssize_t i = 0; i < n; i++) {
-		switch (buf[i]) {
+	/* A terminal's answer (a DECRQSS reply holds a space and a q) is
+	 * skipped, also when it comes in pieces. */
+	k = n > 0 ? termquery_keys(&p->answers, buf, (size_t)n, typed) : 0;
+	for (size_t i = 0; i < k; i++) {
+		switch (typed[i]) {
 		case ' ':
 			toggle_pause(p);
 			break;
@@ -216,6 +235,45 @@ static int setup_signals(struct play *p)
 	return 0;
 }
 
+/* One output event to the terminal, filtered unless --raw; 0 or -errno. */
+static int show(struct play *p, const uint8_t *data, size_t n)
+{
+	size_t need = 2 * n + TERMQUERY_HOLD;
+
+	if (p->as_recorded)
+		return io_write_full(STDOUT_FILENO, data, n);
+	if (need > p->ocap) {
+		uint8_t *b = realloc(p->obuf, need);
+
+		if (!b)
+			return -ENOMEM;
+		p->obuf = b;
+		p->ocap = need;
+	}
+	n = termquery_filter(&p->filter, data, n, p->obuf);
+	return io_write_full(STDOUT_FILENO, p->obuf, n);
+}
+
+/* The end of the output: a sequence left unfinished by the recording is
+ * dropped, or ended if it was being passed. */
+static void show_end(struct play *p)
+{
+	uint8_t tail[1];
+
+	if (!p->as_recorded && termquery_filter_end(&p->filter, tail))
+		io_write_full(STDOUT_FILENO, tail, 1);
+}
+
+/* Play ends: input not read (keys, answers of the terminal) is flushed,
+ * so none of it reaches the shell; then the terminal's modes come back.
+ * No tcdrain: a stopped terminal would hold play forever. */
+static void tty_done(struct play *p)
+{
+	if (isatty(STDIN_FILENO))
+		tcflush(STDIN_FILENO, TCIFLUSH);
+	tty_restore(p);
+}
+
 static int run(struct play *p, struct sessread *sr)
 {
 	const struct shardread_line *l;
@@ -246,7 +304,7 @@ static int run(struct play *p, struct sessread *sr)
 		if (l->kind == SHARDREAD_EVENT && l->ch == 'o') {
 			if (!p->follow)
 				wait_event(p, l->t);
-			if (!p->quit && (r = io_write_full(STDOUT_FILENO, sr->data, sr->ndata)) < 0) {
+			if (!p->quit && (r = show(p, (const uint8_t *)sr->data, sr->ndata)) < 0) {
 				tty_restore(p);
 				ctl_err("writing: %s", strerror(-r));
 				return CTL_EXIT_ERROR;
@@ -267,11 +325,13 @@ static int parse_num(const char *s, double *out)
 
 int ctl_cmd_play(struct ctl *ctl, int argc, char **argv)
 {
+	enum { OPT_RAW = CTL_OPT_LOCAL };
 	static const struct option longopts[] = {
 		CTL_COMMON_OPTIONS,
 		{ "speed", required_argument, NULL, 's' },
 		{ "idle-limit", required_argument, NULL, 'i' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "raw", no_argument, NULL, OPT_RAW },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct play p = { .speed = 1, .keys = -1, .sigfd = -1 };
@@ -294,6 +354,9 @@ int ctl_cmd_play(struct ctl *ctl, int argc, char **argv)
 		case 'f':
 			p.follow = true;
 			break;
+		case OPT_RAW:
+			p.as_recorded = true;
+			break;
 		case '?':
 			return CTL_EXIT_USAGE;
 		default:
@@ -311,9 +374,13 @@ int ctl_cmd_play(struct ctl *ctl, int argc, char **argv)
 	}
 	if (isatty(STDIN_FILENO))
 		p.keys = STDIN_FILENO;
+	termquery_filter_init(&p.filter);
+	termquery_keys_init(&p.answers);
 	tty_raw(&p);
 	r = run(&p, &sr);
-	tty_restore(&p);
+	show_end(&p);
+	tty_done(&p);
+	free(p.obuf);
 	close(p.sigfd);
 	if (p.quit && p.quit != 'q') {
 		sessread_close(&sr);

@@ -42,6 +42,16 @@ static const char *str_of(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/* before, then v escaped ("?" when absent), then after: every value read
+ * from a shard is printed through out_safe, numbers too (a hostile shard
+ * can hold any string where a number belongs). */
+static void put(struct out *o, const char *before, const char *v, const char *after)
+{
+	out_str(o, before);
+	out_safe_str(o, v ? v : "?");
+	out_str(o, after);
+}
+
 static void field(struct out *o, const char *name, const char *value)
 {
 	out_printf(o, "%-10s", name);
@@ -70,7 +80,7 @@ static void show_hdr(struct show *sh, struct json_object *line, const struct sha
 	out_printf(o, "%-10s", "User");
 	out_safe_str(o, str_of(meta, "user"));
 	if ((v = str_of(meta, "uid")))
-		out_printf(o, " (uid %s)", v);
+		put(o, " (uid ", v, ")");
 	out_printf(o, "\n%-10s", "Service");
 	out_safe_str(o, str_of(meta, "service"));
 	if ((v = str_of(meta, "proto"))) {
@@ -81,7 +91,7 @@ static void show_hdr(struct show *sh, struct json_object *line, const struct sha
 	out_printf(o, "\n%-10s", "Source");
 	out_safe_str(o, str_of(meta, "src_ip"));
 	if ((v = str_of(meta, "src_port")) && strcmp(v, "0") != 0)
-		out_printf(o, " port %s", v);
+		put(o, " port ", v, "");
 	out_write(o, "\n", 1);
 	field(o, "Host", str_of(meta, "host"));
 	field(o, "TTY", str_of(meta, "tty"));
@@ -89,8 +99,9 @@ static void show_hdr(struct show *sh, struct json_object *line, const struct sha
 		field(o, "Auth", v);
 	if ((v = str_of(meta, "cmd")))
 		field(o, "Command", v);
-	out_printf(o, "%-10s%sx%s, TERM=", "Terminal", str_of(hdr, "width") ? str_of(hdr, "width") : "?",
-		   str_of(hdr, "height") ? str_of(hdr, "height") : "?");
+	out_printf(o, "%-10s", "Terminal");
+	put(o, "", str_of(hdr, "width"), "x");
+	put(o, "", str_of(hdr, "height"), ", TERM=");
 	out_safe_str(o, str_of(env, "TERM"));
 	out_str(o, ", SHELL=");
 	out_safe_str(o, str_of(env, "SHELL"));
@@ -98,9 +109,10 @@ static void show_hdr(struct show *sh, struct json_object *line, const struct sha
 	if ((v = str_of(meta, "input")))
 		field(o, "Input", strcmp(v, "true") == 0 ? "recorded" : "not recorded");
 	if ((v = str_of(meta, "pid"))) {
-		out_printf(o, "%-10s%s", "PID", v);
+		out_printf(o, "%-10s", "PID");
+		out_safe_str(o, v);
 		if ((v = str_of(meta, "audit_session")) && strcmp(v, "-1") != 0)
-			out_printf(o, ", audit session %s", v);
+			put(o, ", audit session ", v, "");
 		out_write(o, "\n", 1);
 	}
 	if (meta && json_object_is_type(meta, json_type_object)) {
@@ -169,11 +181,11 @@ static void show_exec(struct show *sh, const struct shardread_line *l)
 
 	json_object_object_get_ex(l->obj, "exec", &e);
 	when(sh, l->t);
-	out_printf(o, "exec  pid %s", str_of(e, "pid") ? str_of(e, "pid") : "?");
+	put(o, "exec  pid ", str_of(e, "pid"), "");
 	if (str_of(e, "ppid"))
-		out_printf(o, " ppid %s", str_of(e, "ppid"));
+		put(o, " ppid ", str_of(e, "ppid"), "");
 	if (str_of(e, "uid"))
-		out_printf(o, " uid %s", str_of(e, "uid"));
+		put(o, " uid ", str_of(e, "uid"), "");
 	if (str_of(e, "cwd")) {
 		out_str(o, " in ");
 		out_safe_str(o, str_of(e, "cwd"));
@@ -199,15 +211,15 @@ static void show_exit(struct show *sh, const struct shardread_line *l)
 	sig = str_of(e, "signal");
 	code = str_of(e, "code");
 	dur = str_of(e, "dur");
-	out_printf(&sh->o, "exit  pid %s", str_of(e, "pid") ? str_of(e, "pid") : "?");
+	put(&sh->o, "exit  pid ", str_of(e, "pid"), "");
 	if (sig) {
 		out_str(&sh->o, " killed by signal ");
 		out_safe_str(&sh->o, sig);
 	} else {
-		out_printf(&sh->o, " status %s", code ? code : "?");
+		put(&sh->o, " status ", code, "");
 	}
 	if (dur)
-		out_printf(&sh->o, " after %ss", dur);
+		put(&sh->o, " after ", dur, "s");
 	out_write(&sh->o, "\n", 1);
 }
 
@@ -256,17 +268,19 @@ static void show_summary(struct show *sh, const struct sessinfo *s)
 	for (int k = 0; k < 2; k++) {
 		out_printf(o, "  %-10s", k ? "Input" : "Output");
 		if ((v = str_of(end, k ? "bytes_in" : "bytes_out")))
-			out_printf(o, "%s bytes relayed, ", v);
+			put(o, "", v, " bytes relayed, ");
 		out_printf(o, "%llu bytes recorded in %llu event%s", (unsigned long long)sh->bytes[k],
 			   (unsigned long long)sh->events[k], sh->events[k] == 1 ? "" : "s");
 		if (k && (v = str_of(end, "withheld")) && strcmp(v, "0") != 0)
-			out_printf(o, ", %s bytes withheld (secrets)", v);
+			put(o, ", ", v, " bytes withheld (secrets)");
 		out_write(o, "\n", 1);
 	}
 	out_printf(o, "  %-10s%u, markers %u, commands %u\n", "Resizes", sh->resizes, sh->markers, sh->execs);
 	out_printf(o, "  %-10s%s\n", "Truncated", s->trunc ? "yes: the per-session cap was reached" : "no");
-	if ((v = str_of(end, "bytes_recorded")))
-		out_printf(o, "  %-10s%s bytes of shard lines\n", "Stored", v);
+	if ((v = str_of(end, "bytes_recorded"))) {
+		out_printf(o, "  %-10s", "Stored");
+		put(o, "", v, " bytes of shard lines\n");
+	}
 }
 
 int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
@@ -291,8 +305,9 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 		r = CTL_EXIT_ERROR;
 		goto out_sr;
 	}
-	out_printf(&sh.o, "%-10s%s\n%-10s%s:%llu\n", "Session", sr.tg.sid, "Shard", st.files[sr.tg.file].path,
-		   (unsigned long long)sr.tg.lineno + 1);
+	out_printf(&sh.o, "%-10s%s\n%-10s", "Session", sr.tg.sid, "Shard"); /* a valid sid: [0-9A-Za-z._-] */
+	out_safe_str(&sh.o, st.files[sr.tg.file].path);
+	out_printf(&sh.o, ":%llu\n", (unsigned long long)sr.tg.lineno + 1);
 	while ((n = sessread_next(&sr, &l)) == 1) {
 		switch (l->kind) {
 		case SHARDREAD_HDR:

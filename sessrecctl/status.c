@@ -175,8 +175,12 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		out_str(&o,
-			json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		size_t len;
+		const char *txt = json_object_to_json_string_length(
+			reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+		if (txt)
+			out_json(&o, txt, len);
 		out_write(&o, "\n", 1);
 	} else {
 		out_printf(&o, "%-8s  %-10s  %-6s  %-7s  %-10s  %-7s  %-19s  %-9s  %7s  %7s\n", "SID", "USER", "UID",

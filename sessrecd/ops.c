@@ -167,6 +167,33 @@ static int shard_space_ok(struct daemon *d)
 	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize >= d->cfg.min_free;
 }
 
+/* Whether uid holds its share already: MaxSessionsPerUser=, and never the
+ * last sixteenth of MaxSessions= (rounded up), kept for other users, so
+ * that one user's idle logins cannot leave others unrecorded (fail=open) or
+ * locked out (fail=closed). uid 0 is not capped: it can stop the daemon
+ * anyway, and `sessrecctl record` runs as root. The refusal in err. */
+static bool user_over_share(struct daemon *d, int64_t uid, char *err, size_t cap)
+{
+	unsigned reserve = (d->cfg.max_sessions + 15) / 16, held;
+
+	if (uid == 0)
+		return false;
+	if (d->cfg.max_sessions == 1)
+		reserve = 0; /* one slot: nothing to keep */
+	held = session_user_count(d, uid);
+	if (held >= d->cfg.max_per_user) {
+		snprintf(err, cap, "too many sessions of uid %lld (MaxSessionsPerUser=%u)", (long long)uid,
+			 d->cfg.max_per_user);
+		return true;
+	}
+	if (held >= d->cfg.max_sessions - reserve) {
+		snprintf(err, cap, "uid %lld has %u sessions; the last %u of MaxSessions=%u are kept for other users",
+			 (long long)uid, held, reserve, d->cfg.max_sessions);
+		return true;
+	}
+	return false;
+}
+
 static void op_open(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
 {
 	struct session_state st;
@@ -196,6 +223,11 @@ static void op_open(struct daemon *d, struct conn *c, struct json_object *req, i
 		emit_skipped(d, &st, "session_limit");
 		snprintf(err, sizeof(err), "too many sessions (MaxSessions=%u)", d->cfg.max_sessions);
 		reply_skipped(d, c, err, "session_limit");
+		return;
+	}
+	if (user_over_share(d, st.uid, err, sizeof(err))) {
+		emit_skipped(d, &st, "user_session_limit");
+		reply_skipped(d, c, err, "user_session_limit");
 		return;
 	}
 	s = session_new(d);
@@ -231,16 +263,6 @@ static const char *unattached_kind(struct json_object *req)
 	return k;
 }
 
-static void emit_unattached(struct daemon *d, struct session *s, const char *kind)
-{
-	struct event e = { .type = EVENT_SESSION_UNATTACHED };
-	char uid[24];
-
-	session_event_base(s, &e, uid);
-	event_add(&e, "kind", kind);
-	emit_event(d, &e);
-}
-
 static void op_close(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
 {
 	const char *sid = proto_str(req, "sid"), *state;
@@ -264,8 +286,11 @@ static void op_close(struct daemon *d, struct conn *c, struct json_object *req, 
 			server_reply_error(d, c, "close: a close of this session is already waiting");
 		return;
 	case SESSION_OPEN:
-		emit_unattached(d, s, unattached_kind(req));
+		session_emit_unattached(d, s, unattached_kind(req));
 		state = "unattached";
+		break;
+	case SESSION_UNATTACHED:
+		state = "unattached"; /* said when its token expired */
 		break;
 	case SESSION_COMMAND:
 		state = "command";

@@ -200,6 +200,15 @@ unsigned session_relay_count(const struct daemon *d)
 	return d->nrelay;
 }
 
+unsigned session_user_count(const struct daemon *d, int64_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct session *s = d->sessions; s; s = s->next)
+		n += s->st.uid == uid && live(s->phase);
+	return n;
+}
+
 const char *session_phase_name(enum session_phase p)
 {
 	/* clang-format off */
@@ -211,6 +220,7 @@ const char *session_phase_name(enum session_phase p)
 	case SESSION_ENDED: return "ended";
 	case SESSION_COMMAND: return "command";
 	case SESSION_DRYRUN: return "dry_run";
+	case SESSION_UNATTACHED: return "unattached";
 	}
 	/* clang-format on */
 	return "unknown";
@@ -501,23 +511,46 @@ void session_writer_stopped(struct daemon *d)
 
 /* ---- the tick ---- */
 
-/* An open session whose opener is gone and whose token can no longer be
- * used will never be attached nor closed. */
-static bool open_abandoned(struct daemon *d, struct session *s, int64_t now)
+/* The login of s (its opener) is over: nobody will attach or close it. */
+static bool opener_gone(const struct session *s)
 {
-	bool expired = s->token_spent || now - s->opened_ms > (int64_t)d->cfg.token_ttl * 1000;
-
-	return expired && s->st.pid > 0 && kill((pid_t)s->st.pid, 0) < 0 && errno == ESRCH;
+	return s->st.pid > 0 && kill((pid_t)s->st.pid, 0) < 0 && errno == ESRCH;
 }
 
-static void emit_abandoned(struct daemon *d, struct session *s)
+static bool token_expired(struct daemon *d, const struct session *s, int64_t now)
+{
+	return now - s->opened_ms > (int64_t)d->cfg.token_ttl * 1000;
+}
+
+void session_emit_unattached(struct daemon *d, const struct session *s, const char *kind)
 {
 	struct event e = { .type = EVENT_SESSION_UNATTACHED };
 	char uid[24];
 
 	session_event_base(s, &e, uid);
-	event_add(&e, "kind", "opener_gone");
+	event_add(&e, "kind", kind);
 	emit_event(d, &e);
+}
+
+/* Expiries, once a second. A registration nobody attached within the
+ * token's life is said at once, while its login goes on: an idle `ssh -N`,
+ * a login whose shim was skipped or whose attach was refused. It then holds
+ * no slot (MaxSessions=, MaxSessionsPerUser=), so such logins cannot starve
+ * other users; it stays in the registry for PAM's close. */
+static void expire(struct daemon *d, struct session *s, int64_t now)
+{
+	if (s->phase == SESSION_ENDED && !s->closer && now - s->ended_ms > DAEMON_ENDED_KEEP_MS) {
+		session_free(d, s);
+	} else if (s->phase == SESSION_OPEN && (s->token_spent || token_expired(d, s, now)) && opener_gone(s)) {
+		/* the login is over: nothing will attach or close it */
+		session_emit_unattached(d, s, "opener_gone");
+		session_free(d, s);
+	} else if (s->phase == SESSION_OPEN && token_expired(d, s, now)) {
+		session_emit_unattached(d, s, "token_expired");
+		set_phase(d, s, SESSION_UNATTACHED);
+	} else if (s->phase == SESSION_UNATTACHED && opener_gone(s)) {
+		session_free(d, s); /* said when it expired */
+	}
 }
 
 void session_tick(struct daemon *d, int64_t now, bool house)
@@ -531,14 +564,8 @@ void session_tick(struct daemon *d, int64_t now, bool house)
 		if (s->phase == SESSION_RELAYING &&
 		    (s->sync.urgent || (s->sync.dirty && now - s->sync.saved_ms >= SESSION_STATE_EVERY_MS)))
 			session_save(d, s);
-		if (!house)
-			continue;
-		if (s->phase == SESSION_ENDED && !s->closer && now - s->ended_ms > DAEMON_ENDED_KEEP_MS) {
-			session_free(d, s);
-		} else if (s->phase == SESSION_OPEN && open_abandoned(d, s, now)) {
-			emit_abandoned(d, s);
-			session_free(d, s);
-		}
+		if (house)
+			expire(d, s, now);
 	}
 }
 

@@ -20,7 +20,10 @@
  *   RELAYING, DRAINING --session_detach (handoff at SIGTERM)--> (freed)
  *   FINISHING --writer wrote the end line (session_writer_progress)-->
  *        ENDED, or freed when a close waits (it is answered "recorded")
- *   OPEN, COMMAND, DRYRUN, ENDED --op close, expiry (session_tick)--> (freed)
+ *   OPEN --TokenTimeoutSec passed without an attach (session_tick): the
+ *        session_unattached alert at once--> UNATTACHED
+ *   OPEN, COMMAND, DRYRUN, ENDED, UNATTACHED --op close, expiry
+ *        (session_tick)--> (freed)
  *
  * Convention: 0 or -errno; lookups return NULL when nothing matches. */
 #pragma once
@@ -42,6 +45,9 @@ enum session_phase {
 	SESSION_ENDED,     /* recorded; kept until PAM's close (or expiry) */
 	SESSION_COMMAND,   /* a non-tty command was noted */
 	SESSION_DRYRUN,    /* attached in dry-run mode: nothing relayed or recorded */
+	/* not attached within TokenTimeoutSec=: alerted at once; waits for PAM's
+	 * close or its opener's end, and holds no slot */
+	SESSION_UNATTACHED,
 };
 
 struct session_waiter;
@@ -98,6 +104,10 @@ struct session *session_by_serial(struct daemon *d, uint64_t serial);
 unsigned session_live_count(const struct daemon *d);
 unsigned session_relay_count(const struct daemon *d);
 
+/* The sessions of uid that count against MaxSessions= (a walk of the
+ * registry: opens are rare, the relay's path never asks). */
+unsigned session_user_count(const struct daemon *d, int64_t uid);
+
 /* "open", "recording", ... as list shows them. */
 const char *session_phase_name(enum session_phase p);
 
@@ -105,6 +115,11 @@ const char *session_phase_name(enum session_phase p);
  * protocol, as seed 000's syslog carries it) pam_service src_ip. uid is a
  * caller buffer of 24 bytes that must outlive e. */
 void session_event_base(const struct session *s, struct event *e, char *uid);
+
+/* The session_unattached alert for s (a registration that never
+ * attached): kind says why it is raised (no_shell, sftp, token_expired,
+ * opener_gone...). */
+void session_emit_unattached(struct daemon *d, const struct session *s, const char *kind);
 
 /* OPEN -> RELAYING: the relay takes the terminals (fds[0] the outer tty,
  * fds[1] the inner master; set to -1 once taken), the recording begins,
@@ -172,8 +187,10 @@ int session_save_handoff(struct daemon *d, struct session *s, int64_t now_ns);
 void session_hold(struct daemon *d, struct session *s);
 
 /* The tick: relays' window sizes and deadlines, state files; with house
- * also expiries (ended sessions nobody closed, open ones whose opener is
- * gone). */
+ * also expiries: open sessions not attached within TokenTimeoutSec= become
+ * UNATTACHED with a session_unattached alert (kind token_expired) while
+ * their login goes on; ended sessions nobody closed, and open or
+ * unattached ones whose opener is gone, are freed. */
 void session_tick(struct daemon *d, int64_t now, bool house);
 
 /* SIGTERM: every relaying session ends with reason "shutdown". */

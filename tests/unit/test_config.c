@@ -23,6 +23,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.socket_path, "/run/sessrec/sessrecd.sock");
 	ck_assert_str_eq(c.process_name, "sessrecd");
 	ck_assert_uint_eq(c.max_sessions, 1024);
+	ck_assert_uint_eq(c.max_per_user, 16);
 	ck_assert_uint_eq(c.token_ttl, 120);
 	ck_assert_str_eq(c.state_dir, "/run/sessrec/sessions");
 	ck_assert_str_eq(c.shard_dir, "/var/lib/sessrec");
@@ -58,6 +59,7 @@ static void all_keys(struct sessrec_config *c)
 	strcpy(c->socket_path, "/run/x.sock");
 	strcpy(c->process_name, "p");
 	c->max_sessions = 1;
+	c->max_per_user = 65536;
 	c->token_ttl = 3600;
 	strcpy(c->state_dir, "/s");
 	strcpy(c->shard_dir, "/d");
@@ -85,6 +87,10 @@ static void empty_host(struct sessrec_config *c)
 {
 	c->hostname[0] = '\0';
 }
+static void per_user(struct sessrec_config *c)
+{
+	c->max_per_user = 2;
+}
 static void size_g(struct sessrec_config *c)
 {
 	c->session_cap = 1ULL << 30;
@@ -102,13 +108,15 @@ static const struct {
 	{ "[Daemon]\nProcessName=kworker/u8:2-ev\n[Recording]\n"
 	  "ShardDirectory=/var/lib/systemd/coredump/transcripts\nSessionMaxBytes=10M\n"
 	  "[Syslog]\nTargets=pid1\n[Shell]\nQuiet=yes\n", honeypot },
-	{ "[Daemon]\r\nSocket = /run/x.sock\r\nProcessName=p\r\nMaxSessions=1\r\nTokenTimeoutSec=3600\r\n"
+	{ "[Daemon]\r\nSocket = /run/x.sock\r\nProcessName=p\r\nMaxSessions=1\r\nMaxSessionsPerUser=65536\r\n"
+	  "TokenTimeoutSec=3600\r\n"
 	  "StateDirectory=/s\r\n[Recording]\r\nShardDirectory=/d\r\nRecordInput=no\r\n"
 	  "SessionMaxBytes=512K\r\nMinFreeSpace=0\r\nWithholdSecrets=off\r\n[Syslog]\r\n"
 	  "Targets=journal, devlog,stdout\r\nDevLog=/run/rsyslog.sock\r\nHostname=decoy-01.example\r\n"
 	  "AppName=app\r\nFacility=authpriv\r\n[Shell]\r\nShell=/bin/dash\r\nQuiet=TRUE\r\n", all_keys },
 	{ "[Daemon]\nMaxSessions=2\n[Recording]\n[Daemon]\nMaxSessions=3\n", later_wins },
 	{ "  [Daemon]\n\tMaxSessions=2\n  MaxSessions=3   ; inline comment\n", later_wins },
+	{ "[Daemon]\nMaxSessionsPerUser=2\n", per_user },
 	{ "[Syslog]\nTargets=none\n", no_targets },
 	{ "[Syslog]\nHostname=\n", empty_host },
 	{ "[Recording]\nSessionMaxBytes=1G\nMinFreeSpace=123\n", size_g },
@@ -152,6 +160,9 @@ static const struct {
 	{ "[Daemon]\nMaxSessions=-1\n", "test.conf:2: bad value for MaxSessions= in [Daemon]: expected a number from 1 to 65536" },
 	{ "[Daemon]\nMaxSessions=12abc\n", "test.conf:2: bad value for MaxSessions= in [Daemon]: expected a number from 1 to 65536" },
 	{ "[Daemon]\nMaxSessions=99999999999999999999999\n", "test.conf:2: bad value for MaxSessions= in [Daemon]: expected a number from 1 to 65536" },
+	{ "[Daemon]\nMaxSessionsPerUser=0\n", "test.conf:2: bad value for MaxSessionsPerUser= in [Daemon]: expected a number from 1 to 65536" },
+	{ "[Daemon]\nMaxSessionsPerUser=65537\n", "test.conf:2: bad value for MaxSessionsPerUser= in [Daemon]: expected a number from 1 to 65536" },
+	{ "[Daemon]\nMaxSessionsPerUser=sixteen\n", "test.conf:2: bad value for MaxSessionsPerUser= in [Daemon]: expected a number from 1 to 65536" },
 	{ "[Daemon]\nTokenTimeoutSec=\n", "test.conf:2: bad value for TokenTimeoutSec= in [Daemon]: expected a number from 1 to 3600" },
 	{ "[Daemon]\nSocket=relative.sock\n", "test.conf:2: bad value for Socket= in [Daemon]: expected an absolute path of at most 107 characters" },
 	{ "[Daemon]\nSocket=/01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789.sock\n",
