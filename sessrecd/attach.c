@@ -131,10 +131,12 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 	if (s->token_spent)
 		return refuse(d, peer, s, "token already used", close_after);
 	s->token_spent = true; /* spent even if a check below fails */
+	/* Expiry first: an expired registration is UNATTACHED by now, and
+	 * "token expired" is the line the user should see. */
+	if (s->phase == SESSION_UNATTACHED || mono_ms() - s->opened_ms > (int64_t)d->cfg.token_ttl * 1000)
+		return refuse(d, peer, s, "token expired", close_after);
 	if (s->phase != SESSION_OPEN)
 		return refuse(d, peer, s, "the session is not waiting for an attach", close_after);
-	if (mono_ms() - s->opened_ms > (int64_t)d->cfg.token_ttl * 1000)
-		return refuse(d, peer, s, "token expired", close_after);
 	sid = proto_str(req, "sid");
 	if (sid && strcmp(sid, s->st.sid) != 0)
 		return refuse(d, peer, s, "the token is not that session's", close_after);

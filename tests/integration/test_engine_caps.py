@@ -107,6 +107,15 @@ class UnattachedExpiryTest(Caps):
             self.d.wait_event('session_unattached', sid, timeout=15)
             self.assertEqual(h.close_session(self.d.sock, sid).get('state'), 'unattached')
 
+    def test_attach_after_expiry_says_token_expired(self):
+        r = h.open_session(self.d.sock, user='root', uid=0)
+        self.assertIs(r.get('ok'), True, r)
+        self.d.wait_event('session_unattached', r['sid'], timeout=15)
+        late = h.call(self.d.sock, {'op': 'attach', 'token': r['token'], 'cmd': 'true'})
+        self.assertIs(late.get('ok'), False, late)
+        self.assertEqual(late.get('error'), 'token expired')
+        self.assertEqual(h.close_session(self.d.sock, r['sid']).get('state'), 'unattached')
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)
