@@ -17,54 +17,29 @@
 #include "state.h"
 #include "writer.h"
 
-/* The shard file at path, opened once and shared. */
-static struct shard_file *shard_get(struct daemon *d, const char *path)
-{
-	struct shard_file *f;
-	size_t len = strlen(path);
-	int fd;
-
-	for (f = d->shard_files; f; f = f->next) {
-		if (strcmp(f->path, path) == 0) {
-			f->refs++;
-			return f;
-		}
-	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
-	if (fd >= 0) {
-		/* The umask must not decide who reads recordings. */
-		if (fchmod(fd, 0640) < 0) {
-			int e = errno;
-
-			close(fd);
-			errno = e;
-			return NULL;
-		}
-	} else if (errno == EEXIST) {
-		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	}
-	if (fd < 0)
-		return NULL;
-	f = malloc(sizeof(*f) + len + 1);
-	if (!f) {
-		close(fd);
-		errno = ENOMEM;
-		return NULL;
-	}
-	memcpy(f->path, path, len + 1);
-	f->fd = fd;
-	f->refs = 1;
-	f->next = d->shard_files;
-	d->shard_files = f;
-	return f;
-}
-
 /* Where the lines go: d->sink when set (tests), else the disk writer. */
 static uint64_t sink_line(struct daemon *d, int fd, uint64_t owner, const char *line, size_t len, bool notify)
 {
 	if (d->sink)
 		return d->sink->line(d->sink, fd, owner, line, len, notify);
 	return writer_line_later(d->writer, fd, owner, line, len, notify);
+}
+
+/* A resync line (writer.h); with the in-memory sink, a line. */
+static uint64_t sink_resync(struct daemon *d, int fd, uint64_t owner, const char *line, size_t len)
+{
+	if (d->sink)
+		return d->sink->line(d->sink, fd, owner, line, len, true);
+	return writer_resync_line(d->writer, fd, owner, line, len);
+}
+
+/* A fence (writer.h); the in-memory sink has nothing to count (tests
+ * report the writer's count themselves). */
+static uint64_t sink_fence(struct daemon *d, uint64_t owner, bool forget)
+{
+	if (d->sink)
+		return 1;
+	return d->writer ? writer_fence(d->writer, owner, forget) : 0;
 }
 
 /* The lines queued by one recorder call go out together. */
@@ -101,10 +76,19 @@ void recorder_init(struct recording *rec, struct daemon *d, struct session_state
 void recorder_release(struct recording *rec)
 {
 	struct daemon *d = rec->d;
-	struct shard_file *f = rec->file, **pp;
+	struct shard_file *f = rec->file;
 
 	rec->file = NULL;
-	if (!f || --f->refs > 0)
+	if (!f)
+		return;
+	for (struct recording **pp = &f->recs; *pp; pp = &(*pp)->file_next) {
+		if (*pp == rec) {
+			*pp = rec->file_next;
+			break;
+		}
+	}
+	rec->file_next = NULL;
+	if (--f->refs > 0)
 		return;
 	/* The close waits behind the lines already queued for the fd; at
 	 * shutdown the writer has written everything already. */
@@ -112,24 +96,21 @@ void recorder_release(struct recording *rec)
 		f->refs = 0; /* out of memory: kept open for the next session of that day */
 		return;
 	}
-	for (pp = &d->shard_files; *pp; pp = &(*pp)->next) {
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	}
-	free(f);
+	shardfile_forget(d, f);
 }
 
 void recorder_close_all(struct daemon *d)
 {
-	while (d->shard_files) {
-		struct shard_file *f = d->shard_files;
+	shardfile_close_all(d);
+}
 
-		d->shard_files = f->next;
-		close(f->fd);
-		free(f);
-	}
+/* rec writes f from now on. */
+static void attach_file(struct recording *rec, struct shard_file *f)
+{
+	rec->file = f;
+	rec->file_next = f->recs;
+	f->recs = rec;
+	rec->file_bytes = 0;
 }
 
 double recorder_elapsed(const struct recording *rec)
@@ -139,20 +120,37 @@ double recorder_elapsed(const struct recording *rec)
 	return ns <= 0 ? 0.0 : (double)ns / 1e9;
 }
 
-/* Queues one line whatever the cap (header, trunc, end). */
+/* Whether lines are counted lost instead of queued (see enum recorder_loss). */
+static bool losing(const struct recording *rec)
+{
+	return rec->loss == RECORDER_FENCING || rec->loss == RECORDER_DEGRADED || rec->loss == RECORDER_PROBING;
+}
+
+static void counted(struct recording *rec, size_t len)
+{
+	rec->st->bytes_recorded += len;
+	rec->file_bytes += len;
+	rec->sync->dirty = true;
+}
+
+/* Queues one line whatever the cap (header, trunc, end); while a loss
+ * lasts, counts it lost instead (seq 1: nothing to wait for). */
 static uint64_t put_line(struct recording *rec, const char *line, size_t len, bool notify)
 {
 	uint64_t seq;
 
 	if (!rec->file)
 		return 0;
+	if (losing(rec)) {
+		rec->lost_pending += len;
+		return 1;
+	}
 	seq = sink_line(rec->d, rec->file->fd, rec->owner, line, len, notify);
 	if (!seq) {
 		recorder_write_failed(rec, ENOMEM);
 		return 0;
 	}
-	rec->st->bytes_recorded += len;
-	rec->sync->dirty = true;
+	counted(rec, len);
 	return seq;
 }
 
@@ -193,21 +191,14 @@ static bool recording(const struct recording *rec)
 	return rec->file && !rec->st->truncated && !rec->st->failed;
 }
 
-int recorder_begin(struct recording *rec)
+/* The session's header line (the same in every file the session writes:
+ * a shard file describes itself). Its length or -errno. */
+static int format_header(const struct recording *rec, char *line, size_t cap)
 {
-	char path[PATH_MAX], line[SHARD_LINE_MAX], start[64], host[256];
-	struct session_state *st = rec->st;
+	const struct session_state *st = rec->st;
+	char start[64], host[256];
 	struct shard_header h = { 0 };
-	int n, r;
 
-	if ((r = shard_path(path, sizeof(path), rec->d->cfg.shard_dir, st->start_sec)) < 0)
-		return r;
-	if ((r = io_mkdir_p(rec->d->cfg.shard_dir, 0700)) < 0)
-		return r;
-	rec->file = shard_get(rec->d, path);
-	if (!rec->file)
-		return -errno;
-	state_copy(st->shard, sizeof(st->shard), path);
 	if (rec->d->cfg.hostname[0])
 		snprintf(host, sizeof(host), "%s", rec->d->cfg.hostname);
 	else if (gethostname(host, sizeof(host)) < 0)
@@ -236,7 +227,136 @@ int recorder_begin(struct recording *rec)
 		.audit_session = (long)st->audit_session,
 		.input = st->input,
 	};
-	n = shard_format_header(line, sizeof(line), st->sid, &h);
+	return shard_format_header(line, cap, st->sid, &h);
+}
+
+static void put_marker(struct recording *rec, const char *text)
+{
+	char line[SHARD_LINE_MAX];
+	int n = shard_format_marker(line, sizeof(line), rec->st->sid, recorder_elapsed(rec), text);
+
+	if (n > 0)
+		put_line(rec, line, (size_t)n, false);
+}
+
+/* The marker for a removed file, once. */
+static void write_start_note(struct recording *rec)
+{
+	char text[96];
+
+	if (rec->note_due) {
+		snprintf(text, sizeof(text), "shard replaced; %llu bytes written to the removed file",
+			 (unsigned long long)rec->removed_note);
+		put_marker(rec, text);
+		rec->note_due = false;
+	}
+}
+
+/* The header again in a new file, and the marker for the removed one. */
+static void write_start(struct recording *rec)
+{
+	char line[SHARD_LINE_MAX];
+	int n = format_header(rec, line, sizeof(line));
+
+	if (n > 0)
+		put_line(rec, line, (size_t)n, false);
+	write_start_note(rec);
+}
+
+static struct shard_file *shard_open(struct daemon *d, const char *path);
+
+/* f was removed under its recordings: each goes on in a new file at the
+ * same path (the directory made again), its header first, then a marker
+ * saying how many of its bytes went with the removed file. While a loss
+ * lasts, both wait for the loss marker (try_resync). */
+static void replace_file(struct daemon *d, struct shard_file *f)
+{
+	char path[PATH_MAX];
+	struct recording *rec;
+
+	state_copy(path, sizeof(path), f->path);
+	f->moved = true;
+	log_line("%s was removed while sessions wrote it; they go on in a new file there", path);
+	f->refs++; /* f stays while its recordings leave it */
+	while ((rec = f->recs)) {
+		uint64_t gone = rec->file_bytes;
+		struct shard_file *nf;
+
+		recorder_release(rec);
+		rec->removed_bytes += gone;
+		rec->removed_note = rec->news_bytes = gone;
+		rec->note_due = true;
+		if (!(nf = shard_open(d, path))) {
+			log_line("session %s: cannot re-create %s: %s; recording stopped, the session goes on",
+				 rec->st->sid, path, strerror(errno));
+			rec->st->failed = true;
+			rec->sync->urgent = true;
+		} else {
+			attach_file(rec, nf);
+			if (!losing(rec))
+				write_start(rec);
+			hand_over(d);
+		}
+		if (rec->report)
+			rec->report(rec, RECORDER_SHARD_LOST);
+	}
+	if (--f->refs == 0 && sink_close(d, f->fd))
+		shardfile_forget(d, f);
+}
+
+/* Is f still the file at its path? Renamed (rotated), its recordings stay
+ * in it and new ones open the path anew; removed, it is replaced. */
+static void check_file(struct daemon *d, struct shard_file *f)
+{
+	switch (shardfile_identity(f)) {
+	case SHARDFILE_SAME:
+		return;
+	case SHARDFILE_MOVED:
+		if (!f->moved)
+			log_line(
+				"%s was renamed; the sessions writing it stay in it, new sessions go to a new file there",
+				f->path);
+		f->moved = true;
+		return;
+	case SHARDFILE_REMOVED:
+		if (f->recs)
+			replace_file(d, f);
+		else
+			f->moved = true;
+		return;
+	}
+}
+
+/* The shard at path, after checking that a file open for it is still the
+ * one there (a removed one is replaced first); the directory is made
+ * (0700) when it is gone. NULL with errno. */
+static struct shard_file *shard_open(struct daemon *d, const char *path)
+{
+	struct shard_file *f = shardfile_find(d, path);
+	int r;
+
+	if (f)
+		check_file(d, f); /* may replace f, opening path anew */
+	if (!shardfile_find(d, path) && (r = io_mkdir_p(d->cfg.shard_dir, 0700)) < 0) {
+		errno = -r;
+		return NULL;
+	}
+	return shardfile_get(d, path);
+}
+
+int recorder_begin(struct recording *rec)
+{
+	char path[PATH_MAX], line[SHARD_LINE_MAX];
+	struct shard_file *f;
+	int n, r;
+
+	if ((r = shard_path(path, sizeof(path), rec->d->cfg.shard_dir, rec->st->start_sec)) < 0)
+		return r;
+	if (!(f = shard_open(rec->d, path)))
+		return -errno;
+	attach_file(rec, f);
+	state_copy(rec->st->shard, sizeof(rec->st->shard), path);
+	n = format_header(rec, line, sizeof(line));
 	if (n < 0) {
 		recorder_release(rec);
 		return n;
@@ -312,42 +432,76 @@ void recorder_marker(struct recording *rec, const char *text)
 	hand_over(rec->d);
 }
 
-void recorder_finish(struct recording *rec, const char *reason)
+static void try_resync(struct recording *rec);
+static void resume_lines(struct recording *rec, enum recorder_loss then);
+
+uint64_t recorder_lost(const struct recording *rec)
+{
+	return rec->lost_bytes + rec->lost_marking + rec->lost_pending;
+}
+
+/* The end line, behind the loss marker when lines were lost: if the marker
+ * cannot be written, neither is the end line, so an end line on disk has
+ * exact counters. */
+static void finish_now(struct recording *rec, const char *reason)
 {
 	struct session_state *st = rec->st;
 	char line[SHARD_LINE_MAX], end[64];
 	struct timeval now;
-	double t = recorder_elapsed(rec);
 	struct shard_end e;
 	int n;
 
-	rec->end_seq = 0;
-	if (!rec->file)
-		return;
-	if (recording(rec)) {
-		(void)shard_encode_flush(&rec->carry_o, st->sid, t, 'o', line_sink, rec);
-		(void)shard_encode_flush(&rec->carry_i, st->sid, t, 'i', line_sink, rec);
-	}
-	recorder_flush_withheld(rec);
+	if (rec->loss == RECORDER_DEGRADED)
+		try_resync(rec);
+	if (rec->loss == RECORDER_PROBING)
+		resume_lines(rec, RECORDER_MARKING);
 	gettimeofday(&now, NULL);
 	if (shard_rfc3339(end, sizeof(end), now.tv_sec, now.tv_usec) < 0)
 		end[0] = '\0';
 	e = (struct shard_end){
-		.duration = t,
+		.duration = recorder_elapsed(rec),
 		.bytes_out = st->bytes_out,
 		.bytes_in = st->bytes_in,
 		.bytes_recorded = st->bytes_recorded,
 		.withheld = st->withheld,
 		.resizes = st->resizes,
 		.truncated = st->truncated || st->failed,
+		.lost_bytes = recorder_lost(rec),
+		.removed_bytes = rec->removed_bytes,
+		.write_error = rec->loss_err ? recorder_err_name(rec->loss_err) : NULL,
 		.reason = reason,
 		.end = end[0] ? end : NULL,
 	};
 	n = shard_format_end(line, sizeof(line), st->sid, &e);
 	if (n > 0)
 		rec->end_seq = put_line(rec, line, (size_t)n, true);
+	if (rec->loss != RECORDER_OK)
+		(void)sink_fence(rec->d, rec->owner, true); /* the writer forgets the owner */
 	hand_over(rec->d);
 	recorder_release(rec);
+}
+
+int recorder_finish(struct recording *rec, const char *reason)
+{
+	struct session_state *st = rec->st;
+	double t = recorder_elapsed(rec);
+
+	rec->end_seq = 0;
+	if (!rec->file)
+		return 0;
+	if (recording(rec)) {
+		(void)shard_encode_flush(&rec->carry_o, st->sid, t, 'o', line_sink, rec);
+		(void)shard_encode_flush(&rec->carry_i, st->sid, t, 'i', line_sink, rec);
+	}
+	recorder_flush_withheld(rec);
+	if (rec->loss == RECORDER_FENCING) {
+		/* The writer's count of what it dropped comes first. */
+		rec->finish_reason = reason;
+		rec->end_seq = UINT64_MAX;
+		return -EINPROGRESS;
+	}
+	finish_now(rec, reason);
+	return 0;
 }
 
 void recorder_write_failed(struct recording *rec, int err)
@@ -356,18 +510,165 @@ void recorder_write_failed(struct recording *rec, int err)
 		return;
 	rec->st->failed = true;
 	rec->sync->urgent = true;
-	log_line("session %s: cannot write %s: %s; recording stopped, the session goes on", rec->st->sid,
+	log_line("session %s: cannot record to %s: %s; recording stopped, the session goes on", rec->st->sid,
 		 rec->st->shard[0] ? rec->st->shard : "its shard", strerror(err));
-	if (!rec->st->truncated && rec->file && err != ENOMEM) {
-		char line[SHARD_LINE_MAX];
-		int n = shard_format_trunc(line, sizeof(line), rec->st->sid);
+}
 
-		rec->st->truncated = true;
-		/* owner 0: a failure of this line is not reported again */
-		if (n > 0 && sink_line(rec->d, rec->file->fd, 0, line, (size_t)n, false))
-			rec->st->bytes_recorded += (uint64_t)n;
-		hand_over(rec->d);
+/* ---- loss accounting (docs/architecture.md, "Loss accounting") ---- */
+
+const char *recorder_err_name(int err)
+{
+	const char *s = strerrorname_np(err);
+
+	return s ? s : "EIO";
+}
+
+static void uncount(struct recording *rec, uint64_t len)
+{
+	rec->st->bytes_recorded -= len < rec->st->bytes_recorded ? len : rec->st->bytes_recorded;
+	rec->file_bytes -= len < rec->file_bytes ? len : rec->file_bytes;
+	rec->sync->dirty = true;
+}
+
+/* The loss marker's line: "write failed (ENOSPC); N bytes lost". */
+static int format_loss_line(const struct recording *rec, char *line, size_t cap, uint64_t lost)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "write failed (%s); %llu bytes lost", recorder_err_name(rec->loss_err),
+		 (unsigned long long)lost);
+	return shard_format_marker(line, cap, rec->st->sid, recorder_elapsed(rec), text);
+}
+
+static void loss_marker(struct recording *rec, uint64_t lost)
+{
+	char line[SHARD_LINE_MAX];
+	int n = format_loss_line(rec, line, sizeof(line), lost);
+
+	if (n > 0)
+		put_line(rec, line, (size_t)n, false);
+}
+
+/* The header a file without it needed is written (or, at the end, queued):
+ * the loss marker and the "shard replaced" marker follow it. */
+static void resume_lines(struct recording *rec, enum recorder_loss then)
+{
+	uint64_t lost = rec->lost_pending;
+
+	rec->lost_pending = 0;
+	rec->loss = then;
+	if (then == RECORDER_MARKING)
+		rec->lost_marking = lost;
+	else
+		rec->lost_bytes += lost;
+	rec->news_bytes = lost;
+	loss_marker(rec, lost);
+	write_start_note(rec);
+}
+
+/* Tries to end a loss: the first line is a resync line (writer.h), the
+ * loss marker, or the header when the file lacks it. */
+static void try_resync(struct recording *rec)
+{
+	char line[SHARD_LINE_MAX];
+	bool header = rec->file_bytes == 0;
+	int n;
+
+	if (!rec->file)
+		return;
+	if (header)
+		n = format_header(rec, line, sizeof(line));
+	else
+		n = format_loss_line(rec, line, sizeof(line), rec->lost_pending);
+	if (n <= 0 || !sink_resync(rec->d, rec->file->fd, rec->owner, line, (size_t)n))
+		return;
+	counted(rec, (size_t)n);
+	rec->resync_len = (uint64_t)n;
+	if (header) {
+		rec->loss = RECORDER_PROBING;
+	} else {
+		rec->lost_marking = rec->lost_pending;
+		rec->lost_pending = 0;
+		rec->loss = RECORDER_MARKING;
+		write_start_note(rec);
 	}
+	hand_over(rec->d);
+}
+
+static void news(struct recording *rec, enum recorder_news what)
+{
+	if (rec->report)
+		rec->report(rec, what);
+}
+
+void recorder_writer_report(struct recording *rec, const struct writer_error *r)
+{
+	if (!rec->file)
+		return; /* ended: its loss is in its end line */
+	switch (r->kind) {
+	case WRITER_FAILED:
+		if (rec->loss == RECORDER_OK) {
+			rec->loss_err = r->err;
+			log_line("session %s: cannot write %s: %s; lines are counted lost until writing works again",
+				 rec->st->sid, rec->st->shard, strerror(r->err));
+			news(rec, RECORDER_DEGRADED_NEWS);
+		} else if (rec->loss == RECORDER_MARKING || rec->loss == RECORDER_PROBING) {
+			rec->lost_pending += rec->lost_marking;
+			rec->lost_marking = 0;
+			uncount(rec, rec->resync_len);
+		} else {
+			return;
+		}
+		rec->loss = RECORDER_FENCING;
+		if (!sink_fence(rec->d, rec->owner, false))
+			recorder_write_failed(rec, ENOMEM);
+		break;
+	case WRITER_FENCE:
+		if (rec->loss != RECORDER_FENCING)
+			return;
+		uncount(rec, r->bytes);
+		rec->lost_pending += r->bytes;
+		rec->loss = RECORDER_DEGRADED;
+		rec->sync->urgent = true;
+		if (rec->finish_reason) {
+			const char *why = rec->finish_reason;
+
+			rec->finish_reason = NULL;
+			finish_now(rec, why);
+			news(rec, RECORDER_FINISHED);
+		}
+		break;
+	case WRITER_RESUMED:
+		if (rec->loss == RECORDER_PROBING) {
+			resume_lines(rec, RECORDER_OK);
+		} else if (rec->loss == RECORDER_MARKING) {
+			rec->lost_bytes += rec->lost_marking;
+			rec->news_bytes = rec->lost_marking;
+			rec->lost_marking = 0;
+			rec->loss = RECORDER_OK;
+		} else {
+			return;
+		}
+		hand_over(rec->d);
+		log_line("session %s: writing %s works again; %llu bytes were lost", rec->st->sid, rec->st->shard,
+			 (unsigned long long)rec->news_bytes);
+		news(rec, RECORDER_RESUMED_NEWS);
+		break;
+	}
+}
+
+void recorder_tick(struct daemon *d)
+{
+	struct shard_file *f, *next;
+
+	for (f = d->shard_files; f; f = next) {
+		next = f->next;
+		check_file(d, f);
+	}
+	for (f = d->shard_files; f; f = f->next)
+		for (struct recording *rec = f->recs; rec; rec = rec->file_next)
+			if (rec->loss == RECORDER_DEGRADED)
+				try_resync(rec);
 }
 
 /* A crash can cut a line short (SIGKILL between the pages of one write):
@@ -397,15 +698,17 @@ int recorder_resume(struct recording *rec, const struct state_pending *p)
 {
 	struct session_state *st = rec->st;
 	size_t n = strlen(st->shard);
+	struct shard_file *f;
 	int fd;
 
 	/* Written by a daemon as root, still checked: a shard, by full path. */
 	if (st->shard[0] != '/' || n < 7 || strcmp(st->shard + n - 6, ".jsonl") != 0)
 		return -EINVAL;
-	rec->file = shard_get(rec->d, st->shard);
-	if (!rec->file)
+	if (!(f = shard_open(rec->d, st->shard)))
 		return -errno;
-	if (rec->file->refs == 1) {
+	attach_file(rec, f);
+	rec->file_bytes = st->bytes_recorded; /* in this file, as far as anyone knows */
+	if (f->refs == 1) {
 		/* O_APPEND is write-only here: a descriptor that may read. */
 		fd = open(st->shard, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 		if (fd >= 0) {

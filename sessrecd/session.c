@@ -84,6 +84,46 @@ static void relay_report(struct relay *r, enum relay_event ev, const char *reaso
 	set_phase(d, s, SESSION_DRAINING);
 }
 
+static void emit_recorded(struct daemon *d, struct session *s, const char *reason);
+
+/* The recorder's news of a session's recording, as events (sessrecd(8),
+ * "LOSS ACCOUNTING"). */
+static void recording_news(struct recording *rec, enum recorder_news what)
+{
+	struct session *s = (struct session *)(void *)((char *)rec - offsetof(struct session, rec));
+	struct event e = { 0 };
+	char uid[24], bytes[24];
+
+	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)rec->news_bytes);
+	switch (what) {
+	case RECORDER_FINISHED:
+		if (s->phase == SESSION_FINISHING)
+			emit_recorded(s->d, s, s->end_reason);
+		return;
+	case RECORDER_SHARD_LOST:
+		e.type = EVENT_SHARD_LOST;
+		e.msg = "shard file removed; the session goes on in a new file";
+		break;
+	case RECORDER_DEGRADED_NEWS:
+		e.type = EVENT_RECORDING_DEGRADED;
+		e.msg = "recording lines cannot be written; they are counted until writing works again";
+		break;
+	case RECORDER_RESUMED_NEWS:
+		e.type = EVENT_RECORDING_RESUMED;
+		e.msg = "recording resumed behind a marker stating the bytes lost";
+		break;
+	}
+	session_event_base(s, &e, uid);
+	event_add(&e, "path", s->st.shard);
+	if (what == RECORDER_DEGRADED_NEWS) {
+		event_add(&e, "reason", recorder_err_name(rec->loss_err));
+		event_add(&e, "error", strerror(rec->loss_err));
+	} else {
+		event_add(&e, what == RECORDER_SHARD_LOST ? "bytes" : "lost_bytes", bytes);
+	}
+	emit_event(s->d, &e);
+}
+
 /* Gives s its serial, binds its relay and recording and puts it at the
  * head of the registry in phase p. */
 static void session_link(struct daemon *d, struct session *s, enum session_phase p)
@@ -92,6 +132,7 @@ static void session_link(struct daemon *d, struct session *s, enum session_phase
 	s->serial = ++d->next_serial;
 	relay_init(&s->relay, d, &s->st, &s->sync, &s->rec, relay_report, s);
 	recorder_init(&s->rec, d, &s->st, &s->sync, s->serial);
+	s->rec.report = recording_news;
 	s->phase = SESSION_ENDED; /* counts as nothing until set_phase */
 	set_phase(d, s, p);
 	s->next = d->sessions;
@@ -234,9 +275,11 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 {
 	const struct session_state *st = &s->st;
 	struct event e = { .type = EVENT_SESSION_RECORDED };
-	char dur[32], bytes[24];
+	char dur[32], bytes[24], lost[24], removed[24];
 
 	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
+	snprintf(lost, sizeof(lost), "%llu", (unsigned long long)recorder_lost(&s->rec));
+	snprintf(removed, sizeof(removed), "%llu", (unsigned long long)s->rec.removed_bytes);
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
 	event_add(&e, "sid", st->sid);
 	event_add(&e, "service", st->proto[0] ? st->proto : st->service);
@@ -246,6 +289,13 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	event_add(&e, "bytes", bytes);
 	event_add(&e, "truncated", st->truncated || st->failed ? "true" : "false");
 	event_add(&e, "reason", reason);
+	/* Cap, disk and shard loss apart: see sessrecd(8), "LOSS ACCOUNTING". */
+	event_add(&e, "degraded", s->rec.loss_err ? "true" : "false");
+	event_add(&e, "lost_bytes", lost);
+	if (s->rec.loss_err)
+		event_add(&e, "write_error", recorder_err_name(s->rec.loss_err));
+	event_add(&e, "shard_lost", s->rec.removed_bytes || s->rec.note_due ? "true" : "false");
+	event_add(&e, "removed_bytes", removed);
 	emit_event(d, &e);
 }
 
@@ -395,8 +445,10 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	s->end_reason = reason;
 	relay_stop(&s->relay);
 	handoff_drop(&d->ho, s->st.sid);
-	recorder_finish(&s->rec, reason);
-	emit_recorded(d, s, reason);
+	/* A loss still being counted delays the end line and this event
+	 * (recording_news, RECORDER_FINISHED). */
+	if (recorder_finish(&s->rec, reason) == 0)
+		emit_recorded(d, s, reason);
 	state_remove(d, s);
 	set_phase(d, s, SESSION_FINISHING);
 	s->ended_ms = mono_ms();

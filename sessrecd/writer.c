@@ -16,21 +16,27 @@
 #include "monoclock.h"
 #include "writer.h"
 
-#define WRITER_ERRORS_MAX 64
 #define WRITER_BLOCK (64 * 1024)               /* line bytes per block, a bigger line gets its own */
 #define WRITER_IOV 64                          /* lines per writev (IOV_MAX is 1024) */
 #define WRITER_SLOW_NS (2 * 1000000LL)         /* a direct write slower than this... */
 #define WRITER_HOLD_MIN_NS (1000 * 1000000LL)  /* ...leaves the disk to the thread this long, */
 #define WRITER_HOLD_MAX_NS (60000 * 1000000LL) /* doubling while the disk stays slow */
 
-enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK };
+enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK, E_FENCE };
+
+enum { LINE_NOTIFY = 1, LINE_RESYNC = 2 };
 
 /* One line in an E_LINES block, its bytes right after it (padded to 8). */
 struct line_rec {
 	uint64_t owner;
 	int fd;
-	bool notify;
+	uint8_t flags; /* LINE_* */
 	uint32_t len;
+};
+
+struct drop {
+	uint64_t owner;
+	uint64_t bytes; /* dropped since the owner's last fence */
 };
 
 struct entry {
@@ -38,6 +44,7 @@ struct entry {
 	enum entry_kind kind;
 	int fd;
 	bool notify;
+	bool forget; /* E_FENCE: the owner's dropping ends */
 	uint64_t owner;
 	uint64_t seq;
 	size_t len;      /* of data (E_LINES: used so far) */
@@ -61,8 +68,10 @@ struct writer {
 	/* Write-through (loop thread only): no direct writes before this
 	 * CLOCK_MONOTONIC time; the current hold-off after a slow write. */
 	int64_t direct_after, hold_ns;
-	struct writer_error errors[WRITER_ERRORS_MAX];
-	size_t nerrors;
+	struct writer_error *errors;
+	size_t nerrors, caperrors;
+	struct drop *drops; /* see drop_find */
+	size_t ndrops, capdrops;
 	int efd;
 };
 
@@ -110,81 +119,200 @@ static size_t rec_size(size_t len)
 	return (sizeof(struct line_rec) + len + 7) & ~(size_t)7;
 }
 
-static void report(struct writer *w, uint64_t owner, int err)
+/* Reports grow as needed: a fence or resumption the loop never heard of
+ * would leave its loss accounting wrong. Only out of memory is one lost. */
+static void report(struct writer *w, struct writer_error r)
 {
-	if (!owner)
+	if (!r.owner)
 		return;
 	pthread_mutex_lock(&w->mu);
-	if (w->nerrors < WRITER_ERRORS_MAX)
-		w->errors[w->nerrors++] = (struct writer_error){ owner, err };
+	if (w->nerrors == w->caperrors) {
+		size_t cap = w->caperrors ? w->caperrors * 2 : 64;
+		struct writer_error *ne = realloc(w->errors, cap * sizeof(*ne));
+
+		if (ne) {
+			w->errors = ne;
+			w->caperrors = cap;
+		}
+	}
+	if (w->nerrors < w->caperrors)
+		w->errors[w->nerrors++] = r;
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* The lines of a block. Consecutive lines for one fd go out in one writev:
- * an O_APPEND write lands whole and unmixed whatever its size (the inode
- * lock), so a run of whole lines is as safe as one line, at a fraction of
- * the system calls. When the disk takes only part of a run, the whole lines
- * it took stay, the torn one is cut off and the rest are written (and fail)
- * one by one, so each owner hears of its own loss. Returns whether the loop
- * is to be woken. */
-static bool perform_lines(struct writer *w, struct entry *e)
+/* The owners whose lines are dropped since one of theirs failed, with the
+ * bytes dropped since their last fence. Touched only by whoever performs
+ * lines (the thread, or the loop while the thread sleeps on an empty
+ * queue), never both at once. */
+static struct drop *drop_find(struct writer *w, uint64_t owner)
 {
-	struct iovec iov[WRITER_IOV];
+	if (!owner)
+		return NULL;
+	for (size_t i = 0; i < w->ndrops; i++)
+		if (w->drops[i].owner == owner)
+			return &w->drops[i];
+	return NULL;
+}
+
+/* Owner's lines are dropped from now on. Out of memory, the table cannot
+ * grow: the failure is still reported, and the loop stops queuing the
+ * owner's lines when it hears of it. */
+static struct drop *drop_start(struct writer *w, uint64_t owner)
+{
+	if (!owner)
+		return NULL;
+	if (w->ndrops == w->capdrops) {
+		size_t cap = w->capdrops ? w->capdrops * 2 : 16;
+		struct drop *nd = realloc(w->drops, cap * sizeof(*nd));
+
+		if (!nd)
+			return NULL;
+		w->drops = nd;
+		w->capdrops = cap;
+	}
+	w->drops[w->ndrops] = (struct drop){ .owner = owner };
+	return &w->drops[w->ndrops++];
+}
+
+static void drop_end(struct writer *w, struct drop *d)
+{
+	*d = w->drops[--w->ndrops];
+}
+
+/* Line l could not be written (err): l and every later line of its owner
+ * are dropped until its resync line. */
+static void line_failed(struct writer *w, const struct line_rec *l, int err)
+{
+	struct drop *d = drop_find(w, l->owner);
+
+	if (!d) {
+		d = drop_start(w, l->owner);
+		report(w, (struct writer_error){ .owner = l->owner, .err = err, .kind = WRITER_FAILED });
+	}
+	if (d)
+		d->bytes += l->len;
+}
+
+/* One run: consecutive lines for one fd by one writev. An O_APPEND write
+ * lands whole and unmixed whatever its size (the inode lock), so a run of
+ * whole lines is as safe as one line, at a fraction of the system calls.
+ * When the disk takes only part of it, the whole lines it took stay, the
+ * torn one is cut off and the rest are written (or dropped) one by one, so
+ * each owner hears of its own loss and no later line of a failed owner is
+ * written. Returns whether the loop is to be woken. */
+static bool perform_run(struct writer *w, struct line_rec **run, struct iovec *iov, int niov, size_t total)
+{
+	size_t done = 0;
 	bool wake = false;
+	ssize_t n;
+	int i = 0;
 
-	for (size_t off = 0; off < e->len;) {
-		struct line_rec *first = (struct line_rec *)(e->data + off);
-		size_t end = off, total = 0, done = 0;
-		int niov = 0;
-		ssize_t n;
+	do
+		n = writev(run[0]->fd, iov, niov);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0 && (size_t)n == total)
+		return false;
+	if (n > 0) {
+		for (; i < niov && done + run[i]->len <= (size_t)n; i++)
+			done += run[i]->len;
+		(void)cut_partial(run[0]->fd, (size_t)n - done);
+	}
+	for (; i < niov; i++) {
+		struct line_rec *l = run[i];
+		struct drop *d = drop_find(w, l->owner);
+		int r;
 
-		while (end < e->len && niov < WRITER_IOV) {
-			struct line_rec *l = (struct line_rec *)(e->data + end);
-
-			if (l->fd != first->fd)
-				break;
-			iov[niov++] = (struct iovec){ l + 1, l->len };
-			total += l->len;
-			wake |= l->notify;
-			end += rec_size(l->len);
-		}
-		do
-			n = writev(first->fd, iov, niov);
-		while (n < 0 && errno == EINTR);
-		if (n >= 0 && (size_t)n == total) {
-			off = end;
+		if (d) {
+			d->bytes += l->len;
 			continue;
 		}
-		/* Keep the whole lines the disk took; cut the torn one. */
-		if (n > 0) {
-			while (off < end) {
-				struct line_rec *l = (struct line_rec *)(e->data + off);
-
-				if (done + l->len > (size_t)n)
-					break;
-				done += l->len;
-				off += rec_size(l->len);
-			}
-			(void)cut_partial(first->fd, (size_t)n - done);
-		}
-		for (; off < end;) {
-			struct line_rec *l = (struct line_rec *)(e->data + off);
-			int r = write_line(l->fd, (const char *)(l + 1), l->len);
-
-			if (r < 0) {
-				report(w, l->owner, -r);
-				wake |= l->owner != 0;
-			}
-			off += rec_size(l->len);
+		if ((r = write_line(l->fd, (const char *)(l + 1), l->len)) < 0) {
+			line_failed(w, l, -r);
+			wake |= l->owner != 0;
 		}
 	}
 	return wake;
+}
+
+/* A resync line: written, its owner's lines are written again. */
+static void perform_resync(struct writer *w, const struct line_rec *l)
+{
+	struct drop *d = drop_find(w, l->owner);
+	int r = write_line(l->fd, (const char *)(l + 1), l->len);
+
+	if (r == 0) {
+		if (d)
+			drop_end(w, d);
+		report(w, (struct writer_error){ .owner = l->owner, .kind = WRITER_RESUMED });
+		return;
+	}
+	if (!d)
+		(void)drop_start(w, l->owner);
+	report(w, (struct writer_error){ .owner = l->owner, .err = -r, .kind = WRITER_FAILED });
+}
+
+/* The lines of a block, in runs (see perform_run); lines of owners being
+ * dropped are counted, not written. Returns whether the loop is to be
+ * woken. */
+static bool perform_lines(struct writer *w, struct entry *e)
+{
+	struct iovec iov[WRITER_IOV];
+	struct line_rec *run[WRITER_IOV];
+	bool wake = false;
+
+	for (size_t off = 0; off < e->len;) {
+		size_t total = 0;
+		int niov = 0;
+
+		while (off < e->len && niov < WRITER_IOV) {
+			struct line_rec *l = (struct line_rec *)(e->data + off);
+			struct drop *d;
+
+			if ((l->flags & LINE_RESYNC) || (niov && l->fd != run[0]->fd))
+				break;
+			wake |= (l->flags & LINE_NOTIFY) != 0;
+			off += rec_size(l->len);
+			if ((d = drop_find(w, l->owner))) {
+				d->bytes += l->len;
+				continue;
+			}
+			run[niov] = l;
+			iov[niov++] = (struct iovec){ l + 1, l->len };
+			total += l->len;
+		}
+		if (niov)
+			wake |= perform_run(w, run, iov, niov, total);
+		if (off < e->len && niov < WRITER_IOV) {
+			struct line_rec *l = (struct line_rec *)(e->data + off);
+
+			if (l->flags & LINE_RESYNC) {
+				perform_resync(w, l);
+				wake = true;
+				off += rec_size(l->len);
+			}
+		}
+	}
+	return wake;
+}
+
+static void perform_fence(struct writer *w, struct entry *e)
+{
+	struct drop *d = drop_find(w, e->owner);
+	uint64_t bytes = d ? d->bytes : 0;
+
+	if (d) {
+		d->bytes = 0;
+		if (e->forget)
+			drop_end(w, d);
+	}
+	report(w, (struct writer_error){ .owner = e->owner, .kind = WRITER_FENCE, .bytes = bytes });
 }
 
 static void perform(struct entry *e)
 {
 	switch (e->kind) {
 	case E_LINES:
+	case E_FENCE:
 		break;
 	case E_CLOSE:
 		close(e->fd);
@@ -225,6 +353,9 @@ static void *writer_main(void *arg)
 			next = e->next;
 			if (e->kind == E_LINES) {
 				wake = perform_lines(w, e);
+			} else if (e->kind == E_FENCE) {
+				perform_fence(w, e);
+				wake = true;
 			} else {
 				perform(e);
 				wake = e->notify;
@@ -366,6 +497,8 @@ void writer_stop(struct writer *w)
 	close(w->efd);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cond);
+	free(w->errors);
+	free(w->drops);
 	free(w);
 }
 
@@ -400,7 +533,7 @@ static struct entry *entry_new(enum entry_kind kind, const char *data, size_t le
 	return e;
 }
 
-uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
+static uint64_t queue_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, uint8_t flags)
 {
 	struct entry *e = w->fill_tail;
 	size_t need = rec_size(len);
@@ -424,13 +557,34 @@ uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char 
 		w->fill_tail = e;
 	}
 	l = (struct line_rec *)(e->data + e->len);
-	*l = (struct line_rec){ .owner = owner, .fd = fd, .notify = notify, .len = (uint32_t)len };
+	*l = (struct line_rec){ .owner = owner, .fd = fd, .flags = flags, .len = (uint32_t)len };
 	memcpy(l + 1, line, len);
 	e->len += need;
 	seq = e->seq = ++w->next_seq;
-	if (notify)
+	if (flags)
 		writer_flush(w); /* someone waits for it; e is the thread's now */
 	return seq;
+}
+
+uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
+{
+	return queue_line(w, fd, owner, line, len, notify ? LINE_NOTIFY : 0);
+}
+
+uint64_t writer_resync_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len)
+{
+	return queue_line(w, fd, owner, line, len, LINE_NOTIFY | LINE_RESYNC);
+}
+
+uint64_t writer_fence(struct writer *w, uint64_t owner, bool forget)
+{
+	struct entry *e = entry_new(E_FENCE, NULL, 0, NULL);
+
+	if (!e)
+		return 0;
+	e->owner = owner;
+	e->forget = forget;
+	return enqueue(w, e);
 }
 
 uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
