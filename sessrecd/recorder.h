@@ -1,84 +1,23 @@
 /* recorder: a session's lines in its day shard (header, o/i events,
- * resize, markers, trunc, end), the per-session cap, withheld secrets, and
- * the shard files shared (refcounted) by the sessions writing them. Lines
- * go to the writer thread; nothing here touches the disk but opening a
- * shard. It knows nothing of the session's lifecycle. Convention: 0 or
- * -errno. */
+ * resize, markers, trunc, end), the per-session cap and withheld secrets.
+ * Below it, recline queues and counts the lines and recloss accounts for
+ * what could not be written; the shard files are shared (shardfile.h).
+ * Lines go to the writer thread; nothing here touches the disk but opening
+ * a shard. It knows nothing of the session's lifecycle: it reports through
+ * rec->report. Convention: 0 or -errno. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shardfile.h"
-#include "shardline.h"
+#include "recline.h"
+#include "recloss.h"
 
 struct daemon;
-struct recording;
 struct session_state;
 struct state_pending;
 struct state_sync;
 struct writer_error;
-
-/* Where a recording's lines go instead of the disk writer when
- * d->sink is set: memory, in tests (memsink.h). */
-struct shard_sink {
-	/* Queues line (one whole shard line) for fd; owner names the session
-	 * in error reports; notify: the end line. The seq (> 0), 0 when it
-	 * could not be queued. */
-	uint64_t (*line)(struct shard_sink *k, int fd, uint64_t owner, const char *line, size_t len, bool notify);
-	/* The lines queued since the last flush go out (once per recorder call). */
-	void (*flush)(struct shard_sink *k);
-	/* Closes fd after everything queued for it; 0: not queued, fd stays open. */
-	uint64_t (*close_fd)(struct shard_sink *k, int fd);
-};
-
-/* Where a recording's writing stands (see "Loss accounting" in
- * docs/architecture.md). */
-enum recorder_loss {
-	RECORDER_OK,
-	RECORDER_FENCING,  /* a line failed; lines are counted lost, the writer's count is awaited */
-	RECORDER_DEGRADED, /* the loss is known; lines are counted lost; the loss marker is tried on the tick */
-	RECORDER_MARKING,  /* the loss marker is in flight, lines are queued behind it */
-	RECORDER_PROBING,  /* the header is in flight to a file without it; lines are counted lost */
-};
-
-/* What the recorder tells its session (the events to emit). */
-enum recorder_news {
-	RECORDER_DEGRADED_NEWS, /* writing failed (rec->loss_err) */
-	RECORDER_RESUMED_NEWS,  /* writing works again; rec->news_bytes were lost */
-	RECORDER_SHARD_LOST,    /* the shard was removed; rec->news_bytes had been written to it */
-	RECORDER_FINISHED,      /* a deferred end line is queued (recorder_finish gave -EINPROGRESS) */
-};
-
-typedef void (*recorder_report_fn)(struct recording *rec, enum recorder_news what);
-
-/* One session's recording. */
-struct recording {
-	struct daemon *d;
-	struct session_state *st; /* counters, flags, the shard's path */
-	struct state_sync *sync;
-	uint64_t owner;          /* names the session in the writer's reports */
-	struct shard_file *file; /* NULL: nothing is recorded */
-	struct shard_utf8 carry_o, carry_i;
-	uint64_t withheld_pending;
-	uint64_t end_seq;            /* the writer seq of the end line */
-	int64_t stop_ns;             /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
-	recorder_report_fn report;   /* set by the session; may be NULL */
-	struct recording *file_next; /* the next recording writing file */
-	/* Loss accounting, in shard-line bytes. */
-	enum recorder_loss loss;
-	int loss_err;              /* the errno that began the loss */
-	uint64_t lost_pending;     /* lost and not yet stated by a marker */
-	uint64_t lost_marking;     /* stated by the marker in flight */
-	uint64_t resync_len;       /* the length of the resync line in flight */
-	uint64_t lost_bytes;       /* stated by markers written */
-	uint64_t file_bytes;       /* queued to the current file (header included) */
-	uint64_t removed_bytes;    /* written to shard files removed since */
-	uint64_t removed_note;     /* a "shard replaced" marker still to write (its bytes) */
-	uint64_t news_bytes;       /* see enum recorder_news */
-	bool note_due;             /* the "shard replaced" marker waits for the header */
-	const char *finish_reason; /* the end line waits for the writer's count */
-};
 
 /* Binds rec (no shard yet) to its session's state. */
 void recorder_init(struct recording *rec, struct daemon *d, struct session_state *st, struct state_sync *sync,
@@ -113,12 +52,6 @@ double recorder_elapsed(const struct recording *rec);
  * UINT64_MAX until then. */
 int recorder_finish(struct recording *rec, const char *reason);
 
-/* The bytes of the recording lost in all (stated by markers or not yet). */
-uint64_t recorder_lost(const struct recording *rec);
-
-/* "ENOSPC", "EIO", ... for err. */
-const char *recorder_err_name(int err);
-
 /* The writer reports on the recording's lines (see writer.h): a failure
  * starts a loss (RECORDER_DEGRADED_NEWS), the writer's count of dropped
  * lines is taken in, a written loss marker ends it
@@ -128,13 +61,6 @@ void recorder_writer_report(struct recording *rec, const struct writer_error *r)
 /* Recording cannot go on (out of memory): it stops, one log line; the
  * relay goes on. */
 void recorder_write_failed(struct recording *rec, int err);
-
-/* Once a second: every shard file is checked against its path (a removed
- * one is re-created and its recordings go on there after their header
- * and a "shard replaced" marker, RECORDER_SHARD_LOST; a renamed one keeps
- * its recordings and is not shared again), and degraded recordings try
- * their loss marker again. */
-void recorder_tick(struct daemon *d);
 
 /* Drops the recording's shard reference (closing the file through the
  * writer when it was the last); safe when it has none. */

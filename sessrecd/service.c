@@ -186,7 +186,7 @@ static void tick_cb(struct loop_io *io, uint32_t ev)
 		d->house_last_ms = now;
 	session_tick(d, now, house);
 	if (house) {
-		recorder_tick(d);
+		recloss_tick(d);
 		server_tick(d, now);
 	}
 	notify_status(d);

@@ -116,7 +116,7 @@ static void recording_news(struct recording *rec, enum recorder_news what)
 	session_event_base(s, &e, uid);
 	event_add(&e, "path", s->st.shard);
 	if (what == RECORDER_DEGRADED_NEWS) {
-		event_add(&e, "reason", recorder_err_name(rec->loss_err));
+		event_add(&e, "reason", recloss_err_name(rec->loss_err));
 		event_add(&e, "error", strerror(rec->loss_err));
 	} else {
 		event_add(&e, what == RECORDER_SHARD_LOST ? "bytes" : "lost_bytes", bytes);
@@ -278,7 +278,7 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	char dur[32], bytes[24], lost[24], removed[24];
 
 	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
-	snprintf(lost, sizeof(lost), "%llu", (unsigned long long)recorder_lost(&s->rec));
+	snprintf(lost, sizeof(lost), "%llu", (unsigned long long)recloss_lost(&s->rec));
 	snprintf(removed, sizeof(removed), "%llu", (unsigned long long)s->rec.removed_bytes);
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
 	event_add(&e, "sid", st->sid);
@@ -293,7 +293,7 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	event_add(&e, "degraded", s->rec.loss_err ? "true" : "false");
 	event_add(&e, "lost_bytes", lost);
 	if (s->rec.loss_err)
-		event_add(&e, "write_error", recorder_err_name(s->rec.loss_err));
+		event_add(&e, "write_error", recloss_err_name(s->rec.loss_err));
 	event_add(&e, "shard_lost", s->rec.removed_bytes || s->rec.note_due ? "true" : "false");
 	event_add(&e, "removed_bytes", removed);
 	emit_event(d, &e);

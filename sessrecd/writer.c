@@ -14,30 +14,15 @@
 
 #include "io.h"
 #include "monoclock.h"
+#include "wlines.h"
 #include "writer.h"
 
 #define WRITER_BLOCK (64 * 1024)               /* line bytes per block, a bigger line gets its own */
-#define WRITER_IOV 64                          /* lines per writev (IOV_MAX is 1024) */
 #define WRITER_SLOW_NS (2 * 1000000LL)         /* a direct write slower than this... */
 #define WRITER_HOLD_MIN_NS (1000 * 1000000LL)  /* ...leaves the disk to the thread this long, */
 #define WRITER_HOLD_MAX_NS (60000 * 1000000LL) /* doubling while the disk stays slow */
 
 enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK, E_FENCE };
-
-enum { LINE_NOTIFY = 1, LINE_RESYNC = 2 };
-
-/* One line in an E_LINES block, its bytes right after it (padded to 8). */
-struct line_rec {
-	uint64_t owner;
-	int fd;
-	uint8_t flags; /* LINE_* */
-	uint32_t len;
-};
-
-struct drop {
-	uint64_t owner;
-	uint64_t bytes; /* dropped since the owner's last fence */
-};
 
 struct entry {
 	struct entry *next;
@@ -70,8 +55,7 @@ struct writer {
 	int64_t direct_after, hold_ns;
 	struct writer_error *errors;
 	size_t nerrors, caperrors;
-	struct drop *drops; /* see drop_find */
-	size_t ndrops, capdrops;
+	struct wlines lines; /* performs E_LINES (the thread, or the loop while it sleeps) */
 	int efd;
 };
 
@@ -83,46 +67,12 @@ static void wake_loop(struct writer *w)
 		return; /* counter saturated: the loop is being woken anyway */
 }
 
-/* A short write (a full disk) appended part of what it was given: that part
- * is cut off again so no reader meets a torn line (this thread, or the loop
- * while the thread sleeps, is the only writer of the file). */
-static int cut_partial(int fd, size_t partial)
-{
-	struct stat st;
-
-	if (partial && fstat(fd, &st) == 0 && (size_t)st.st_size >= partial &&
-	    ftruncate(fd, st.st_size - (off_t)partial) < 0)
-		return -errno;
-	return 0;
-}
-
-/* One write for one line, never retried in pieces. */
-static int write_line(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	do
-		n = write(fd, p, len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n < len) {
-		int r = cut_partial(fd, (size_t)n);
-
-		return r < 0 ? r : -ENOSPC;
-	}
-	return 0;
-}
-
-static size_t rec_size(size_t len)
-{
-	return (sizeof(struct line_rec) + len + 7) & ~(size_t)7;
-}
-
 /* Reports grow as needed: a fence or resumption the loop never heard of
  * would leave its loss accounting wrong. Only out of memory is one lost. */
-static void report(struct writer *w, struct writer_error r)
+static void report(void *arg, struct writer_error r)
 {
+	struct writer *w = arg;
+
 	if (!r.owner)
 		return;
 	pthread_mutex_lock(&w->mu);
@@ -140,171 +90,11 @@ static void report(struct writer *w, struct writer_error r)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* The owners whose lines are dropped since one of theirs failed, with the
- * bytes dropped since their last fence. Touched only by whoever performs
- * lines (the thread, or the loop while the thread sleeps on an empty
- * queue), never both at once. */
-static struct drop *drop_find(struct writer *w, uint64_t owner)
-{
-	if (!owner)
-		return NULL;
-	for (size_t i = 0; i < w->ndrops; i++)
-		if (w->drops[i].owner == owner)
-			return &w->drops[i];
-	return NULL;
-}
-
-/* Owner's lines are dropped from now on. Out of memory, the table cannot
- * grow: the failure is still reported, and the loop stops queuing the
- * owner's lines when it hears of it. */
-static struct drop *drop_start(struct writer *w, uint64_t owner)
-{
-	if (!owner)
-		return NULL;
-	if (w->ndrops == w->capdrops) {
-		size_t cap = w->capdrops ? w->capdrops * 2 : 16;
-		struct drop *nd = realloc(w->drops, cap * sizeof(*nd));
-
-		if (!nd)
-			return NULL;
-		w->drops = nd;
-		w->capdrops = cap;
-	}
-	w->drops[w->ndrops] = (struct drop){ .owner = owner };
-	return &w->drops[w->ndrops++];
-}
-
-static void drop_end(struct writer *w, struct drop *d)
-{
-	*d = w->drops[--w->ndrops];
-}
-
-/* Line l could not be written (err): l and every later line of its owner
- * are dropped until its resync line. */
-static void line_failed(struct writer *w, const struct line_rec *l, int err)
-{
-	struct drop *d = drop_find(w, l->owner);
-
-	if (!d) {
-		d = drop_start(w, l->owner);
-		report(w, (struct writer_error){ .owner = l->owner, .err = err, .kind = WRITER_FAILED });
-	}
-	if (d)
-		d->bytes += l->len;
-}
-
-/* One run: consecutive lines for one fd by one writev. An O_APPEND write
- * lands whole and unmixed whatever its size (the inode lock), so a run of
- * whole lines is as safe as one line, at a fraction of the system calls.
- * When the disk takes only part of it, the whole lines it took stay, the
- * torn one is cut off and the rest are written (or dropped) one by one, so
- * each owner hears of its own loss and no later line of a failed owner is
- * written. Returns whether the loop is to be woken. */
-static bool perform_run(struct writer *w, struct line_rec **run, struct iovec *iov, int niov, size_t total)
-{
-	size_t done = 0;
-	bool wake = false;
-	ssize_t n;
-	int i = 0;
-
-	do
-		n = writev(run[0]->fd, iov, niov);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0 && (size_t)n == total)
-		return false;
-	if (n > 0) {
-		for (; i < niov && done + run[i]->len <= (size_t)n; i++)
-			done += run[i]->len;
-		(void)cut_partial(run[0]->fd, (size_t)n - done);
-	}
-	for (; i < niov; i++) {
-		struct line_rec *l = run[i];
-		struct drop *d = drop_find(w, l->owner);
-		int r;
-
-		if (d) {
-			d->bytes += l->len;
-			continue;
-		}
-		if ((r = write_line(l->fd, (const char *)(l + 1), l->len)) < 0) {
-			line_failed(w, l, -r);
-			wake |= l->owner != 0;
-		}
-	}
-	return wake;
-}
-
-/* A resync line: written, its owner's lines are written again. */
-static void perform_resync(struct writer *w, const struct line_rec *l)
-{
-	struct drop *d = drop_find(w, l->owner);
-	int r = write_line(l->fd, (const char *)(l + 1), l->len);
-
-	if (r == 0) {
-		if (d)
-			drop_end(w, d);
-		report(w, (struct writer_error){ .owner = l->owner, .kind = WRITER_RESUMED });
-		return;
-	}
-	if (!d)
-		(void)drop_start(w, l->owner);
-	report(w, (struct writer_error){ .owner = l->owner, .err = -r, .kind = WRITER_FAILED });
-}
-
-/* The lines of a block, in runs (see perform_run); lines of owners being
- * dropped are counted, not written. Returns whether the loop is to be
- * woken. */
-static bool perform_lines(struct writer *w, struct entry *e)
-{
-	struct iovec iov[WRITER_IOV];
-	struct line_rec *run[WRITER_IOV];
-	bool wake = false;
-
-	for (size_t off = 0; off < e->len;) {
-		size_t total = 0;
-		int niov = 0;
-
-		while (off < e->len && niov < WRITER_IOV) {
-			struct line_rec *l = (struct line_rec *)(e->data + off);
-			struct drop *d;
-
-			if ((l->flags & LINE_RESYNC) || (niov && l->fd != run[0]->fd))
-				break;
-			wake |= (l->flags & LINE_NOTIFY) != 0;
-			off += rec_size(l->len);
-			if ((d = drop_find(w, l->owner))) {
-				d->bytes += l->len;
-				continue;
-			}
-			run[niov] = l;
-			iov[niov++] = (struct iovec){ l + 1, l->len };
-			total += l->len;
-		}
-		if (niov)
-			wake |= perform_run(w, run, iov, niov, total);
-		if (off < e->len && niov < WRITER_IOV) {
-			struct line_rec *l = (struct line_rec *)(e->data + off);
-
-			if (l->flags & LINE_RESYNC) {
-				perform_resync(w, l);
-				wake = true;
-				off += rec_size(l->len);
-			}
-		}
-	}
-	return wake;
-}
-
+/* Performs a fence: the owner's dropped bytes are reported. */
 static void perform_fence(struct writer *w, struct entry *e)
 {
-	struct drop *d = drop_find(w, e->owner);
-	uint64_t bytes = d ? d->bytes : 0;
+	uint64_t bytes = wlines_fence(&w->lines, e->owner, e->forget);
 
-	if (d) {
-		d->bytes = 0;
-		if (e->forget)
-			drop_end(w, d);
-	}
 	report(w, (struct writer_error){ .owner = e->owner, .kind = WRITER_FENCE, .bytes = bytes });
 }
 
@@ -352,7 +142,7 @@ static void *writer_main(void *arg)
 
 			next = e->next;
 			if (e->kind == E_LINES) {
-				wake = perform_lines(w, e);
+				wake = wlines_perform(&w->lines, e->data, e->len);
 			} else if (e->kind == E_FENCE) {
 				perform_fence(w, e);
 				wake = true;
@@ -391,6 +181,8 @@ int writer_start(struct writer **wp, int *notify_fd)
 		free(w);
 		return r;
 	}
+	w->lines.report = report;
+	w->lines.arg = w;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	r = pthread_create(&w->thread, NULL, writer_main, w);
@@ -455,7 +247,7 @@ static bool flush_direct(struct writer *w)
 	w->fill_head = w->fill_tail = NULL;
 	for (; e; e = next) {
 		next = e->next;
-		wake |= perform_lines(w, e);
+		wake |= wlines_perform(&w->lines, e->data, e->len);
 		pthread_mutex_lock(&w->mu);
 		w->done_seq = e->seq;
 		pthread_mutex_unlock(&w->mu);
@@ -498,7 +290,7 @@ void writer_stop(struct writer *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cond);
 	free(w->errors);
-	free(w->drops);
+	wlines_free(&w->lines);
 	free(w);
 }
 
@@ -536,8 +328,8 @@ static struct entry *entry_new(enum entry_kind kind, const char *data, size_t le
 static uint64_t queue_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, uint8_t flags)
 {
 	struct entry *e = w->fill_tail;
-	size_t need = rec_size(len);
-	struct line_rec *l;
+	size_t need = wlines_size(len);
+	struct wline *l;
 	uint64_t seq;
 
 	if (!e || e->cap - e->len < need) {
@@ -556,8 +348,8 @@ static uint64_t queue_line(struct writer *w, int fd, uint64_t owner, const char 
 			w->fill_head = e;
 		w->fill_tail = e;
 	}
-	l = (struct line_rec *)(e->data + e->len);
-	*l = (struct line_rec){ .owner = owner, .fd = fd, .flags = flags, .len = (uint32_t)len };
+	l = (struct wline *)(e->data + e->len);
+	*l = (struct wline){ .owner = owner, .fd = fd, .flags = flags, .len = (uint32_t)len };
 	memcpy(l + 1, line, len);
 	e->len += need;
 	seq = e->seq = ++w->next_seq;
@@ -568,12 +360,12 @@ static uint64_t queue_line(struct writer *w, int fd, uint64_t owner, const char 
 
 uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
 {
-	return queue_line(w, fd, owner, line, len, notify ? LINE_NOTIFY : 0);
+	return queue_line(w, fd, owner, line, len, notify ? WLINE_NOTIFY : 0);
 }
 
 uint64_t writer_resync_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len)
 {
-	return queue_line(w, fd, owner, line, len, LINE_NOTIFY | LINE_RESYNC);
+	return queue_line(w, fd, owner, line, len, WLINE_NOTIFY | WLINE_RESYNC);
 }
 
 uint64_t writer_fence(struct writer *w, uint64_t owner, bool forget)

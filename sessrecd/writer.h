@@ -13,27 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wlines.h"
+
 #define WRITER_HIGH_WATER (64u << 20) /* queued bytes: the relay pauses reading inner masters */
 #define WRITER_LOW_WATER (16u << 20)  /* ... and resumes below this */
 
 struct writer;
-
-/* What the writer tells the loop about one owner's lines (see "Loss
- * accounting" in docs/architecture.md). After a line of an owner fails, no
- * later line of that owner is written (each is dropped and its bytes
- * counted) until a line queued by writer_resync_line is written. */
-enum writer_news {
-	WRITER_FAILED,  /* a line (or the resync line) of owner could not be written: err */
-	WRITER_FENCE,   /* writer_fence performed: bytes of owner's lines dropped since the last fence */
-	WRITER_RESUMED, /* the resync line is written: owner's lines are written again */
-};
-
-struct writer_error {
-	uint64_t owner; /* the session serial the entry belonged to */
-	int err;        /* errno (WRITER_FAILED) */
-	enum writer_news kind;
-	uint64_t bytes; /* WRITER_FENCE */
-};
 
 /* Starts the thread; *notify_fd is the eventfd the loop watches (owned by
  * the writer). 0 or -errno. */
