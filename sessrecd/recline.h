@@ -74,6 +74,7 @@ struct recording {
 	uint64_t removed_note;     /* a "shard replaced" marker still to write (its bytes) */
 	uint64_t news_bytes;       /* see enum recorder_news */
 	bool note_due;             /* the "shard replaced" marker waits for the header */
+	bool note_saved;           /* its count is a saved one (a lower bound) */
 	const char *finish_reason; /* the end line waits for the writer's count */
 };
 

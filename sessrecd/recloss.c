@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "io.h"
@@ -12,17 +13,23 @@
 #include "state.h"
 #include "writer.h"
 
-/* The marker for a removed file, once. */
+/* The marker for a removed file, once. While no daemon ran, the count is
+ * the last one saved (sessrecd(8), "LOSS ACCOUNTING"). */
 static void write_start_note(struct recording *rec)
 {
-	char text[96];
+	char text[128];
 
-	if (rec->note_due) {
+	if (!rec->note_due)
+		return;
+	if (rec->note_saved)
+		snprintf(text, sizeof(text),
+			 "shard replaced while no recorder ran; at least %llu bytes written to the removed file",
+			 (unsigned long long)rec->removed_note);
+	else
 		snprintf(text, sizeof(text), "shard replaced; %llu bytes written to the removed file",
 			 (unsigned long long)rec->removed_note);
-		recline_marker(rec, text);
-		rec->note_due = false;
-	}
+	recline_marker(rec, text);
+	rec->note_due = false;
 }
 
 /* The header again in a new file, and the marker for the removed one. */
@@ -34,6 +41,36 @@ static void write_start(struct recording *rec)
 	if (n > 0)
 		recline_put(rec, line, (size_t)n, false);
 	write_start_note(rec);
+}
+
+void recloss_replaced(struct recording *rec, uint64_t gone, bool saved)
+{
+	rec->note_saved = saved;
+	rec->removed_bytes += gone;
+	rec->removed_note = rec->news_bytes = gone;
+	rec->note_due = true;
+	if (!recline_losing(rec))
+		write_start(rec);
+	recline_hand_over(rec->d);
+	recloss_news(rec, RECORDER_SHARD_LOST);
+}
+
+/* A renamed shard keeps its recordings: their state names its new name,
+ * so a daemon started later resumes them there. */
+static void follow_rename(struct shard_file *f)
+{
+	char link[64], name[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", f->fd);
+	n = readlink(link, name, sizeof(name) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(name) - 1)
+		return;
+	name[n] = '\0';
+	for (struct recording *rec = f->recs; rec; rec = rec->file_next) {
+		if (strcmp(rec->st->shard, name) != 0 && state_copy(rec->st->shard, sizeof(rec->st->shard), name) == 0)
+			rec->sync->urgent = true;
+	}
 }
 
 /* f was removed under its recordings: each goes on in a new file at the
@@ -54,21 +91,19 @@ static void replace_file(struct daemon *d, struct shard_file *f)
 		struct shard_file *nf;
 
 		recline_release(rec);
-		rec->removed_bytes += gone;
-		rec->removed_note = rec->news_bytes = gone;
-		rec->note_due = true;
 		if (!(nf = recloss_open(d, path))) {
 			log_line("session %s: cannot re-create %s: %s; recording stopped, the session goes on",
 				 rec->st->sid, path, strerror(errno));
 			rec->st->failed = true;
 			rec->sync->urgent = true;
-		} else {
-			recline_attach(rec, nf);
-			if (!recline_losing(rec))
-				write_start(rec);
-			recline_hand_over(d);
+			rec->removed_bytes += gone;
+			rec->news_bytes = gone;
+			recloss_news(rec, RECORDER_SHARD_LOST);
+			continue;
 		}
-		recloss_news(rec, RECORDER_SHARD_LOST);
+		recline_attach(rec, nf);
+		state_copy(rec->st->shard, sizeof(rec->st->shard), path);
+		recloss_replaced(rec, gone, false);
 	}
 	recline_unref(d, f);
 }
@@ -82,6 +117,7 @@ static bool check_file(struct daemon *d, struct shard_file *f)
 	case SHARDFILE_SAME:
 		return false;
 	case SHARDFILE_MOVED:
+		follow_rename(f);
 		if (!f->moved)
 			log_line(
 				"%s was renamed; the sessions writing it stay in it, new sessions go to a new file there",

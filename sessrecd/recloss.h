@@ -17,6 +17,13 @@ struct writer_error;
  * directory is made (0700) when it is gone. NULL with errno. */
 struct shard_file *recloss_open(struct daemon *d, const char *path);
 
+/* rec writes a file that lacks its lines (made again after the one it
+ * wrote was removed, gone bytes of it with that one; saved: gone is the
+ * count a state file saved, a lower bound): its header and a "shard
+ * replaced" marker go first (after the loss marker if a loss lasts),
+ * RECORDER_SHARD_LOST. */
+void recloss_replaced(struct recording *rec, uint64_t gone, bool saved);
+
 /* The bytes of the recording lost in all (stated by markers or not yet). */
 uint64_t recloss_lost(const struct recording *rec);
 

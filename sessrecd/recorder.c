@@ -270,20 +270,41 @@ static void repair_tail(int fd, const char *path)
 			 (long long)(st.st_size - start - n));
 }
 
+/* A shard by full path: ".jsonl", or a rotated ".jsonl.N" a session kept
+ * writing after a rename (sessrec-shards(5)). */
+static bool shard_name_ok(const char *path)
+{
+	const char *ext = strstr(path, ".jsonl");
+
+	if (path[0] != '/' || !ext || ext == path + 1)
+		return false;
+	ext += 6;
+	if (*ext == '\0')
+		return true;
+	if (*ext++ != '.' || !*ext)
+		return false;
+	return strspn(ext, "0123456789") == strlen(ext);
+}
+
 int recorder_resume(struct recording *rec, const struct state_pending *p)
 {
 	struct session_state *st = rec->st;
-	size_t n = strlen(st->shard);
 	struct shard_file *f;
 	int fd;
 
-	/* Written by a daemon as root, still checked: a shard, by full path. */
-	if (st->shard[0] != '/' || n < 7 || strcmp(st->shard + n - 6, ".jsonl") != 0)
+	/* Written by a daemon as root, still checked. */
+	if (!shard_name_ok(st->shard))
 		return -EINVAL;
 	if (!(f = recloss_open(rec->d, st->shard)))
 		return -errno;
 	recline_attach(rec, f);
-	rec->file_bytes = st->bytes_recorded; /* in this file, as far as anyone knows */
+	if (f->created) {
+		/* The file went while no daemon ran: this one describes the
+		 * session again. */
+		recloss_replaced(rec, st->bytes_recorded, true);
+	} else {
+		rec->file_bytes = st->bytes_recorded; /* in this file, as far as anyone knows */
+	}
 	if (f->refs == 1) {
 		/* O_APPEND is write-only here: a descriptor that may read. */
 		fd = open(st->shard, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);

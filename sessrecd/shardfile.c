@@ -31,9 +31,9 @@ struct shard_file *shardfile_find(struct daemon *d, const char *path)
 	return NULL;
 }
 
-/* Opens path: a new file (O_EXCL, 0640 whatever the umask) or the one
- * there, never through a symlink. */
-static int open_shard(const char *path)
+/* Opens path: a new file (O_EXCL, 0640 whatever the umask; *created) or
+ * the one there, never through a symlink. */
+static int open_shard(const char *path, bool *created)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
 
@@ -45,6 +45,7 @@ static int open_shard(const char *path)
 			close(fd);
 			return e;
 		}
+		*created = true;
 		return fd;
 	}
 	if (errno != EEXIST)
@@ -57,13 +58,14 @@ struct shard_file *shardfile_get(struct daemon *d, const char *path)
 {
 	struct shard_file *f = shardfile_find(d, path);
 	size_t len = strlen(path);
+	bool created = false;
 	int fd;
 
 	if (f) {
 		f->refs++;
 		return f;
 	}
-	if ((fd = open_shard(path)) < 0) {
+	if ((fd = open_shard(path, &created)) < 0) {
 		errno = -fd;
 		return NULL;
 	}
@@ -76,6 +78,7 @@ struct shard_file *shardfile_get(struct daemon *d, const char *path)
 	memcpy(f->path, path, len + 1);
 	f->fd = fd;
 	f->refs = 1;
+	f->created = created;
 	f->next = d->shard_files;
 	d->shard_files = f;
 	return f;

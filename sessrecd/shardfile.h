@@ -14,7 +14,8 @@ struct shard_file {
 	struct recording *recs; /* the recordings writing it (rec->file_next) */
 	int fd;
 	unsigned refs;
-	bool moved; /* no longer the file at path (renamed or removed): never shared again */
+	bool moved;   /* no longer the file at path (renamed or removed): never shared again */
+	bool created; /* made by this daemon (no line of an earlier one is in it) */
 	char path[];
 };
 

@@ -8,8 +8,12 @@ file" with N exactly the bytes of its lines the removed file held; a
 shard_lost event names the sid, the path and N; `sessrecctl show` of the
 sid replays what the new file holds, and the end line counts the removed
 bytes. A rename (logrotate) leaves the running session in the renamed file
-and a new session opens the path anew: `sessrecctl list` finds it."""
+and a new session opens the path anew: `sessrecctl list` finds it; the
+session's state names the renamed file, so after kill -9 of the daemon
+the resumed session goes on there. A shard removed while no daemon ran is
+made again at resume, the session's header first."""
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -18,6 +22,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+import harness_survive as hs  # noqa: E402
 
 # Two bursts of numbered lines, the second after a line of input.
 SCRIPT = ('stty -echo; i=1; while [ $i -le 5 ]; do echo A$i; i=$((i+1)); done; echo WAITING; read x; '
@@ -118,6 +123,54 @@ class ShardLossTest(unittest.TestCase):
         with open(path, 'rb') as f:
             self.assertNotIn(sid.encode(), f.read())
         self.assertEqual(self.d.events('shard_lost'), [])
+
+    def restart(self):
+        keeper = hs.keeper_of(self.d.pid)
+        self.assertIsNotNone(keeper)
+        self.addCleanup(lambda: h.alive(keeper) and os.kill(keeper, 9))
+        hs.kill9(self.d)
+        return keeper
+
+    def test_rename_then_kill9(self):
+        p, sid, path = self.start()
+        os.rename(path, path + '.1')
+        # the tick notices the rename and saves the state with the new name
+        state = os.path.join(self.d.state, os.listdir(self.d.state)[0])
+        def names_rotated():
+            with open(state, 'rb') as f:
+                return (path + '.1').encode() in f.read()
+        self.assertTrue(h.wait_for(names_rotated, 10), 'the state file does not name the renamed shard')
+        self.restart()
+        self.d.start()
+        self.assertEqual(len(self.d.wait_event('session_resumed', sid, timeout=10)), 1)
+        self.finish(p, sid)
+
+        def rotated_end():
+            with open(path + '.1', 'rb') as f:
+                return [raw for raw in f if sid.encode() in raw and b'"end"' in raw]
+        self.assertTrue(h.wait_for(rotated_end, 10), 'no end line in the renamed file')
+        self.assertFalse(os.path.exists(path) and sid.encode() in open(path, 'rb').read(),
+                         'the resumed session went to the path')
+
+    def test_removed_while_no_daemon(self):
+        p, sid, path = self.start()
+        gone = self.session_bytes(path, sid)
+        self.restart()
+        os.unlink(path)
+        self.d.start()
+        self.assertEqual(len(self.d.wait_event('session_resumed', sid, timeout=10)), 1)
+        self.finish(p, sid)
+        end = self.d.wait_end(sid)
+        self.assertIsNotNone(end, 'no end line')
+        lines = h.session_lines(self.d.lines(), sid)
+        self.assertIn('hdr', lines[0], 'the re-made file does not start with the session\'s header')
+        # the count the state file saved last: a lower bound, said so
+        m = re.match(r'^shard replaced while no recorder ran; at least (\d+) bytes written to the removed file$',
+                     lines[1]['d'])
+        self.assertIsNotNone(m, lines[1])
+        self.assertTrue(0 < int(m.group(1)) <= gone, (m.group(1), gone))
+        self.assertEqual(end['end']['removed_bytes'], int(m.group(1)))
+        self.assertEqual(len(self.d.wait_event('shard_lost', sid)), 1)
 
 
 if __name__ == '__main__':

@@ -417,24 +417,29 @@ START_TEST(test_shard_removed)
 }
 END_TEST
 
-/* A renamed (rotated) shard keeps its session; a new one opens the path. */
+/* A renamed (rotated) shard keeps its session, whose state follows the
+ * new name. */
 START_TEST(test_shard_renamed)
 {
 	struct rig r;
 	struct session *s;
-	char moved[PATH_MAX + 4];
+	char path[PATH_MAX], moved[PATH_MAX + 4];
 	size_t n0;
 
 	rig_init(&r);
 	s = attach(&r);
-	snprintf(moved, sizeof(moved), "%s.1", s->st.shard);
-	ck_assert_int_eq(rename(s->st.shard, moved), 0);
+	snprintf(path, sizeof(path), "%s", s->st.shard);
+	snprintf(moved, sizeof(moved), "%s.1", path);
+	ck_assert_int_eq(rename(path, moved), 0);
 	n0 = r.m.nlines;
 	recloss_tick(r.d);
 	ck_assert_uint_eq(r.m.nlines, n0);
 	ck_assert_ptr_null(memsink_event(&r.m, NULL, "shard_lost"));
 	ck_assert(s->rec.file->moved);
-	ck_assert_int_eq(access(s->st.shard, F_OK), -1); /* not made again */
+	ck_assert_int_eq(access(path, F_OK), -1); /* not made again */
+	/* the state names the renamed file: a later daemon resumes there */
+	ck_assert_str_eq(s->st.shard, moved);
+	ck_assert(s->sync.urgent);
 	shell_says(&r, "one");
 	ck_assert_uint_gt(r.m.nlines, n0);
 	rig_fini(&r);
