@@ -206,7 +206,7 @@ int recorder_finish(struct recording *rec, const char *reason)
 		(void)shard_encode_flush(&rec->carry_i, st->sid, t, 'i', line_sink, rec);
 	}
 	recorder_flush_withheld(rec);
-	if (rec->loss == RECORDER_FENCING) {
+	if (rec->loss == RECORDER_FENCING && !st->failed) {
 		/* The writer's count of what it dropped comes first. */
 		rec->finish_reason = reason;
 		rec->end_seq = UINT64_MAX;

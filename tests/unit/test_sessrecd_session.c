@@ -417,6 +417,38 @@ START_TEST(test_shard_removed)
 }
 END_TEST
 
+/* The session ends while the writer's count is still out: the end line
+ * and session_recorded wait for it, then the end line follows the loss
+ * marker with the exact counts. */
+START_TEST(test_end_waits_for_fence)
+{
+	struct rig r;
+	struct session *s;
+	const char *l;
+	size_t at;
+
+	rig_init(&r);
+	s = attach(&r);
+	report(s, WRITER_FAILED, 0);
+	close(r.shell);
+	r.shell = -1;
+	RUN_UNTIL(&r, s->phase == SESSION_FINISHING);
+	ck_assert_uint_eq(s->rec.end_seq, UINT64_MAX);
+	ck_assert_ptr_null(memsink_event(&r.m, NULL, "session_recorded"));
+	ck_assert_ptr_null(memsink_line(&r.m, NULL, "\"end\""));
+	at = r.m.nlines;
+	report(s, WRITER_FENCE, 50);
+	ck_assert_ptr_nonnull(memsink_line(&r.m, &at, "write failed (ENOSPC); "));
+	ck_assert_ptr_nonnull(l = memsink_line(&r.m, &at, "\"end\""));
+	ck_assert_uint_eq(at, r.m.nlines - 1);
+	ck_assert_ptr_nonnull(strstr(l, "\"write_error\":\"ENOSPC\""));
+	ck_assert_uint_lt(s->rec.end_seq, UINT64_MAX);
+	ck_assert_ptr_nonnull(l = memsink_event(&r.m, NULL, "session_recorded"));
+	ck_assert_ptr_nonnull(strstr(l, "degraded=true"));
+	rig_fini(&r);
+}
+END_TEST
+
 /* A renamed (rotated) shard keeps its session, whose state follows the
  * new name. */
 START_TEST(test_shard_renamed)
@@ -457,6 +489,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_dry_run_and_command);
 	tcase_add_test(tc, test_disk_loss);
 	tcase_add_test(tc, test_disk_loss_marker_fails);
+	tcase_add_test(tc, test_end_waits_for_fence);
 	tcase_add_test(tc, test_shard_removed);
 	tcase_add_test(tc, test_shard_renamed);
 	suite_add_tcase(s, tc);
