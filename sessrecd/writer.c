@@ -446,9 +446,11 @@ size_t writer_collect(struct writer *w, struct writer_error *out, size_t max)
 	}
 	pthread_mutex_lock(&w->mu);
 	n = w->nerrors < max ? w->nerrors : max;
-	memcpy(out, w->errors, n * sizeof(*out));
-	memmove(w->errors, w->errors + n, (w->nerrors - n) * sizeof(*out));
-	w->nerrors -= n;
+	if (n) {
+		memcpy(out, w->errors, n * sizeof(*out));
+		memmove(w->errors, w->errors + n, (w->nerrors - n) * sizeof(*out));
+		w->nerrors -= n;
+	}
 	pthread_mutex_unlock(&w->mu);
 	return n;
 }
