@@ -140,7 +140,7 @@ uint64_t recline_put(struct recording *rec, const char *line, size_t len, bool n
 	if (!rec->file)
 		return 0;
 	if (recline_losing(rec)) {
-		rec->lost_pending += len;
+		wlines_loss_line(&rec->lost_pending, line, len);
 		return 1;
 	}
 	seq = sink_line(rec->d, rec->file->fd, rec->owner, line, len, notify);

@@ -10,6 +10,7 @@
 
 #include "shardfile.h"
 #include "shardline.h"
+#include "wlines.h"
 
 struct daemon;
 struct recording;
@@ -42,7 +43,7 @@ enum recorder_loss {
 /* What the recorder tells its session (the events to emit). */
 enum recorder_news {
 	RECORDER_DEGRADED_NEWS, /* writing failed (rec->loss_err) */
-	RECORDER_RESUMED_NEWS,  /* writing works again; rec->news_bytes were lost */
+	RECORDER_RESUMED_NEWS,  /* writing works again; rec->news_lost was lost */
 	RECORDER_SHARD_LOST,    /* the shard was removed; rec->news_bytes had been written to it */
 	RECORDER_FINISHED,      /* a deferred end line is queued (recorder_finish gave -EINPROGRESS) */
 };
@@ -62,20 +63,22 @@ struct recording {
 	int64_t stop_ns;             /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
 	recorder_report_fn report;   /* set by the session; may be NULL */
 	struct recording *file_next; /* the next recording writing file */
-	/* Loss accounting, in shard-line bytes. */
+	/* Loss accounting: bytes of shard lines (and the session bytes they
+	 * carried, for what was lost). */
 	enum recorder_loss loss;
-	int loss_err;              /* the errno that began the loss */
-	uint64_t lost_pending;     /* lost and not yet stated by a marker */
-	uint64_t lost_marking;     /* stated by the marker in flight */
-	uint64_t resync_len;       /* the length of the resync line in flight */
-	uint64_t lost_bytes;       /* stated by markers written */
-	uint64_t file_bytes;       /* queued to the current file (header included) */
-	uint64_t removed_bytes;    /* written to shard files removed since */
-	uint64_t removed_note;     /* a "shard replaced" marker still to write (its bytes) */
-	uint64_t news_bytes;       /* see enum recorder_news */
-	bool note_due;             /* the "shard replaced" marker waits for the header */
-	bool note_saved;           /* its count is a saved one (a lower bound) */
-	const char *finish_reason; /* the end line waits for the writer's count */
+	int loss_err;                    /* the errno that began the loss */
+	struct wlines_loss lost_pending; /* lost and not yet stated by a marker */
+	struct wlines_loss lost_marking; /* stated by the marker in flight */
+	struct wlines_loss lost_stated;  /* stated by markers written */
+	struct wlines_loss news_lost;    /* RECORDER_RESUMED_NEWS: what its marker stated */
+	uint64_t resync_len;             /* the length of the resync line in flight */
+	uint64_t file_bytes;             /* queued to the current file (header included) */
+	uint64_t removed_bytes;          /* written to shard files removed since */
+	uint64_t removed_note;           /* a "shard replaced" marker still to write (its bytes) */
+	uint64_t news_bytes;             /* RECORDER_SHARD_LOST: the bytes the removed file held */
+	bool note_due;                   /* the "shard replaced" marker waits for the header */
+	bool note_saved;                 /* its count is a saved one (a lower bound) */
+	const char *finish_reason;       /* the end line waits for the writer's count */
 };
 
 /* Queues one line for rec's file whatever the cap (header, trunc, end,

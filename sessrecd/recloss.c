@@ -161,9 +161,13 @@ struct shard_file *recloss_open(struct daemon *d, const char *path)
 	return shardfile_get(d, path);
 }
 
-uint64_t recloss_lost(const struct recording *rec)
+struct wlines_loss recloss_lost(const struct recording *rec)
 {
-	return rec->lost_bytes + rec->lost_marking + rec->lost_pending;
+	struct wlines_loss all = rec->lost_stated;
+
+	wlines_loss_add(&all, &rec->lost_marking);
+	wlines_loss_add(&all, &rec->lost_pending);
+	return all;
 }
 
 /* ---- loss accounting (docs/architecture.md, "Loss accounting") ---- */
@@ -175,17 +179,19 @@ const char *recloss_err_name(int err)
 	return s ? s : "EIO";
 }
 
-/* The loss marker's line: "write failed (ENOSPC); N bytes lost". */
-static int format_loss_line(const struct recording *rec, char *line, size_t cap, uint64_t lost)
+/* The loss marker's line: "write failed (ENOSPC); N bytes lost (M of
+ * output, K of input)". */
+static int format_loss_line(const struct recording *rec, char *line, size_t cap, const struct wlines_loss *lost)
 {
-	char text[128];
+	char text[160];
 
-	snprintf(text, sizeof(text), "write failed (%s); %llu bytes lost", recloss_err_name(rec->loss_err),
-		 (unsigned long long)lost);
+	snprintf(text, sizeof(text), "write failed (%s); %llu bytes lost (%llu of output, %llu of input)",
+		 recloss_err_name(rec->loss_err), (unsigned long long)lost->bytes, (unsigned long long)lost->out,
+		 (unsigned long long)lost->in);
 	return shard_format_marker(line, cap, rec->st->sid, recline_elapsed(rec), text);
 }
 
-static void loss_marker(struct recording *rec, uint64_t lost)
+static void loss_marker(struct recording *rec, const struct wlines_loss *lost)
 {
 	char line[SHARD_LINE_MAX];
 	int n = format_loss_line(rec, line, sizeof(line), lost);
@@ -198,16 +204,16 @@ static void loss_marker(struct recording *rec, uint64_t lost)
  * the loss marker and the "shard replaced" marker follow it. */
 void recloss_resume_lines(struct recording *rec, enum recorder_loss then)
 {
-	uint64_t lost = rec->lost_pending;
+	struct wlines_loss lost = rec->lost_pending;
 
-	rec->lost_pending = 0;
+	rec->lost_pending = (struct wlines_loss){ 0 };
 	rec->loss = then;
 	if (then == RECORDER_MARKING)
 		rec->lost_marking = lost;
 	else
-		rec->lost_bytes += lost;
-	rec->news_bytes = lost;
-	loss_marker(rec, lost);
+		wlines_loss_add(&rec->lost_stated, &lost);
+	rec->news_lost = lost;
+	loss_marker(rec, &lost);
 	write_start_note(rec);
 }
 
@@ -224,7 +230,7 @@ void recloss_resync(struct recording *rec)
 	if (header)
 		n = recline_header(rec, line, sizeof(line));
 	else
-		n = format_loss_line(rec, line, sizeof(line), rec->lost_pending);
+		n = format_loss_line(rec, line, sizeof(line), &rec->lost_pending);
 	if (n <= 0 || !recline_resync(rec, line, (size_t)n))
 		return;
 	recline_count(rec, (size_t)n);
@@ -233,7 +239,7 @@ void recloss_resync(struct recording *rec)
 		rec->loss = RECORDER_PROBING;
 	} else {
 		rec->lost_marking = rec->lost_pending;
-		rec->lost_pending = 0;
+		rec->lost_pending = (struct wlines_loss){ 0 };
 		rec->loss = RECORDER_MARKING;
 		write_start_note(rec);
 	}
@@ -258,8 +264,8 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 				 rec->st->sid, rec->st->shard, strerror(r->err));
 			recloss_news(rec, RECORDER_DEGRADED_NEWS);
 		} else if (rec->loss == RECORDER_MARKING || rec->loss == RECORDER_PROBING) {
-			rec->lost_pending += rec->lost_marking;
-			rec->lost_marking = 0;
+			wlines_loss_add(&rec->lost_pending, &rec->lost_marking);
+			rec->lost_marking = (struct wlines_loss){ 0 };
 			recline_uncount(rec, rec->resync_len);
 		} else {
 			return false;
@@ -271,8 +277,8 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 	case WRITER_FENCE:
 		if (rec->loss != RECORDER_FENCING)
 			return false;
-		recline_uncount(rec, r->bytes);
-		rec->lost_pending += r->bytes;
+		recline_uncount(rec, r->lost.bytes);
+		wlines_loss_add(&rec->lost_pending, &r->lost);
 		rec->loss = RECORDER_DEGRADED;
 		rec->sync->urgent = true;
 		return rec->finish_reason != NULL;
@@ -280,16 +286,16 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 		if (rec->loss == RECORDER_PROBING) {
 			recloss_resume_lines(rec, RECORDER_OK);
 		} else if (rec->loss == RECORDER_MARKING) {
-			rec->lost_bytes += rec->lost_marking;
-			rec->news_bytes = rec->lost_marking;
-			rec->lost_marking = 0;
+			wlines_loss_add(&rec->lost_stated, &rec->lost_marking);
+			rec->news_lost = rec->lost_marking;
+			rec->lost_marking = (struct wlines_loss){ 0 };
 			rec->loss = RECORDER_OK;
 		} else {
 			return false;
 		}
 		recline_hand_over(rec->d);
 		log_line("session %s: writing %s works again; %llu bytes were lost", rec->st->sid, rec->st->shard,
-			 (unsigned long long)rec->news_bytes);
+			 (unsigned long long)rec->news_lost.bytes);
 		recloss_news(rec, RECORDER_RESUMED_NEWS);
 		break;
 	}

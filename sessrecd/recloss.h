@@ -24,8 +24,8 @@ struct shard_file *recloss_open(struct daemon *d, const char *path);
  * RECORDER_SHARD_LOST. */
 void recloss_replaced(struct recording *rec, uint64_t gone, bool saved);
 
-/* The bytes of the recording lost in all (stated by markers or not yet). */
-uint64_t recloss_lost(const struct recording *rec);
+/* What the recording lost in all (stated by markers or not yet). */
+struct wlines_loss recloss_lost(const struct recording *rec);
 
 /* "ENOSPC", "EIO", ... for err. */
 const char *recloss_err_name(int err);

@@ -161,6 +161,7 @@ static void finish_now(struct recording *rec, const char *reason)
 	char line[SHARD_LINE_MAX], end[64];
 	struct timeval now;
 	struct shard_end e;
+	struct wlines_loss lost;
 	int n;
 
 	if (rec->loss == RECORDER_DEGRADED)
@@ -170,6 +171,7 @@ static void finish_now(struct recording *rec, const char *reason)
 	gettimeofday(&now, NULL);
 	if (shard_rfc3339(end, sizeof(end), now.tv_sec, now.tv_usec) < 0)
 		end[0] = '\0';
+	lost = recloss_lost(rec);
 	e = (struct shard_end){
 		.duration = recline_elapsed(rec),
 		.bytes_out = st->bytes_out,
@@ -178,7 +180,9 @@ static void finish_now(struct recording *rec, const char *reason)
 		.withheld = st->withheld,
 		.resizes = st->resizes,
 		.truncated = st->truncated || st->failed,
-		.lost_bytes = recloss_lost(rec),
+		.lost_bytes = lost.bytes,
+		.lost_output = lost.out,
+		.lost_input = lost.in,
 		.removed_bytes = rec->removed_bytes,
 		.write_error = rec->loss_err ? recloss_err_name(rec->loss_err) : NULL,
 		.reason = reason,

@@ -92,9 +92,12 @@ static void recording_news(struct recording *rec, enum recorder_news what)
 {
 	struct session *s = (struct session *)(void *)((char *)rec - offsetof(struct session, rec));
 	struct event e = { 0 };
-	char uid[24], bytes[24];
+	char uid[24], bytes[24], out[24], in[24];
 
-	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)rec->news_bytes);
+	snprintf(bytes, sizeof(bytes), "%llu",
+		 (unsigned long long)(what == RECORDER_SHARD_LOST ? rec->news_bytes : rec->news_lost.bytes));
+	snprintf(out, sizeof(out), "%llu", (unsigned long long)rec->news_lost.out);
+	snprintf(in, sizeof(in), "%llu", (unsigned long long)rec->news_lost.in);
 	switch (what) {
 	case RECORDER_FINISHED:
 		if (s->phase == SESSION_FINISHING)
@@ -118,8 +121,12 @@ static void recording_news(struct recording *rec, enum recorder_news what)
 	if (what == RECORDER_DEGRADED_NEWS) {
 		event_add(&e, "reason", recloss_err_name(rec->loss_err));
 		event_add(&e, "error", strerror(rec->loss_err));
+	} else if (what == RECORDER_SHARD_LOST) {
+		event_add(&e, "bytes", bytes);
 	} else {
-		event_add(&e, what == RECORDER_SHARD_LOST ? "bytes" : "lost_bytes", bytes);
+		event_add(&e, "lost_bytes", bytes);
+		event_add(&e, "lost_output", out);
+		event_add(&e, "lost_input", in);
 	}
 	emit_event(s->d, &e);
 }
@@ -275,10 +282,13 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 {
 	const struct session_state *st = &s->st;
 	struct event e = { .type = EVENT_SESSION_RECORDED };
-	char dur[32], bytes[24], lost[24], removed[24];
+	struct wlines_loss l = recloss_lost(&s->rec);
+	char dur[32], bytes[24], lost[24], out[24], in[24], removed[24];
 
 	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
-	snprintf(lost, sizeof(lost), "%llu", (unsigned long long)recloss_lost(&s->rec));
+	snprintf(lost, sizeof(lost), "%llu", (unsigned long long)l.bytes);
+	snprintf(out, sizeof(out), "%llu", (unsigned long long)l.out);
+	snprintf(in, sizeof(in), "%llu", (unsigned long long)l.in);
 	snprintf(removed, sizeof(removed), "%llu", (unsigned long long)s->rec.removed_bytes);
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
 	event_add(&e, "sid", st->sid);
@@ -292,6 +302,8 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	/* Cap, disk and shard loss apart: see sessrecd(8), "LOSS ACCOUNTING". */
 	event_add(&e, "degraded", s->rec.loss_err ? "true" : "false");
 	event_add(&e, "lost_bytes", lost);
+	event_add(&e, "lost_output", out);
+	event_add(&e, "lost_input", in);
 	if (s->rec.loss_err)
 		event_add(&e, "write_error", recloss_err_name(s->rec.loss_err));
 	event_add(&e, "shard_lost", s->rec.removed_bytes || s->rec.note_due ? "true" : "false");

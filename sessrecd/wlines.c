@@ -6,13 +6,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "shardscan.h"
 #include "wlines.h"
 
 #define WLINES_IOV 64 /* lines per writev (IOV_MAX is 1024) */
 
 struct wlines_drop {
 	uint64_t owner;
-	uint64_t bytes; /* dropped since the owner's last fence */
+	struct wlines_loss lost; /* dropped since the owner's last fence */
 };
 
 /* A short write (a full disk) appended part of what it was given: that part
@@ -44,6 +45,70 @@ static int write_line(int fd, const char *p, size_t len)
 		return r < 0 ? r : -ENOSPC;
 	}
 	return 0;
+}
+
+/* One line for shardscan. */
+struct one_line {
+	const char *line;
+	size_t len;
+	bool given;
+};
+
+static int one_next(void *ctx, const char **line, size_t *len)
+{
+	struct one_line *o = ctx;
+
+	if (o->given)
+		return 0;
+	o->given = true;
+	*line = o->line;
+	*len = o->len;
+	return 1;
+}
+
+static void one_corrupt(void *ctx)
+{
+	(void)ctx; /* the daemon's own line: counted as bytes only */
+}
+
+/* Only lost lines are read back (a loss is rare; the lines that are
+ * written never are): through the one shard-line reader. */
+void wlines_loss_line(struct wlines_loss *lost, const char *line, size_t len)
+{
+	struct one_line o = { line, len && line[len - 1] == '\n' ? len - 1 : len, false };
+	struct shardscan_src src = { one_next, one_corrupt, &o };
+	struct shardscan sc;
+
+	lost->bytes += len;
+	shardscan_init(&sc, &src);
+	sc.quiet = true;
+	if (shardscan_next(&sc) == 1 && sc.l.kind == SHARDREAD_EVENT && (sc.l.ch == 'o' || sc.l.ch == 'i') &&
+	    shardscan_take(&sc, SHARDSCAN_BYTES) == 0 && sc.l.kind == SHARDREAD_EVENT) {
+		if (sc.l.ch == 'o')
+			lost->out += sc.ndata;
+		else if (sc.l.ch == 'i')
+			lost->in += sc.ndata;
+	}
+	shardscan_free(&sc);
+}
+
+void wlines_loss_add(struct wlines_loss *a, const struct wlines_loss *b)
+{
+	a->bytes += b->bytes;
+	a->out += b->out;
+	a->in += b->in;
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+void wlines_loss_sub(struct wlines_loss *a, const struct wlines_loss *b)
+{
+	a->bytes = sub(a->bytes, b->bytes);
+	a->out = sub(a->out, b->out);
+	a->in = sub(a->in, b->in);
 }
 
 size_t wlines_size(size_t len)
@@ -101,7 +166,7 @@ static void line_failed(struct wlines *w, const struct wline *l, int err)
 		w->report(w->arg, (struct writer_error){ .owner = l->owner, .err = err, .kind = WRITER_FAILED });
 	}
 	if (d)
-		d->bytes += l->len;
+		wlines_loss_line(&d->lost, (const char *)(l + 1), l->len);
 }
 
 /* One run: consecutive lines for one fd by one writev. An O_APPEND write
@@ -134,7 +199,7 @@ static bool perform_run(struct wlines *w, struct wline **run, struct iovec *iov,
 		int r;
 
 		if (d) {
-			d->bytes += l->len;
+			wlines_loss_line(&d->lost, (const char *)(l + 1), l->len);
 			continue;
 		}
 		if ((r = write_line(l->fd, (const char *)(l + 1), l->len)) < 0) {
@@ -184,7 +249,7 @@ bool wlines_perform(struct wlines *w, char *data, size_t len)
 			wake |= (l->flags & WLINE_NOTIFY) != 0;
 			off += wlines_size(l->len);
 			if ((d = drop_find(w, l->owner))) {
-				d->bytes += l->len;
+				wlines_loss_line(&d->lost, (const char *)(l + 1), l->len);
 				continue;
 			}
 			run[niov] = l;
@@ -206,17 +271,18 @@ bool wlines_perform(struct wlines *w, char *data, size_t len)
 	return wake;
 }
 
-uint64_t wlines_fence(struct wlines *w, uint64_t owner, bool forget)
+struct wlines_loss wlines_fence(struct wlines *w, uint64_t owner, bool forget)
 {
 	struct wlines_drop *d = drop_find(w, owner);
-	uint64_t bytes = d ? d->bytes : 0;
+	struct wlines_loss lost = { 0 };
 
 	if (d) {
-		d->bytes = 0;
+		lost = d->lost;
+		d->lost = (struct wlines_loss){ 0 };
 		if (forget)
 			drop_end(w, d);
 	}
-	return bytes;
+	return lost;
 }
 
 void wlines_free(struct wlines *w)

@@ -9,6 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A loss: bytes of shard lines, and the output and input bytes of the
+ * session those lines carried. */
+struct wlines_loss {
+	uint64_t bytes, out, in;
+};
+
+/* Adds the line (len bytes, newline included) to *lost: its bytes, and
+ * the session bytes it carries when it is an "o" or "i" event. */
+void wlines_loss_line(struct wlines_loss *lost, const char *line, size_t len);
+
+/* *a += *b; *a -= *b (never below 0). */
+void wlines_loss_add(struct wlines_loss *a, const struct wlines_loss *b);
+void wlines_loss_sub(struct wlines_loss *a, const struct wlines_loss *b);
+
 /* What the writer tells the loop about one owner's lines (see "Loss
  * accounting" in docs/architecture.md). After a line of an owner fails, no
  * later line of that owner is written (each is dropped and its bytes
@@ -23,7 +37,7 @@ struct writer_error {
 	uint64_t owner; /* the session serial the entry belonged to */
 	int err;        /* errno (WRITER_FAILED) */
 	enum writer_news kind;
-	uint64_t bytes; /* WRITER_FENCE */
+	struct wlines_loss lost; /* WRITER_FENCE */
 };
 
 enum { WLINE_NOTIFY = 1, WLINE_RESYNC = 2 };
@@ -55,8 +69,8 @@ size_t wlines_size(size_t len);
  * loop is to be woken (a notify line, a report). */
 bool wlines_perform(struct wlines *w, char *data, size_t len);
 
-/* The bytes of owner's lines dropped since its last fence (reset to 0);
+/* What owner's lines dropped since its last fence held (reset to 0);
  * forget: its dropping ends. */
-uint64_t wlines_fence(struct wlines *w, uint64_t owner, bool forget);
+struct wlines_loss wlines_fence(struct wlines *w, uint64_t owner, bool forget);
 
 void wlines_free(struct wlines *w);

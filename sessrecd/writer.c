@@ -93,9 +93,9 @@ static void report(void *arg, struct writer_error r)
 /* Performs a fence: the owner's dropped bytes are reported. */
 static void perform_fence(struct writer *w, struct entry *e)
 {
-	uint64_t bytes = wlines_fence(&w->lines, e->owner, e->forget);
+	struct wlines_loss lost = wlines_fence(&w->lines, e->owner, e->forget);
 
-	report(w, (struct writer_error){ .owner = e->owner, .kind = WRITER_FENCE, .bytes = bytes });
+	report(w, (struct writer_error){ .owner = e->owner, .kind = WRITER_FENCE, .lost = lost });
 }
 
 static void perform(struct entry *e)

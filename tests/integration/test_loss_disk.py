@@ -2,10 +2,12 @@
 tmpfs in a private mount namespace; a filler file takes the rest of it
 while the session prints numbered records, then goes. No line written
 after a failed one precedes its loss marker: the recording is the
-terminal's stream cut only where a "write failed (ENOSPC); N bytes lost"
-marker stands (each piece a contiguous run of what the terminal got); the
-counters are exact: bytes_recorded in the end line is the length of the
-session's lines before it, and lost_bytes the sum of the markers' N;
+terminal's stream cut only where a "write failed (ENOSPC); N bytes lost
+(M of output, K of input)" marker stands (each piece a contiguous run of
+what the terminal got); the counters are exact: bytes_recorded in the end
+line is the length of the session's lines before it, lost_bytes the sum of
+the markers' N, and the output recorded plus the markers' M is every byte
+the session printed (bytes_out, what the terminal got);
 recording_degraded (reason ENOSPC) and recording_resumed (lost_bytes N)
 events; session_recorded tells it apart from the cap (truncated=false,
 degraded=true)."""
@@ -19,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-LOSS = re.compile(r'^write failed \((E[A-Z]+)\); (\d+) bytes lost$')
+LOSS = re.compile(r'^write failed \((E[A-Z]+)\); (\d+) bytes lost \((\d+) of output, (\d+) of input\)$')
 
 # Prints N numbered records of 100 bytes for each number it reads; no echo,
 # no canonical mode (typed input is not a secret, nor part of the output).
@@ -103,7 +105,7 @@ class DiskFullTest(unittest.TestCase):
         raws = [(raw, o) for raw, o in self.d.lines() if o and o.get('sid') == sid]
         h.check_shard_sane(self, raws)
         # the stream is cut only at loss markers, each piece a run of the terminal's bytes
-        pieces, cur, stated = [], b'', []
+        pieces, cur, stated, stated_out = [], b'', [], []
         for _, o in raws:
             if o.get('ch') == 'o':
                 cur += h.event_bytes(o)
@@ -111,6 +113,7 @@ class DiskFullTest(unittest.TestCase):
                 m = LOSS.match(o['d'])
                 self.assertEqual(m.group(1), 'ENOSPC')
                 stated.append(int(m.group(2)))
+                stated_out.append(int(m.group(3)))
                 pieces.append(cur)
                 cur = b''
         pieces.append(cur)
@@ -132,13 +135,20 @@ class DiskFullTest(unittest.TestCase):
         self.assertEqual(e['lost_bytes'], sum(stated), 'lost_bytes is not what the markers state')
         self.assertEqual(e['write_error'], 'ENOSPC')
         self.assertFalse(e['truncated'])
+        self.assertEqual(e['lost_output'], sum(stated_out))
+        self.assertEqual(e['bytes_out'], len(p.out), 'bytes_out is not what the terminal got')
+        self.assertEqual(recorded + sum(stated_out), len(p.out),
+                         'output recorded (%d) + output lost (%d) is not what the session printed (%d)'
+                         % (recorded, sum(stated_out), len(p.out)))
         self.assertEqual(int(res[0]['sd']['relay@55555']['lost_bytes']), sum(stated))
+        self.assertEqual(int(res[0]['sd']['relay@55555']['lost_output']), sum(stated_out))
         rec = self.d.wait_event('session_recorded', sid)
         self.assertEqual(len(rec), 1)
         sd = rec[0]['sd']['relay@55555']
         self.assertEqual((sd['truncated'], sd['degraded'], sd['write_error'], sd['shard_lost']),
                          ('false', 'true', 'ENOSPC', 'false'))
         self.assertEqual(int(sd['lost_bytes']), sum(stated))
+        self.assertEqual(int(sd['lost_output']), sum(stated_out))
 
 
 if __name__ == '__main__':

@@ -260,7 +260,7 @@ static void shell_says(struct rig *r, const char *word)
 
 static void report(struct session *s, enum writer_news kind, uint64_t bytes)
 {
-	struct writer_error we = { .owner = s->serial, .kind = kind, .err = ENOSPC, .bytes = bytes };
+	struct writer_error we = { .owner = s->serial, .kind = kind, .err = ENOSPC, .lost = { .bytes = bytes } };
 
 	recorder_writer_report(&s->rec, &we);
 }
@@ -282,10 +282,11 @@ static const char *session_ends(struct rig *r, struct session *s)
  * and bytes_recorded counts exactly the lines kept. */
 START_TEST(test_disk_loss)
 {
+	struct writer_error we;
 	struct rig r;
 	struct session *s;
 	const char *l;
-	char want[128];
+	char want[256];
 	size_t at = 0, one = 0, one_len, n0, kept = 0;
 	uint64_t two_len, lost;
 
@@ -300,13 +301,16 @@ START_TEST(test_disk_loss)
 	n0 = r.m.nlines;
 	shell_says(&r, "two");
 	ck_assert_uint_eq(r.m.nlines, n0); /* counted, not queued */
-	two_len = s->rec.lost_pending;
+	two_len = s->rec.lost_pending.bytes;
 	ck_assert_uint_gt(two_len, 0);
-	report(s, WRITER_FENCE, one_len);
+	ck_assert_uint_eq(s->rec.lost_pending.out, 5); /* "two\r\n" */
+	we = (struct writer_error){ .owner = s->serial, .kind = WRITER_FENCE, .lost = { one_len, 5, 0 } };
+	recorder_writer_report(&s->rec, &we);
 	ck_assert_uint_eq(r.m.nlines, n0); /* the marker waits for the tick */
 	recloss_tick(r.d);
 	lost = one_len + two_len;
-	snprintf(want, sizeof(want), "write failed (ENOSPC); %llu bytes lost", (unsigned long long)lost);
+	snprintf(want, sizeof(want), "write failed (ENOSPC); %llu bytes lost (10 of output, 0 of input)",
+		 (unsigned long long)lost);
 	at = n0;
 	ck_assert_ptr_nonnull(memsink_line(&r.m, &at, want));
 	ck_assert_uint_eq(at, n0);
@@ -315,7 +319,7 @@ START_TEST(test_disk_loss)
 	ck_assert_ptr_null(memsink_event(&r.m, NULL, "recording_resumed"));
 	report(s, WRITER_RESUMED, 0);
 	ck_assert_ptr_nonnull(l = memsink_event(&r.m, NULL, "recording_resumed"));
-	snprintf(want, sizeof(want), "lost_bytes=%llu", (unsigned long long)lost);
+	snprintf(want, sizeof(want), "lost_bytes=%llu lost_output=10 lost_input=0", (unsigned long long)lost);
 	ck_assert_ptr_nonnull(strstr(l, want));
 
 	l = session_ends(&r, s);
@@ -324,15 +328,17 @@ START_TEST(test_disk_loss)
 			kept += strlen(r.m.lines[i]);
 	snprintf(want, sizeof(want), "\"bytes_recorded\":%zu,", kept);
 	ck_assert_msg(strstr(l, want), "%s in %s", want, l);
-	snprintf(want, sizeof(want), "\"lost_bytes\":%llu,", (unsigned long long)lost);
+	snprintf(want, sizeof(want), "\"lost_bytes\":%llu,\"lost_output\":10,\"lost_input\":0,",
+		 (unsigned long long)lost);
 	ck_assert_ptr_nonnull(strstr(l, want));
 	ck_assert_ptr_nonnull(strstr(l, "\"truncated\":false"));
 	ck_assert_ptr_nonnull(strstr(l, "\"write_error\":\"ENOSPC\""));
 	ck_assert_ptr_nonnull(l = memsink_event(&r.m, NULL, "session_recorded"));
-	snprintf(want, sizeof(want),
-		 "truncated=false reason=exit degraded=true lost_bytes=%llu write_error=ENOSPC "
-		 "shard_lost=false removed_bytes=0",
-		 (unsigned long long)lost);
+	snprintf(
+		want, sizeof(want),
+		"truncated=false reason=exit degraded=true lost_bytes=%llu lost_output=10 lost_input=0 write_error=ENOSPC "
+		"shard_lost=false removed_bytes=0",
+		(unsigned long long)lost);
 	ck_assert_msg(strstr(l, want), "%s", l);
 	rig_fini(&r);
 }
@@ -362,10 +368,11 @@ START_TEST(test_disk_loss_marker_fails)
 	ck_assert_uint_eq(s->st.bytes_recorded, b0 - 100 - 20);
 	at = r.m.nlines;
 	recloss_tick(r.d);
-	ck_assert_ptr_nonnull(memsink_line(&r.m, &at, "write failed (ENOSPC); 120 bytes lost"));
+	ck_assert_ptr_nonnull(
+		memsink_line(&r.m, &at, "write failed (ENOSPC); 120 bytes lost (0 of output, 0 of input)"));
 	report(s, WRITER_RESUMED, 0);
 	ck_assert_int_eq(s->rec.loss, RECORDER_OK);
-	ck_assert_uint_eq(recloss_lost(&s->rec), 120);
+	ck_assert_uint_eq(recloss_lost(&s->rec).bytes, 120);
 	snprintf(want, sizeof(want), "\"lost_bytes\":120,");
 	ck_assert_ptr_nonnull(strstr(session_ends(&r, s), want));
 	rig_fini(&r);

@@ -298,10 +298,10 @@ START_TEST(test_owner_dropped_until_resync)
 	(void)collect(w, efd, errs, 2);
 	ck_assert_uint_eq(errs[0].owner, 1);
 	ck_assert_int_eq(errs[0].kind, WRITER_FENCE);
-	ck_assert_uint_eq(errs[0].bytes, 200);
+	ck_assert_uint_eq(errs[0].lost.bytes, 200);
 	ck_assert_uint_eq(errs[1].owner, 2);
 	ck_assert_int_eq(errs[1].kind, WRITER_FENCE);
-	ck_assert_uint_eq(errs[1].bytes, 150);
+	ck_assert_uint_eq(errs[1].lost.bytes, 150);
 	ck_assert_int_eq(io_read_file(path, got, sizeof(got)), 200);
 
 	writer_resync_line(w, fd, 1, "M\n", 2);
@@ -312,7 +312,7 @@ START_TEST(test_owner_dropped_until_resync)
 	ck_assert_uint_eq(errs[0].owner, 1);
 	ck_assert_int_eq(errs[0].kind, WRITER_RESUMED);
 	ck_assert_uint_eq(errs[1].owner, 2);
-	ck_assert_uint_eq(errs[1].bytes, 3);
+	ck_assert_uint_eq(errs[1].lost.bytes, 3);
 	writer_line(w, fd, 2, "B5\n", 3, false);
 	writer_close_fd(w, fd);
 	writer_stop(w);
@@ -347,7 +347,7 @@ START_TEST(test_resync_fails)
 	writer_fence(w, 5, false);
 	(void)collect(w, efd, errs, 1);
 	ck_assert_int_eq(errs[0].kind, WRITER_FENCE);
-	ck_assert_uint_eq(errs[0].bytes, 4);
+	ck_assert_uint_eq(errs[0].lost.bytes, 4);
 	writer_resync_line(w, fd, 5, "m\n", 2);
 	(void)collect(w, efd, errs, 1);
 	ck_assert_int_eq(errs[0].kind, WRITER_RESUMED);
@@ -356,6 +356,31 @@ START_TEST(test_resync_fails)
 	ck_assert_str_eq(got, "m\n");
 	close(fd);
 	close(ro);
+}
+END_TEST
+
+/* A lost line counts its bytes and the session bytes it carried: "d" or,
+ * when present, the exact "raw"; other lines carry none. */
+START_TEST(test_loss_line)
+{
+	static const char o[] =
+		"{\"sid\":\"11111111-2222-4333-8444-555555555555\",\"t\":1.5,\"ch\":\"o\",\"d\":\"h\\u00e9\\r\\n\"}\n";
+	static const char i[] =
+		"{\"sid\":\"11111111-2222-4333-8444-555555555555\",\"t\":2,\"ch\":\"i\",\"d\":\"\\ufffd\",\"raw\":\"/w==\"}\n";
+	static const char m[] = "{\"sid\":\"11111111-2222-4333-8444-555555555555\",\"t\":2,\"ch\":\"m\",\"d\":\"x\"}\n";
+	struct wlines_loss l = { 0 };
+
+	wlines_loss_line(&l, o, strlen(o));
+	ck_assert_uint_eq(l.bytes, strlen(o));
+	ck_assert_uint_eq(l.out, 5); /* h, two bytes of é, CR, LF */
+	ck_assert_uint_eq(l.in, 0);
+	wlines_loss_line(&l, i, strlen(i));
+	ck_assert_uint_eq(l.in, 1); /* the one byte 0xff */
+	wlines_loss_line(&l, m, strlen(m));
+	wlines_loss_line(&l, "not json\n", 9);
+	ck_assert_uint_eq(l.bytes, strlen(o) + strlen(i) + strlen(m) + 9);
+	ck_assert_uint_eq(l.out, 5);
+	ck_assert_uint_eq(l.in, 1);
 }
 END_TEST
 
@@ -371,6 +396,7 @@ static Suite *writer_suite(void)
 	tcase_add_test(tc, test_partial_batch);
 	tcase_add_test(tc, test_owner_dropped_until_resync);
 	tcase_add_test(tc, test_resync_fails);
+	tcase_add_test(tc, test_loss_line);
 	tcase_add_test(tc, test_state_files);
 	tcase_add_test(tc, test_stop_flushes);
 	suite_add_tcase(s, tc);
