@@ -254,8 +254,13 @@ void recloss_news(struct recording *rec, enum recorder_news what)
 
 bool recloss_report(struct recording *rec, const struct writer_error *r)
 {
-	if (!rec->file)
-		return false; /* ended: its loss is in its end line */
+	if (!rec->file) {
+		/* Ended: its loss is in its end line, unless that failed too. */
+		if (r->kind == WRITER_FAILED && rec->loss == RECORDER_OK)
+			log_line("session %s: cannot write its end line to %s: %s", rec->st->sid, rec->st->shard,
+				 strerror(r->err));
+		return false;
+	}
 	switch (r->kind) {
 	case WRITER_FAILED:
 		if (rec->loss == RECORDER_OK) {
