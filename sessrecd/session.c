@@ -13,6 +13,7 @@
 #include "emit.h"
 #include "handoff.h"
 #include "log.h"
+#include "recevent.h"
 #include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
@@ -86,49 +87,21 @@ static void relay_report(struct relay *r, enum relay_event ev, const char *reaso
 
 static void emit_recorded(struct daemon *d, struct session *s, const char *reason);
 
-/* The recorder's news of a session's recording, as events (sessrecd(8),
- * "LOSS ACCOUNTING"). */
+/* The recorder's news of a session's recording, as events (recevent.h). */
 static void recording_news(struct recording *rec, enum recorder_news what)
 {
 	struct session *s = (struct session *)(void *)((char *)rec - offsetof(struct session, rec));
+	struct recevent_nums n;
 	struct event e = { 0 };
-	char uid[24], bytes[24], out[24], in[24];
+	char uid[24];
 
-	snprintf(bytes, sizeof(bytes), "%llu",
-		 (unsigned long long)(what == RECORDER_SHARD_LOST ? rec->news_bytes : rec->news_lost.bytes));
-	snprintf(out, sizeof(out), "%llu", (unsigned long long)rec->news_lost.out);
-	snprintf(in, sizeof(in), "%llu", (unsigned long long)rec->news_lost.in);
-	switch (what) {
-	case RECORDER_FINISHED:
+	if (what == RECORDER_FINISHED) {
 		if (s->phase == SESSION_FINISHING)
 			emit_recorded(s->d, s, s->end_reason);
 		return;
-	case RECORDER_SHARD_LOST:
-		e.type = EVENT_SHARD_LOST;
-		e.msg = "shard file removed; the session goes on in a new file";
-		break;
-	case RECORDER_DEGRADED_NEWS:
-		e.type = EVENT_RECORDING_DEGRADED;
-		e.msg = "recording lines cannot be written; they are counted until writing works again";
-		break;
-	case RECORDER_RESUMED_NEWS:
-		e.type = EVENT_RECORDING_RESUMED;
-		e.msg = "recording resumed behind a marker stating the bytes lost";
-		break;
 	}
 	session_event_base(s, &e, uid);
-	event_add(&e, "path", s->st.shard);
-	if (what == RECORDER_DEGRADED_NEWS) {
-		event_add(&e, "reason", recloss_err_name(rec->loss_err));
-		event_add(&e, "error", strerror(rec->loss_err));
-	} else if (what == RECORDER_SHARD_LOST) {
-		event_add(&e, "bytes", bytes);
-	} else {
-		event_add(&e, "lost_bytes", bytes);
-		event_add(&e, "lost_output", out);
-		event_add(&e, "lost_input", in);
-	}
-	emit_event(s->d, &e);
+	recevent_news(rec, what, &e, &n);
 }
 
 /* Gives s its serial, binds its relay and recording and puts it at the
@@ -282,14 +255,10 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 {
 	const struct session_state *st = &s->st;
 	struct event e = { .type = EVENT_SESSION_RECORDED };
-	struct wlines_loss l = recloss_lost(&s->rec);
-	char dur[32], bytes[24], lost[24], out[24], in[24], removed[24];
+	struct recevent_nums n;
+	char dur[32], bytes[24];
 
 	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
-	snprintf(lost, sizeof(lost), "%llu", (unsigned long long)l.bytes);
-	snprintf(out, sizeof(out), "%llu", (unsigned long long)l.out);
-	snprintf(in, sizeof(in), "%llu", (unsigned long long)l.in);
-	snprintf(removed, sizeof(removed), "%llu", (unsigned long long)s->rec.removed_bytes);
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
 	event_add(&e, "sid", st->sid);
 	event_add(&e, "service", st->proto[0] ? st->proto : st->service);
@@ -300,14 +269,7 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	event_add(&e, "truncated", st->truncated || st->failed ? "true" : "false");
 	event_add(&e, "reason", reason);
 	/* Cap, disk and shard loss apart: see sessrecd(8), "LOSS ACCOUNTING". */
-	event_add(&e, "degraded", s->rec.loss_err ? "true" : "false");
-	event_add(&e, "lost_bytes", lost);
-	event_add(&e, "lost_output", out);
-	event_add(&e, "lost_input", in);
-	if (s->rec.loss_err)
-		event_add(&e, "write_error", recloss_err_name(s->rec.loss_err));
-	event_add(&e, "shard_lost", s->rec.removed_bytes || s->rec.note_due ? "true" : "false");
-	event_add(&e, "removed_bytes", removed);
+	recevent_loss_params(&s->rec, &e, &n);
 	emit_event(d, &e);
 }
 
