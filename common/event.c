@@ -29,6 +29,9 @@ static const struct {
 	[EVENT_SESSION_COMMAND] = { "session_command", "6d5f5c3796784b53bb4399e092f041a5", LOG_INFO },
 	[EVENT_SESSION_RESUMED] = { "session_resumed", "d570812f2fbc4eaf87f2adfd4c02e76d", LOG_INFO },
 	[EVENT_ATTACH_REFUSED] = { "attach_refused", "9df518a395984c7ea605621c90d8d0ff", LOG_WARNING },
+	[EVENT_SHARD_LOST] = { "shard_lost", "136861da6dcb4da1a315930af19ba052", LOG_ALERT },
+	[EVENT_RECORDING_DEGRADED] = { "recording_degraded", "2c15a69c7acc477f867e57611a3347f7", LOG_ALERT },
+	[EVENT_RECORDING_RESUMED] = { "recording_resumed", "2d2645c4e2204f90830e4c24e3b4cd46", LOG_WARNING },
 };
 
 static bool known(enum event_type t)

@@ -17,6 +17,9 @@ enum event_type {
 	EVENT_SESSION_COMMAND,
 	EVENT_SESSION_RESUMED,
 	EVENT_ATTACH_REFUSED,
+	EVENT_SHARD_LOST,         /* a shard file was removed under live sessions */
+	EVENT_RECORDING_DEGRADED, /* a session's lines cannot be written (disk full, I/O error) */
+	EVENT_RECORDING_RESUMED,  /* ... and can again, behind a loss marker */
 	_EVENT_MAX,
 };
 

@@ -267,6 +267,14 @@ static void end_build(struct w *w, const char *sid, const void *arg, const char 
 	      (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_recorded);
 	w_fmt(w, ",\"withheld\":%llu,\"resizes\":%u,\"truncated\":%s", (unsigned long long)e->withheld, e->resizes,
 	      e->truncated ? "true" : "false");
+	if (e->lost_bytes)
+		w_fmt(w, ",\"lost_bytes\":%llu,\"lost_output\":%llu,\"lost_input\":%llu",
+		      (unsigned long long)e->lost_bytes, (unsigned long long)e->lost_output,
+		      (unsigned long long)e->lost_input);
+	if (e->removed_bytes)
+		w_fmt(w, ",\"removed_bytes\":%llu", (unsigned long long)e->removed_bytes);
+	if (e->write_error)
+		w_fmt(w, ",\"write_error\":\"%s\"", e->write_error);
 	for (int i = 0; i < 2; i++) {
 		if (s[i]) {
 			w_fmt(w, ",\"%s\":", key[i]);

@@ -79,8 +79,13 @@ struct shard_end {
 	uint64_t withheld;       /* input bytes withheld as secrets */
 	unsigned resizes;
 	bool truncated;
-	const char *reason; /* exit, hangup, close, shutdown, error */
-	const char *end;    /* RFC 3339 end time */
+	uint64_t lost_bytes;     /* shard bytes lost to write errors (written only when not 0) */
+	uint64_t lost_output;    /* ... the output bytes they carried (written with lost_bytes) */
+	uint64_t lost_input;     /* ... the input bytes they carried (written with lost_bytes) */
+	uint64_t removed_bytes;  /* shard bytes written to files removed since (only when not 0) */
+	const char *write_error; /* the errno name that began a loss ("ENOSPC"), or NULL */
+	const char *reason;      /* exit, hangup, close, shutdown, error */
+	const char *end;         /* RFC 3339 end time */
 };
 
 /* Each formats one complete line into buf (cap >= SHARD_LINE_MAX is always

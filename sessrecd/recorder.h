@@ -1,55 +1,23 @@
 /* recorder: a session's lines in its day shard (header, o/i events,
- * resize, markers, trunc, end), the per-session cap, withheld secrets, and
- * the shard files shared (refcounted) by the sessions writing them. Lines
- * go to the writer thread; nothing here touches the disk but opening a
- * shard. It knows nothing of the session's lifecycle. Convention: 0 or
- * -errno. */
+ * resize, markers, trunc, end), the per-session cap and withheld secrets.
+ * Below it, recline queues and counts the lines and recloss accounts for
+ * what could not be written; the shard files are shared (shardfile.h).
+ * Lines go to the writer thread; nothing here touches the disk but opening
+ * a shard. It knows nothing of the session's lifecycle: it reports through
+ * rec->report. Convention: 0 or -errno. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shardline.h"
+#include "recline.h"
+#include "recloss.h"
 
 struct daemon;
 struct session_state;
 struct state_pending;
 struct state_sync;
-
-/* Where a recording's lines go instead of the disk writer when
- * d->sink is set: memory, in tests (memsink.h). */
-struct shard_sink {
-	/* Queues line (one whole shard line) for fd; owner names the session
-	 * in error reports; notify: the end line. The seq (> 0), 0 when it
-	 * could not be queued. */
-	uint64_t (*line)(struct shard_sink *k, int fd, uint64_t owner, const char *line, size_t len, bool notify);
-	/* The lines queued since the last flush go out (once per recorder call). */
-	void (*flush)(struct shard_sink *k);
-	/* Closes fd after everything queued for it; 0: not queued, fd stays open. */
-	uint64_t (*close_fd)(struct shard_sink *k, int fd);
-};
-
-/* One open day shard, shared by every recording writing it (the list
- * hangs off struct daemon). */
-struct shard_file {
-	struct shard_file *next;
-	int fd;
-	unsigned refs;
-	char path[];
-};
-
-/* One session's recording. */
-struct recording {
-	struct daemon *d;
-	struct session_state *st; /* counters, flags, the shard's path */
-	struct state_sync *sync;
-	uint64_t owner;          /* names the session in the writer's reports */
-	struct shard_file *file; /* NULL: nothing is recorded */
-	struct shard_utf8 carry_o, carry_i;
-	uint64_t withheld_pending;
-	uint64_t end_seq; /* the writer seq of the end line */
-	int64_t stop_ns;  /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
-};
+struct writer_error;
 
 /* Binds rec (no shard yet) to its session's state. */
 void recorder_init(struct recording *rec, struct daemon *d, struct session_state *st, struct state_sync *sync,
@@ -77,13 +45,21 @@ void recorder_flush_withheld(struct recording *rec);
 double recorder_elapsed(const struct recording *rec);
 
 /* Flushes carried UTF-8 and withheld input, queues the end line (always,
- * even after the cap) with the writer told to report it, sets end_seq
- * (0: nothing to wait for) and lets go of the shard. */
-void recorder_finish(struct recording *rec, const char *reason);
+ * even after the cap; behind a loss marker when lines were lost) with the
+ * writer told to report it, sets end_seq (0: nothing to wait for) and lets
+ * go of the shard. 0; -EINPROGRESS when a loss is still being counted by
+ * the writer: the end line follows (RECORDER_FINISHED), end_seq is
+ * UINT64_MAX until then. */
+int recorder_finish(struct recording *rec, const char *reason);
 
-/* The writer could not write a line of the recording: recording stops
- * (one log line, a trunc line if it can still be written), the relay goes
- * on. */
+/* The writer reports on the recording's lines (see writer.h): a failure
+ * starts a loss (RECORDER_DEGRADED_NEWS), the writer's count of dropped
+ * lines is taken in, a written loss marker ends it
+ * (RECORDER_RESUMED_NEWS). */
+void recorder_writer_report(struct recording *rec, const struct writer_error *r);
+
+/* Recording cannot go on (out of memory): it stops, one log line; the
+ * relay goes on. */
 void recorder_write_failed(struct recording *rec, int err);
 
 /* Drops the recording's shard reference (closing the file through the

@@ -103,7 +103,7 @@ static void writer_cb(struct loop_io *io, uint32_t ev)
 		struct session *s = session_by_serial(d, errs[i].owner);
 
 		if (s)
-			recorder_write_failed(&s->rec, errs[i].err);
+			recorder_writer_report(&s->rec, &errs[i]);
 	}
 	check_disk(d);
 }
@@ -185,8 +185,10 @@ static void tick_cb(struct loop_io *io, uint32_t ev)
 	if (house)
 		d->house_last_ms = now;
 	session_tick(d, now, house);
-	if (house)
+	if (house) {
+		recloss_tick(d);
 		server_tick(d, now);
+	}
 	notify_status(d);
 }
 

@@ -13,6 +13,7 @@
 #include "emit.h"
 #include "handoff.h"
 #include "log.h"
+#include "recevent.h"
 #include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
@@ -84,6 +85,25 @@ static void relay_report(struct relay *r, enum relay_event ev, const char *reaso
 	set_phase(d, s, SESSION_DRAINING);
 }
 
+static void emit_recorded(struct daemon *d, struct session *s, const char *reason);
+
+/* The recorder's news of a session's recording, as events (recevent.h). */
+static void recording_news(struct recording *rec, enum recorder_news what)
+{
+	struct session *s = (struct session *)(void *)((char *)rec - offsetof(struct session, rec));
+	struct recevent_nums n;
+	struct event e = { 0 };
+	char uid[24];
+
+	if (what == RECORDER_FINISHED) {
+		if (s->phase == SESSION_FINISHING)
+			emit_recorded(s->d, s, s->end_reason);
+		return;
+	}
+	session_event_base(s, &e, uid);
+	recevent_news(rec, what, &e, &n);
+}
+
 /* Gives s its serial, binds its relay and recording and puts it at the
  * head of the registry in phase p. */
 static void session_link(struct daemon *d, struct session *s, enum session_phase p)
@@ -92,6 +112,7 @@ static void session_link(struct daemon *d, struct session *s, enum session_phase
 	s->serial = ++d->next_serial;
 	relay_init(&s->relay, d, &s->st, &s->sync, &s->rec, relay_report, s);
 	recorder_init(&s->rec, d, &s->st, &s->sync, s->serial);
+	s->rec.report = recording_news;
 	s->phase = SESSION_ENDED; /* counts as nothing until set_phase */
 	set_phase(d, s, p);
 	s->next = d->sessions;
@@ -244,6 +265,7 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 {
 	const struct session_state *st = &s->st;
 	struct event e = { .type = EVENT_SESSION_RECORDED };
+	struct recevent_nums n;
 	char dur[32], bytes[24];
 
 	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
@@ -256,6 +278,8 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	event_add(&e, "bytes", bytes);
 	event_add(&e, "truncated", st->truncated || st->failed ? "true" : "false");
 	event_add(&e, "reason", reason);
+	/* Cap, disk and shard loss apart: see sessrecd(8), "LOSS ACCOUNTING". */
+	recevent_loss_params(&s->rec, &e, &n);
 	emit_event(d, &e);
 }
 
@@ -405,8 +429,10 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	s->end_reason = reason;
 	relay_stop(&s->relay);
 	handoff_drop(&d->ho, s->st.sid);
-	recorder_finish(&s->rec, reason);
-	emit_recorded(d, s, reason);
+	/* A loss still being counted delays the end line and this event
+	 * (recording_news, RECORDER_FINISHED). */
+	if (recorder_finish(&s->rec, reason) == 0)
+		emit_recorded(d, s, reason);
 	state_remove(d, s);
 	set_phase(d, s, SESSION_FINISHING);
 	s->ended_ms = mono_ms();

@@ -14,30 +14,22 @@
 
 #include "io.h"
 #include "monoclock.h"
+#include "wlines.h"
 #include "writer.h"
 
-#define WRITER_ERRORS_MAX 64
 #define WRITER_BLOCK (64 * 1024)               /* line bytes per block, a bigger line gets its own */
-#define WRITER_IOV 64                          /* lines per writev (IOV_MAX is 1024) */
 #define WRITER_SLOW_NS (2 * 1000000LL)         /* a direct write slower than this... */
 #define WRITER_HOLD_MIN_NS (1000 * 1000000LL)  /* ...leaves the disk to the thread this long, */
 #define WRITER_HOLD_MAX_NS (60000 * 1000000LL) /* doubling while the disk stays slow */
 
-enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK };
-
-/* One line in an E_LINES block, its bytes right after it (padded to 8). */
-struct line_rec {
-	uint64_t owner;
-	int fd;
-	bool notify;
-	uint32_t len;
-};
+enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK, E_FENCE };
 
 struct entry {
 	struct entry *next;
 	enum entry_kind kind;
 	int fd;
 	bool notify;
+	bool forget; /* E_FENCE: the owner's dropping ends */
 	uint64_t owner;
 	uint64_t seq;
 	size_t len;      /* of data (E_LINES: used so far) */
@@ -61,8 +53,9 @@ struct writer {
 	/* Write-through (loop thread only): no direct writes before this
 	 * CLOCK_MONOTONIC time; the current hold-off after a slow write. */
 	int64_t direct_after, hold_ns;
-	struct writer_error errors[WRITER_ERRORS_MAX];
-	size_t nerrors;
+	struct writer_error *errors;
+	size_t nerrors, caperrors;
+	struct wlines lines; /* performs E_LINES (the thread, or the loop while it sleeps) */
 	int efd;
 };
 
@@ -74,117 +67,42 @@ static void wake_loop(struct writer *w)
 		return; /* counter saturated: the loop is being woken anyway */
 }
 
-/* A short write (a full disk) appended part of what it was given: that part
- * is cut off again so no reader meets a torn line (this thread, or the loop
- * while the thread sleeps, is the only writer of the file). */
-static int cut_partial(int fd, size_t partial)
+/* Reports grow as needed: a fence or resumption the loop never heard of
+ * would leave its loss accounting wrong. Only out of memory is one lost. */
+static void report(void *arg, struct writer_error r)
 {
-	struct stat st;
+	struct writer *w = arg;
 
-	if (partial && fstat(fd, &st) == 0 && (size_t)st.st_size >= partial &&
-	    ftruncate(fd, st.st_size - (off_t)partial) < 0)
-		return -errno;
-	return 0;
-}
-
-/* One write for one line, never retried in pieces. */
-static int write_line(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	do
-		n = write(fd, p, len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n < len) {
-		int r = cut_partial(fd, (size_t)n);
-
-		return r < 0 ? r : -ENOSPC;
-	}
-	return 0;
-}
-
-static size_t rec_size(size_t len)
-{
-	return (sizeof(struct line_rec) + len + 7) & ~(size_t)7;
-}
-
-static void report(struct writer *w, uint64_t owner, int err)
-{
-	if (!owner)
+	if (!r.owner)
 		return;
 	pthread_mutex_lock(&w->mu);
-	if (w->nerrors < WRITER_ERRORS_MAX)
-		w->errors[w->nerrors++] = (struct writer_error){ owner, err };
+	if (w->nerrors == w->caperrors) {
+		size_t cap = w->caperrors ? w->caperrors * 2 : 64;
+		struct writer_error *ne = realloc(w->errors, cap * sizeof(*ne));
+
+		if (ne) {
+			w->errors = ne;
+			w->caperrors = cap;
+		}
+	}
+	if (w->nerrors < w->caperrors)
+		w->errors[w->nerrors++] = r;
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* The lines of a block. Consecutive lines for one fd go out in one writev:
- * an O_APPEND write lands whole and unmixed whatever its size (the inode
- * lock), so a run of whole lines is as safe as one line, at a fraction of
- * the system calls. When the disk takes only part of a run, the whole lines
- * it took stay, the torn one is cut off and the rest are written (and fail)
- * one by one, so each owner hears of its own loss. Returns whether the loop
- * is to be woken. */
-static bool perform_lines(struct writer *w, struct entry *e)
+/* Performs a fence: the owner's dropped bytes are reported. */
+static void perform_fence(struct writer *w, struct entry *e)
 {
-	struct iovec iov[WRITER_IOV];
-	bool wake = false;
+	struct wlines_loss lost = wlines_fence(&w->lines, e->owner, e->forget);
 
-	for (size_t off = 0; off < e->len;) {
-		struct line_rec *first = (struct line_rec *)(e->data + off);
-		size_t end = off, total = 0, done = 0;
-		int niov = 0;
-		ssize_t n;
-
-		while (end < e->len && niov < WRITER_IOV) {
-			struct line_rec *l = (struct line_rec *)(e->data + end);
-
-			if (l->fd != first->fd)
-				break;
-			iov[niov++] = (struct iovec){ l + 1, l->len };
-			total += l->len;
-			wake |= l->notify;
-			end += rec_size(l->len);
-		}
-		do
-			n = writev(first->fd, iov, niov);
-		while (n < 0 && errno == EINTR);
-		if (n >= 0 && (size_t)n == total) {
-			off = end;
-			continue;
-		}
-		/* Keep the whole lines the disk took; cut the torn one. */
-		if (n > 0) {
-			while (off < end) {
-				struct line_rec *l = (struct line_rec *)(e->data + off);
-
-				if (done + l->len > (size_t)n)
-					break;
-				done += l->len;
-				off += rec_size(l->len);
-			}
-			(void)cut_partial(first->fd, (size_t)n - done);
-		}
-		for (; off < end;) {
-			struct line_rec *l = (struct line_rec *)(e->data + off);
-			int r = write_line(l->fd, (const char *)(l + 1), l->len);
-
-			if (r < 0) {
-				report(w, l->owner, -r);
-				wake |= l->owner != 0;
-			}
-			off += rec_size(l->len);
-		}
-	}
-	return wake;
+	report(w, (struct writer_error){ .owner = e->owner, .kind = WRITER_FENCE, .lost = lost });
 }
 
 static void perform(struct entry *e)
 {
 	switch (e->kind) {
 	case E_LINES:
+	case E_FENCE:
 		break;
 	case E_CLOSE:
 		close(e->fd);
@@ -224,7 +142,10 @@ static void *writer_main(void *arg)
 
 			next = e->next;
 			if (e->kind == E_LINES) {
-				wake = perform_lines(w, e);
+				wake = wlines_perform(&w->lines, e->data, e->len);
+			} else if (e->kind == E_FENCE) {
+				perform_fence(w, e);
+				wake = true;
 			} else {
 				perform(e);
 				wake = e->notify;
@@ -260,6 +181,8 @@ int writer_start(struct writer **wp, int *notify_fd)
 		free(w);
 		return r;
 	}
+	w->lines.report = report;
+	w->lines.arg = w;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	r = pthread_create(&w->thread, NULL, writer_main, w);
@@ -324,7 +247,7 @@ static bool flush_direct(struct writer *w)
 	w->fill_head = w->fill_tail = NULL;
 	for (; e; e = next) {
 		next = e->next;
-		wake |= perform_lines(w, e);
+		wake |= wlines_perform(&w->lines, e->data, e->len);
 		pthread_mutex_lock(&w->mu);
 		w->done_seq = e->seq;
 		pthread_mutex_unlock(&w->mu);
@@ -366,6 +289,8 @@ void writer_stop(struct writer *w)
 	close(w->efd);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cond);
+	free(w->errors);
+	wlines_free(&w->lines);
 	free(w);
 }
 
@@ -400,11 +325,11 @@ static struct entry *entry_new(enum entry_kind kind, const char *data, size_t le
 	return e;
 }
 
-uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
+static uint64_t queue_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, uint8_t flags)
 {
 	struct entry *e = w->fill_tail;
-	size_t need = rec_size(len);
-	struct line_rec *l;
+	size_t need = wlines_size(len);
+	struct wline *l;
 	uint64_t seq;
 
 	if (!e || e->cap - e->len < need) {
@@ -423,14 +348,35 @@ uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char 
 			w->fill_head = e;
 		w->fill_tail = e;
 	}
-	l = (struct line_rec *)(e->data + e->len);
-	*l = (struct line_rec){ .owner = owner, .fd = fd, .notify = notify, .len = (uint32_t)len };
+	l = (struct wline *)(e->data + e->len);
+	*l = (struct wline){ .owner = owner, .fd = fd, .flags = flags, .len = (uint32_t)len };
 	memcpy(l + 1, line, len);
 	e->len += need;
 	seq = e->seq = ++w->next_seq;
-	if (notify)
+	if (flags)
 		writer_flush(w); /* someone waits for it; e is the thread's now */
 	return seq;
+}
+
+uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
+{
+	return queue_line(w, fd, owner, line, len, notify ? WLINE_NOTIFY : 0);
+}
+
+uint64_t writer_resync_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len)
+{
+	return queue_line(w, fd, owner, line, len, WLINE_NOTIFY | WLINE_RESYNC);
+}
+
+uint64_t writer_fence(struct writer *w, uint64_t owner, bool forget)
+{
+	struct entry *e = entry_new(E_FENCE, NULL, 0, NULL);
+
+	if (!e)
+		return 0;
+	e->owner = owner;
+	e->forget = forget;
+	return enqueue(w, e);
 }
 
 uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify)
@@ -500,9 +446,11 @@ size_t writer_collect(struct writer *w, struct writer_error *out, size_t max)
 	}
 	pthread_mutex_lock(&w->mu);
 	n = w->nerrors < max ? w->nerrors : max;
-	memcpy(out, w->errors, n * sizeof(*out));
-	memmove(w->errors, w->errors + n, (w->nerrors - n) * sizeof(*out));
-	w->nerrors -= n;
+	if (n) {
+		memcpy(out, w->errors, n * sizeof(*out));
+		memmove(w->errors, w->errors + n, (w->nerrors - n) * sizeof(*out));
+		w->nerrors -= n;
+	}
 	pthread_mutex_unlock(&w->mu);
 	return n;
 }

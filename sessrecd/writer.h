@@ -4,7 +4,8 @@
  * stalls a relay. While the thread is idle and the disk fast, writer_flush writes the
  * batch itself (write-through), so lines are on disk before the terminal
  * shows their bytes. It reports back through an eventfd: lines marked
- * notify done, write errors, and the queue falling below the low watermark
+ * notify done, write errors (and the loss accounting of "Loss accounting" in
+ * docs/architecture.md), and the queue falling below the low watermark
  * after the loop saw it over the high one. The thread never touches loop
  * state. Sequence numbers start at 1; 0 means "not queued" (no memory). */
 #pragma once
@@ -12,15 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wlines.h"
+
 #define WRITER_HIGH_WATER (64u << 20) /* queued bytes: the relay pauses reading inner masters */
 #define WRITER_LOW_WATER (16u << 20)  /* ... and resumes below this */
 
 struct writer;
-
-struct writer_error {
-	uint64_t owner; /* the session serial the failed entry belonged to */
-	int err;        /* errno */
-};
 
 /* Starts the thread; *notify_fd is the eventfd the loop watches (owned by
  * the writer). 0 or -errno. */
@@ -37,6 +35,17 @@ uint64_t writer_line(struct writer *w, int fd, uint64_t owner, const char *line,
 /* writer_line without the handover: the thread sees the line at the next
  * writer_flush or other queuing call (a notify line goes at once). */
 uint64_t writer_line_later(struct writer *w, int fd, uint64_t owner, const char *line, size_t len, bool notify);
+
+/* Queues line for a failed owner: written (whatever came before it was
+ * dropped) it ends the dropping and is reported WRITER_RESUMED; failing, it
+ * is reported WRITER_FAILED and the dropping goes on. Seq, 0: not queued. */
+uint64_t writer_resync_line(struct writer *w, int fd, uint64_t owner, const char *line, size_t len);
+
+/* Queues a fence for owner: when every line queued before it is performed,
+ * the bytes of owner's lines dropped since the last fence are reported
+ * (WRITER_FENCE, possibly 0). forget: owner's dropping ends there too (the
+ * session is gone). Seq, 0: not queued. */
+uint64_t writer_fence(struct writer *w, uint64_t owner, bool forget);
 
 /* Hands the lines queued since the last flush to the thread: one lock, a
  * wakeup only when it sleeps. Once per batch (a relay read). */
@@ -57,5 +66,6 @@ bool writer_congested(struct writer *w);
 /* The seq of the last entry performed. */
 uint64_t writer_done(struct writer *w);
 
-/* Clears the eventfd and takes up to max reported errors; returns how many. */
+/* Clears the eventfd and takes up to max reports, oldest first (an owner's
+ * reports keep their order); returns how many. */
 size_t writer_collect(struct writer *w, struct writer_error *out, size_t max);

@@ -26,6 +26,9 @@ static const struct {
 	{ EVENT_SESSION_COMMAND, "session_command", LOG_INFO },
 	{ EVENT_SESSION_RESUMED, "session_resumed", LOG_INFO },
 	{ EVENT_ATTACH_REFUSED, "attach_refused", LOG_WARNING },
+	{ EVENT_SHARD_LOST, "shard_lost", LOG_ALERT },
+	{ EVENT_RECORDING_DEGRADED, "recording_degraded", LOG_ALERT },
+	{ EVENT_RECORDING_RESUMED, "recording_resumed", LOG_WARNING },
 };
 
 START_TEST(test_table)

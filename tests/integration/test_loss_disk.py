@@ -1,0 +1,156 @@
+"""A full disk mid-session (issue 11, item 5): the shard directory is a small
+tmpfs in a private mount namespace; a filler file takes the rest of it
+while the session prints numbered records, then goes. No line written
+after a failed one precedes its loss marker: the recording is the
+terminal's stream cut only where a "write failed (ENOSPC); N bytes lost
+(M of output, K of input)" marker stands (each piece a contiguous run of
+what the terminal got); the counters are exact: bytes_recorded in the end
+line is the length of the session's lines before it, lost_bytes the sum of
+the markers' N, and the output recorded plus the markers' M is every byte
+the session printed (bytes_out, what the terminal got);
+recording_degraded (reason ENOSPC) and recording_resumed (lost_bytes N)
+events; session_recorded tells it apart from the cap (truncated=false,
+degraded=true)."""
+import errno
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+LOSS = re.compile(r'^write failed \((E[A-Z]+)\); (\d+) bytes lost \((\d+) of output, (\d+) of input\)$')
+
+# Prints N numbered records of 100 bytes for each number it reads; no echo,
+# no canonical mode (typed input is not a secret, nor part of the output).
+PROGRAM = r'''
+import sys, termios
+a = termios.tcgetattr(0)
+a[3] &= ~(termios.ECHO | termios.ICANON)
+termios.tcsetattr(0, termios.TCSANOW, a)
+n = 0
+sys.stdout.write("READY\n"); sys.stdout.flush()
+buf = ""
+while True:
+    c = sys.stdin.read(1)
+    if c in ("\r", "\n"):
+        if buf == "quit":
+            break
+        for i in range(int(buf)):
+            n += 1
+            sys.stdout.write("R%06d %s\n" % (n, "x" * 91))
+        sys.stdout.write("DONE%d\n" % n); sys.stdout.flush()
+        buf = ""
+    else:
+        buf += c
+'''
+
+
+def fill(path):
+    """Writes path until the filesystem is full."""
+    block = b'\0' * 65536
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while True:
+            try:
+                os.write(fd, block)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                if len(block) == 1:
+                    return
+                block = block[:len(block) // 2]
+    finally:
+        os.close(fd)
+
+
+class DiskFullTest(unittest.TestCase):
+    def setUp(self):
+        self.d = h.Daemon(conf={'Recording': {'MinFreeSpace': '0'}}, start=False)
+        self.addCleanup(self.d.cleanup)
+        self.shards = self.d.shards
+        os.makedirs(self.shards)
+        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', self.shards], check=True)
+        self.addCleanup(subprocess.run, ['umount', '-l', self.shards])
+        self.d.start()
+        self.filler = os.path.join(self.shards, 'filler')
+
+    def test_fill_and_empty(self):
+        p = h.record(self.d.sock, 'exec python3 -c \'%s\'' % PROGRAM.replace("'", "'\\''"))
+        self.addCleanup(p.finish)
+        p.expect(rb'READY\r\n')
+        sid = h.wait_for(lambda: h.sids_with_output(self.d.lines(), b'READY'), 5)[0]
+        p.send('20\r')
+        p.expect(rb'DONE20\r\n')
+        fill(self.filler)
+        p.send('300\r')
+        p.expect(rb'DONE320\r\n')
+        deg = self.d.wait_event('recording_degraded', sid, timeout=10)
+        self.assertEqual(len(deg), 1, 'recording_degraded events: %r' % self.d.output()[-1500:])
+        self.assertEqual(deg[0]['sd']['relay@55555']['reason'], 'ENOSPC')
+        p.send('300\r')                 # printed while the disk stays full
+        p.expect(rb'DONE620\r\n')
+        os.unlink(self.filler)
+        res = self.d.wait_event('recording_resumed', sid, timeout=10)
+        self.assertEqual(len(res), 1, 'recording_resumed events: %r' % self.d.output()[-1500:])
+        p.send('50\r')
+        p.expect(rb'DONE670\r\n')
+        p.send('quit\r')
+        self.assertEqual(p.wait(20), 0)
+        end = self.d.wait_end(sid)
+        self.assertIsNotNone(end, 'no end line')
+
+        raws = [(raw, o) for raw, o in self.d.lines() if o and o.get('sid') == sid]
+        h.check_shard_sane(self, raws)
+        # the stream is cut only at loss markers, each piece a run of the terminal's bytes
+        pieces, cur, stated, stated_out = [], b'', [], []
+        for _, o in raws:
+            if o.get('ch') == 'o':
+                cur += h.event_bytes(o)
+            elif o.get('ch') == 'm' and LOSS.match(o['d']):
+                m = LOSS.match(o['d'])
+                self.assertEqual(m.group(1), 'ENOSPC')
+                stated.append(int(m.group(2)))
+                stated_out.append(int(m.group(3)))
+                pieces.append(cur)
+                cur = b''
+        pieces.append(cur)
+        self.assertGreaterEqual(len(stated), 1, 'no loss marker in %r' % [o.get('d') for _, o in raws if 'd' in o][:5])
+        self.assertTrue(p.out.startswith(pieces[0]), 'the recording before the loss is not what the terminal got')
+        self.assertTrue(p.out.endswith(pieces[-1]), 'the recording after the loss is not what the terminal got')
+        at = 0
+        for piece in pieces:
+            i = p.out.find(piece, at)
+            self.assertGreaterEqual(i, 0, 'a piece of the recording is not in the terminal\'s stream in order')
+            at = i + len(piece)
+        recorded = sum(len(piece) for piece in pieces)
+        self.assertLess(recorded, len(p.out), 'nothing was lost')
+        self.assertIn(b'R000670', pieces[-1])
+        # exact counters
+        e = end['end']
+        before_end = sum(len(raw) for raw, o in raws if 'end' not in o)
+        self.assertEqual(e['bytes_recorded'], before_end, 'bytes_recorded is not the bytes of the lines')
+        self.assertEqual(e['lost_bytes'], sum(stated), 'lost_bytes is not what the markers state')
+        self.assertEqual(e['write_error'], 'ENOSPC')
+        self.assertFalse(e['truncated'])
+        self.assertEqual(e['lost_output'], sum(stated_out))
+        self.assertEqual(e['bytes_out'], len(p.out), 'bytes_out is not what the terminal got')
+        self.assertEqual(recorded + sum(stated_out), len(p.out),
+                         'output recorded (%d) + output lost (%d) is not what the session printed (%d)'
+                         % (recorded, sum(stated_out), len(p.out)))
+        self.assertEqual(int(res[0]['sd']['relay@55555']['lost_bytes']), sum(stated))
+        self.assertEqual(int(res[0]['sd']['relay@55555']['lost_output']), sum(stated_out))
+        rec = self.d.wait_event('session_recorded', sid)
+        self.assertEqual(len(rec), 1)
+        sd = rec[0]['sd']['relay@55555']
+        self.assertEqual((sd['truncated'], sd['degraded'], sd['write_error'], sd['shard_lost']),
+                         ('false', 'true', 'ENOSPC', 'false'))
+        self.assertEqual(int(sd['lost_bytes']), sum(stated))
+        self.assertEqual(int(sd['lost_output']), sum(stated_out))
+
+
+if __name__ == '__main__':
+    h.in_private_mount_ns()
+    unittest.main()
