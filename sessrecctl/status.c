@@ -62,7 +62,7 @@ static void print_session(struct out *o, struct json_object *s)
 		out_safe_pad(o, NULL, 19);
 	}
 	out_str(o, "  ");
-	cell(o, s, "state", 9);
+	cell(o, s, "state", 10);
 	if (json_object_object_get_ex(s, "bytes_in", &v))
 		out_fmt_bytes(in, sizeof(in), (uint64_t)json_object_get_int64(v));
 	if (json_object_object_get_ex(s, "bytes_out", &v))
@@ -183,7 +183,7 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 			out_json(&o, txt, len);
 		out_write(&o, "\n", 1);
 	} else {
-		out_printf(&o, "%-8s  %-10s  %-6s  %-7s  %-10s  %-7s  %-19s  %-9s  %7s  %7s\n", "SID", "USER", "UID",
+		out_printf(&o, "%-8s  %-10s  %-6s  %-7s  %-10s  %-7s  %-19s  %-10s  %7s  %7s\n", "SID", "USER", "UID",
 			   "SERVICE", "TTY", "PID", "START", "STATE", "IN", "OUT");
 		for (size_t i = 0; i < n; i++)
 			print_session(&o, json_object_array_get_idx(all, i));
