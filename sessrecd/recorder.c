@@ -153,6 +153,7 @@ static uint64_t put_line(struct recording *rec, const char *line, size_t len, bo
 	}
 	rec->st->bytes_recorded += len;
 	rec->sync->dirty = true;
+	rec->last_seq = seq;
 	return seq;
 }
 

@@ -47,8 +47,9 @@ struct recording {
 	struct shard_file *file; /* NULL: nothing is recorded */
 	struct shard_utf8 carry_o, carry_i;
 	uint64_t withheld_pending;
-	uint64_t end_seq; /* the writer seq of the end line */
-	int64_t stop_ns;  /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
+	uint64_t end_seq;  /* the writer seq of the end line */
+	uint64_t last_seq; /* the writer seq of the last line queued */
+	int64_t stop_ns;   /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
 };
 
 /* Binds rec (no shard yet) to its session's state. */
