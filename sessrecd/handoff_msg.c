@@ -63,11 +63,11 @@ void handoff_msg_gap_text(char *buf, size_t cap, int64_t gap_ns)
 void handoff_msg_resume_text(char *buf, size_t cap, const struct handoff_resume_counts *c)
 {
 	snprintf(buf, cap,
-		 "resumed: %llu bytes recorded from the relay state, %llu bytes sent on to the terminal; "
-		 "%llu not recorded, %llu perhaps recorded twice, up to %llu perhaps not shown, up to %llu perhaps "
-		 "lost",
-		 (unsigned long long)c->rerecorded, (unsigned long long)c->resent, (unsigned long long)c->unrecorded,
-		 (unsigned long long)c->unsure, (unsigned long long)c->unshown, (unsigned long long)c->unread);
+		 "resumed: %llu bytes recorded from the relay state, %llu bytes sent on to the terminal (%llu of them "
+		 "taken by a read the stop cut short); %llu not recorded, %llu perhaps recorded twice, up to %llu "
+		 "perhaps not shown",
+		 (unsigned long long)c->rerecorded, (unsigned long long)c->resent, (unsigned long long)c->cut_read,
+		 (unsigned long long)c->unrecorded, (unsigned long long)c->unsure, (unsigned long long)c->unshown);
 }
 
 /* {"name":..,"fd":..} for every fd; 0 or -ENOMEM. */

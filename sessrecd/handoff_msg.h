@@ -59,14 +59,15 @@ void handoff_msg_gap_text(char *buf, size_t cap, int64_t gap_ns);
 
 /* What relaytake_recover counted of the output in flight at the stop (relaytake.h). */
 struct handoff_resume_counts {
-	uint64_t rerecorded, resent, unrecorded, unsure, unshown, unread;
+	uint64_t rerecorded, resent, cut_read, unrecorded, unsure, unshown;
 };
 
 /* The marker after it that counts the output in flight at the stop:
  * recorded again (the shard lacked it), sent on to the terminal (it had
- * not taken it), lost to the recording, perhaps recorded twice (the shard
- * could not be read), and the bounds of what a system call cut short by
- * the kill may have cost: perhaps not shown, perhaps lost both ways. */
+ * not taken it; how many of those a read cut short by the kill had taken),
+ * lost to the recording, perhaps recorded twice (the shard could not be
+ * read), and the bound of what a terminal write cut short by the kill may
+ * have kept from the terminal. */
 void handoff_msg_resume_text(char *buf, size_t cap, const struct handoff_resume_counts *c);
 
 /* ... or, without a relay state, that those bytes are not known. */

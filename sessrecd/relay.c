@@ -382,10 +382,13 @@ static int read_master_batch(struct relay *r, uint8_t *buf, size_t room, size_t 
 	for (int i = 0; i < RELAY_READS_PER_WAKE && have < room; i++) {
 		ssize_t n;
 
-		/* Counted read by read: a kill loses at most the one under way,
-		 * and the next daemon learns how much it could have been. */
-		relaymem_set(&h->out_reading, h->out_read + (room - have));
-		n = read(r->master_fd, buf + have, room - have);
+		size_t want = room - have < RELAYMEM_READ_MAX ? room - have : RELAYMEM_READ_MAX;
+
+		/* Counted read by read, over the pattern: what a read the kill
+		 * cuts short took is found in the ring by the next daemon. */
+		relaymem_fill(&r->mem, h->out_read, want);
+		relaymem_set(&h->out_reading, h->out_read + want);
+		n = read(r->master_fd, buf + have, want);
 		if (n > 0)
 			relaymem_set(&h->out_read, h->out_read + (uint64_t)n);
 		relaymem_set(&h->out_reading, h->out_read);

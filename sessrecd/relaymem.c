@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +12,7 @@
 
 #define MAP_LEN (RELAYMEM_HDR + 2 * RELAYMEM_OUT_CAP + 2 * RELAYMEM_IN_CAP)
 
-_Static_assert(sizeof(struct relaymem_hdr) <= RELAYMEM_HDR, "the header fits its page");
+_Static_assert(sizeof(struct relaymem_hdr) <= RELAYMEM_HDR - RELAYMEM_PAT, "the header fits its page");
 
 void relaymem_init(struct relaymem *m)
 {
@@ -51,6 +52,7 @@ static int map_all(struct relaymem *m, int fd)
 	}
 	m->map = base;
 	m->h = (struct relaymem_hdr *)(void *)base;
+	m->pat = base + RELAYMEM_HDR - RELAYMEM_PAT;
 	m->out = base + RELAYMEM_HDR;
 	m->in = base + RELAYMEM_HDR + 2 * RELAYMEM_OUT_CAP;
 	m->fd = fd;
@@ -75,6 +77,11 @@ int relaymem_create(struct relaymem *m, uint64_t out_pos, uint64_t in_pos)
 		return r;
 	}
 	h = m->h;
+	if (getrandom((uint8_t *)m->map + RELAYMEM_HDR - RELAYMEM_PAT, RELAYMEM_PAT, 0) != RELAYMEM_PAT) {
+		r = -EIO;
+		relaymem_close(m);
+		return r;
+	}
 	h->hdr_size = RELAYMEM_HDR;
 	h->out_cap = RELAYMEM_OUT_CAP;
 	h->in_cap = RELAYMEM_IN_CAP;
@@ -92,7 +99,7 @@ bool relaymem_valid(const struct relaymem_hdr *h)
 	       h->out_shown <= h->out_read && h->out_kept <= h->out_durable && h->out_durable <= h->out_read &&
 	       h->out_read - h->out_kept <= RELAYMEM_OUT_CAP && h->in_given <= h->in_read &&
 	       h->in_read - h->in_given <= RELAYMEM_IN_CAP && h->anchor_at <= 2 && h->out_read <= h->out_reading &&
-	       h->out_reading - h->out_read <= RELAYMEM_OUT_CAP && h->out_shown <= h->out_showing &&
+	       h->out_reading - h->out_kept <= RELAYMEM_OUT_CAP && h->out_shown <= h->out_showing &&
 	       h->out_showing <= h->out_read;
 }
 
@@ -123,6 +130,29 @@ void relaymem_close(struct relaymem *m)
 	if (m->fd >= 0)
 		close(m->fd);
 	relaymem_init(m);
+}
+
+void relaymem_fill(struct relaymem *m, uint64_t pos, size_t n)
+{
+	uint8_t *p = relaymem_out_at(m, pos);
+
+	for (size_t done = 0; done < n;) {
+		size_t at = (pos + done) % RELAYMEM_PAT, k = RELAYMEM_PAT - at;
+
+		if (k > n - done)
+			k = n - done;
+		memcpy(p + done, m->pat + at, k);
+		done += k;
+	}
+}
+
+size_t relaymem_taken(const struct relaymem *m, uint64_t pos, size_t n)
+{
+	const uint8_t *p = relaymem_out_at(m, pos);
+
+	while (n > 0 && p[n - 1] == m->pat[(pos + n - 1) % RELAYMEM_PAT])
+		n--;
+	return n;
 }
 
 const struct relaymem_anchor *relaymem_anchor(const struct relaymem *m)

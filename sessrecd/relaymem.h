@@ -19,6 +19,8 @@
 #define RELAYMEM_OUT_CAP (64 * 1024) /* output waiting for a slow terminal or an unconfirmed write */
 #define RELAYMEM_IN_CAP (16 * 1024)  /* input waiting for the shell */
 #define RELAYMEM_SIZE (RELAYMEM_HDR + RELAYMEM_OUT_CAP + RELAYMEM_IN_CAP)
+#define RELAYMEM_PAT 2048      /* the fill pattern, in the header page's upper half */
+#define RELAYMEM_READ_MAX 4096 /* one read of the inner master (a pty gives at most 4095) */
 
 /* Where, in the shard, a session's output lines go on from: when the
  * shard (dev, ino) was off bytes long, the session's "o" lines held
@@ -42,9 +44,10 @@ struct relaymem_hdr {
 	uint64_t in_read;     /* read from the terminal */
 	uint64_t in_given;    /* written to the inner master */
 	/* The system calls a kill can cut short of their count: a read of the
-	 * inner master may have taken up to out_reading (its bytes are lost if
-	 * out_read did not follow), a terminal write may have shown up to
-	 * out_showing. Equal to out_read / out_shown when none is under way. */
+	 * inner master into [out_read, out_reading), filled with the pattern
+	 * first (what it took ends where the pattern begins), and a terminal
+	 * write that may have shown up to out_showing. Equal to out_read /
+	 * out_shown when none is under way. */
 	uint64_t out_reading, out_showing;
 	uint32_t anchor_at; /* which anchor is current: 0 none, 1 or 2 */
 	uint32_t pad2;
@@ -55,7 +58,8 @@ struct relaymem_hdr {
 struct relaymem {
 	int fd;
 	struct relaymem_hdr *h;
-	uint8_t *out, *in; /* each ring twice in a row */
+	uint8_t *out, *in;  /* each ring twice in a row */
+	const uint8_t *pat; /* RELAYMEM_PAT random bytes, made with the memfd */
 	void *map;
 };
 
@@ -76,6 +80,15 @@ static inline uint8_t *relaymem_in_at(const struct relaymem *m, uint64_t pos)
 {
 	return m->in + pos % RELAYMEM_IN_CAP;
 }
+
+/* Fills the output ring at [pos, pos + n) (n <= RELAYMEM_READ_MAX) with
+ * the pattern, before a read there. */
+void relaymem_fill(struct relaymem *m, uint64_t pos, size_t n);
+
+/* How many bytes a read into [pos, pos + n) that a kill cut short had
+ * taken: up to the pattern's suffix (data ending in bytes equal to the
+ * pattern's at their places are counted short, one in 256 per byte). */
+size_t relaymem_taken(const struct relaymem *m, uint64_t pos, size_t n);
 
 /* An unmapped relaymem (fd -1). */
 void relaymem_init(struct relaymem *m);

@@ -191,9 +191,11 @@ void relaytake_recover(struct relay *r, struct relaytake_recovery *out)
 
 	memset(out, 0, sizeof(*out));
 	out->exact = true;
-	out->unread = h->out_reading - h->out_read;
-	out->unshown = h->out_showing - h->out_shown;
+	/* A read the kill cut short: its bytes are in the ring, up to the pattern. */
+	out->cut_read = relaymem_taken(&r->mem, h->out_read, (size_t)(h->out_reading - h->out_read));
+	relaymem_set(&h->out_read, h->out_read + out->cut_read);
 	relaymem_set(&h->out_reading, h->out_read);
+	out->unshown = h->out_showing - h->out_shown;
 	relaymem_set(&h->out_shown, h->out_showing);
 	r->st->bytes_out = h->out_read;
 	r->st->bytes_in = h->in_read;

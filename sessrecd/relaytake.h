@@ -18,7 +18,7 @@ struct relaytake_recovery {
 	uint64_t unrecorded; /* output bytes shown but lost to the recording */
 	uint64_t unsure;     /* output bytes that may be in the recording twice (shard unreadable) */
 	uint64_t unshown;    /* at most this many output bytes may not have reached the terminal (a write cut short) */
-	uint64_t unread;     /* at most this many output bytes may be lost both ways (a read cut short) */
+	uint64_t cut_read;   /* output bytes a read cut short by the kill had taken, found in the ring */
 };
 
 /* Takes over a session's terminals: reopens the outer tty (outer, the fd

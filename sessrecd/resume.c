@@ -226,8 +226,8 @@ static void resume(struct daemon *d, struct pair *p, const struct session_state 
 		/* The output the shard lacks is recorded before anything new. */
 		relaytake_recover(&s->relay, &rc);
 		handoff_msg_resume_text(text, sizeof(text),
-					&(struct handoff_resume_counts){ rc.rerecorded, rc.resent, rc.unrecorded,
-									 rc.unsure, rc.unshown, rc.unread });
+					&(struct handoff_resume_counts){ rc.rerecorded, rc.resent, rc.cut_read,
+									 rc.unrecorded, rc.unsure, rc.unshown });
 	} else {
 		snprintf(text, sizeof(text), "%s", HANDOFF_RESUME_UNKNOWN);
 	}
