@@ -70,6 +70,14 @@ static inline void relaymem_set(uint64_t *field, uint64_t v)
 	__atomic_store_n(field, v, __ATOMIC_RELEASE);
 }
 
+/* The two mappings of a ring alias each other, which the compiler does not
+ * know: bytes stored through one and loaded through the other need a
+ * system call (the relay's case) or this barrier in between. */
+static inline void relaymem_barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
 /* The ring bytes at a stream position (contiguous for up to the cap). */
 static inline uint8_t *relaymem_out_at(const struct relaymem *m, uint64_t pos)
 {

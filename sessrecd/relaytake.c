@@ -114,6 +114,7 @@ static int fresh_mem(struct relay *r, bool inner, const struct state_pending *p)
 		memcpy(relaymem_out_at(&r->mem, h->out_read), p->to_outer, no);
 	if (ni)
 		memcpy(relaymem_in_at(&r->mem, h->in_read), p->to_inner, ni);
+	relaymem_barrier();
 	h->out_read += no;
 	h->out_durable = h->out_reading = h->out_read;
 	h->in_read += ni;
