@@ -380,9 +380,8 @@ static int read_master_batch(struct relay *r, uint8_t *buf, size_t room, size_t 
 	size_t have = 0;
 
 	for (int i = 0; i < RELAY_READS_PER_WAKE && have < room; i++) {
-		ssize_t n;
-
 		size_t want = room - have < RELAYMEM_READ_MAX ? room - have : RELAYMEM_READ_MAX;
+		ssize_t n;
 
 		/* Counted read by read, over the pattern: what a read the kill
 		 * cuts short took is found in the ring by the next daemon. */
@@ -392,7 +391,6 @@ static int read_master_batch(struct relay *r, uint8_t *buf, size_t room, size_t 
 		if (n > 0)
 			relaymem_set(&h->out_read, h->out_read + (uint64_t)n);
 		relaymem_set(&h->out_reading, h->out_read);
-
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)

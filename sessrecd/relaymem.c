@@ -111,7 +111,9 @@ int relaymem_open(struct relaymem *m, int fd)
 	relaymem_init(m);
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size != RELAYMEM_SIZE)
+	/* Sealed at its size: nobody can shrink it under our mapping (SIGBUS). */
+	if (!S_ISREG(st.st_mode) || st.st_size != RELAYMEM_SIZE ||
+	    (fcntl(fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_SEAL)) != (F_SEAL_SHRINK | F_SEAL_SEAL))
 		return -EINVAL;
 	if ((r = map_all(m, fd)) < 0)
 		return r;

@@ -105,8 +105,8 @@ void relaymem_init(struct relaymem *m);
  * starting at out_pos and in_pos. */
 int relaymem_create(struct relaymem *m, uint64_t out_pos, uint64_t in_pos);
 
-/* Maps the memfd fd an earlier daemon made, after checking its size,
- * layout and version and that its counters are consistent; m owns fd on
+/* Maps the memfd fd an earlier daemon made, after checking its size and
+ * seals, layout and version and that its counters are consistent; m owns fd on
  * success, the caller still does on failure. */
 int relaymem_open(struct relaymem *m, int fd);
 
