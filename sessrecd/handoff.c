@@ -62,12 +62,12 @@ bool handoff_fdstore_usable(char *(*getenv_fn)(const char *))
 
 /* ---- the fd store ---- */
 
-static void fdstore_put(const char *sid, int fd, bool inner)
+static void fdstore_put(const char *sid, int fd, enum handoff_kind kind)
 {
 	char name[HANDOFF_NAME_MAX], msg[HANDOFF_NAME_MAX + 64];
 	int r;
 
-	handoff_msg_fd_name(name, sid, inner);
+	handoff_msg_fd_name(name, sid, kind);
 	/* FDPOLL=0: the fds are ours to remove; a pty master polls HUP while
 	 * its shell is between terminals, which must not drop it. */
 	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s\nFDPOLL=0", name);
@@ -77,37 +77,51 @@ static void fdstore_put(const char *sid, int fd, bool inner)
 			 r < 0 ? strerror(-r) : "no $NOTIFY_SOCKET");
 }
 
-static void fdstore_remove(const char *sid, bool inner)
+static void fdstore_remove(const char *sid, enum handoff_kind kind)
 {
 	char name[HANDOFF_NAME_MAX], msg[HANDOFF_NAME_MAX + 64];
 
-	handoff_msg_fd_name(name, sid, inner);
+	handoff_msg_fd_name(name, sid, kind);
 	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
 	(void)sd_pid_notify(0, 0, msg);
 }
 
-void handoff_hold(struct handoff *ho, const char *sid, int outer, int inner)
+void handoff_hold(struct handoff *ho, const char *sid, int outer, int inner, int state)
 {
 	int r;
 
 	if (outer < 0)
 		return;
 	if (ho->holder == HANDOFF_FDSTORE) {
-		fdstore_put(sid, outer, false);
+		fdstore_put(sid, outer, HANDOFF_FD_OUTER);
 		if (inner >= 0)
-			fdstore_put(sid, inner, true);
+			fdstore_put(sid, inner, HANDOFF_FD_INNER);
+		if (state >= 0)
+			fdstore_put(sid, state, HANDOFF_FD_STATE);
 	} else if (ho->holder == HANDOFF_KEEPER) {
-		r = keeperlink_hold(ho->keeper_fd, sid, outer, inner);
+		r = keeperlink_hold(ho->keeper_fd, sid, outer, inner, state);
 		if (r < 0)
 			log_line("session %s: cannot hand its fds to the keeper: %s; a crash would hang it up", sid,
 				 strerror(-r));
 	}
 }
 
+void handoff_hold_state(struct handoff *ho, const char *sid, int outer, int inner, int state)
+{
+	if (state < 0)
+		return;
+	if (ho->holder == HANDOFF_FDSTORE) {
+		fdstore_remove(sid, HANDOFF_FD_STATE); /* one that could not be used */
+		fdstore_put(sid, state, HANDOFF_FD_STATE);
+	} else if (ho->holder == HANDOFF_KEEPER) {
+		handoff_hold(ho, sid, outer, inner, state);
+	}
+}
+
 void handoff_drop_inner(struct handoff *ho, const char *sid)
 {
 	if (ho->holder == HANDOFF_FDSTORE)
-		fdstore_remove(sid, true);
+		fdstore_remove(sid, HANDOFF_FD_INNER);
 	else if (ho->holder == HANDOFF_KEEPER)
 		(void)keeperlink_drop(ho->keeper_fd, sid, true);
 }
@@ -115,8 +129,9 @@ void handoff_drop_inner(struct handoff *ho, const char *sid)
 void handoff_drop(struct handoff *ho, const char *sid)
 {
 	if (ho->holder == HANDOFF_FDSTORE) {
-		fdstore_remove(sid, false);
-		fdstore_remove(sid, true);
+		fdstore_remove(sid, HANDOFF_FD_OUTER);
+		fdstore_remove(sid, HANDOFF_FD_INNER);
+		fdstore_remove(sid, HANDOFF_FD_STATE);
 	} else if (ho->holder == HANDOFF_KEEPER) {
 		(void)keeperlink_drop(ho->keeper_fd, sid, false);
 	}

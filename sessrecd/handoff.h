@@ -74,11 +74,16 @@ int handoff_keeper_watch(struct handoff *ho, int fd);
 int handoff_keeper_start(struct handoff *ho);
 
 /* A session attached (or resumed from a source that is not the holder):
- * the holder gets duplicates of its fds (inner -1: none). */
-void handoff_hold(struct handoff *ho, const char *sid, int outer, int inner);
+ * the holder gets duplicates of its fds (inner -1: none) and of its relay
+ * state memfd (state -1: none). */
+void handoff_hold(struct handoff *ho, const char *sid, int outer, int inner, int state);
+/* The holder has its fds but not (this) relay state memfd: it gets that
+ * (the keeper takes all three again). */
+void handoff_hold_state(struct handoff *ho, const char *sid, int outer, int inner, int state);
 /* Its inner master was closed (the shell is gone or hung up). */
 void handoff_drop_inner(struct handoff *ho, const char *sid);
-/* It ended (or its fds are of no use): the holder lets go of everything. */
+/* It ended (or its fds are of no use): the holder lets go of everything
+ * (its relay state too). */
 void handoff_drop(struct handoff *ho, const char *sid);
 
 /* SIGTERM: true when the sessions are to be handed over rather than ended

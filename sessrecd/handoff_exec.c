@@ -47,7 +47,7 @@ static void take_fd(struct daemon *d, const char *name, int fd, const char *from
 	enum handoff_kind k = handoff_msg_fd_kind(name, sid);
 
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if ((k == HANDOFF_FD_OUTER || k == HANDOFF_FD_INNER) && in_add(d, name, fd) == 0)
+	if ((k == HANDOFF_FD_OUTER || k == HANDOFF_FD_INNER || k == HANDOFF_FD_STATE) && in_add(d, name, fd) == 0)
 		return;
 	if (k == HANDOFF_FD_KEEPER && d->ho.holder != HANDOFF_KEEPER) {
 		d->ho.holder = HANDOFF_KEEPER;
@@ -225,7 +225,7 @@ static int collect(struct daemon *d, struct handoff_msg *x, int64_t now)
 	char name[HANDOFF_NAME_MAX];
 	int r;
 
-	x->fds = calloc(2 * (size_t)d->nsessions + 2, sizeof(*x->fds));
+	x->fds = calloc(3 * (size_t)d->nsessions + 2, sizeof(*x->fds));
 	if (!x->fds)
 		return -ENOMEM;
 	add(x, "listen", d->listen_fd);
@@ -238,11 +238,15 @@ static int collect(struct daemon *d, struct handoff_msg *x, int64_t now)
 			log_line("SIGUSR2: cannot write the state of session %s: %s", s->st.sid, strerror(-r));
 			return r;
 		}
-		handoff_msg_fd_name(name, s->st.sid, false);
+		handoff_msg_fd_name(name, s->st.sid, HANDOFF_FD_OUTER);
 		add(x, name, s->relay.outer_fd);
 		if (s->relay.master_fd >= 0) {
-			handoff_msg_fd_name(name, s->st.sid, true);
+			handoff_msg_fd_name(name, s->st.sid, HANDOFF_FD_INNER);
 			add(x, name, s->relay.master_fd);
+		}
+		if (s->relay.mem.fd >= 0) {
+			handoff_msg_fd_name(name, s->st.sid, HANDOFF_FD_STATE);
+			add(x, name, s->relay.mem.fd);
 		}
 	}
 	x->listen_activated = d->listen_activated;

@@ -12,8 +12,11 @@
 #include "jsonadd.h"
 #include "proto.h"
 
-#define OUTER_SUFFIX "-outer"
-#define INNER_SUFFIX "-inner"
+/* The suffixes of a session's fd names, by kind. */
+static const struct {
+	const char *suffix;
+	enum handoff_kind kind;
+} suffixes[] = { { "-outer", HANDOFF_FD_OUTER }, { "-inner", HANDOFF_FD_INNER }, { "-state", HANDOFF_FD_STATE } };
 
 enum handoff_kind handoff_msg_fd_kind(const char *name, char sid[UUID_STR_LEN])
 {
@@ -24,21 +27,29 @@ enum handoff_kind handoff_msg_fd_kind(const char *name, char sid[UUID_STR_LEN])
 		return HANDOFF_FD_LISTEN;
 	if (strcmp(name, "keeper") == 0)
 		return HANDOFF_FD_KEEPER;
-	if (n != UUID_STR_LEN - 1 + strlen(OUTER_SUFFIX))
+	if (n != UUID_STR_LEN - 1 + strlen(suffixes[0].suffix))
 		return HANDOFF_FD_UNKNOWN;
 	memcpy(buf, name, UUID_STR_LEN - 1);
 	buf[UUID_STR_LEN - 1] = '\0';
 	if (!uuid_valid(buf))
 		return HANDOFF_FD_UNKNOWN;
-	if (strcmp(name + UUID_STR_LEN - 1, OUTER_SUFFIX) != 0 && strcmp(name + UUID_STR_LEN - 1, INNER_SUFFIX) != 0)
-		return HANDOFF_FD_UNKNOWN;
-	memcpy(sid, buf, UUID_STR_LEN);
-	return strcmp(name + UUID_STR_LEN - 1, OUTER_SUFFIX) == 0 ? HANDOFF_FD_OUTER : HANDOFF_FD_INNER;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if (strcmp(name + UUID_STR_LEN - 1, suffixes[i].suffix) == 0) {
+			memcpy(sid, buf, UUID_STR_LEN);
+			return suffixes[i].kind;
+		}
+	}
+	return HANDOFF_FD_UNKNOWN;
 }
 
-void handoff_msg_fd_name(char *buf, const char *sid, bool inner)
+void handoff_msg_fd_name(char *buf, const char *sid, enum handoff_kind kind)
 {
-	snprintf(buf, HANDOFF_NAME_MAX, "%s%s", sid, inner ? INNER_SUFFIX : OUTER_SUFFIX);
+	const char *suffix = "";
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (suffixes[i].kind == kind)
+			suffix = suffixes[i].suffix;
+	snprintf(buf, HANDOFF_NAME_MAX, "%s%s", sid, suffix);
 }
 
 void handoff_msg_gap_text(char *buf, size_t cap, int64_t gap_ns)
@@ -47,6 +58,16 @@ void handoff_msg_gap_text(char *buf, size_t cap, int64_t gap_ns)
 		gap_ns = 0;
 	snprintf(buf, cap, "recorder restarted; gap %lld.%03lld s", (long long)(gap_ns / 1000000000),
 		 (long long)(gap_ns % 1000000000 / 1000000));
+}
+
+void handoff_msg_resume_text(char *buf, size_t cap, const struct handoff_resume_counts *c)
+{
+	snprintf(buf, cap,
+		 "resumed: %llu bytes recorded from the relay state, %llu bytes sent on to the terminal (%llu of them "
+		 "taken by a read the stop cut short); %llu not recorded, %llu perhaps recorded twice, up to %llu "
+		 "perhaps not shown",
+		 (unsigned long long)c->rerecorded, (unsigned long long)c->resent, (unsigned long long)c->cut_read,
+		 (unsigned long long)c->unrecorded, (unsigned long long)c->unsure, (unsigned long long)c->unshown);
 }
 
 /* {"name":..,"fd":..} for every fd; 0 or -ENOMEM. */

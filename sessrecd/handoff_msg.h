@@ -3,9 +3,10 @@
  * SIGUSR2 re-exec passes in its memfd, and the gap marker a resumed
  * recording gets. No daemon state here, so it is unit-tested.
  *
- * The fds of a session are named "<sid>-outer" (the outer tty) and
- * "<sid>-inner" (the inner pty master); "listen" is the daemon's socket and
- * "keeper" its link to the keeper (re-exec only).
+ * The fds of a session are named "<sid>-outer" (the outer tty),
+ * "<sid>-inner" (the inner pty master) and "<sid>-state" (the relay state
+ * memfd, relaymem.h); "listen" is the daemon's socket and "keeper" its link
+ * to the keeper (re-exec only).
  * Convention: 0 / length or -errno. */
 #pragma once
 #include <limits.h>
@@ -19,7 +20,14 @@
 #define HANDOFF_VERSION 1
 #define HANDOFF_NAME_MAX 64
 
-enum handoff_kind { HANDOFF_FD_UNKNOWN, HANDOFF_FD_OUTER, HANDOFF_FD_INNER, HANDOFF_FD_LISTEN, HANDOFF_FD_KEEPER };
+enum handoff_kind {
+	HANDOFF_FD_UNKNOWN,
+	HANDOFF_FD_OUTER,
+	HANDOFF_FD_INNER,
+	HANDOFF_FD_STATE,
+	HANDOFF_FD_LISTEN,
+	HANDOFF_FD_KEEPER,
+};
 
 /* One fd a starting daemon was handed, with its name. */
 struct handoff_fd {
@@ -39,14 +47,31 @@ struct handoff_msg {
 	int64_t handoff_ns;
 };
 
-/* Classifies an fd name; for OUTER/INNER sid receives the session id. */
+/* Classifies an fd name; for OUTER/INNER/STATE sid receives the session id. */
 enum handoff_kind handoff_msg_fd_kind(const char *name, char sid[UUID_STR_LEN]);
 
-/* "<sid>-outer" / "<sid>-inner" into buf (HANDOFF_NAME_MAX). */
-void handoff_msg_fd_name(char *buf, const char *sid, bool inner);
+/* "<sid>-outer" / "<sid>-inner" / "<sid>-state" (kind OUTER, INNER,
+ * STATE) into buf (HANDOFF_NAME_MAX). */
+void handoff_msg_fd_name(char *buf, const char *sid, enum handoff_kind kind);
 
 /* The marker written into a resumed session's recording. */
 void handoff_msg_gap_text(char *buf, size_t cap, int64_t gap_ns);
+
+/* What relaytake_recover counted of the output in flight at the stop (relaytake.h). */
+struct handoff_resume_counts {
+	uint64_t rerecorded, resent, cut_read, unrecorded, unsure, unshown;
+};
+
+/* The marker after it that counts the output in flight at the stop:
+ * recorded again (the shard lacked it), sent on to the terminal (it had
+ * not taken it; how many of those a read cut short by the kill had taken),
+ * lost to the recording, perhaps recorded twice (the shard could not be
+ * read), and the bound of what a terminal write cut short by the kill may
+ * have kept from the terminal. */
+void handoff_msg_resume_text(char *buf, size_t cap, const struct handoff_resume_counts *c);
+
+/* ... or, without a relay state, that those bytes are not known. */
+#define HANDOFF_RESUME_UNKNOWN "resumed without the relay state: output in flight at the stop is not counted"
 
 /* The re-exec memfd's JSON: format into a malloc'd string (length or
  * -errno) and parse strictly (0 or -EINVAL/-ENOMEM; free with

@@ -31,7 +31,7 @@
 
 struct kept {
 	char sid[UUID_STR_LEN];
-	int outer, inner;
+	int outer, inner, state;
 	int64_t hup_since_ms; /* 0: the terminal has not hung up */
 };
 
@@ -82,7 +82,21 @@ static void close_kept(struct kept *e)
 		close(e->outer);
 	if (e->inner >= 0)
 		close(e->inner);
-	e->outer = e->inner = -1;
+	if (e->state >= 0)
+		close(e->state);
+	e->outer = e->inner = e->state = -1;
+}
+
+int keeper_fds_split(struct json_object *msg, size_t nfds, size_t *inner, size_t *state)
+{
+	bool st = false;
+
+	(void)proto_bool(msg, "state", &st);
+	if (nfds < 1 + (size_t)st || nfds > 2 + (size_t)st)
+		return -EINVAL;
+	*state = st ? nfds - 1 : 0;
+	*inner = nfds - (size_t)st == 2 ? 1 : 0;
+	return 0;
 }
 
 static void remove_at(struct keeper *k, size_t i)
@@ -91,7 +105,7 @@ static void remove_at(struct keeper *k, size_t i)
 	k->v[i] = k->v[--k->n];
 }
 
-static int hold(struct keeper *k, const char *sid, int *fds, size_t nfds)
+static int hold(struct keeper *k, const char *sid, int *fds, size_t inner, size_t state)
 {
 	struct kept *e = find(k, sid);
 
@@ -111,11 +125,14 @@ static int hold(struct keeper *k, const char *sid, int *fds, size_t nfds)
 		close_kept(e);
 	}
 	e->outer = fds[0];
-	e->inner = nfds > 1 ? fds[1] : -1;
+	e->inner = inner ? fds[inner] : -1;
+	e->state = state ? fds[state] : -1;
 	e->hup_since_ms = 0;
 	fds[0] = -1;
-	if (nfds > 1)
-		fds[1] = -1;
+	if (inner)
+		fds[inner] = -1;
+	if (state)
+		fds[state] = -1;
 	return 0;
 }
 
@@ -146,14 +163,19 @@ static int take(struct keeper *k)
 
 	for (size_t i = 0; i < k->n && r == 0; i++) {
 		struct kept *e = &k->v[i];
-		int fds[2] = { e->outer, e->inner };
+		int fds[3] = { e->outer };
+		size_t n = 1;
 
+		if (e->inner >= 0)
+			fds[n++] = e->inner;
+		if (e->state >= 0)
+			fds[n++] = e->state;
 		o = json_object_new_object();
 		if (!o || jsonadd_str(o, "op", "session") < 0 || jsonadd_str(o, "sid", e->sid) < 0 ||
-		    jsonadd_i64(o, "lost_ns", k->lost_ns) < 0)
+		    jsonadd_i64(o, "lost_ns", k->lost_ns) < 0 || (e->state >= 0 && jsonadd_bool(o, "state", true) < 0))
 			r = -ENOMEM;
 		else
-			r = send_wait(k->link, o, fds, e->inner >= 0 ? 2 : 1);
+			r = send_wait(k->link, o, fds, n);
 		json_object_put(o);
 	}
 	if (r == 0) {
@@ -182,15 +204,16 @@ static void request(struct keeper *k, struct json_object *msg, int *fds, size_t 
 {
 	const char *op = proto_str(msg, "op"), *sid = proto_str(msg, "sid");
 	bool inner_only = false;
+	size_t in = 0, st = 0;
 	struct kept *e;
 	int r;
 
 	if (!op) {
 		log_line("keeper: a message without op from the daemon; ignored");
 	} else if (strcmp(op, "hold") == 0) {
-		if (!sid || !uuid_valid(sid) || nfds < 1 || nfds > 2)
+		if (!sid || !uuid_valid(sid) || keeper_fds_split(msg, nfds, &in, &st) < 0)
 			log_line("keeper: a malformed hold; ignored");
-		else if ((r = hold(k, sid, fds, nfds)) < 0)
+		else if ((r = hold(k, sid, fds, in, st)) < 0)
 			log_line("keeper: session %s: cannot hold its fds: %s", sid, strerror(-r));
 	} else if (strcmp(op, "drop") == 0 && sid) {
 		(void)proto_bool(msg, "inner_only", &inner_only);
@@ -391,7 +414,7 @@ int keeper_main(const char *name)
 		return 1;
 	}
 	unsetenv(KEEPER_ENV);
-	/* Two fds per session, as many as the daemon may have. */
+	/* Three fds per session, as many as the daemon may have. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);

@@ -1,5 +1,6 @@
 /* keeper: the small root process that holds a duplicate of every session's
- * fds (outer tty, inner pty master) where no service manager keeps them, so
+ * fds (outer tty, inner pty master, relay state memfd) where no service
+ * manager keeps them, so
  * that a crash of sessrecd hangs nobody up, and hands them to the next
  * sessrecd. The daemon's side of its protocol is keeperlink.h.
  *
@@ -9,10 +10,13 @@
  * "<socket>.keeper" (mode 0600, peers must be uid 0) for the next daemon,
  * whose connection then replaces the link. Messages are proto messages
  * (one JSON object, fds by SCM_RIGHTS):
- *   daemon -> keeper  {"op":"hold","sid":S} + [outer, inner] or [outer]
+ *   daemon -> keeper  {"op":"hold","sid":S[,"state":true]} + [outer, inner,
+ *                        state], [outer, inner], [outer, state] or [outer]
  *                     {"op":"drop","sid":S,"inner_only":B}
  *                     {"op":"take"}  -> one {"op":"session","sid":S,
- *                        "lost_ns":N} + fds per session, then {"ok":true,"n":N}
+ *                        "lost_ns":N[,"state":true]} + fds per session, then
+ *                        {"ok":true,"n":N}
+ * ("state": the last fd is the relay state memfd.)
  *                     {"op":"bye"}   (clean shutdown)
  *   keeper -> daemon  {"ok":true,"pid":P} once, when it listens.
  * The keeper keeps its duplicates after a take: it goes on holding them for
@@ -36,6 +40,13 @@ bool keeper_wanted(void);
 /* Runs the keeper, named name (comm), until it has nothing left to hold;
  * the exit status. */
 int keeper_main(const char *name);
+
+struct json_object;
+
+/* Which of a hold's or session's nfds fds (outer first) is the inner
+ * master and which the relay state (index, 0: none), as its "state" says;
+ * -EINVAL when the count does not fit. */
+int keeper_fds_split(struct json_object *msg, size_t nfds, size_t *inner, size_t *state);
 
 /* "<socket>.keeper" into buf; 0 or -ENAMETOOLONG. */
 int keeper_path(char *buf, size_t cap, const char *socket_path);

@@ -192,6 +192,7 @@ int keeperlink_take(int link, keeperlink_take_fn fn, void *userdata)
 		size_t nfds = 0;
 		const char *op, *sid;
 		int64_t lost = 0;
+		size_t in = 0, st = 0;
 		bool ok = false;
 
 		if ((r = recv_within(link, KEEPER_REPLY_MS, &msg, fds, &nfds)) < 0)
@@ -202,9 +203,10 @@ int keeperlink_take(int link, keeperlink_take_fn fn, void *userdata)
 			json_object_put(msg);
 			return n;
 		}
-		if (op && strcmp(op, "session") == 0 && sid && uuid_valid(sid) && (nfds == 1 || nfds == 2)) {
+		if (op && strcmp(op, "session") == 0 && sid && uuid_valid(sid) && nfds >= 1 && nfds <= 3 &&
+		    keeper_fds_split(msg, nfds, &in, &st) == 0) {
 			(void)proto_int(msg, "lost_ns", &lost);
-			fn(userdata, sid, fds[0], nfds == 2 ? fds[1] : -1, lost);
+			fn(userdata, sid, fds[0], in ? fds[in] : -1, st ? fds[st] : -1, lost);
 			n++;
 		} else {
 			for (size_t i = 0; i < nfds; i++)
@@ -216,13 +218,13 @@ int keeperlink_take(int link, keeperlink_take_fn fn, void *userdata)
 	return r;
 }
 
-static int send_op(int link, const char *op, const char *sid, const int *fds, size_t nfds, bool inner_only)
+static int send_op(int link, const char *op, const char *sid, const int *fds, size_t nfds, bool inner_only, bool state)
 {
 	struct json_object *o = json_object_new_object();
 	int r;
 
 	if (!o || jsonadd_str(o, "op", op) < 0 || (sid && jsonadd_str(o, "sid", sid) < 0) ||
-	    (inner_only && jsonadd_bool(o, "inner_only", true) < 0))
+	    (inner_only && jsonadd_bool(o, "inner_only", true) < 0) || (state && jsonadd_bool(o, "state", true) < 0))
 		r = -ENOMEM;
 	else
 		r = proto_send_flags(link, o, fds, nfds, MSG_DONTWAIT);
@@ -230,19 +232,24 @@ static int send_op(int link, const char *op, const char *sid, const int *fds, si
 	return r;
 }
 
-int keeperlink_hold(int link, const char *sid, int outer, int inner)
+int keeperlink_hold(int link, const char *sid, int outer, int inner, int state)
 {
-	int fds[2] = { outer, inner };
+	int fds[3] = { outer };
+	size_t n = 1;
 
-	return send_op(link, "hold", sid, fds, inner >= 0 ? 2 : 1, false);
+	if (inner >= 0)
+		fds[n++] = inner;
+	if (state >= 0)
+		fds[n++] = state;
+	return send_op(link, "hold", sid, fds, n, false, state >= 0);
 }
 
 int keeperlink_drop(int link, const char *sid, bool inner_only)
 {
-	return send_op(link, "drop", sid, NULL, 0, inner_only);
+	return send_op(link, "drop", sid, NULL, 0, inner_only, false);
 }
 
 int keeperlink_bye(int link)
 {
-	return send_op(link, "bye", NULL, NULL, 0, false);
+	return send_op(link, "bye", NULL, NULL, 0, false, false);
 }

@@ -21,16 +21,16 @@ int keeperlink_spawn(const char *socket_path, const char *name, pid_t *pid);
 int keeperlink_connect(const char *socket_path);
 
 /* Receives every session the keeper holds: fn gets the sid, the outer tty,
- * the inner master (-1 when the keeper holds none) and when the keeper lost
- * its previous daemon (CLOCK_MONOTONIC ns, 0: unknown); the fds become fn's
- * whatever it returns. The number of sessions, or -errno (the link is then
- * of no use). */
-typedef void (*keeperlink_take_fn)(void *userdata, const char *sid, int outer, int inner, int64_t lost_ns);
+ * the inner master and the relay state memfd (-1 when the keeper holds
+ * none) and when the keeper lost its previous daemon (CLOCK_MONOTONIC ns,
+ * 0: unknown); the fds become fn's whatever it returns. The number of
+ * sessions, or -errno (the link is then of no use). */
+typedef void (*keeperlink_take_fn)(void *userdata, const char *sid, int outer, int inner, int state, int64_t lost_ns);
 int keeperlink_take(int link, keeperlink_take_fn fn, void *userdata);
 
-/* Hands the keeper duplicates of a session's fds (inner -1: none), without
- * blocking. 0 or -errno (-EAGAIN: the keeper is not reading). */
-int keeperlink_hold(int link, const char *sid, int outer, int inner);
+/* Hands the keeper duplicates of a session's fds (inner, state -1: none),
+ * without blocking. 0 or -errno (-EAGAIN: the keeper is not reading). */
+int keeperlink_hold(int link, const char *sid, int outer, int inner, int state);
 
 /* The keeper lets go of a session's fds (only the inner master when
  * inner_only), without blocking. */

@@ -149,6 +149,7 @@ uint64_t recline_put(struct recording *rec, const char *line, size_t len, bool n
 		return 0;
 	}
 	recline_count(rec, len);
+	rec->last_seq = seq;
 	return seq;
 }
 

@@ -60,6 +60,7 @@ struct recording {
 	struct shard_utf8 carry_o, carry_i;
 	uint64_t withheld_pending;
 	uint64_t end_seq;            /* the writer seq of the end line */
+	uint64_t last_seq;           /* the writer seq of the last line queued */
 	int64_t stop_ns;             /* CLOCK_MONOTONIC when it stopped, if known before it ends (lost) */
 	recorder_report_fn report;   /* set by the session; may be NULL */
 	struct recording *file_next; /* the next recording writing file */

@@ -1,8 +1,10 @@
 /* relay: the byte pump of an attached session (see relay.h). Each
- * direction writes straight through while the other side keeps up and
- * buffers (allocated only then) when it does not; a full buffer stops
- * reading the side that fills it. Ends go to the owner through r->report.
- * Convention: 0 or -errno. */
+ * direction reads into its ring in the relay memfd and writes straight on
+ * from there; what the other side does not take stays, and a full ring
+ * stops reading the side that fills it. Output also stays until the writer
+ * confirmed the lines holding it, so a daemon after a kill -9 can record
+ * what the shard lacks and show what the terminal lacks. Ends go to the
+ * owner through r->report. Convention: 0 or -errno. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,9 +17,12 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "log.h"
 #include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
+#include "relaymem.h"
+#include "shardtail.h"
 #include "state.h"
 #include "writer.h"
 
@@ -26,48 +31,34 @@
 /* What one read of a pty master gives at most (n_tty's buffer less one):
  * a shorter read found it drained. Only a hint: epoll is level-triggered. */
 #define RELAY_PTY_CHUNK 4095
+/* A new anchor (where a resume starts reading the shard) after this much
+ * output, taken when the writer has confirmed every line of the session;
+ * past RELAY_ANCHOR_MAX reading waits for such a moment, so a resume never
+ * reads more than that of the session's lines back. */
+#define RELAY_ANCHOR_EVERY (1024 * 1024)
+#define RELAY_ANCHOR_MAX (8 * 1024 * 1024)
 
-static size_t buf_len(const struct relay_buf *b)
+/* Output read and not yet written to the terminal. */
+static size_t out_pending(const struct relay *r)
 {
-	return b->end - b->start;
+	return r->mem.h ? (size_t)(r->mem.h->out_read - r->mem.h->out_shown) : 0;
 }
 
-static void buf_free(struct relay_buf *b)
+/* Ring space for more output: what the ring keeps is not yet shown, or not
+ * yet confirmed on disk. */
+static size_t out_room(const struct relay *r)
 {
-	free(b->p);
-	b->p = NULL;
-	b->start = b->end = 0;
+	return r->mem.h ? RELAYMEM_OUT_CAP - (size_t)(r->mem.h->out_read - r->mem.h->out_kept) : 0;
 }
 
-static void buf_pop(struct relay_buf *b, size_t n)
+static size_t in_pending(const struct relay *r)
 {
-	b->start += n;
-	if (b->start == b->end)
-		buf_free(b); /* an idle session holds no buffer */
+	return r->mem.h ? (size_t)(r->mem.h->in_read - r->mem.h->in_given) : 0;
 }
 
-static int buf_push(struct relay_buf *b, size_t max, const uint8_t *p, size_t n)
+static size_t in_room(const struct relay *r)
 {
-	size_t len = buf_len(b);
-
-	if (n == 0)
-		return 0;
-	if (len + n > max)
-		return -ENOBUFS;
-	if (!b->p) {
-		b->p = malloc(max);
-		if (!b->p)
-			return -ENOMEM;
-		b->start = b->end = 0;
-	}
-	if (max - b->end < n) {
-		memmove(b->p, b->p + b->start, len);
-		b->start = 0;
-		b->end = len;
-	}
-	memcpy(b->p + b->end, p, n);
-	b->end += n;
-	return 0;
+	return r->mem.h ? RELAYMEM_IN_CAP - in_pending(r) : 0;
 }
 
 /* What fd takes now: a count (0 when it would block) or -errno. */
@@ -83,39 +74,174 @@ static ssize_t write_some(int fd, const uint8_t *p, size_t n)
 	return w;
 }
 
-/* Straight to fd when nothing waits, else behind what does. */
-static int send_to(int fd, struct relay_buf *b, size_t max, const uint8_t *p, size_t n)
+/* Whether output goes into the recording (else nothing waits for the disk). */
+bool relay_recording(const struct relay *r)
 {
-	if (buf_len(b) == 0) {
-		ssize_t w = write_some(fd, p, n);
-
-		if (w < 0)
-			return (int)w;
-		p += w;
-		n -= (size_t)w;
-	}
-	return buf_push(b, max, p, n);
+	return r->rec->file && !r->st->truncated && !r->st->failed;
 }
 
-/* One write: a tty that took less than all is full, and another try would
- * only fetch its EAGAIN (half of all writes under bulk output). */
-static int flush(int fd, struct relay_buf *b)
+/* The writer's last performed seq; everything when lines do not go to it. */
+static uint64_t disk_done(struct daemon *d)
 {
+	return d->sink || !d->writer ? UINT64_MAX : writer_done(d->writer);
+}
+
+/* The ring lets go of output once it is shown and on disk. */
+static void set_kept(struct relay *r)
+{
+	struct relaymem_hdr *h = r->mem.h;
+	uint64_t k = h->out_shown < h->out_durable ? h->out_shown : h->out_durable;
+
+	if (k != h->out_kept)
+		relaymem_set(&h->out_kept, k);
+}
+
+/* The recorder took the output up to the read position: the lines holding
+ * it (all but a carried UTF-8 sequence) are done at its last seq. */
+void relay_mark(struct relay *r)
+{
+	struct relay_mark m = { r->mem.h->out_read - r->rec->carry_o.len, r->rec->last_seq };
+
+	if (!relay_recording(r))
+		return;
+	if (r->nmarks && r->marks[r->nmarks - 1].seq == m.seq)
+		r->marks[r->nmarks - 1].pos = m.pos;
+	else if (r->nmarks == RELAY_MARKS)
+		r->marks[RELAY_MARKS - 1] = m; /* a later seq covers the earlier lines too */
+	else
+		r->marks[r->nmarks++] = m;
+}
+
+/* Output whose lines the writer performed counts as on disk. */
+void relay_settle(struct relay *r)
+{
+	struct relaymem_hdr *h = r->mem.h;
+	uint64_t dur = h->out_durable, done;
+	unsigned i = 0;
+
+	if (!relay_recording(r)) {
+		r->nmarks = 0;
+		dur = h->out_read; /* nothing more goes to the recording */
+	} else if (r->nmarks) {
+		done = disk_done(r->d);
+		while (i < r->nmarks && r->marks[i].seq <= done)
+			dur = r->marks[i++].pos;
+		memmove(r->marks, r->marks + i, (r->nmarks - i) * sizeof(r->marks[0]));
+		r->nmarks -= i;
+	}
+	if (dur > h->out_durable)
+		relaymem_set(&h->out_durable, dur);
+	set_kept(r);
+}
+
+/* Anchors the shard now: every "o" line of the session is on disk (no mark
+ * waits), so its size is where the lines after out_durable begin. */
+void relay_anchor(struct relay *r, uint64_t pos)
+{
+	struct relaymem_anchor a;
+	struct stat sb;
+
+	if (!relay_recording(r) || r->nmarks || fstat(r->rec->file->fd, &sb) < 0)
+		return;
+	a = (struct relaymem_anchor){ (uint64_t)sb.st_size, pos, (uint64_t)sb.st_dev, (uint64_t)sb.st_ino };
+	relaymem_set_anchor(&r->mem, &a);
+}
+
+static uint64_t anchor_pos(const struct relay *r)
+{
+	const struct relaymem_anchor *a = relaymem_anchor(&r->mem);
+
+	return a ? a->pos : 0;
+}
+
+/* Whether the inner master may be read: room in the ring, the disk keeping
+ * up, the anchor not too far behind. */
+static bool can_read_master(const struct relay *r)
+{
+	return out_room(r) > 0 && !r->d->disk_paused &&
+	       !(r->nmarks && r->mem.h->out_read - anchor_pos(r) > RELAY_ANCHOR_MAX);
+}
+
+/* Reading waits for the writer: the relay goes on d->disk_waiting and the
+ * writer wakes the loop once the lines are on disk. */
+static void wait_disk(struct relay *r)
+{
+	struct daemon *d = r->d;
+
+	if (r->waiting || !r->nmarks || d->sink || !d->writer)
+		return;
+	(void)writer_wake_at(d->writer, r->marks[r->nmarks - 1].seq); /* done already: seen after these events */
+	r->waiting = true;
+	r->wait_next = d->disk_waiting;
+	d->disk_waiting = r;
+}
+
+static void unwait_disk(struct relay *r)
+{
+	if (!r->waiting)
+		return;
+	for (struct relay **pp = &r->d->disk_waiting; *pp; pp = &(*pp)->wait_next) {
+		if (*pp == r) {
+			*pp = r->wait_next;
+			break;
+		}
+	}
+	r->waiting = false;
+	r->wait_next = NULL;
+}
+
+/* One write of what the terminal has not taken: a tty that took less than
+ * all is full, and another try would only fetch its EAGAIN. */
+static int show(struct relay *r)
+{
+	struct relaymem_hdr *h = r->mem.h;
+	size_t n = out_pending(r);
 	ssize_t w;
 
-	if (buf_len(b) == 0)
+	if (n == 0)
 		return 0;
-	w = write_some(fd, b->p + b->start, buf_len(b));
+	/* A kill after the write and before the count leaves it unknown
+	 * whether the terminal got these: the next daemon takes them as shown
+	 * (never twice) and says how many they were. */
+	relaymem_set(&h->out_showing, h->out_read);
+	w = write_some(r->outer_fd, relaymem_out_at(&r->mem, h->out_shown), n);
+	if (w > 0)
+		relaymem_set(&h->out_shown, h->out_shown + (uint64_t)w);
+	relaymem_set(&h->out_showing, h->out_shown);
 	if (w < 0)
 		return (int)w;
-	buf_pop(b, (size_t)w);
+	set_kept(r);
 	return 0;
+}
+
+/* Input waiting for the shell goes to it. */
+static int give(struct relay *r)
+{
+	struct relaymem_hdr *h = r->mem.h;
+	size_t n = in_pending(r);
+	ssize_t w;
+
+	if (n == 0 || r->master_fd < 0)
+		return 0;
+	w = write_some(r->master_fd, relaymem_in_at(&r->mem, h->in_given), n);
+	if (w < 0)
+		return (int)w;
+	relaymem_set(&h->in_given, h->in_given + (uint64_t)w);
+	return 0;
+}
+
+/* Input nobody will read (the shell is going). */
+void relay_drop_input(struct relay *r)
+{
+	if (r->mem.h && in_pending(r))
+		relaymem_set(&r->mem.h->in_given, r->mem.h->in_read);
 }
 
 /* What the shell wrote before its terminal went away still belongs in the
  * recording (sshd, for one, drops the terminal as soon as the shell exits,
  * which may be before we relayed its last output). Bounded: a process that
- * keeps writing does not keep us here. */
+ * keeps writing does not keep us here. Read past the ring: nobody will see
+ * it, and the session ends. */
 static void salvage_output(struct relay *r)
 {
 	struct daemon *d = r->d;
@@ -150,14 +276,14 @@ static void inner_done(struct relay *r, const char *reason)
 	if (r->master_fd >= 0)
 		close(r->master_fd);
 	r->master_fd = -1;
-	buf_free(&r->to_inner);
+	relay_drop_input(r);
 	r->reason = reason;
 	r->mode = RELAY_DRAINING;
 	r->drain_deadline_ms = mono_ms() + RELAY_DRAIN_MS;
 	/* The owner lets go of its copies of the inner master (a duplicate
 	 * in the holder would keep the shell from its hangup). */
 	r->report(r, RELAY_INNER_EOF, reason);
-	if (buf_len(&r->to_outer) == 0)
+	if (out_pending(r) == 0)
 		r->report(r, RELAY_END, reason);
 	else
 		relay_update(r);
@@ -195,18 +321,18 @@ static bool inner_secret(const struct relay *r)
 
 static void read_outer(struct relay *r)
 {
-	struct daemon *d = r->d;
+	struct relaymem_hdr *h = r->mem.h;
 
 	for (int i = 0; i < RELAY_READS_PER_WAKE && r->mode == RELAY_RUNNING; i++) {
-		size_t room = RELAY_TO_INNER_MAX - buf_len(&r->to_inner);
+		size_t room = in_room(r);
+		uint8_t *p;
 		ssize_t n;
 		bool secret;
 
 		if (room == 0)
 			break;
-		if (room > sizeof(d->scratch))
-			room = sizeof(d->scratch);
-		n = read(r->outer_fd, d->scratch, room);
+		p = relaymem_in_at(&r->mem, h->in_read);
+		n = read(r->outer_fd, p, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -215,6 +341,7 @@ static void read_outer(struct relay *r)
 			outer_gone(r, "hangup");
 			return;
 		}
+		relaymem_set(&h->in_read, h->in_read + (uint64_t)n);
 		r->st->bytes_in += (uint64_t)n;
 		r->sync->dirty = true;
 		check_winsize(r);
@@ -223,9 +350,9 @@ static void read_outer(struct relay *r)
 		/* The keystroke goes on first, its recording after. A master
 		 * that takes no input belongs to a shell on its way out; its
 		 * EOF ends the session. */
-		if (send_to(r->master_fd, &r->to_inner, RELAY_TO_INNER_MAX, d->scratch, (size_t)n) < 0)
-			buf_free(&r->to_inner);
-		recorder_input(r->rec, d->scratch, (size_t)n, secret);
+		if (give(r) < 0)
+			relay_drop_input(r);
+		recorder_input(r->rec, p, (size_t)n, secret);
 		if ((size_t)n < room)
 			break; /* drained: no read just for its EAGAIN */
 	}
@@ -244,16 +371,26 @@ static bool master_has_more(int fd)
 }
 
 /* Reads what the inner master has (a read gives at most what its line
- * discipline buffers, about 4 KiB) into one batch for one terminal write
- * and one recorder call; 0, or -1 when the inner side is done. */
-static int read_master_batch(struct relay *r, size_t room, size_t *got)
+ * discipline buffers, about 4 KiB) into one batch at buf (the ring) for one
+ * terminal write and one recorder call; 0, or -1 when the inner side is
+ * done. */
+static int read_master_batch(struct relay *r, uint8_t *buf, size_t room, size_t *got)
 {
-	uint8_t *scratch = r->d->scratch;
+	struct relaymem_hdr *h = r->mem.h;
 	size_t have = 0;
 
 	for (int i = 0; i < RELAY_READS_PER_WAKE && have < room; i++) {
-		ssize_t n = read(r->master_fd, scratch + have, room - have);
+		size_t want = room - have < RELAYMEM_READ_MAX ? room - have : RELAYMEM_READ_MAX;
+		ssize_t n;
 
+		/* Counted read by read, over the pattern: what a read the kill
+		 * cuts short took is found in the ring by the next daemon. */
+		relaymem_fill(&r->mem, h->out_read, want);
+		relaymem_set(&h->out_reading, h->out_read + want);
+		n = read(r->master_fd, buf + have, want);
+		if (n > 0)
+			relaymem_set(&h->out_read, h->out_read + (uint64_t)n);
+		relaymem_set(&h->out_reading, h->out_read);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -286,21 +423,28 @@ static void check_disk(struct daemon *d)
 static void read_master(struct relay *r)
 {
 	struct daemon *d = r->d;
-	size_t room = RELAY_TO_OUTER_MAX - buf_len(&r->to_outer), n;
+	struct relaymem_hdr *h = r->mem.h;
+	uint8_t *p;
+	size_t n;
 	int e;
 
-	if (room == 0 || d->disk_paused || r->mode != RELAY_RUNNING)
+	if (r->mode != RELAY_RUNNING || !can_read_master(r))
 		return;
-	if (room > sizeof(d->scratch))
-		room = sizeof(d->scratch);
-	if (read_master_batch(r, room, &n) < 0 || n == 0)
+	/* Straight into the ring: the bytes are kept before they are counted,
+	 * and counted before they are recorded or shown. */
+	p = relaymem_out_at(&r->mem, h->out_read);
+	if (read_master_batch(r, p, out_room(r), &n) < 0 || n == 0)
 		return;
 	r->st->bytes_out += (uint64_t)n;
 	r->sync->dirty = true;
-	/* Queued for the disk before the terminal shows it: what was seen
-	 * survives a crash right after. */
-	recorder_output(r->rec, d->scratch, n);
-	e = send_to(r->outer_fd, &r->to_outer, RELAY_TO_OUTER_MAX, d->scratch, n);
+	/* Queued for the disk before the terminal shows it (written through
+	 * while the disk keeps up); the ring keeps it until both are done. */
+	recorder_output(r->rec, p, n);
+	relay_mark(r);
+	relay_settle(r);
+	if (!r->nmarks && h->out_durable - anchor_pos(r) >= RELAY_ANCHOR_EVERY)
+		relay_anchor(r, h->out_durable);
+	e = show(r);
 	if (e < 0) {
 		outer_gone(r, e == -ENOMEM ? "error" : "hangup");
 		return;
@@ -314,10 +458,10 @@ static void master_cb(struct loop_io *io, uint32_t ev)
 
 	if (r->mode != RELAY_RUNNING)
 		return;
-	if (buf_len(&r->to_inner) && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && flush(r->master_fd, &r->to_inner) < 0)
-		buf_free(&r->to_inner);
+	if (in_pending(r) && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && give(r) < 0)
+		relay_drop_input(r);
 	if (ev & (EPOLLHUP | EPOLLERR))
-		buf_free(&r->to_inner); /* nobody will read it */
+		relay_drop_input(r); /* nobody will read it */
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		read_master(r);
 	if (r->mode == RELAY_RUNNING)
@@ -330,18 +474,17 @@ static void outer_cb(struct loop_io *io, uint32_t ev)
 
 	if (r->mode == RELAY_OFF)
 		return;
-	if (buf_len(&r->to_outer) && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
-		if (flush(r->outer_fd, &r->to_outer) < 0) {
+	if (out_pending(r) && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+		if (show(r) < 0) {
 			outer_gone(r, "hangup");
 			return;
 		}
-		if (r->mode == RELAY_DRAINING && buf_len(&r->to_outer) == 0) {
+		if (r->mode == RELAY_DRAINING && out_pending(r) == 0) {
 			r->report(r, RELAY_END, r->reason);
 			return;
 		}
 	}
-	if (r->mode == RELAY_RUNNING && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
-	    buf_len(&r->to_inner) < RELAY_TO_INNER_MAX) {
+	if (r->mode == RELAY_RUNNING && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && in_room(r) > 0) {
 		read_outer(r);
 	} else if (ev & (EPOLLHUP | EPOLLERR)) {
 		outer_gone(r, "hangup");
@@ -358,14 +501,16 @@ void relay_update(struct relay *r)
 	int e = 0;
 
 	if (r->mode == RELAY_RUNNING) {
-		if (!d->disk_paused && buf_len(&r->to_outer) < RELAY_TO_OUTER_MAX)
+		if (can_read_master(r))
 			m |= EPOLLIN;
-		if (buf_len(&r->to_inner))
+		else if (!d->disk_paused)
+			wait_disk(r); /* the ring holds output the disk has not confirmed */
+		if (in_pending(r))
 			m |= EPOLLOUT;
-		if (buf_len(&r->to_inner) < RELAY_TO_INNER_MAX)
+		if (in_room(r))
 			o |= EPOLLIN;
 	}
-	if (r->mode != RELAY_OFF && buf_len(&r->to_outer))
+	if (r->mode != RELAY_OFF && out_pending(r))
 		o |= EPOLLOUT;
 	if (r->master_fd >= 0)
 		e = loop_set(&d->loop, &r->master_io, r->master_fd, m);
@@ -373,6 +518,35 @@ void relay_update(struct relay *r)
 		e = loop_set(&d->loop, &r->outer_io, r->outer_fd, o);
 	if (e < 0)
 		r->report(r, RELAY_END, "error");
+}
+
+void relay_disk_progress(struct daemon *d)
+{
+	struct relay *r = d->disk_waiting, *next;
+
+	d->disk_waiting = NULL;
+	for (; r; r = next) {
+		next = r->wait_next;
+		r->waiting = false;
+		r->wait_next = NULL;
+		if (r->mode == RELAY_OFF)
+			continue;
+		relay_settle(r);
+		if (!r->nmarks && r->mem.h->out_durable - anchor_pos(r) >= RELAY_ANCHOR_EVERY)
+			relay_anchor(r, r->mem.h->out_durable);
+		relay_update(r);
+	}
+}
+
+void relay_disk_all_done(struct relay *r)
+{
+	if (!r->mem.h)
+		return;
+	if (r->nmarks)
+		relaymem_set(&r->mem.h->out_durable, r->marks[r->nmarks - 1].pos);
+	r->nmarks = 0;
+	set_kept(r);
+	unwait_disk(r);
 }
 
 void relay_init(struct relay *r, struct daemon *d, struct session_state *st, struct state_sync *sync,
@@ -386,6 +560,7 @@ void relay_init(struct relay *r, struct daemon *d, struct session_state *st, str
 	r->report = report;
 	r->userdata = userdata;
 	r->outer_fd = r->master_fd = -1;
+	relaymem_init(&r->mem);
 	loop_io_init(&r->outer_io, outer_cb, r);
 	loop_io_init(&r->master_io, master_cb, r);
 }
@@ -400,66 +575,9 @@ void relay_start(struct relay *r)
 		r->reason = "exit";
 		r->drain_deadline_ms = mono_ms() + RELAY_DRAIN_MS;
 	}
+	if (r->mem.h && !relaymem_anchor(&r->mem))
+		relay_anchor(r, r->mem.h->out_durable); /* no "o" line of the session yet */
 	relay_update(r);
-}
-
-int relay_attach(struct relay *r, int outer, int master, char *why, size_t cap)
-{
-	struct session_state *st = r->st;
-	struct termios raw, saved;
-	struct winsize ws, in;
-	struct stat a, b;
-	char path[64];
-	int fd, fl, e;
-
-	/* A file description of our own: O_NONBLOCK on the one we were sent
-	 * would also hit the login shell sharing it. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", outer);
-	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		e = -errno;
-		snprintf(why, cap, "cannot reopen the terminal: %s", strerror(-e));
-		return e;
-	}
-	if (fstat(fd, &a) < 0 || fstat(outer, &b) < 0 || !S_ISCHR(a.st_mode) || a.st_rdev != b.st_rdev) {
-		snprintf(why, cap, "the terminal changed while being reopened");
-		e = -EPERM;
-		goto fail;
-	}
-	if (tcgetattr(fd, &saved) < 0) {
-		e = -errno;
-		snprintf(why, cap, "cannot read the terminal's modes: %s", strerror(-e));
-		goto fail;
-	}
-	fl = fcntl(master, F_GETFL);
-	if (fl < 0 || fcntl(master, F_SETFL, fl | O_NONBLOCK) < 0) {
-		e = -errno;
-		snprintf(why, cap, "cannot use the inner pty: %s", strerror(-e));
-		goto fail;
-	}
-	/* Raw, or echo doubles and ^C lands on a tty without a foreground group. */
-	raw = saved;
-	cfmakeraw(&raw);
-	if (tcsetattr(fd, TCSANOW, &raw) < 0) {
-		e = -errno;
-		snprintf(why, cap, "cannot put the terminal in raw mode: %s", strerror(-e));
-		goto fail;
-	}
-	st->termios = saved;
-	st->have_termios = true;
-	if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
-		st->cols = ws.ws_col;
-		st->rows = ws.ws_row;
-		if (ioctl(master, TIOCGWINSZ, &in) < 0 || in.ws_col != ws.ws_col || in.ws_row != ws.ws_row)
-			(void)ioctl(master, TIOCSWINSZ, &ws);
-	}
-	close(outer);
-	r->outer_fd = fd;
-	r->master_fd = master;
-	return 0;
-fail:
-	close(fd);
-	return e;
 }
 
 void relay_tick(struct relay *r, int64_t now)
@@ -490,8 +608,8 @@ void relay_closing(struct relay *r, int64_t now)
 		r->close_deadline_ms = now + RELAY_CLOSE_MS;
 }
 
-/* Unwatches and closes both fds, frees the buffers; restore: the outer
- * tty's modes go back first. */
+/* Unwatches and closes both fds and the relay state's mapping (the
+ * holder's copy lives on); restore: the outer tty's modes go back first. */
 static void release(struct relay *r, bool restore)
 {
 	loop_del(&r->d->loop, &r->master_io);
@@ -505,8 +623,9 @@ static void release(struct relay *r, bool restore)
 		close(r->outer_fd);
 	}
 	r->outer_fd = -1;
-	buf_free(&r->to_outer);
-	buf_free(&r->to_inner);
+	unwait_disk(r);
+	relaymem_close(&r->mem);
+	r->nmarks = 0;
 	r->mode = RELAY_OFF;
 }
 
@@ -522,73 +641,27 @@ void relay_detach(struct relay *r)
 
 void relay_flush_once(struct relay *r)
 {
-	if (r->outer_fd >= 0 && buf_len(&r->to_outer)) {
-		ssize_t w = write_some(r->outer_fd, r->to_outer.p + r->to_outer.start, buf_len(&r->to_outer));
-
-		if (w > 0)
-			buf_pop(&r->to_outer, (size_t)w);
-	}
+	if (r->outer_fd >= 0)
+		(void)show(r);
 }
 
 size_t relay_output_pending(const struct relay *r)
 {
-	return buf_len(&r->to_outer);
-}
-
-/* A pty master: TIOCGPTN answers only on one. */
-static bool is_master(int fd)
-{
-	unsigned n;
-
-	return ioctl(fd, TIOCGPTN, &n) == 0;
-}
-
-int relay_resume(struct relay *r, int outer, int inner, const struct state_pending *p, char *why, size_t cap)
-{
-	int fl, e;
-
-	if (!isatty(outer)) {
-		snprintf(why, cap, "the stored outer fd is not a terminal");
-		return -ENOTTY;
-	}
-	if (inner >= 0 && !is_master(inner)) {
-		snprintf(why, cap, "the stored inner fd is not a pty master");
-		return -ENOTTY;
-	}
-	/* The flags live in the file descriptions the earlier daemon set up;
-	 * set again in case it died before it did. */
-	if ((fl = fcntl(outer, F_GETFL)) < 0 || fcntl(outer, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(outer, F_SETFD, FD_CLOEXEC) < 0 ||
-	    (inner >= 0 && ((fl = fcntl(inner, F_GETFL)) < 0 || fcntl(inner, F_SETFL, fl | O_NONBLOCK) < 0 ||
-			    fcntl(inner, F_SETFD, FD_CLOEXEC) < 0))) {
-		e = -errno; /* before snprintf, which may set it */
-		snprintf(why, cap, "cannot use the stored fds: %s", strerror(-e));
-		return e;
-	}
-	if (p && (buf_push(&r->to_outer, RELAY_TO_OUTER_MAX, p->to_outer, p->to_outer_len) < 0 ||
-		  (inner >= 0 && buf_push(&r->to_inner, RELAY_TO_INNER_MAX, p->to_inner, p->to_inner_len) < 0))) {
-		buf_free(&r->to_outer);
-		buf_free(&r->to_inner);
-		snprintf(why, cap, "cannot take the pending bytes");
-		return -ENOMEM;
-	}
-	r->outer_fd = outer;
-	r->master_fd = inner;
-	return 0;
+	return out_pending(r);
 }
 
 int relay_pending(const struct relay *r, struct state_pending *p)
 {
-	size_t no = buf_len(&r->to_outer), ni = buf_len(&r->to_inner);
+	size_t no = out_pending(r), ni = in_pending(r);
 
 	if (no && !(p->to_outer = malloc(no)))
 		return -ENOMEM;
 	if (ni && !(p->to_inner = malloc(ni)))
 		return -ENOMEM;
 	if (no)
-		memcpy(p->to_outer, r->to_outer.p + r->to_outer.start, no);
+		memcpy(p->to_outer, relaymem_out_at(&r->mem, r->mem.h->out_shown), no);
 	if (ni)
-		memcpy(p->to_inner, r->to_inner.p + r->to_inner.start, ni);
+		memcpy(p->to_inner, relaymem_in_at(&r->mem, r->mem.h->in_given), ni);
 	p->to_outer_len = no;
 	p->to_inner_len = ni;
 	return 0;

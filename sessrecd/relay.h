@@ -3,13 +3,16 @@
  * stalls only its own session), window-size tracking, hangup and EOF
  * handling. It records what it moves through the session's recorder and
  * reports the ends it sees upward through one callback; it never decides
- * a session's phase. Convention: 0 or -errno. */
+ * a session's phase. Its buffers and counters live in a memfd (relaymem.h)
+ * that the holder keeps too, so a daemon started after a kill -9 resumes
+ * from the exact byte (relaytake.h). Convention: 0 or -errno. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "loop.h"
+#include "relaymem.h"
 
 struct daemon;
 struct recording;
@@ -17,15 +20,15 @@ struct session_state;
 struct state_pending;
 struct state_sync;
 
-#define RELAY_TO_OUTER_MAX (64 * 1024) /* output waiting for a slow terminal */
-#define RELAY_TO_INNER_MAX (16 * 1024) /* input waiting for the shell */
-#define RELAY_DRAIN_MS 5000            /* output flush after the shell exited */
-#define RELAY_CLOSE_MS 2000            /* inner EOF wait after PAM's close */
+#define RELAY_TO_OUTER_MAX RELAYMEM_OUT_CAP /* output waiting for a slow terminal or the disk */
+#define RELAY_TO_INNER_MAX RELAYMEM_IN_CAP  /* input waiting for the shell */
+#define RELAY_DRAIN_MS 5000                 /* output flush after the shell exited */
+#define RELAY_CLOSE_MS 2000                 /* inner EOF wait after PAM's close */
+#define RELAY_MARKS 8                       /* output batches waiting for the writer */
 
-/* A relay direction's pending bytes; the memory exists only while needed. */
-struct relay_buf {
-	uint8_t *p;
-	size_t start, end;
+/* Output up to pos (a stream position) is in lines up to the writer's seq. */
+struct relay_mark {
+	uint64_t pos, seq;
 };
 
 enum relay_mode {
@@ -54,7 +57,11 @@ struct relay {
 	enum relay_mode mode;
 	int outer_fd, master_fd; /* -1: none; read-only outside relay.c */
 	struct loop_io outer_io, master_io;
-	struct relay_buf to_outer, to_inner;
+	struct relaymem mem; /* buffers and counters (fd -1 while off) */
+	struct relay_mark marks[RELAY_MARKS];
+	unsigned nmarks;
+	struct relay *wait_next; /* on d->disk_waiting: reading waits for the writer */
+	bool waiting;
 	const char *reason; /* why the inner side ended (draining) */
 	int64_t drain_deadline_ms;
 	int64_t close_deadline_ms; /* PAM closed: the inner side has until then */
@@ -63,14 +70,6 @@ struct relay {
 /* Binds r (no fds yet) to its session's state and recording. */
 void relay_init(struct relay *r, struct daemon *d, struct session_state *st, struct state_sync *sync,
 		struct recording *rec, relay_report_fn report, void *userdata);
-
-/* Takes over a session's terminals: reopens the outer tty (outer, the fd
- * the peer sent, is closed on success) for a private non-blocking file
- * description, makes the inner master non-blocking, saves the outer modes
- * and puts the tty in raw mode, reads the window size. On success the
- * relay holds both fds; on failure nothing was changed, the caller still
- * owns both, and why says what failed. */
-int relay_attach(struct relay *r, int outer, int master, char *why, size_t cap);
 
 /* Starts watching the fds (after the header is queued): running, or
  * draining (reason "exit") when there is no inner master (resumed after the
@@ -98,13 +97,23 @@ void relay_flush_once(struct relay *r);
 /* Bytes read from the inner side that the terminal has not taken yet. */
 size_t relay_output_pending(const struct relay *r);
 
-/* Resumes the relay of a session an earlier daemon handed over: outer is
- * the tty (the earlier daemon's own non-blocking description, already raw,
- * its saved modes in the state), inner the inner master or -1 when the
- * shell was already gone (the relay then drains). The pending bytes of p
- * go out before anything new. On success both fds are the relay's; on
- * failure they stay the caller's and why says what failed. */
-int relay_resume(struct relay *r, int outer, int inner, const struct state_pending *p, char *why, size_t cap);
+/* For relaytake.c: whether output goes into the recording; the recorder
+ * took the output up to the read position (its lines wait for the
+ * writer); output on disk and shown leaves the ring; the shard is anchored
+ * at its size now for pos (every "o" line of the session written); input
+ * nobody will read is dropped. */
+bool relay_recording(const struct relay *r);
+void relay_mark(struct relay *r);
+void relay_settle(struct relay *r);
+void relay_anchor(struct relay *r, uint64_t pos);
+void relay_drop_input(struct relay *r);
+
+/* The writer performed entries: relays waiting for their lines to be on
+ * disk (d->disk_waiting) go on. */
+void relay_disk_progress(struct daemon *d);
+
+/* The writer was stopped with every line on disk: nothing waits for it. */
+void relay_disk_all_done(struct relay *r);
 
 /* Copies the bytes read but not yet written (both directions) into p, for
  * a handoff. 0 or -ENOMEM. */

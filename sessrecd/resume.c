@@ -21,6 +21,7 @@
 #include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
+#include "relaytake.h"
 #include "resume.h"
 #include "session.h"
 #include "state.h"
@@ -30,9 +31,9 @@
 /* One session's pieces while they are being put together. */
 struct pair {
 	char sid[UUID_STR_LEN];
-	int outer, inner;
-	bool held;       /* the holder has them already */
-	int64_t lost_ns; /* when the keeper lost the daemon (0: unknown) */
+	int outer, inner, state; /* state: the relay state memfd */
+	bool held;               /* the holder has them already */
+	int64_t lost_ns;         /* when the keeper lost the daemon (0: unknown) */
 };
 
 struct pairs {
@@ -56,12 +57,13 @@ static struct pair *pair_get(struct pairs *ps, const char *sid)
 	}
 	memset(&ps->v[ps->n], 0, sizeof(ps->v[0]));
 	memcpy(ps->v[ps->n].sid, sid, UUID_STR_LEN);
-	ps->v[ps->n].outer = ps->v[ps->n].inner = -1;
+	ps->v[ps->n].outer = ps->v[ps->n].inner = ps->v[ps->n].state = -1;
 	return &ps->v[ps->n++];
 }
 
-/* An fd for a session; a second one of the same kind is a spare: closed. */
-static void pair_add(struct pairs *ps, const char *sid, int fd, bool inner, bool held, int64_t lost_ns)
+/* An fd for a session (kind OUTER, INNER or STATE); a second one of the
+ * same kind is a spare: closed. */
+static void pair_add(struct pairs *ps, const char *sid, int fd, enum handoff_kind kind, bool held, int64_t lost_ns)
 {
 	struct pair *p = pair_get(ps, sid);
 	int *slot;
@@ -71,9 +73,12 @@ static void pair_add(struct pairs *ps, const char *sid, int fd, bool inner, bool
 		close(fd);
 		return;
 	}
-	slot = inner ? &p->inner : &p->outer;
+	slot = kind == HANDOFF_FD_INNER ? &p->inner : kind == HANDOFF_FD_STATE ? &p->state : &p->outer;
 	if (*slot >= 0) {
-		log_line("session %s: a second %s fd was handed over; closed", sid, inner ? "inner" : "outer");
+		log_line("session %s: a second %s fd was handed over; closed", sid,
+			 kind == HANDOFF_FD_INNER   ? "inner"
+			 : kind == HANDOFF_FD_STATE ? "state"
+						    : "outer");
 		close(fd);
 		return;
 	}
@@ -88,13 +93,15 @@ struct take_ctx {
 	bool held;
 };
 
-static void take_cb(void *userdata, const char *sid, int outer, int inner, int64_t lost_ns)
+static void take_cb(void *userdata, const char *sid, int outer, int inner, int state, int64_t lost_ns)
 {
 	struct take_ctx *t = userdata;
 
-	pair_add(t->ps, sid, outer, false, t->held, lost_ns);
+	pair_add(t->ps, sid, outer, HANDOFF_FD_OUTER, t->held, lost_ns);
 	if (inner >= 0)
-		pair_add(t->ps, sid, inner, true, t->held, lost_ns);
+		pair_add(t->ps, sid, inner, HANDOFF_FD_INNER, t->held, lost_ns);
+	if (state >= 0)
+		pair_add(t->ps, sid, state, HANDOFF_FD_STATE, t->held, lost_ns);
 }
 
 /* Sessions a keeper holds (left by a crashed daemon, or by one that ran
@@ -172,27 +179,40 @@ static void end_lost(struct daemon *d, const struct session_state *st, const cha
 static void resume(struct daemon *d, struct pair *p, const struct session_state *st, struct state_pending *pend)
 {
 	int64_t now = mono_ns(), since;
-	char why[256], text[96];
+	char why[256], text[256];
+	struct relaytake_recovery rc;
+	bool mem_used = false;
 	struct session *s;
 	int r;
 
 	if (p->outer < 0) {
 		if (p->inner >= 0)
 			close(p->inner);
+		if (p->state >= 0)
+			close(p->state);
 		end_lost(d, st, p->inner >= 0 ? "only its inner pty was handed over" : "no fd of it was handed over");
 		return;
 	}
 	s = session_adopt(d, st);
-	if (!s || relay_resume(&s->relay, p->outer, p->inner, pend, why, sizeof(why)) < 0) {
+	if (!s || relaytake_resume(&s->relay, p->outer, p->inner, p->state, pend, &mem_used, why, sizeof(why)) < 0) {
 		if (!s)
 			snprintf(why, sizeof(why), "%s", strerror(errno));
 		close(p->outer);
 		if (p->inner >= 0)
 			close(p->inner);
+		if (p->state >= 0)
+			close(p->state);
 		if (s)
 			session_free(d, s);
 		end_lost(d, st, why);
 		return;
+	}
+	if (p->state >= 0 && !mem_used) {
+		log_line(
+			"session %s: its relay state was handed over but is unusable; bytes in flight at the stop "
+			"are not known",
+			st->sid);
+		close(p->state);
 	}
 	if ((r = recorder_resume(&s->rec, pend)) < 0) {
 		log_line("session %s: cannot go on recording in %s: %s; the session goes on unrecorded", st->sid,
@@ -202,7 +222,17 @@ static void resume(struct daemon *d, struct pair *p, const struct session_state 
 	since = st->handoff_ns ? st->handoff_ns : p->lost_ns ? p->lost_ns : st->saved_ns;
 	handoff_msg_gap_text(text, sizeof(text), since > 0 && since < now ? now - since : 0);
 	recorder_marker(&s->rec, text);
-	session_resumed(d, s, p->held);
+	if (mem_used) {
+		/* The output the shard lacks is recorded before anything new. */
+		relaytake_recover(&s->relay, &rc);
+		handoff_msg_resume_text(text, sizeof(text),
+					&(struct handoff_resume_counts){ rc.rerecorded, rc.resent, rc.cut_read,
+									 rc.unrecorded, rc.unsure, rc.unshown });
+	} else {
+		snprintf(text, sizeof(text), "%s", HANDOFF_RESUME_UNKNOWN);
+	}
+	recorder_marker(&s->rec, text);
+	session_resumed(d, s, p->held, mem_used);
 	emit_resumed(d, s, since > 0 && since < now ? (double)(now - since) / 1e9 : 0.0);
 	d->ho.resumed++;
 	if (s->phase == SESSION_DRAINING && relay_output_pending(&s->relay) == 0)
@@ -290,7 +320,7 @@ void resume_start(struct daemon *d)
 		enum handoff_kind k = handoff_msg_fd_kind(d->ho.in[i].name, sid);
 
 		/* handoff_collect kept only session fds in the list */
-		pair_add(&ps, sid, d->ho.in[i].fd, k == HANDOFF_FD_INNER,
+		pair_add(&ps, sid, d->ho.in[i].fd, k,
 			 d->ho.holder == HANDOFF_FDSTORE || (d->ho.holder == HANDOFF_KEEPER && d->ho.exec_handoff_ns),
 			 0);
 	}
@@ -316,6 +346,8 @@ void resume_start(struct daemon *d)
 			close(ps.v[i].outer);
 		if (ps.v[i].inner >= 0)
 			close(ps.v[i].inner);
+		if (ps.v[i].state >= 0)
+			close(ps.v[i].state);
 		if (ps.v[i].held)
 			handoff_drop(&d->ho, ps.v[i].sid);
 	}

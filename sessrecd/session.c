@@ -17,6 +17,7 @@
 #include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
+#include "relaytake.h"
 #include "session.h"
 #include "uuid.h"
 #include "writer.h"
@@ -351,7 +352,7 @@ static void state_remove(struct daemon *d, struct session *s)
 void session_hold(struct daemon *d, struct session *s)
 {
 	if (relaying(s->phase))
-		handoff_hold(&d->ho, s->st.sid, s->relay.outer_fd, s->relay.master_fd);
+		handoff_hold(&d->ho, s->st.sid, s->relay.outer_fd, s->relay.master_fd, s->relay.mem.fd);
 }
 
 /* The attach's moment on both clocks. */
@@ -372,7 +373,7 @@ int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why,
 	mark_start(s);
 	s->st.withhold = d->cfg.withhold_secrets;
 	s->st.cap = d->cfg.session_cap;
-	if ((r = relay_attach(&s->relay, fds[0], fds[1], why, cap)) < 0)
+	if ((r = relaytake_attach(&s->relay, fds[0], fds[1], why, cap)) < 0)
 		return r;
 	fds[0] = fds[1] = -1; /* the relay's now */
 	set_phase(d, s, SESSION_RELAYING);
@@ -409,7 +410,7 @@ void session_attach_dry_run(struct session *s)
 	set_phase(s->d, s, SESSION_DRYRUN);
 }
 
-void session_resumed(struct daemon *d, struct session *s, bool held)
+void session_resumed(struct daemon *d, struct session *s, bool held, bool state_held)
 {
 	if (s->relay.master_fd < 0) {
 		/* The shell went while nobody relayed: what it wrote still goes out. */
@@ -418,6 +419,8 @@ void session_resumed(struct daemon *d, struct session *s, bool held)
 	}
 	if (!held)
 		session_hold(d, s);
+	else if (!state_held)
+		handoff_hold_state(&d->ho, s->st.sid, s->relay.outer_fd, s->relay.master_fd, s->relay.mem.fd);
 	relay_start(&s->relay);
 	session_save(d, s);
 }
@@ -512,6 +515,8 @@ void session_writer_progress(struct daemon *d)
 	uint64_t done;
 	struct session *s, *next;
 
+	if (d->disk_waiting)
+		relay_disk_progress(d);
 	if (!d->dirty || !d->writer)
 		return;
 	done = writer_done(d->writer);
@@ -526,6 +531,9 @@ void session_writer_progress(struct daemon *d)
 
 void session_writer_stopped(struct daemon *d)
 {
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (relaying(s->phase))
+			relay_disk_all_done(&s->relay);
 	for (struct session *s = d->dirty; s; s = s->dirty_next) {
 		if (s->phase != SESSION_FINISHING)
 			continue;

@@ -137,8 +137,9 @@ void session_attach_dry_run(struct session *s);
 
 /* A session from session_adopt whose relay and recording were resumed:
  * RELAYING, or DRAINING when it has no inner master; the holder gets its
- * fds unless held, the relay starts and the state file is queued. */
-void session_resumed(struct daemon *d, struct session *s, bool held);
+ * fds unless held (its relay state memfd unless state_held), the relay
+ * starts and the state file is queued. */
+void session_resumed(struct daemon *d, struct session *s, bool held, bool state_held);
 
 /* RELAYING, DRAINING -> FINISHING: the relay stops (outer modes restored,
  * inner master closed), the holder lets go, the end line is queued,
@@ -166,14 +167,15 @@ int session_wait_end(struct session *s, struct session_waiter *w, int64_t now);
 /* w no longer waits (its connection went). */
 void session_unwait(struct session_waiter *w);
 
-/* The writer reported progress: only the sessions on the dirty list are
- * looked at; finishing ones whose end line is written answer their
- * waiting close and become ENDED (or go). */
+/* The writer reported progress: relays waiting for it go on; only the
+ * sessions on the dirty list are looked at; finishing ones whose end line
+ * is written answer their waiting close and become ENDED (or go). */
 void session_writer_progress(struct daemon *d);
 
-/* The writer was stopped, every queued line on disk: finishing sessions
- * answer their waiting close ("recorded") and count their end line as
- * written (end_seq 0) for a writer started later; they stay FINISHING. */
+/* The writer was stopped, every queued line on disk: relays wait for
+ * nothing, finishing sessions answer their waiting close ("recorded") and
+ * count their end line as written (end_seq 0) for a writer started later;
+ * they stay FINISHING. */
 void session_writer_stopped(struct daemon *d);
 
 /* Queues the state file of s (at attach, on truncation, periodically). */
@@ -183,7 +185,8 @@ void session_save(struct daemon *d, struct session *s);
  * pending bytes, handoff_ns = now_ns), queued to the writer. 0 or -errno. */
 int session_save_handoff(struct daemon *d, struct session *s, int64_t now_ns);
 
-/* The holder gets duplicates of the fds of s (relaying, draining). */
+/* The holder gets duplicates of the fds of s (relaying, draining) and of
+ * its relay state memfd. */
 void session_hold(struct daemon *d, struct session *s);
 
 /* The tick: relays' window sizes and deadlines, state files; with house

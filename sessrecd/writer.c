@@ -50,6 +50,7 @@ struct writer {
 	/* Blocks the loop filled and has not handed over (loop thread only). */
 	struct entry *fill_head, *fill_tail;
 	uint64_t next_seq, done_seq;
+	uint64_t wake_seq; /* wake the loop once done_seq reaches it (0: nobody waits) */
 	/* Write-through (loop thread only): no direct writes before this
 	 * CLOCK_MONOTONIC time; the current hold-off after a slow write. */
 	int64_t direct_after, hold_ns;
@@ -153,6 +154,10 @@ static void *writer_main(void *arg)
 			pthread_mutex_lock(&w->mu);
 			w->queued -= e->len;
 			w->done_seq = e->seq;
+			if (w->wake_seq && w->done_seq >= w->wake_seq) {
+				w->wake_seq = 0;
+				wake = true;
+			}
 			if (w->congested && w->queued < WRITER_LOW_WATER) {
 				w->congested = false;
 				wake = true;
@@ -434,6 +439,18 @@ uint64_t writer_done(struct writer *w)
 	d = w->done_seq;
 	pthread_mutex_unlock(&w->mu);
 	return d;
+}
+
+bool writer_wake_at(struct writer *w, uint64_t seq)
+{
+	bool later;
+
+	pthread_mutex_lock(&w->mu);
+	later = w->done_seq < seq;
+	if (later && (!w->wake_seq || seq < w->wake_seq))
+		w->wake_seq = seq;
+	pthread_mutex_unlock(&w->mu);
+	return later;
 }
 
 size_t writer_collect(struct writer *w, struct writer_error *out, size_t max)

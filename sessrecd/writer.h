@@ -66,6 +66,11 @@ bool writer_congested(struct writer *w);
 /* The seq of the last entry performed. */
 uint64_t writer_done(struct writer *w);
 
+/* The loop is woken (the eventfd) once the entries up to seq are
+ * performed: a relay waits for its lines to be on disk. false when they
+ * are already (no wakeup comes then). */
+bool writer_wake_at(struct writer *w, uint64_t seq);
+
 /* Clears the eventfd and takes up to max reports, oldest first (an owner's
  * reports keep their order); returns how many. */
 size_t writer_collect(struct writer *w, struct writer_error *out, size_t max);

@@ -42,8 +42,8 @@ class CrashTest(hs.Sessions, unittest.TestCase):
         p = self.session(hs.ticker(self.hup, 30, then='read x; echo got:$x; exit 0'))
         p.expect(rb'tick5\r\n')
         sid = self.sid_of('tick1')
-        self.assertEqual(h.wait_for(lambda: h.fd_count(self.keeper) == base_fds + 2, 5), True,
-                         'the keeper does not hold the session\'s two fds')
+        self.assertEqual(h.wait_for(lambda: h.fd_count(self.keeper) == base_fds + 3, 5), True,
+                         'the keeper does not hold the session\'s three fds (ttys, relay state)')
         hs.kill9(self.d)
         time.sleep(0.5)                 # ticks pile up in the inner pty
         p.send('hello\r')               # typed while no daemon runs
@@ -115,7 +115,7 @@ class CrashTest(hs.Sessions, unittest.TestCase):
         p = self.session(hs.ticker(self.hup, 100))
         p.expect(rb'tick3\r\n')
         sid = self.sid_of('tick1')
-        base = h.fd_count(self.keeper) - 2
+        base = h.fd_count(self.keeper) - 3
         hs.kill9(self.d)
         os.unlink(os.path.join(self.d.state, sid))
         self.d.start()

@@ -171,7 +171,7 @@ class LoadTest(unittest.TestCase):
         self.addCleanup(sm.close)
         self.assertTrue(sm.start())
         load = Load(self, sock, os.path.join(tmp, 'hup'))
-        self.assertEqual(h.wait_for(lambda: len(sm.stored_names()) == 2 * N, 5), True,
+        self.assertEqual(h.wait_for(lambda: len(sm.stored_names()) == 3 * N, 5), True,
                          'fds in the store: %d' % len(sm.stored_names()))
         base = h.fd_count(sm.pid)
         kinds = os.environ.get('KINDS', 'term,usr2,kill').split(',')
@@ -187,7 +187,7 @@ class LoadTest(unittest.TestCase):
         for i in range(RESTARTS):
             load.restart(lambda: act(kinds[i % len(kinds)]), kinds[i % len(kinds)])
             since_start = since_start + N if kinds[i % len(kinds)] == 'usr2' else N
-            self.assertEqual(len(sm.stored_names()), 2 * N, 'restart %d (%s): store' % (i, kinds[i % len(kinds)]))
+            self.assertEqual(len(sm.stored_names()), 3 * N, 'restart %d (%s): store' % (i, kinds[i % len(kinds)]))
             self.assertEqual(h.fd_count(sm.pid), base, 'restart %d (%s): daemon fds %r'
                              % (i, kinds[i % len(kinds)], h.fd_targets(sm.pid)))
         load.finish()
@@ -209,7 +209,7 @@ class LoadTest(unittest.TestCase):
         self.addCleanup(hs.wait_gone, keeper, 5)
         kbase = h.fd_count(keeper)
         load = Load(self, d.sock, os.path.join(d.tmp, 'hup'))
-        self.assertEqual(h.wait_for(lambda: h.fd_count(keeper) == kbase + 2 * N, 5), True, 'keeper fds')
+        self.assertEqual(h.wait_for(lambda: h.fd_count(keeper) == kbase + 3 * N, 5), True, 'keeper fds')
         base = h.fd_count(d.pid)
 
         def act(kind):
@@ -223,7 +223,7 @@ class LoadTest(unittest.TestCase):
         for i in range(RESTARTS):
             kind = 'usr2' if i % 2 else 'kill'
             load.restart(lambda: act(kind), kind)
-            self.assertEqual(h.fd_count(keeper), kbase + 2 * N, 'restart %d (%s): keeper fds' % (i, kind))
+            self.assertEqual(h.fd_count(keeper), kbase + 3 * N, 'restart %d (%s): keeper fds' % (i, kind))
             self.assertEqual(h.fd_count(d.pid), base, 'restart %d (%s): daemon fds %r'
                              % (i, kind, h.fd_targets(d.pid)))
         load.finish()

@@ -64,7 +64,7 @@ class SvcmgrTest(hs.Sessions, unittest.TestCase):
         p = self.session(hs.ticker(self.hup, 30))
         p.expect(rb'tick3\r\n')
         sid = self.sid_of('tick1')
-        self.assertEqual(h.wait_for(lambda: self.stored(sid), 5), [sid + '-inner', sid + '-outer'],
+        self.assertEqual(h.wait_for(lambda: self.stored(sid), 5), [sid + '-inner', sid + '-outer', sid + '-state'],
                          'the store: %r' % self.sm.stored_names())
         self.assertIsNone(hs.keeper_of(self.sm.pid, 0.3), 'a keeper runs under the fd store')
         self.assertTrue(self.sm.restart(), 'no READY=1 after the restart: ' + self.output()[-500:])

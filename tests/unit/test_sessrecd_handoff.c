@@ -22,6 +22,7 @@
 #include "io.h"
 #include "keeper.h"
 #include "keeperlink.h"
+#include "relaymem.h"
 #include "state.h"
 
 #define SID_A "0f6f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -34,6 +35,8 @@ static const struct {
 } names[] = {
 	{ SID_A "-outer", HANDOFF_FD_OUTER },
 	{ SID_A "-inner", HANDOFF_FD_INNER },
+	{ SID_A "-state", HANDOFF_FD_STATE },
+	{ SID_A "-stat", HANDOFF_FD_UNKNOWN },
 	{ "listen", HANDOFF_FD_LISTEN },
 	{ "keeper", HANDOFF_FD_KEEPER },
 	{ "sessrecd.socket", HANDOFF_FD_UNKNOWN },
@@ -51,18 +54,27 @@ START_TEST(test_name_kind)
 	enum handoff_kind k = handoff_msg_fd_kind(names[_i].name, sid);
 
 	ck_assert_msg(k == names[_i].kind, "%s: kind %d", names[_i].name, k);
-	if (k == HANDOFF_FD_OUTER || k == HANDOFF_FD_INNER)
+	if (k == HANDOFF_FD_OUTER || k == HANDOFF_FD_INNER || k == HANDOFF_FD_STATE)
 		ck_assert_str_eq(sid, SID_A);
 }
 END_TEST
+
+static const struct {
+	enum handoff_kind kind;
+	const char *name;
+} kinds[] = {
+	{ HANDOFF_FD_OUTER, SID_D "-outer" },
+	{ HANDOFF_FD_INNER, SID_D "-inner" },
+	{ HANDOFF_FD_STATE, SID_D "-state" },
+};
 
 START_TEST(test_name_roundtrip)
 {
 	char buf[HANDOFF_NAME_MAX], sid[UUID_STR_LEN];
 
-	handoff_msg_fd_name(buf, SID_D, _i == 1);
-	ck_assert_str_eq(buf, _i == 1 ? SID_D "-inner" : SID_D "-outer");
-	ck_assert_int_eq(handoff_msg_fd_kind(buf, sid), _i == 1 ? HANDOFF_FD_INNER : HANDOFF_FD_OUTER);
+	handoff_msg_fd_name(buf, SID_D, kinds[_i].kind);
+	ck_assert_str_eq(buf, kinds[_i].name);
+	ck_assert_int_eq(handoff_msg_fd_kind(buf, sid), kinds[_i].kind);
 	ck_assert_str_eq(sid, SID_D);
 }
 END_TEST
@@ -283,11 +295,11 @@ END_TEST
 struct taken {
 	int n;
 	char sid[4][UUID_STR_LEN];
-	int outer[4], inner[4];
+	int outer[4], inner[4], state[4];
 	int64_t lost[4];
 };
 
-static void take_cb(void *userdata, const char *sid, int outer, int inner, int64_t lost_ns)
+static void take_cb(void *userdata, const char *sid, int outer, int inner, int state, int64_t lost_ns)
 {
 	struct taken *t = userdata;
 
@@ -295,6 +307,7 @@ static void take_cb(void *userdata, const char *sid, int outer, int inner, int64
 	strcpy(t->sid[t->n], sid);
 	t->outer[t->n] = outer;
 	t->inner[t->n] = inner;
+	t->state[t->n] = state;
 	t->lost[t->n] = lost_ns;
 	t->n++;
 }
@@ -345,6 +358,7 @@ START_TEST(test_keeper_holds_and_hands_over)
 	int ma, sa, mb, sb, mc, sc, link, link2, i;
 	unsigned ptn_b;
 	struct taken t = { 0 };
+	struct relaymem ra, rd;
 	struct stat st;
 	pid_t pid = 0;
 	ssize_t n;
@@ -367,15 +381,20 @@ START_TEST(test_keeper_holds_and_hands_over)
 	ck_assert_int_eq(openpty(&mb, &sb, NULL, NULL, NULL), 0);
 	ck_assert_int_eq(openpty(&mc, &sc, NULL, NULL, NULL), 0);
 	ptn_b = ptn(mb);
-	ck_assert_int_eq(keeperlink_hold(link, SID_A, sa, mb), 0);
-	ck_assert_int_eq(keeperlink_hold(link, SID_C, sc, mc), 0);
-	ck_assert_int_eq(keeperlink_hold(link, SID_D, sa, mc), 0);
+	/* A and D with a relay state each; the keeper's copy is the same memfd. */
+	ck_assert_int_eq(relaymem_create(&ra, 7, 9), 0);
+	ck_assert_int_eq(relaymem_create(&rd, 0, 0), 0);
+	ck_assert_int_eq(keeperlink_hold(link, SID_A, sa, mb, ra.fd), 0);
+	ck_assert_int_eq(keeperlink_hold(link, SID_C, sc, mc, -1), 0);
+	ck_assert_int_eq(keeperlink_hold(link, SID_D, sa, mc, rd.fd), 0);
 	ck_assert_int_eq(keeperlink_drop(link, SID_C, false), 0);
 	ck_assert_int_eq(keeperlink_drop(link, SID_D, true), 0);
 	/* The daemon's own copies go, and then the daemon. */
 	close(mb);
 	close(mc);
 	close(link);
+	relaymem_close(&ra);
+	relaymem_close(&rd);
 	/* The shell side of b still has its master (in the keeper). */
 	ck_assert_int_eq(write(sb, "hello", 5), 5);
 
@@ -391,10 +410,18 @@ START_TEST(test_keeper_holds_and_hands_over)
 	n = read(t.inner[i], buf, sizeof(buf));
 	ck_assert_int_eq(n, 5);
 	ck_assert(memcmp(buf, "hello", 5) == 0);
+	ck_assert_int_ge(t.state[i], 0);
+	ck_assert_int_eq(relaymem_open(&ra, t.state[i]), 0);
+	ck_assert_uint_eq(ra.h->out_read, 7);
+	ck_assert_uint_eq(ra.h->in_read, 9);
+	relaymem_close(&ra);
 	i = find_taken(&t, SID_D);
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_ge(t.outer[i], 0);
-	ck_assert_int_eq(t.inner[i], -1);
+	ck_assert_int_eq(t.inner[i], -1); /* dropped: its state stays */
+	ck_assert_int_ge(t.state[i], 0);
+	ck_assert_int_eq(relaymem_open(&rd, t.state[i]), 0);
+	relaymem_close(&rd);
 	ck_assert_int_lt(find_taken(&t, SID_C), 0);
 
 	/* A goodbye while it holds sessions keeps it; dropping them ends it. */
@@ -468,7 +495,7 @@ static Suite *handoff_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_name_kind, 0, sizeof(names) / sizeof(names[0]));
-	tcase_add_loop_test(tc, test_name_roundtrip, 0, 2);
+	tcase_add_loop_test(tc, test_name_roundtrip, 0, sizeof(kinds) / sizeof(kinds[0]));
 	tcase_add_loop_test(tc, test_gap_text, 0, sizeof(gaps) / sizeof(gaps[0]));
 	tcase_add_loop_test(tc, test_fdstore_usable, 0, sizeof(envs) / sizeof(envs[0]));
 	tcase_add_test(tc, test_exec_roundtrip);

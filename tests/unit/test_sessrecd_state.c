@@ -1,8 +1,13 @@
 /* Unit tests for sessrecd/state: a session's state survives JSON and a
  * state file byte-exact (termios included); every malformed or
- * out-of-range file is refused whole, never half-loaded. */
+ * out-of-range file is refused whole, never half-loaded. Also the live
+ * half of it, the relay state memfd (relaymem): rings contiguous across
+ * their end, the counters checked on opening, the fill pattern telling
+ * what a cut read took, the anchor; and shardtail, which tells how far a
+ * shard holds a session's output. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +15,8 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "relaymem.h"
+#include "shardtail.h"
 #include "state.h"
 #include "testutil.h"
 
@@ -228,6 +235,132 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+START_TEST(test_relaymem_ring)
+{
+	struct relaymem m, o;
+	uint64_t pos = 5 * (uint64_t)RELAYMEM_OUT_CAP - 3;
+	int dup_fd;
+
+	ck_assert_int_eq(relaymem_create(&m, pos, 11), 0);
+	ck_assert(fcntl(m.fd, F_GETFD) & FD_CLOEXEC);
+	ck_assert_int_eq(fcntl(m.fd, F_GET_SEALS) & (F_SEAL_GROW | F_SEAL_SHRINK), F_SEAL_GROW | F_SEAL_SHRINK);
+	/* Across the ring's end in one span, seen at the start through the
+	 * second mapping and by another mapping of the same memfd. */
+	memcpy(relaymem_out_at(&m, pos), "abcdefgh", 8);
+	relaymem_barrier();
+	ck_assert(memcmp(m.out, "defgh", 5) == 0);
+	relaymem_set(&m.h->out_read, pos + 8);
+	relaymem_set(&m.h->out_reading, pos + 8);
+	memcpy(relaymem_in_at(&m, 11), "ls\r", 3);
+	relaymem_set(&m.h->in_read, 14);
+	dup_fd = dup(m.fd);
+	ck_assert_int_eq(relaymem_open(&o, dup_fd), 0);
+	ck_assert_uint_eq(o.h->out_read, pos + 8);
+	ck_assert_uint_eq(o.h->out_kept, pos);
+	ck_assert(memcmp(relaymem_out_at(&o, pos), "abcdefgh", 8) == 0);
+	ck_assert(memcmp(relaymem_in_at(&o, 11), "ls\r", 3) == 0);
+	ck_assert(memcmp(o.pat, m.pat, RELAYMEM_PAT) == 0);
+	relaymem_close(&o);
+	/* Counters that contradict each other: refused, the fd stays ours. */
+	m.h->out_shown = pos + 9;
+	dup_fd = dup(m.fd);
+	ck_assert_int_eq(relaymem_open(&o, dup_fd), -EINVAL);
+	ck_assert_int_eq(o.fd, -1);
+	close(dup_fd);
+	m.h->out_shown = pos;
+	m.h->out_read = pos + RELAYMEM_OUT_CAP + 1; /* more than the ring holds */
+	ck_assert(!relaymem_valid(m.h));
+	m.h->out_read = pos + 8;
+	ck_assert(relaymem_valid(m.h));
+	m.h->version = RELAYMEM_VERSION + 1;
+	ck_assert(!relaymem_valid(m.h));
+	relaymem_close(&m);
+	ck_assert_int_eq(m.fd, -1);
+}
+END_TEST
+
+START_TEST(test_relaymem_taken)
+{
+	struct relaymem m;
+	uint64_t pos = RELAYMEM_OUT_CAP - 100; /* the fill crosses the ring's end */
+	uint8_t data[300];
+
+	ck_assert_int_eq(relaymem_create(&m, pos, 0), 0);
+	relaymem_fill(&m, pos, RELAYMEM_READ_MAX);
+	relaymem_barrier();
+	ck_assert_uint_eq(relaymem_taken(&m, pos, RELAYMEM_READ_MAX), 0);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(m.pat[(pos + i) % RELAYMEM_PAT] ^ 0x5a);
+	memcpy(relaymem_out_at(&m, pos), data, sizeof(data));
+	relaymem_barrier();
+	ck_assert_uint_eq(relaymem_taken(&m, pos, RELAYMEM_READ_MAX), sizeof(data));
+	/* A last byte equal to the pattern's at its place counts short: the
+	 * one case the pattern cannot tell (documented in sessrecd(8)). */
+	relaymem_out_at(&m, pos)[sizeof(data) - 1] = m.pat[(pos + sizeof(data) - 1) % RELAYMEM_PAT];
+	relaymem_barrier();
+	ck_assert_uint_eq(relaymem_taken(&m, pos, RELAYMEM_READ_MAX), sizeof(data) - 1);
+	relaymem_close(&m);
+}
+END_TEST
+
+START_TEST(test_relaymem_anchor)
+{
+	struct relaymem m;
+	struct relaymem_anchor a = { 100, 7, 1, 2 }, b = { 200, 9, 1, 2 };
+
+	ck_assert_int_eq(relaymem_create(&m, 0, 0), 0);
+	ck_assert_ptr_null(relaymem_anchor(&m));
+	relaymem_set_anchor(&m, &a);
+	ck_assert_uint_eq(relaymem_anchor(&m)->off, 100);
+	relaymem_set_anchor(&m, &b);
+	ck_assert_uint_eq(relaymem_anchor(&m)->off, 200);
+	ck_assert_uint_eq(relaymem_anchor(&m)->pos, 9);
+	/* the one it replaced is still whole in its slot */
+	ck_assert_uint_eq(m.h->anchor[m.h->anchor_at == 1 ? 1 : 0].off, 100);
+	relaymem_close(&m);
+}
+END_TEST
+
+#define SID1 "0f6f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+#define SID2 "1f6f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+
+START_TEST(test_shardtail)
+{
+	static const char head[] = "{\"sid\":\"" SID1 "\",\"t\":0.1,\"ch\":\"o\",\"d\":\"before\"}\n";
+	static const char tail[] = "{\"sid\":\"" SID1
+				   "\",\"t\":0.2,\"ch\":\"o\",\"d\":\"h\\u00e9\\n\"}\n" /* 4 bytes */
+				   "{\"sid\":\"" SID2
+				   "\",\"t\":0.2,\"ch\":\"o\",\"d\":\"other session\"}\n" /* not ours */
+				   "{\"sid\":\"" SID1
+				   "\",\"t\":0.3,\"ch\":\"i\",\"d\":\"typed\"}\n" /* not output */
+				   "{\"sid\":\"" SID1
+				   "\",\"t\":0.4,\"ch\":\"m\",\"d\":\"a marker\"}\n" /* not output */
+				   "not a shard line\n"
+				   "{\"sid\":\"" SID1
+				   "\",\"t\":0.5,\"ch\":\"o\",\"d\":\"\\ufffd\",\"raw\":\"/w==\"}\n" /* 1 raw byte */
+				   "{\"sid\":\"" SID1
+				   "\",\"t\":0.6,\"ch\":\"o\",\"d\":\"torn"; /* no newline: no line */
+	char path[] = "/tmp/test_shardtail.XXXXXX";
+	int fd = mkstemp(path);
+	uint64_t n = 99;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(io_write_full(fd, head, strlen(head)), 0);
+	ck_assert_int_eq(io_write_full(fd, tail, strlen(tail)), 0);
+	ck_assert_int_eq(shardtail_bytes(fd, strlen(head), SID1, 'o', &n), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(shardtail_bytes(fd, 0, SID1, 'o', &n), 0);
+	ck_assert_uint_eq(n, 11);
+	ck_assert_int_eq(shardtail_bytes(fd, 0, SID2, 'o', &n), 0);
+	ck_assert_uint_eq(n, 13);
+	ck_assert_int_eq(shardtail_bytes(fd, strlen(head) + strlen(tail), SID1, 'o', &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(shardtail_bytes(fd, strlen(head) + strlen(tail) + 1, SID1, 'o', &n), -ESTALE);
+	close(fd);
+	unlink(path);
+}
+END_TEST
+
 static Suite *state_suite(void)
 {
 	Suite *s = suite_create("sessrecd_state");
@@ -238,6 +371,10 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, test_too_small);
 	tcase_add_loop_test(tc, test_malformed, 0, sizeof(edits) / sizeof(edits[0]));
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_relaymem_ring);
+	tcase_add_test(tc, test_relaymem_taken);
+	tcase_add_test(tc, test_relaymem_anchor);
+	tcase_add_test(tc, test_shardtail);
 	suite_add_tcase(s, tc);
 	return s;
 }

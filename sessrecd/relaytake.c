@@ -1,0 +1,238 @@
+/* relaytake: a relay taking over a session's terminals, at the attach
+ * (the outer tty reopened and put in raw mode, the relay state memfd made)
+ * or at a resume after a restart (the stored fds and relay state, and the
+ * recovery of the output in flight: docs/architecture.md, "Restarts").
+ * Above relay.h, which does the pumping. Convention: 0 or -errno. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "recorder.h"
+#include "relay.h"
+#include "relaymem.h"
+#include "relaytake.h"
+#include "shardtail.h"
+#include "state.h"
+
+int relaytake_attach(struct relay *r, int outer, int master, char *why, size_t cap)
+{
+	struct session_state *st = r->st;
+	struct termios raw, saved;
+	struct winsize ws, in;
+	struct stat a, b;
+	char path[64];
+	int fd, fl, e;
+
+	/* A file description of our own: O_NONBLOCK on the one we were sent
+	 * would also hit the login shell sharing it. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", outer);
+	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		e = -errno;
+		snprintf(why, cap, "cannot reopen the terminal: %s", strerror(-e));
+		return e;
+	}
+	if (fstat(fd, &a) < 0 || fstat(outer, &b) < 0 || !S_ISCHR(a.st_mode) || a.st_rdev != b.st_rdev) {
+		snprintf(why, cap, "the terminal changed while being reopened");
+		e = -EPERM;
+		goto fail;
+	}
+	if (tcgetattr(fd, &saved) < 0) {
+		e = -errno;
+		snprintf(why, cap, "cannot read the terminal's modes: %s", strerror(-e));
+		goto fail;
+	}
+	fl = fcntl(master, F_GETFL);
+	if (fl < 0 || fcntl(master, F_SETFL, fl | O_NONBLOCK) < 0) {
+		e = -errno;
+		snprintf(why, cap, "cannot use the inner pty: %s", strerror(-e));
+		goto fail;
+	}
+	if ((e = relaymem_create(&r->mem, 0, 0)) < 0) {
+		snprintf(why, cap, "cannot make the relay state: %s", strerror(-e));
+		goto fail;
+	}
+	/* Raw, or echo doubles and ^C lands on a tty without a foreground group. */
+	raw = saved;
+	cfmakeraw(&raw);
+	if (tcsetattr(fd, TCSANOW, &raw) < 0) {
+		e = -errno;
+		snprintf(why, cap, "cannot put the terminal in raw mode: %s", strerror(-e));
+		relaymem_close(&r->mem);
+		goto fail;
+	}
+	st->termios = saved;
+	st->have_termios = true;
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+		st->cols = ws.ws_col;
+		st->rows = ws.ws_row;
+		if (ioctl(master, TIOCGWINSZ, &in) < 0 || in.ws_col != ws.ws_col || in.ws_row != ws.ws_row)
+			(void)ioctl(master, TIOCSWINSZ, &ws);
+	}
+	close(outer);
+	r->outer_fd = fd;
+	r->master_fd = master;
+	return 0;
+fail:
+	close(fd);
+	return e;
+}
+
+/* A pty master: TIOCGPTN answers only on one. */
+static bool is_master(int fd)
+{
+	unsigned n;
+
+	return ioctl(fd, TIOCGPTN, &n) == 0;
+}
+
+/* A new relay state for a session without a usable one: its streams go on
+ * from the state's counters, with the pending bytes of a handoff's state
+ * file (already recorded) waiting in the rings. */
+static int fresh_mem(struct relay *r, bool inner, const struct state_pending *p)
+{
+	const struct session_state *st = r->st;
+	size_t no = p ? p->to_outer_len : 0, ni = p && inner ? p->to_inner_len : 0;
+	struct relaymem_hdr *h;
+	int e;
+
+	if (no > RELAYMEM_OUT_CAP || ni > RELAYMEM_IN_CAP || no > st->bytes_out || ni > st->bytes_in)
+		return -EINVAL;
+	if ((e = relaymem_create(&r->mem, st->bytes_out - no, st->bytes_in - ni)) < 0)
+		return e;
+	h = r->mem.h;
+	/* Nobody else maps it yet: no order to keep. */
+	if (no)
+		memcpy(relaymem_out_at(&r->mem, h->out_read), p->to_outer, no);
+	if (ni)
+		memcpy(relaymem_in_at(&r->mem, h->in_read), p->to_inner, ni);
+	relaymem_barrier();
+	h->out_read += no;
+	h->out_durable = h->out_reading = h->out_read;
+	h->in_read += ni;
+	return 0;
+}
+
+int relaytake_resume(struct relay *r, int outer, int inner, int mem, const struct state_pending *p, bool *mem_used,
+		     char *why, size_t cap)
+{
+	int fl, e;
+
+	*mem_used = false;
+	if (!isatty(outer)) {
+		snprintf(why, cap, "the stored outer fd is not a terminal");
+		return -ENOTTY;
+	}
+	if (inner >= 0 && !is_master(inner)) {
+		snprintf(why, cap, "the stored inner fd is not a pty master");
+		return -ENOTTY;
+	}
+	/* The flags live in the file descriptions the earlier daemon set up;
+	 * set again in case it died before it did. */
+	if ((fl = fcntl(outer, F_GETFL)) < 0 || fcntl(outer, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(outer, F_SETFD, FD_CLOEXEC) < 0 ||
+	    (inner >= 0 && ((fl = fcntl(inner, F_GETFL)) < 0 || fcntl(inner, F_SETFL, fl | O_NONBLOCK) < 0 ||
+			    fcntl(inner, F_SETFD, FD_CLOEXEC) < 0))) {
+		e = -errno; /* before snprintf, which may set it */
+		snprintf(why, cap, "cannot use the stored fds: %s", strerror(-e));
+		return e;
+	}
+	if (mem >= 0 && relaymem_open(&r->mem, mem) == 0) {
+		*mem_used = true;
+	} else if ((e = fresh_mem(r, inner >= 0, p)) < 0) {
+		snprintf(why, cap, "cannot make the relay state: %s", strerror(-e));
+		return e;
+	}
+	r->outer_fd = outer;
+	r->master_fd = inner;
+	if (inner < 0)
+		relay_drop_input(r);
+	return 0;
+}
+
+/* How far the shard holds the session's output: the anchor's position and
+ * the bytes of the session's "o" lines after the anchor's offset. */
+static int recorded_upto(struct relay *r, uint64_t *got)
+{
+	const struct relaymem_anchor *a = relaymem_anchor(&r->mem);
+	struct stat sb;
+	uint64_t n = 0;
+	int fd, e;
+
+	if (!a)
+		return -ENOENT;
+	fd = open(r->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0)
+		e = -errno;
+	else if ((uint64_t)sb.st_dev != a->dev || (uint64_t)sb.st_ino != a->ino)
+		e = -ESTALE; /* another file under the shard's name */
+	else
+		e = shardtail_bytes(fd, a->off, r->st->sid, 'o', &n);
+	close(fd);
+	if (e == 0)
+		*got = a->pos + n;
+	return e;
+}
+
+void relaytake_recover(struct relay *r, struct relaytake_recovery *out)
+{
+	struct relaymem_hdr *h = r->mem.h;
+	uint64_t got = h->out_durable, from;
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	out->exact = true;
+	/* A read the kill cut short: its bytes are in the ring, up to the pattern. */
+	out->cut_read = relaymem_taken(&r->mem, h->out_read, (size_t)(h->out_reading - h->out_read));
+	relaymem_set(&h->out_read, h->out_read + out->cut_read);
+	relaymem_set(&h->out_reading, h->out_read);
+	out->unshown = h->out_showing - h->out_shown;
+	relaymem_set(&h->out_shown, h->out_showing);
+	r->st->bytes_out = h->out_read;
+	r->st->bytes_in = h->in_read;
+	out->resent = h->out_read - h->out_shown;
+	r->nmarks = 0;
+	if (!relay_recording(r)) {
+		relaymem_set(&h->out_durable, h->out_read);
+		relay_settle(r);
+		return;
+	}
+	if ((e = recorded_upto(r, &got)) < 0) {
+		/* Between what was confirmed and what was read: some of it may be
+		 * recorded already and is recorded again. */
+		log_line(
+			"session %s: cannot tell how far %s holds its output: %s; recording again from the last "
+			"confirmed byte",
+			r->st->sid, r->st->shard, strerror(-e));
+		got = h->out_durable;
+		out->unsure = h->out_read - got;
+	} else if (got > h->out_read) {
+		log_line("session %s: %s holds %llu bytes more output than were read; none recorded again", r->st->sid,
+			 r->st->shard, (unsigned long long)(got - h->out_read));
+		got = h->out_read;
+	}
+	from = got < h->out_kept ? h->out_kept : got;
+	out->unrecorded = from - got;
+	out->rerecorded = h->out_read - from;
+	/* The shard's lines end on a whole character: what was carried is in
+	 * the ring and recorded again with the rest. */
+	r->rec->carry_o.len = 0;
+	relay_anchor(r, from); /* before the lines recorded again */
+	relaymem_set(&h->out_durable, from);
+	relay_settle(r);
+	if (out->rerecorded) {
+		recorder_output(r->rec, relaymem_out_at(&r->mem, from), (size_t)out->rerecorded);
+		relay_mark(r);
+		relay_settle(r);
+	}
+}
