@@ -19,6 +19,7 @@
 
 struct conn;
 struct relay;
+struct relaydisk;
 struct session;
 struct emitter;
 struct shard_file;
@@ -64,9 +65,9 @@ struct daemon {
 	/* disk writer */
 	struct writer *writer;
 	struct loop_io writer_io;
-	bool disk_paused;           /* writer over its high watermark: masters not read */
-	bool disk_changed;          /* disk_paused changed: relays and the log are told after the events */
-	struct relay *disk_waiting; /* relays whose reading waits for the writer to confirm lines (relay.c) */
+	bool disk_paused;               /* writer over its high watermark: masters not read */
+	bool disk_changed;              /* disk_paused changed: relays and the log are told after the events */
+	struct relaydisk *disk_waiting; /* relays whose reading waits for the writer to confirm lines (relaydisk.c) */
 	/* signals and timers */
 	int sig_fd, tick_fd, wd_fd;
 	struct loop_io sig_io, tick_io, wd_io;

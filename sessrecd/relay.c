@@ -8,11 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -21,8 +21,8 @@
 #include "monoclock.h"
 #include "recorder.h"
 #include "relay.h"
+#include "relaydisk.h"
 #include "relaymem.h"
-#include "shardtail.h"
 #include "state.h"
 #include "writer.h"
 
@@ -31,13 +31,6 @@
 /* What one read of a pty master gives at most (n_tty's buffer less one):
  * a shorter read found it drained. Only a hint: epoll is level-triggered. */
 #define RELAY_PTY_CHUNK 4095
-/* A new anchor (where a resume starts reading the shard) after this much
- * output, taken when the writer has confirmed every line of the session;
- * past RELAY_ANCHOR_MAX reading waits for such a moment, so a resume never
- * reads more than that of the session's lines back. */
-#define RELAY_ANCHOR_EVERY (1024 * 1024)
-#define RELAY_ANCHOR_MAX (8 * 1024 * 1024)
-
 /* Output read and not yet written to the terminal. */
 static size_t out_pending(const struct relay *r)
 {
@@ -74,120 +67,11 @@ static ssize_t write_some(int fd, const uint8_t *p, size_t n)
 	return w;
 }
 
-/* Whether output goes into the recording (else nothing waits for the disk). */
-bool relay_recording(const struct relay *r)
-{
-	return r->rec->file && !r->st->truncated && !r->st->failed;
-}
-
-/* The writer's last performed seq; everything when lines do not go to it. */
-static uint64_t disk_done(struct daemon *d)
-{
-	return d->sink || !d->writer ? UINT64_MAX : writer_done(d->writer);
-}
-
-/* The ring lets go of output once it is shown and on disk. */
-static void set_kept(struct relay *r)
-{
-	struct relaymem_hdr *h = r->mem.h;
-	uint64_t k = h->out_shown < h->out_durable ? h->out_shown : h->out_durable;
-
-	if (k != h->out_kept)
-		relaymem_set(&h->out_kept, k);
-}
-
-/* The recorder took the output up to the read position: the lines holding
- * it (all but a carried UTF-8 sequence) are done at its last seq. */
-void relay_mark(struct relay *r)
-{
-	struct relay_mark m = { r->mem.h->out_read - r->rec->carry_o.len, r->rec->last_seq };
-
-	if (!relay_recording(r))
-		return;
-	if (r->nmarks && r->marks[r->nmarks - 1].seq == m.seq)
-		r->marks[r->nmarks - 1].pos = m.pos;
-	else if (r->nmarks == RELAY_MARKS)
-		r->marks[RELAY_MARKS - 1] = m; /* a later seq covers the earlier lines too */
-	else
-		r->marks[r->nmarks++] = m;
-}
-
-/* Output whose lines the writer performed counts as on disk. */
-void relay_settle(struct relay *r)
-{
-	struct relaymem_hdr *h = r->mem.h;
-	uint64_t dur = h->out_durable, done;
-	unsigned i = 0;
-
-	if (!relay_recording(r)) {
-		r->nmarks = 0;
-		dur = h->out_read; /* nothing more goes to the recording */
-	} else if (r->nmarks) {
-		done = disk_done(r->d);
-		while (i < r->nmarks && r->marks[i].seq <= done)
-			dur = r->marks[i++].pos;
-		memmove(r->marks, r->marks + i, (r->nmarks - i) * sizeof(r->marks[0]));
-		r->nmarks -= i;
-	}
-	if (dur > h->out_durable)
-		relaymem_set(&h->out_durable, dur);
-	set_kept(r);
-}
-
-/* Anchors the shard now: every "o" line of the session is on disk (no mark
- * waits), so its size is where the lines after out_durable begin. */
-void relay_anchor(struct relay *r, uint64_t pos)
-{
-	struct relaymem_anchor a;
-	struct stat sb;
-
-	if (!relay_recording(r) || r->nmarks || fstat(r->rec->file->fd, &sb) < 0)
-		return;
-	a = (struct relaymem_anchor){ (uint64_t)sb.st_size, pos, (uint64_t)sb.st_dev, (uint64_t)sb.st_ino };
-	relaymem_set_anchor(&r->mem, &a);
-}
-
-static uint64_t anchor_pos(const struct relay *r)
-{
-	const struct relaymem_anchor *a = relaymem_anchor(&r->mem);
-
-	return a ? a->pos : 0;
-}
-
 /* Whether the inner master may be read: room in the ring, the disk keeping
  * up, the anchor not too far behind. */
 static bool can_read_master(const struct relay *r)
 {
-	return out_room(r) > 0 && !r->d->disk_paused &&
-	       !(r->nmarks && r->mem.h->out_read - anchor_pos(r) > RELAY_ANCHOR_MAX);
-}
-
-/* Reading waits for the writer: the relay goes on d->disk_waiting and the
- * writer wakes the loop once the lines are on disk. */
-static void wait_disk(struct relay *r)
-{
-	struct daemon *d = r->d;
-
-	if (r->waiting || !r->nmarks || d->sink || !d->writer)
-		return;
-	(void)writer_wake_at(d->writer, r->marks[r->nmarks - 1].seq); /* done already: seen after these events */
-	r->waiting = true;
-	r->wait_next = d->disk_waiting;
-	d->disk_waiting = r;
-}
-
-static void unwait_disk(struct relay *r)
-{
-	if (!r->waiting)
-		return;
-	for (struct relay **pp = &r->d->disk_waiting; *pp; pp = &(*pp)->wait_next) {
-		if (*pp == r) {
-			*pp = r->wait_next;
-			break;
-		}
-	}
-	r->waiting = false;
-	r->wait_next = NULL;
+	return out_room(r) > 0 && !r->d->disk_paused && !relaydisk_too_far(&r->disk);
 }
 
 /* One write of what the terminal has not taken: a tty that took less than
@@ -210,7 +94,7 @@ static int show(struct relay *r)
 	relaymem_set(&h->out_showing, h->out_shown);
 	if (w < 0)
 		return (int)w;
-	set_kept(r);
+	relaydisk_set_kept(&r->disk);
 	return 0;
 }
 
@@ -440,10 +324,9 @@ static void read_master(struct relay *r)
 	/* Queued for the disk before the terminal shows it (written through
 	 * while the disk keeps up); the ring keeps it until both are done. */
 	recorder_output(r->rec, p, n);
-	relay_mark(r);
-	relay_settle(r);
-	if (!r->nmarks && h->out_durable - anchor_pos(r) >= RELAY_ANCHOR_EVERY)
-		relay_anchor(r, h->out_durable);
+	relaydisk_mark(&r->disk);
+	relaydisk_settle(&r->disk);
+	relaydisk_anchor_due(&r->disk);
 	e = show(r);
 	if (e < 0) {
 		outer_gone(r, e == -ENOMEM ? "error" : "hangup");
@@ -504,7 +387,7 @@ void relay_update(struct relay *r)
 		if (can_read_master(r))
 			m |= EPOLLIN;
 		else if (!d->disk_paused)
-			wait_disk(r); /* the ring holds output the disk has not confirmed */
+			relaydisk_wait(&r->disk); /* the ring holds output the disk has not confirmed */
 		if (in_pending(r))
 			m |= EPOLLOUT;
 		if (in_room(r))
@@ -520,33 +403,23 @@ void relay_update(struct relay *r)
 		r->report(r, RELAY_END, "error");
 }
 
+/* A relay whose lines the writer confirmed reads again. */
+static void disk_go(struct relaydisk *k)
+{
+	struct relay *r = (struct relay *)((char *)k - offsetof(struct relay, disk));
+
+	if (r->mode != RELAY_OFF)
+		relay_update(r);
+}
+
 void relay_disk_progress(struct daemon *d)
 {
-	struct relay *r = d->disk_waiting, *next;
-
-	d->disk_waiting = NULL;
-	for (; r; r = next) {
-		next = r->wait_next;
-		r->waiting = false;
-		r->wait_next = NULL;
-		if (r->mode == RELAY_OFF)
-			continue;
-		relay_settle(r);
-		if (!r->nmarks && r->mem.h->out_durable - anchor_pos(r) >= RELAY_ANCHOR_EVERY)
-			relay_anchor(r, r->mem.h->out_durable);
-		relay_update(r);
-	}
+	relaydisk_progress(d, disk_go);
 }
 
 void relay_disk_all_done(struct relay *r)
 {
-	if (!r->mem.h)
-		return;
-	if (r->nmarks)
-		relaymem_set(&r->mem.h->out_durable, r->marks[r->nmarks - 1].pos);
-	r->nmarks = 0;
-	set_kept(r);
-	unwait_disk(r);
+	relaydisk_all_done(&r->disk);
 }
 
 void relay_init(struct relay *r, struct daemon *d, struct session_state *st, struct state_sync *sync,
@@ -561,6 +434,7 @@ void relay_init(struct relay *r, struct daemon *d, struct session_state *st, str
 	r->userdata = userdata;
 	r->outer_fd = r->master_fd = -1;
 	relaymem_init(&r->mem);
+	relaydisk_init(&r->disk, d, st, rec, &r->mem);
 	loop_io_init(&r->outer_io, outer_cb, r);
 	loop_io_init(&r->master_io, master_cb, r);
 }
@@ -576,7 +450,7 @@ void relay_start(struct relay *r)
 		r->drain_deadline_ms = mono_ms() + RELAY_DRAIN_MS;
 	}
 	if (r->mem.h && !relaymem_anchor(&r->mem))
-		relay_anchor(r, r->mem.h->out_durable); /* no "o" line of the session yet */
+		relaydisk_anchor(&r->disk, r->mem.h->out_durable); /* no "o" line of the session yet */
 	relay_update(r);
 }
 
@@ -623,9 +497,8 @@ static void release(struct relay *r, bool restore)
 		close(r->outer_fd);
 	}
 	r->outer_fd = -1;
-	unwait_disk(r);
+	relaydisk_reset(&r->disk);
 	relaymem_close(&r->mem);
-	r->nmarks = 0;
 	r->mode = RELAY_OFF;
 }
 

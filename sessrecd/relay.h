@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "relaydisk.h"
 #include "relaymem.h"
 
 struct daemon;
@@ -24,12 +25,6 @@ struct state_sync;
 #define RELAY_TO_INNER_MAX RELAYMEM_IN_CAP  /* input waiting for the shell */
 #define RELAY_DRAIN_MS 5000                 /* output flush after the shell exited */
 #define RELAY_CLOSE_MS 2000                 /* inner EOF wait after PAM's close */
-#define RELAY_MARKS 8                       /* output batches waiting for the writer */
-
-/* Output up to pos (a stream position) is in lines up to the writer's seq. */
-struct relay_mark {
-	uint64_t pos, seq;
-};
 
 enum relay_mode {
 	RELAY_OFF,      /* not started, or stopped */
@@ -57,12 +52,9 @@ struct relay {
 	enum relay_mode mode;
 	int outer_fd, master_fd; /* -1: none; read-only outside relay.c */
 	struct loop_io outer_io, master_io;
-	struct relaymem mem; /* buffers and counters (fd -1 while off) */
-	struct relay_mark marks[RELAY_MARKS];
-	unsigned nmarks;
-	struct relay *wait_next; /* on d->disk_waiting: reading waits for the writer */
-	bool waiting;
-	const char *reason; /* why the inner side ended (draining) */
+	struct relaymem mem;   /* buffers and counters (fd -1 while off) */
+	struct relaydisk disk; /* which output is on disk, the anchor, the wait for the writer */
+	const char *reason;    /* why the inner side ended (draining) */
 	int64_t drain_deadline_ms;
 	int64_t close_deadline_ms; /* PAM closed: the inner side has until then */
 };
@@ -97,15 +89,7 @@ void relay_flush_once(struct relay *r);
 /* Bytes read from the inner side that the terminal has not taken yet. */
 size_t relay_output_pending(const struct relay *r);
 
-/* For relaytake.c: whether output goes into the recording; the recorder
- * took the output up to the read position (its lines wait for the
- * writer); output on disk and shown leaves the ring; the shard is anchored
- * at its size now for pos (every "o" line of the session written); input
- * nobody will read is dropped. */
-bool relay_recording(const struct relay *r);
-void relay_mark(struct relay *r);
-void relay_settle(struct relay *r);
-void relay_anchor(struct relay *r, uint64_t pos);
+/* For relaytake.c: input nobody will read is dropped. */
 void relay_drop_input(struct relay *r);
 
 /* The writer performed entries: relays waiting for their lines to be on

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "recorder.h"
 #include "relay.h"
+#include "relaydisk.h"
 #include "relaymem.h"
 #include "relaytake.h"
 #include "shardtail.h"
@@ -201,10 +202,10 @@ void relaytake_recover(struct relay *r, struct relaytake_recovery *out)
 	r->st->bytes_out = h->out_read;
 	r->st->bytes_in = h->in_read;
 	out->resent = h->out_read - h->out_shown;
-	r->nmarks = 0;
-	if (!relay_recording(r)) {
+	relaydisk_reset(&r->disk);
+	if (!relaydisk_recording(&r->disk)) {
 		relaymem_set(&h->out_durable, h->out_read);
-		relay_settle(r);
+		relaydisk_settle(&r->disk);
 		return;
 	}
 	if ((e = recorded_upto(r, &got)) < 0) {
@@ -227,12 +228,12 @@ void relaytake_recover(struct relay *r, struct relaytake_recovery *out)
 	/* The shard's lines end on a whole character: what was carried is in
 	 * the ring and recorded again with the rest. */
 	r->rec->carry_o.len = 0;
-	relay_anchor(r, from); /* before the lines recorded again */
+	relaydisk_anchor(&r->disk, from); /* before the lines recorded again */
 	relaymem_set(&h->out_durable, from);
-	relay_settle(r);
+	relaydisk_settle(&r->disk);
 	if (out->rerecorded) {
 		recorder_output(r->rec, relaymem_out_at(&r->mem, from), (size_t)out->rerecorded);
-		relay_mark(r);
-		relay_settle(r);
+		relaydisk_mark(&r->disk);
+		relaydisk_settle(&r->disk);
 	}
 }
