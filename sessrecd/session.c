@@ -1,5 +1,6 @@
 /* session: registry, lifecycle (the one state machine, see session.h),
- * tokens, events and state files of sessions. Convention: 0 or -errno. */
+ * tokens and events of sessions; their state files are written by
+ * sessionfile.c. Convention: 0 or -errno. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "relay.h"
 #include "relaytake.h"
 #include "session.h"
+#include "sessionfile.h"
 #include "uuid.h"
 #include "writer.h"
 
@@ -284,67 +286,16 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	emit_event(d, &e);
 }
 
-/* ---- state files ---- */
-
-/* The one place that fills in what a state file carries besides the live
- * counters: whose session it is and when it was written. */
-static void state_prepare(struct daemon *d, struct session *s, int64_t saved_ns, int64_t handoff_ns)
-{
-	state_copy(s->st.owner, sizeof(s->st.owner), d->ho.owner);
-	s->st.saved_ns = saved_ns;
-	s->st.handoff_ns = handoff_ns;
-}
-
-static int state_file(struct daemon *d, const struct session *s, char *path, size_t cap)
-{
-	if (!d->writer || !d->state_ok || state_path(path, cap, d->cfg.state_dir, s->st.sid) < 0)
-		return -ENOENT;
-	return 0;
-}
+/* ---- state files (sessionfile.h) ---- */
 
 void session_save(struct daemon *d, struct session *s)
 {
-	char path[PATH_MAX], json[STATE_JSON_MAX];
-	int n;
-
-	s->sync.dirty = s->sync.urgent = false;
-	s->sync.saved_ms = mono_ms();
-	if (state_file(d, s, path, sizeof(path)) < 0)
-		return;
-	state_prepare(d, s, s->sync.saved_ms * 1000000, 0);
-	n = state_to_json(&s->st, json, sizeof(json));
-	if (n > 0)
-		writer_state_put(d->writer, path, json, (size_t)n, s->serial);
+	sessionfile_save(d, &s->st, &s->sync, s->serial);
 }
 
 int session_save_handoff(struct daemon *d, struct session *s, int64_t now_ns)
 {
-	struct state_pending pend = { 0 };
-	char path[PATH_MAX], *json = NULL;
-	int n;
-
-	if ((n = state_file(d, s, path, sizeof(path))) < 0)
-		return n;
-	recorder_flush_withheld(&s->rec);
-	state_prepare(d, s, now_ns, now_ns);
-	recorder_pending(&s->rec, &pend);
-	if ((n = relay_pending(&s->relay, &pend)) == 0)
-		n = state_handoff_json(&s->st, &pend, &json);
-	state_pending_free(&pend);
-	if (n < 0)
-		return n;
-	/* Behind every line of the session already queued: the writer keeps order. */
-	writer_state_put(d->writer, path, json, (size_t)n, s->serial);
-	free(json);
-	return 0;
-}
-
-static void state_remove(struct daemon *d, struct session *s)
-{
-	char path[PATH_MAX];
-
-	if (state_file(d, s, path, sizeof(path)) == 0)
-		writer_state_unlink(d->writer, path);
+	return sessionfile_save_handoff(d, &s->st, &s->rec, &s->relay, s->serial, now_ns);
 }
 
 /* ---- transitions ---- */
@@ -436,7 +387,7 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	 * (recording_news, RECORDER_FINISHED). */
 	if (recorder_finish(&s->rec, reason) == 0)
 		emit_recorded(d, s, reason);
-	state_remove(d, s);
+	sessionfile_remove(d, &s->st);
 	set_phase(d, s, SESSION_FINISHING);
 	s->ended_ms = mono_ms();
 	/* The answer to a waiting close, and the session's going, happen in
