@@ -53,12 +53,13 @@ void relaydisk_set_kept(struct relaydisk *k);
  * session is on disk (no mark waits); else nothing. */
 void relaydisk_anchor(struct relaydisk *k, uint64_t pos);
 
-/* A new anchor at the durable count when RELAYDISK_ANCHOR_EVERY of output
- * passed since the last and no mark waits. */
+/* A new anchor at the durable count when a MiB of output (relaydisk.c:
+ * RELAYDISK_ANCHOR_EVERY) passed since the last and no mark waits. */
 void relaydisk_anchor_due(struct relaydisk *k);
 
 /* Whether reading must wait for the writer: the output past the anchor
- * reached RELAYDISK_ANCHOR_MAX with lines not yet confirmed. */
+ * passed 8 MiB (RELAYDISK_ANCHOR_MAX) with lines not yet confirmed, so a
+ * resume never reads more than that of the session's lines back. */
 bool relaydisk_too_far(const struct relaydisk *k);
 
 /* Reading waits for the writer: k goes on d->disk_waiting and the writer
