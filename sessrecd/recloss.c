@@ -293,13 +293,36 @@ void recloss_restore(struct recording *rec)
 	recline_loss_save(rec, true);
 }
 
+/* After a loss that was stated (writing works again): the relay's anchor
+ * may predate the hole, so the recording's output ends at the shard's
+ * output plus the output stated lost (when that count is exact). */
+static uint64_t stated_end(struct recording *rec, uint64_t read)
+{
+	uint64_t shard_out = 0;
+	int fd, e;
+
+	if (!rec->lost_stated.out || rec->stated_at_least)
+		return UINT64_MAX;
+	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return UINT64_MAX;
+	e = shardtail_bytes(fd, 0, rec->st->sid, 'o', &shard_out);
+	close(fd);
+	if (e < 0 || shard_out + rec->lost_stated.out > read)
+		return UINT64_MAX;
+	return shard_out + rec->lost_stated.out;
+}
+
 uint64_t recloss_restore_output(struct recording *rec, uint64_t kept, uint64_t read)
 {
 	uint64_t shard_out = 0, since_o = 0, since_m = 0, begun, from;
 	int fd, e;
 
-	if (rec->loss != RECORDER_DEGRADED || !rec->pending_out_at_least || !rec->file || rec->removed_bytes ||
-	    rec->note_due || !rec->loss_off)
+	if (!rec->file || rec->removed_bytes || rec->note_due)
+		return UINT64_MAX;
+	if (rec->loss == RECORDER_OK)
+		return stated_end(rec, read);
+	if (rec->loss != RECORDER_DEGRADED || !rec->loss_off)
 		return UINT64_MAX;
 	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
@@ -346,7 +369,7 @@ uint64_t recloss_restore_output(struct recording *rec, uint64_t kept, uint64_t r
 		from = begun + rec->lost_pending.out; /* counted lost already: never recorded as well */
 	if (from > read)
 		from = read;
-	rec->lost_pending.out = from - begun;
+	rec->lost_pending.out = from - begun; /* the same when it was exact */
 	rec->pending_out_at_least = false;
 	recline_loss_save(rec, true);
 	return from;

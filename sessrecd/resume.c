@@ -178,18 +178,16 @@ static void end_lost(struct daemon *d, const struct session_state *st, const cha
 	session_end_lost(d, st, st->handoff_ns ? st->handoff_ns : st->saved_ns);
 }
 
-/* A session resumed during a loss: with the relay state, the output the
- * loss took is counted exactly and the ring's bytes after it are recorded
- * again (the anchor is set there for relaytake_recover); then the loss
- * marker is tried at once, before every later line of the session. */
+/* A session resumed during a loss, or after one: with the relay state,
+ * the output a loss took is counted exactly and the ring's bytes after it
+ * are recorded again (the anchor is set there for relaytake_recover);
+ * then the loss marker is tried at once, before every later line. */
 static void resume_loss(struct session *s, bool mem_used)
 {
 	struct stat sb;
 	uint64_t from;
 
-	if (s->rec.loss != RECORDER_DEGRADED)
-		return;
-	if (mem_used) {
+	if (mem_used && !s->st.failed) {
 		from = recloss_restore_output(&s->rec, s->relay.mem.h->out_kept, s->relay.mem.h->out_read);
 		if (from != UINT64_MAX && fstat(s->rec.file->fd, &sb) == 0)
 			/* The shard as it is now ends the session's output at from
