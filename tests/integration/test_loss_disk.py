@@ -19,7 +19,9 @@ count is still exact (the relay state and the shard tell where the loss
 began), the count of line bytes and input is "at least" (the lines the
 killed daemon counted after its last save died with it), said in the
 marker, the end line and session_recorded (lost_at_least); the resume
-marker counts no output as not recorded nor recorded twice."""
+marker counts no output as not recorded nor recorded twice. The same after
+a kill -9 once the loss was stated and writing works again: the hole the
+marker states is not counted again by the resume."""
 import errno
 import os
 import re
@@ -120,6 +122,41 @@ class DiskFullTest(unittest.TestCase):
 
         self.check_recording(p, sid, end, res, restarted=False)
 
+    def test_kill9_after_loss(self):
+        """kill -9 once the loss is stated: the resume neither records again
+        output the recording holds nor counts the stated hole as not recorded."""
+        p = h.record(self.d.sock, 'exec python3 -c \'%s\'' % PROGRAM.replace("'", "'\\''"))
+        self.addCleanup(p.finish)
+        p.expect(rb'READY\r\n')
+        sid = h.wait_for(lambda: h.sids_with_output(self.d.lines(), b'READY'), 5)[0]
+        keeper = hs.keeper_of(self.d.pid)
+        self.assertIsNotNone(keeper, 'the daemon started no keeper')
+        self.addCleanup(lambda: h.alive(keeper) and os.kill(keeper, 9))
+        p.send('20\r')
+        p.expect(rb'DONE20\r\n')
+        fill(self.filler)
+        p.send('300\r')
+        p.expect(rb'DONE320\r\n')
+        self.assertEqual(len(self.d.wait_event('recording_degraded', sid, timeout=10)), 1)
+        os.unlink(self.filler)
+        res = self.d.wait_event('recording_resumed', sid, timeout=10)
+        self.assertEqual(len(res), 1, 'recording_resumed events: %r' % self.d.output()[-1500:])
+        state = os.path.join(self.d.state, sid)
+        self.assertTrue(h.wait_for(lambda: '"loss":{"stage":0' in open(state).read(), 10), 'the loss end not saved')
+        p.send('50\r')
+        p.expect(rb'DONE370\r\n')
+        # bytes_recorded comes from the state file: kill once it is saved
+        self.assertTrue(h.wait_for(lambda: '"bytes_out":%d,' % len(p.out) in open(state).read(), 10), 'not saved')
+        hs.kill9(self.d)
+        self.d.start()
+        p.send('50\r')
+        p.expect(rb'DONE420\r\n')
+        p.send('quit\r')
+        self.assertEqual(p.wait(20), 0)
+        end = self.d.wait_end(sid)
+        self.assertIsNotNone(end, 'no end line')
+        self.check_recording(p, sid, end, res, restarted=False, last=b'R000420')
+
     def test_kill9_while_full(self):
         p = h.record(self.d.sock, 'exec python3 -c \'%s\'' % PROGRAM.replace("'", "'\\''"))
         self.addCleanup(p.finish)
@@ -163,7 +200,7 @@ class DiskFullTest(unittest.TestCase):
                   [o.get('d') for _, o in self.d.lines() if o and o.get('ch') == 'm'], file=sys.stderr)
             raise
 
-    def check_recording(self, p, sid, end, res, restarted):
+    def check_recording(self, p, sid, end, res, restarted, last=None):
         raws = [(raw, o) for raw, o in self.d.lines() if o and o.get('sid') == sid]
         h.check_shard_sane(self, raws)
         # before the kill a marker is exact; after it, the restart's marker says "at least"
@@ -173,7 +210,7 @@ class DiskFullTest(unittest.TestCase):
         for _, o in raws:
             if o.get('ch') == 'o':
                 cur += h.event_bytes(o)
-            elif o.get('ch') == 'm' and restarted and RESUMED.match(o['d']):
+            elif o.get('ch') == 'm' and RESUMED.match(o['d']):
                 self.assertEqual(RESUMED.match(o['d']).groups(), ('0', '0'),
                                  'the resume counts output not recorded or recorded twice: %r; daemon: %s'
                                  % (o['d'], self.d.output()[-3000:]))
@@ -196,7 +233,7 @@ class DiskFullTest(unittest.TestCase):
             at = i + len(piece)
         recorded = sum(len(piece) for piece in pieces)
         self.assertLess(recorded, len(p.out), 'nothing was lost')
-        self.assertIn(b'R000970' if restarted else b'R000670', pieces[-1])
+        self.assertIn(last or (b'R000970' if restarted else b'R000670'), pieces[-1])
         # exact counters
         e = end['end']
         before_end = sum(len(raw) for raw, o in raws if 'end' not in o)
