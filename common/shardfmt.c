@@ -275,6 +275,8 @@ static void end_build(struct w *w, const char *sid, const void *arg, const char 
 		w_fmt(w, ",\"removed_bytes\":%llu", (unsigned long long)e->removed_bytes);
 	if (e->write_error)
 		w_fmt(w, ",\"write_error\":\"%s\"", e->write_error);
+	if (e->lost_at_least)
+		w_fmt(w, ",\"lost_at_least\":true");
 	for (int i = 0; i < 2; i++) {
 		if (s[i]) {
 			w_fmt(w, ",\"%s\":", key[i]);

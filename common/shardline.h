@@ -84,6 +84,7 @@ struct shard_end {
 	uint64_t lost_input;     /* ... the input bytes they carried (written with lost_bytes) */
 	uint64_t removed_bytes;  /* shard bytes written to files removed since (only when not 0) */
 	const char *write_error; /* the errno name that began a loss ("ENOSPC"), or NULL */
+	bool lost_at_least;      /* the lost counts are lower bounds (part died with a restarted recorder) */
 	const char *reason;      /* exit, hangup, close, shutdown, error */
 	const char *end;         /* RFC 3339 end time */
 };

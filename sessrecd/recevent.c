@@ -63,6 +63,8 @@ void recevent_loss_params(const struct recording *rec, struct event *e, struct r
 	add_loss(e, n);
 	if (rec->loss_err)
 		event_add(e, "write_error", recloss_err_name(rec->loss_err));
+	if (rec->stated_at_least || rec->pending_at_least || rec->pending_out_at_least)
+		event_add(e, "lost_at_least", "true"); /* part of the count died with a restarted daemon */
 	event_add(e, "shard_lost", rec->removed_bytes || rec->note_due ? "true" : "false");
 	event_add(e, "removed_bytes", n->removed);
 }

@@ -141,6 +141,7 @@ uint64_t recline_put(struct recording *rec, const char *line, size_t len, bool n
 		return 0;
 	if (recline_losing(rec)) {
 		wlines_loss_line(&rec->lost_pending, line, len);
+		recline_loss_save(rec, false);
 		return 1;
 	}
 	seq = sink_line(rec->d, rec->file->fd, rec->owner, line, len, notify);
@@ -199,6 +200,30 @@ void recline_marker(struct recording *rec, const char *text)
 
 	if (n > 0)
 		recline_put(rec, line, (size_t)n, false);
+}
+
+void recline_loss_save(struct recording *rec, bool urgent)
+{
+	struct wlines_loss p = rec->lost_pending;
+
+	wlines_loss_add(&p, &rec->lost_marking);
+	rec->st->loss = (struct state_loss){
+		.stage = (int)rec->loss,
+		.err = rec->loss_err,
+		.at_least = rec->pending_at_least,
+		.out_at_least = rec->pending_out_at_least,
+		.stated_at_least = rec->stated_at_least,
+		.pending_bytes = p.bytes,
+		.pending_out = p.out,
+		.pending_in = p.in,
+		.stated_bytes = rec->lost_stated.bytes,
+		.stated_out = rec->lost_stated.out,
+		.stated_in = rec->lost_stated.in,
+		.off = rec->loss_off,
+	};
+	rec->sync->dirty = true;
+	if (urgent)
+		rec->sync->urgent = true;
 }
 
 void recline_stop(struct recording *rec, int err)

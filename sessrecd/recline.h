@@ -79,6 +79,10 @@ struct recording {
 	uint64_t news_bytes;             /* RECORDER_SHARD_LOST: the bytes the removed file held */
 	bool note_due;                   /* the "shard replaced" marker waits for the header */
 	bool note_saved;                 /* its count is a saved one (a lower bound) */
+	bool pending_at_least;           /* part of lost_pending/marking died with a restarted daemon */
+	bool pending_out_at_least;       /* ... its output count too (not recovered from the relay state) */
+	bool stated_at_least;            /* a marker written stated such a lower bound */
+	uint64_t loss_off;               /* the shard's size when the loss began (state.h) */
 	const char *finish_reason;       /* the end line waits for the writer's count */
 };
 
@@ -125,6 +129,10 @@ void recline_unref(struct daemon *d, struct shard_file *f);
 
 /* Seconds since the session's start (see recorder_elapsed). */
 double recline_elapsed(const struct recording *rec);
+
+/* The loss accounting into the session's state (state.h, struct
+ * state_loss), for a daemon started later; urgent at a change of phase. */
+void recline_loss_save(struct recording *rec, bool urgent);
 
 /* Recording cannot go on (out of memory): it stops, one log line. */
 void recline_stop(struct recording *rec, int err);

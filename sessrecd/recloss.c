@@ -1,15 +1,18 @@
 /* recloss: loss accounting of recordings, and shard files removed or
  * renamed under them (see recloss.h). Convention: 0 or -errno. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "io.h"
 #include "log.h"
 #include "recloss.h"
+#include "shardtail.h"
 #include "state.h"
 #include "writer.h"
 
@@ -180,14 +183,18 @@ const char *recloss_err_name(int err)
 }
 
 /* The loss marker's line: "write failed (ENOSPC); N bytes lost (M of
- * output, K of input)". */
+ * output, K of input)"; when part of the count died with a restarted
+ * daemon, "at least" says which counts are lower bounds. */
 static int format_loss_line(const struct recording *rec, char *line, size_t cap, const struct wlines_loss *lost)
 {
-	char text[160];
+	const char *least = rec->pending_at_least ? "at least " : "";
+	char text[256];
 
-	snprintf(text, sizeof(text), "write failed (%s); %llu bytes lost (%llu of output, %llu of input)",
-		 recloss_err_name(rec->loss_err), (unsigned long long)lost->bytes, (unsigned long long)lost->out,
-		 (unsigned long long)lost->in);
+	snprintf(text, sizeof(text), "write failed (%s); %s%llu bytes lost (%s%llu of output, %s%llu of input)%s",
+		 recloss_err_name(rec->loss_err), least, (unsigned long long)lost->bytes,
+		 rec->pending_out_at_least ? "at least " : "", (unsigned long long)lost->out, least,
+		 (unsigned long long)lost->in,
+		 rec->pending_at_least ? "; part of the count died with the recorder restarted during the loss" : "");
 	return shard_format_marker(line, cap, rec->st->sid, recline_elapsed(rec), text);
 }
 
@@ -200,6 +207,14 @@ static void loss_marker(struct recording *rec, const struct wlines_loss *lost)
 		recline_put(rec, line, (size_t)n, false);
 }
 
+/* A loss marker was written: what it said of lower bounds goes to the
+ * counts it joined. */
+static void stated(struct recording *rec)
+{
+	rec->stated_at_least |= rec->pending_at_least || rec->pending_out_at_least;
+	rec->pending_at_least = rec->pending_out_at_least = false;
+}
+
 /* The header a file without it needed is written (or, at the end, queued):
  * the loss marker and the "shard replaced" marker follow it. */
 void recloss_resume_lines(struct recording *rec, enum recorder_loss then)
@@ -208,13 +223,17 @@ void recloss_resume_lines(struct recording *rec, enum recorder_loss then)
 
 	rec->lost_pending = (struct wlines_loss){ 0 };
 	rec->loss = then;
-	if (then == RECORDER_MARKING)
+	if (then == RECORDER_MARKING) {
 		rec->lost_marking = lost;
-	else
+		loss_marker(rec, &lost);
+	} else {
 		wlines_loss_add(&rec->lost_stated, &lost);
+		loss_marker(rec, &lost);
+		stated(rec);
+	}
 	rec->news_lost = lost;
-	loss_marker(rec, &lost);
 	write_start_note(rec);
+	recline_loss_save(rec, true);
 }
 
 /* Tries to end a loss: the first line is a resync line (writer.h), the
@@ -243,7 +262,117 @@ void recloss_resync(struct recording *rec)
 		rec->loss = RECORDER_MARKING;
 		write_start_note(rec);
 	}
+	recline_loss_save(rec, true);
 	recline_hand_over(rec->d);
+}
+
+/* ---- a loss across a restart (sessrecd(8), RESTARTS) ---- */
+
+void recloss_restore(struct recording *rec)
+{
+	const struct state_loss *l = &rec->st->loss;
+	bool clean = rec->st->handoff_ns && l->stage != RECORDER_FENCING && l->stage != RECORDER_MARKING;
+
+	rec->loss_err = l->err;
+	rec->lost_stated = (struct wlines_loss){ l->stated_bytes, l->stated_out, l->stated_in };
+	rec->lost_pending = (struct wlines_loss){ l->pending_bytes, l->pending_out, l->pending_in };
+	rec->stated_at_least = l->stated_at_least;
+	rec->pending_at_least = l->at_least;
+	rec->pending_out_at_least = l->out_at_least;
+	rec->loss_off = l->off;
+	if (l->stage == RECORDER_OK && !l->pending_bytes)
+		return;
+	/* The writer's count of a fence (FENCING), or a marker in flight
+	 * (MARKING) died with the daemon: its count is restated. */
+	rec->loss = RECORDER_DEGRADED;
+	if (!clean)
+		rec->pending_at_least = rec->pending_out_at_least = true;
+	log_line("session %s: resumed during a loss (%s) of %s%llu bytes not yet stated; its marker comes first",
+		 rec->st->sid, recloss_err_name(rec->loss_err), rec->pending_at_least ? "at least " : "",
+		 (unsigned long long)rec->lost_pending.bytes);
+	recline_loss_save(rec, true);
+}
+
+/* After a loss that was stated (writing works again): the relay's anchor
+ * may predate the hole, so the recording's output ends at the shard's
+ * output plus the output stated lost (when that count is exact). */
+static uint64_t stated_end(struct recording *rec, uint64_t read)
+{
+	uint64_t shard_out = 0;
+	int fd, e;
+
+	if (!rec->lost_stated.out || rec->stated_at_least)
+		return UINT64_MAX;
+	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return UINT64_MAX;
+	e = shardtail_bytes(fd, 0, rec->st->sid, 'o', &shard_out);
+	close(fd);
+	if (e < 0 || shard_out + rec->lost_stated.out > read)
+		return UINT64_MAX;
+	return shard_out + rec->lost_stated.out;
+}
+
+uint64_t recloss_restore_output(struct recording *rec, uint64_t kept, uint64_t read)
+{
+	uint64_t shard_out = 0, since_o = 0, since_m = 0, begun, from;
+	int fd, e;
+
+	if (!rec->file || rec->removed_bytes || rec->note_due)
+		return UINT64_MAX;
+	if (rec->loss == RECORDER_OK)
+		return stated_end(rec, read);
+	if (rec->loss != RECORDER_DEGRADED || !rec->loss_off)
+		return UINT64_MAX;
+	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return UINT64_MAX;
+	/* Nothing of the session since the loss began (a marker in flight at
+	 * the kill was not written), and its output before. */
+	e = shardtail_bytes(fd, rec->loss_off, rec->st->sid, 'o', &since_o);
+	if (e == 0)
+		e = shardtail_bytes(fd, rec->loss_off, rec->st->sid, 'm', &since_m);
+	if (e == 0 && since_o && !since_m)
+		e = -EEXIST;
+	if (e == 0)
+		e = shardtail_bytes(fd, 0, rec->st->sid, 'o', &shard_out);
+	close(fd);
+	if (e == 0 && since_m) {
+		/* A marker was written after the save (its count at least the
+		 * saved one): the loss was stated. The shard's output and the
+		 * output stated lost tell where the recording stands. */
+		wlines_loss_add(&rec->lost_stated, &rec->lost_pending);
+		rec->lost_pending = (struct wlines_loss){ 0 };
+		rec->stated_at_least = true;
+		rec->pending_at_least = rec->pending_out_at_least = false;
+		rec->loss = RECORDER_OK;
+		recline_loss_save(rec, true);
+		log_line("session %s: its loss marker was written after the last save; the loss is stated",
+			 rec->st->sid);
+		begun = shard_out + rec->lost_stated.out;
+		return begun <= read ? begun : UINT64_MAX; /* the ring's bytes since, or "not recorded" */
+	}
+	begun = shard_out + rec->lost_stated.out;
+	if (e < 0 || begun > read || begun + rec->lost_pending.out > read) {
+		log_line("session %s: cannot tell where its loss began (%s); its output count stays a lower bound",
+			 rec->st->sid,
+			 e == -EEXIST ? "lines written since"
+			 : e < 0      ? strerror(-e)
+				      : "counts disagree");
+		return UINT64_MAX;
+	}
+	/* No line of the session was written since the loss began: the
+	 * output from there to the ring's oldest byte is lost, the ring's
+	 * bytes are recorded again. */
+	from = kept > begun ? kept : begun;
+	if (from < begun + rec->lost_pending.out)
+		from = begun + rec->lost_pending.out; /* counted lost already: never recorded as well */
+	if (from > read)
+		from = read;
+	rec->lost_pending.out = from - begun; /* the same when it was exact */
+	rec->pending_out_at_least = false;
+	recline_loss_save(rec, true);
+	return from;
 }
 
 void recloss_news(struct recording *rec, enum recorder_news what)
@@ -264,7 +393,10 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 	switch (r->kind) {
 	case WRITER_FAILED:
 		if (rec->loss == RECORDER_OK) {
+			struct stat sb;
+
 			rec->loss_err = r->err;
+			rec->loss_off = fstat(rec->file->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 			log_line("session %s: cannot write %s: %s; lines are counted lost until writing works again",
 				 rec->st->sid, rec->st->shard, strerror(r->err));
 			recloss_news(rec, RECORDER_DEGRADED_NEWS);
@@ -276,6 +408,7 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 			return false;
 		}
 		rec->loss = RECORDER_FENCING;
+		recline_loss_save(rec, true);
 		if (!recline_fence(rec, false))
 			recline_stop(rec, ENOMEM);
 		break;
@@ -285,7 +418,7 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 		recline_uncount(rec, r->lost.bytes);
 		wlines_loss_add(&rec->lost_pending, &r->lost);
 		rec->loss = RECORDER_DEGRADED;
-		rec->sync->urgent = true;
+		recline_loss_save(rec, true);
 		return rec->finish_reason != NULL;
 	case WRITER_RESUMED:
 		if (rec->loss == RECORDER_PROBING) {
@@ -295,6 +428,8 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 			rec->news_lost = rec->lost_marking;
 			rec->lost_marking = (struct wlines_loss){ 0 };
 			rec->loss = RECORDER_OK;
+			stated(rec);
+			recline_loss_save(rec, true);
 		} else {
 			return false;
 		}

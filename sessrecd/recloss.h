@@ -39,6 +39,26 @@ void recloss_resync(struct recording *rec);
  * becomes then (RECORDER_OK, or RECORDER_MARKING at the end). */
 void recloss_resume_lines(struct recording *rec, enum recorder_loss then);
 
+/* At a resume (recorder_resume): the loss accounting the state file
+ * saved. A loss in progress (or counted and not yet stated) goes on as
+ * RECORDER_DEGRADED, its marker first on the disk; the lines the earlier
+ * daemon counted after its last save died with it, so the counts are
+ * lower bounds ("at least"), except after a clean handoff. */
+void recloss_restore(struct recording *rec);
+
+/* At a resume with the relay state of the earlier daemon, when the
+ * recording lost lines (the relay's anchor may predate the hole): kept
+ * and read are its ring's oldest byte and its count of output read.
+ * During a loss, the output it took is made exact: the shard's output of
+ * the session (read from the file) and the output stated lost tell where
+ * the loss began; from there to the returned position it is counted
+ * lost, the ring's bytes after it are to be recorded again. When a loss
+ * marker was written after the last save, the loss is taken as stated
+ * (its count a lower bound). After a stated loss, or such a marker, the
+ * position is where the recording's output ends. The caller anchors the
+ * relay there. UINT64_MAX when it cannot be told (or nothing was lost). */
+uint64_t recloss_restore_output(struct recording *rec, uint64_t kept, uint64_t read);
+
 /* Tells rec's session (rec->report) what happened. */
 void recloss_news(struct recording *rec, enum recorder_news what);
 

@@ -185,6 +185,7 @@ static void finish_now(struct recording *rec, const char *reason)
 		.lost_input = lost.in,
 		.removed_bytes = rec->removed_bytes,
 		.write_error = rec->loss_err ? recloss_err_name(rec->loss_err) : NULL,
+		.lost_at_least = rec->stated_at_least || rec->pending_at_least || rec->pending_out_at_least,
 		.reason = reason,
 		.end = end[0] ? end : NULL,
 	};
@@ -309,6 +310,7 @@ int recorder_resume(struct recording *rec, const struct state_pending *p)
 	} else {
 		rec->file_bytes = st->bytes_recorded; /* in this file, as far as anyone knows */
 	}
+	recloss_restore(rec);
 	if (f->refs == 1) {
 		/* O_APPEND is write-only here: a descriptor that may read. */
 		fd = open(st->shard, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);

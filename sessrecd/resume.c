@@ -19,8 +19,10 @@
 #include "keeperlink.h"
 #include "log.h"
 #include "monoclock.h"
+#include "recloss.h"
 #include "recorder.h"
 #include "relay.h"
+#include "relaymem.h"
 #include "relaytake.h"
 #include "resume.h"
 #include "session.h"
@@ -176,6 +178,29 @@ static void end_lost(struct daemon *d, const struct session_state *st, const cha
 	session_end_lost(d, st, st->handoff_ns ? st->handoff_ns : st->saved_ns);
 }
 
+/* A session resumed during a loss, or after one: with the relay state,
+ * the output a loss took is counted exactly and the ring's bytes after it
+ * are recorded again (the anchor is set there for relaytake_recover);
+ * then the loss marker is tried at once, before every later line. */
+static void resume_loss(struct session *s, bool mem_used)
+{
+	struct stat sb;
+	uint64_t from;
+
+	if (mem_used && !s->st.failed) {
+		from = recloss_restore_output(&s->rec, s->relay.mem.h->out_kept, s->relay.mem.h->out_read);
+		if (from != UINT64_MAX && fstat(s->rec.file->fd, &sb) == 0)
+			/* The shard as it is now ends the session's output at from
+			 * (relaytake_recover reads it from there). */
+			relaymem_set_anchor(&s->relay.mem, &(struct relaymem_anchor){ .off = (uint64_t)sb.st_size,
+										      .pos = from,
+										      .dev = (uint64_t)sb.st_dev,
+										      .ino = (uint64_t)sb.st_ino });
+	}
+	if (s->rec.loss == RECORDER_DEGRADED)
+		recloss_resync(&s->rec);
+}
+
 static void resume(struct daemon *d, struct pair *p, const struct session_state *st, struct state_pending *pend)
 {
 	int64_t now = mono_ns(), since;
@@ -218,6 +243,8 @@ static void resume(struct daemon *d, struct pair *p, const struct session_state 
 		log_line("session %s: cannot go on recording in %s: %s; the session goes on unrecorded", st->sid,
 			 st->shard, strerror(-r));
 		s->st.failed = true;
+	} else {
+		resume_loss(s, mem_used);
 	}
 	since = st->handoff_ns ? st->handoff_ns : p->lost_ns ? p->lost_ns : st->saved_ns;
 	handoff_msg_gap_text(text, sizeof(text), since > 0 && since < now ? now - since : 0);

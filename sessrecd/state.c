@@ -93,6 +93,23 @@ static struct json_object *field_json(const struct field *f, const struct sessio
 	return NULL;
 }
 
+static struct json_object *loss_json(const struct state_loss *l)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o || jsonadd_i64(o, "stage", l->stage) < 0 || jsonadd_i64(o, "err", l->err) < 0 ||
+	    jsonadd_bool(o, "at_least", l->at_least) < 0 || jsonadd_bool(o, "out_at_least", l->out_at_least) < 0 ||
+	    jsonadd_bool(o, "stated_at_least", l->stated_at_least) < 0 ||
+	    jsonadd_u64(o, "pending_bytes", l->pending_bytes) < 0 ||
+	    jsonadd_u64(o, "pending_out", l->pending_out) < 0 || jsonadd_u64(o, "pending_in", l->pending_in) < 0 ||
+	    jsonadd_u64(o, "stated_bytes", l->stated_bytes) < 0 || jsonadd_u64(o, "stated_out", l->stated_out) < 0 ||
+	    jsonadd_u64(o, "stated_in", l->stated_in) < 0 || jsonadd_u64(o, "off", l->off) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* st as a JSON object; NULL when out of memory. */
 static struct json_object *state_object(const struct session_state *st)
 {
@@ -104,6 +121,8 @@ static struct json_object *state_object(const struct session_state *st)
 		if (jsonadd_value(o, fields[i].key, field_json(&fields[i], st)) < 0)
 			goto fail;
 	if (st->have_termios && jsonadd_value(o, "termios", termios_json(&st->termios)) < 0)
+		goto fail;
+	if (jsonadd_value(o, "loss", loss_json(&st->loss)) < 0)
 		goto fail;
 	return o;
 fail:
@@ -212,6 +231,38 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 	return -EINVAL;
 }
 
+/* The "loss" object; a state file of an older daemon has none (no loss). */
+static int loss_from(struct json_object *o, struct state_loss *l)
+{
+	struct json_object *v;
+	int64_t x;
+
+	memset(l, 0, sizeof(*l));
+	if (!json_object_object_get_ex(o, "loss", &o))
+		return 0;
+	if (!json_object_is_type(o, json_type_object) || proto_int_range(o, "stage", 0, 4, &x) < 0)
+		return -EINVAL;
+	l->stage = (int)x;
+	if (proto_int_range(o, "err", 0, 4095, &x) < 0)
+		return -EINVAL;
+	l->err = (int)x;
+	if (!json_object_object_get_ex(o, "at_least", &v) || !json_object_is_type(v, json_type_boolean))
+		return -EINVAL;
+	l->at_least = json_object_get_boolean(v);
+	if (!json_object_object_get_ex(o, "out_at_least", &v) || !json_object_is_type(v, json_type_boolean))
+		return -EINVAL;
+	l->out_at_least = json_object_get_boolean(v);
+	if (!json_object_object_get_ex(o, "stated_at_least", &v) || !json_object_is_type(v, json_type_boolean))
+		return -EINVAL;
+	l->stated_at_least = json_object_get_boolean(v);
+	if (proto_u64(o, "pending_bytes", &l->pending_bytes) < 0 || proto_u64(o, "pending_out", &l->pending_out) < 0 ||
+	    proto_u64(o, "pending_in", &l->pending_in) < 0 || proto_u64(o, "stated_bytes", &l->stated_bytes) < 0 ||
+	    proto_u64(o, "stated_out", &l->stated_out) < 0 || proto_u64(o, "stated_in", &l->stated_in) < 0 ||
+	    proto_u64(o, "off", &l->off) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 static int from_object(struct json_object *o, struct session_state *st)
 {
 	struct json_object *t;
@@ -222,7 +273,7 @@ static int from_object(struct json_object *o, struct session_state *st)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (field_from(o, &fields[i], st) < 0)
 			return -EINVAL;
-	if (!uuid_valid(st->sid))
+	if (!uuid_valid(st->sid) || loss_from(o, &st->loss) < 0)
 		return -EINVAL;
 	if (st->have_termios) {
 		if (!json_object_object_get_ex(o, "termios", &t) || !json_object_is_type(t, json_type_object) ||

@@ -17,6 +17,21 @@
  * relay bytes (base64): up to 64 KiB + 16 KiB of them. */
 #define STATE_FILE_MAX (256 * 1024)
 
+/* A recording's loss accounting (see "Loss accounting" in
+ * docs/architecture.md), saved at once at each change of phase so a loss
+ * in progress survives a restart. Counts are bytes of shard lines, with
+ * the output and input bytes they carried. */
+struct state_loss {
+	int stage;            /* enum recorder_loss when saved (0: writing works) */
+	int err;              /* the errno that began the first loss, 0: none */
+	bool at_least;        /* part of the pending count died with a daemon: a lower bound */
+	bool out_at_least;    /* ... its output count too (else it was recovered exactly) */
+	bool stated_at_least; /* a marker written stated such a lower bound */
+	uint64_t pending_bytes, pending_out, pending_in; /* lost, not yet stated by a written marker */
+	uint64_t stated_bytes, stated_out, stated_in;    /* stated by markers written */
+	uint64_t off; /* the shard's size when the loss began: no line of the session after it since */
+};
+
 struct session_state {
 	char sid[UUID_STR_LEN];
 	char user[256];
@@ -47,11 +62,12 @@ struct session_state {
 	struct termios termios; /* the outer tty's modes before raw */
 	unsigned cols, rows;    /* last window size seen */
 	/* restarts */
-	char owner[PATH_MAX]; /* the daemon's socket: whose session this is */
-	uint64_t cap;         /* SessionMaxBytes= at the attach */
-	bool withhold;        /* WithholdSecrets= at the attach */
-	int64_t saved_ns;     /* CLOCK_MONOTONIC of this state's writing */
-	int64_t handoff_ns;   /* ... of a clean handoff to the next daemon, 0: none */
+	char owner[PATH_MAX];   /* the daemon's socket: whose session this is */
+	uint64_t cap;           /* SessionMaxBytes= at the attach */
+	bool withhold;          /* WithholdSecrets= at the attach */
+	int64_t saved_ns;       /* CLOCK_MONOTONIC of this state's writing */
+	int64_t handoff_ns;     /* ... of a clean handoff to the next daemon, 0: none */
+	struct state_loss loss; /* "loss" in the file; absent (older daemons): none */
 };
 
 /* Whether a session's state file lags behind its state: the relay and the

@@ -67,6 +67,18 @@ static void sample(struct session_state *st)
 	st->withhold = true;
 	st->saved_ns = 123456789999999LL;
 	st->handoff_ns = 123456790000000LL;
+	st->loss = (struct state_loss){ .stage = 2,
+					.err = 28,
+					.at_least = true,
+					.out_at_least = false,
+					.stated_at_least = true,
+					.pending_bytes = 4096,
+					.pending_out = 3900,
+					.pending_in = 7,
+					.stated_bytes = 1ULL << 40,
+					.stated_out = 99,
+					.stated_in = 1,
+					.off = 5555 };
 }
 
 static void assert_same(const struct session_state *a, const struct session_state *b)
@@ -106,6 +118,18 @@ static void assert_same(const struct session_state *a, const struct session_stat
 	ck_assert_int_eq(a->withhold, b->withhold);
 	ck_assert_int_eq(a->saved_ns, b->saved_ns);
 	ck_assert_int_eq(a->handoff_ns, b->handoff_ns);
+	ck_assert_int_eq(a->loss.stage, b->loss.stage);
+	ck_assert_int_eq(a->loss.err, b->loss.err);
+	ck_assert_int_eq(a->loss.at_least, b->loss.at_least);
+	ck_assert_int_eq(a->loss.out_at_least, b->loss.out_at_least);
+	ck_assert_int_eq(a->loss.stated_at_least, b->loss.stated_at_least);
+	ck_assert_uint_eq(a->loss.pending_bytes, b->loss.pending_bytes);
+	ck_assert_uint_eq(a->loss.pending_out, b->loss.pending_out);
+	ck_assert_uint_eq(a->loss.pending_in, b->loss.pending_in);
+	ck_assert_uint_eq(a->loss.stated_bytes, b->loss.stated_bytes);
+	ck_assert_uint_eq(a->loss.stated_out, b->loss.stated_out);
+	ck_assert_uint_eq(a->loss.stated_in, b->loss.stated_in);
+	ck_assert_uint_eq(a->loss.off, b->loss.off);
 	if (a->have_termios) {
 		ck_assert_uint_eq(a->termios.c_iflag, b->termios.c_iflag);
 		ck_assert_uint_eq(a->termios.c_oflag, b->termios.c_oflag);
@@ -136,6 +160,33 @@ START_TEST(test_roundtrip)
 	ck_assert_uint_eq(strlen(buf), (size_t)n);
 	ck_assert_int_eq(state_from_json(buf, (size_t)n, &b), 0);
 	assert_same(&a, &b);
+}
+END_TEST
+
+/* A loss in progress is in the state file; one of an older daemon (no
+ * "loss") is read as no loss; a bad "loss" is refused. */
+START_TEST(test_loss)
+{
+	struct session_state a, b;
+	char buf[STATE_JSON_MAX], *at, *end;
+	int n;
+
+	sample(&a);
+	n = state_to_json(&a, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_nonnull(strstr(buf, "\"loss\":{\"stage\":2,\"err\":28,"));
+	at = strstr(buf, "\"stage\":2");
+	at[8] = '9';
+	ck_assert_int_eq(state_from_json(buf, (size_t)n, &b), -EINVAL);
+	at[8] = '2';
+	at = strstr(buf, ",\"loss\":{");
+	end = strchr(at, '}');
+	memmove(at, end + 1, strlen(end + 1) + 1);
+	ck_assert_int_eq(state_from_json(buf, strlen(buf), &b), 0);
+	ck_assert_int_eq(b.loss.stage, 0);
+	ck_assert_uint_eq(b.loss.pending_bytes, 0);
+	ck_assert_uint_eq(b.loss.stated_bytes, 0);
+	ck_assert_int_eq(b.loss.err, 0);
 }
 END_TEST
 
@@ -368,6 +419,7 @@ static Suite *state_suite(void)
 
 	tcase_add_loop_test(tc, test_roundtrip, 0, 2);
 	tcase_add_test(tc, test_file);
+	tcase_add_test(tc, test_loss);
 	tcase_add_test(tc, test_too_small);
 	tcase_add_loop_test(tc, test_malformed, 0, sizeof(edits) / sizeof(edits[0]));
 	tcase_add_test(tc, test_garbage);
