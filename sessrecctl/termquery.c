@@ -160,6 +160,16 @@ static size_t emit(uint8_t *out, size_t o, const uint8_t *p, size_t n)
 	return o + n;
 }
 
+/* Back to ground, nothing held. */
+static void reset(struct termquery_filter *f)
+{
+	f->state = GROUND;
+	f->mode = HOLD;
+	f->len = 0;
+	f->c2 = false;
+	f->cont = 0;
+}
+
 /* The held sequence is judged whole: passed or dropped; back to ground. */
 static size_t finish(struct termquery_filter *f, uint8_t *out, size_t o)
 {
@@ -169,11 +179,7 @@ static size_t finish(struct termquery_filter *f, uint8_t *out, size_t o)
 		else
 			o = emit(out, o, f->buf, f->len);
 	}
-	f->state = GROUND;
-	f->mode = HOLD;
-	f->len = 0;
-	f->c2 = false;
-	f->cont = 0;
+	reset(f);
 	return o;
 }
 
@@ -185,11 +191,7 @@ static size_t abort_seq(struct termquery_filter *f, uint8_t *out, size_t o)
 		out[o++] = CAN;
 	else
 		f->dropped++;
-	f->state = GROUND;
-	f->mode = HOLD;
-	f->len = 0;
-	f->c2 = false;
-	f->cont = 0;
+	reset(f);
 	return o;
 }
 
