@@ -265,8 +265,9 @@ static void end_build(struct w *w, const char *sid, const void *arg, const char 
 	w_t(w, e->duration);
 	w_fmt(w, ",\"bytes_out\":%llu,\"bytes_in\":%llu,\"bytes_recorded\":%llu", (unsigned long long)e->bytes_out,
 	      (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_recorded);
-	w_fmt(w, ",\"withheld\":%llu,\"resizes\":%u,\"truncated\":%s", (unsigned long long)e->withheld, e->resizes,
-	      e->truncated ? "true" : "false");
+	w_fmt(w, ",\"withheld\":%llu,\"withheld_lines\":%llu", (unsigned long long)e->withheld,
+	      (unsigned long long)e->withheld_lines);
+	w_fmt(w, ",\"resizes\":%u,\"truncated\":%s", e->resizes, e->truncated ? "true" : "false");
 	if (e->lost_bytes)
 		w_fmt(w, ",\"lost_bytes\":%llu,\"lost_output\":%llu,\"lost_input\":%llu",
 		      (unsigned long long)e->lost_bytes, (unsigned long long)e->lost_output,

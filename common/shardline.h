@@ -71,12 +71,19 @@ struct shard_header {
 	struct shard_meta meta;
 };
 
+/* A session with more withheld lines (shard_end.withheld_lines) than this
+ * is flagged: in its session_recorded event and in sessrecctl list. Typing
+ * one or two passwords stays under it; a shell used under stty -echo does
+ * not. */
+#define SHARD_WITHHELD_FLAG 3
+
 struct shard_end {
 	double duration;         /* seconds */
 	uint64_t bytes_out;      /* output bytes relayed */
 	uint64_t bytes_in;       /* input bytes relayed */
 	uint64_t bytes_recorded; /* shard bytes written for the session */
 	uint64_t withheld;       /* input bytes withheld as secrets */
+	uint64_t withheld_lines; /* withholding episodes, one "input withheld" marker each */
 	unsigned resizes;
 	bool truncated;
 	uint64_t lost_bytes;     /* shard bytes lost to write errors (written only when not 0) */

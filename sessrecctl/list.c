@@ -15,6 +15,7 @@
 #include "out.h"
 #include "reader.h"
 #include "sessinfo.h"
+#include "shardline.h"
 #include "sidtab.h"
 
 static const char list_usage[] =
@@ -22,8 +23,10 @@ static const char list_usage[] =
 	"\n"
 	"One line per recorded session, newest first: short sid, start (local\n"
 	"time), duration, user, source address, PAM service, host, bytes relayed\n"
-	"(output + input) and state: live (no end line yet), ended, truncated\n"
-	"(the per-session cap was reached) or unattached.\n"
+	"(output + input), a flag and state: live (no end line yet), ended,\n"
+	"truncated (the per-session cap was reached) or unattached. FLAG is W\n"
+	"when more than 3 input lines were withheld as secrets (typed with echo\n"
+	"off), else -.\n"
 	"\n"
 	"Options:\n"
 	"  --user USER          sessions of USER\n"
@@ -39,7 +42,7 @@ static const char list_usage[] =
 	"TIME: YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (local), RFC 3339, @UNIX,\n"
 	"today, yesterday, or an age: 90s, 30m, 2h, 3d, 1w.\n";
 
-enum { L_HDR = 1, L_END = 2, L_TRUNC = 4, L_SKIP = 8, L_UNATTACHED = 16 };
+enum { L_HDR = 1, L_END = 2, L_TRUNC = 4, L_SKIP = 8, L_UNATTACHED = 16, L_WITHHELD = 32 };
 
 /* The text columns (user, src, service, host) fit their widest value, from
  * these widths up to LIST_COL_MAX: a recorded name is attacker-controlled in
@@ -144,6 +147,8 @@ static int take_end(struct list *ls, struct lsess *s, const struct sessinfo *si,
 		s->flags |= L_TRUNC;
 	if (si->reason && strcmp(si->reason, "unattached") == 0)
 		s->flags |= L_UNATTACHED;
+	if (si->withheld_lines > SHARD_WITHHELD_FLAG)
+		s->flags |= L_WITHHELD;
 	s->end_off = r->line_off;
 	s->end_file = (uint32_t)r->index;
 	if (ls->json && r->gz && !(s->end_line = arena_dup(ls, line, len)))
@@ -304,6 +309,7 @@ static void print_json(struct list *ls, const struct lsess *s)
 		merge(o, v);
 	if (!json_object_object_get_ex(o, "truncated", &v))
 		json_object_object_add(o, "truncated", json_object_new_boolean(!!(s->flags & L_TRUNC)));
+	json_object_object_add(o, "withheld_flag", json_object_new_boolean(!!(s->flags & L_WITHHELD)));
 	json_object_object_add(o, "commands", json_object_new_int64(s->ncmds));
 	json_object_object_add(o, "shard", json_object_new_string(ls->st.files[s->file].path));
 	json_object_object_add(o, "line", json_object_new_int64(s->first_line));
@@ -325,7 +331,7 @@ static void print_header(struct list *ls)
 	out_printf(&ls->out, "%-8s  %-19s  %8s  ", "SID", "START", "DURATION");
 	for (int i = 0; i < LIST_NCOLS; i++)
 		out_printf(&ls->out, "%-*s  ", ls->width[i], list_col_name[i]);
-	out_printf(&ls->out, "%7s  %s\n", "BYTES", "STATE");
+	out_printf(&ls->out, "%7s  %-4s  %s\n", "BYTES", "FLAG", "STATE");
 	ls->header_done = true;
 }
 
@@ -380,7 +386,7 @@ static void print_line(struct list *ls, const struct lsess *s)
 		out_safe_pad(&ls->out, field(s, i), ls->width[i]);
 		out_str(&ls->out, "  ");
 	}
-	out_printf(&ls->out, "%7s  %s\n", bytes, lstate(s));
+	out_printf(&ls->out, "%7s  %-4s  %s\n", bytes, s->flags & L_WITHHELD ? "W" : "-", lstate(s));
 }
 
 static int newest_first(const void *a, const void *b)

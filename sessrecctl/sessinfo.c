@@ -70,7 +70,7 @@ int sessinfo_end(struct sessinfo *s, const struct shardread_member *m, size_t n)
 	int r = 0;
 
 	s->has_end = true;
-	s->bytes_out = s->bytes_in = 0;
+	s->bytes_out = s->bytes_in = s->withheld_lines = 0;
 	for (size_t i = 0; i < n && r == 0; i++, m++) {
 		bool num = m->type == 'n' && isfinite(m->num);
 		uint64_t u = num && m->num > 0 && m->num < 1.8e19 ? (uint64_t)m->num : 0;
@@ -81,6 +81,8 @@ int sessinfo_end(struct sessinfo *s, const struct shardread_member *m, size_t n)
 			s->bytes_out = u;
 		else if (is(m, "end", "bytes_in"))
 			s->bytes_in = u;
+		else if (is(m, "end", "withheld_lines"))
+			s->withheld_lines = u;
 		else if (is(m, "end", "truncated"))
 			trunc = m->type == 'b' && m->val[0] == 't';
 		else if (is(m, "end", "reason"))

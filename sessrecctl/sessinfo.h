@@ -19,6 +19,7 @@ struct sessinfo {
 	double last_t;   /* of the last event seen */
 	double duration; /* end.duration */
 	uint64_t bytes_out, bytes_in;
+	uint64_t withheld_lines;                       /* end.withheld_lines */
 	unsigned ncmds;                                /* exec records */
 	char *user, *src_ip, *service, *host, *reason; /* NULL: unknown */
 };

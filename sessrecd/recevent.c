@@ -42,6 +42,14 @@ void recevent_news(struct recording *rec, enum recorder_news what, struct event 
 		event_add(e, "reason", recloss_err_name(rec->loss_err));
 		event_add(e, "error", strerror(rec->loss_err));
 		break;
+	case RECORDER_TRUNCATED:
+		e->type = EVENT_SESSION_TRUNCATED;
+		e->msg = "the session reached its size cap: output is no longer recorded, input and markers are";
+		snprintf(n->bytes, sizeof(n->bytes), "%llu", (unsigned long long)rec->st->out_recorded);
+		snprintf(n->lost, sizeof(n->lost), "%llu", (unsigned long long)rec->st->cap);
+		event_add(e, "bytes", n->bytes);
+		event_add(e, "cap", n->lost);
+		break;
 	case RECORDER_RESUMED_NEWS:
 		e->type = EVENT_RECORDING_RESUMED;
 		e->msg = "recording resumed behind a marker stating the bytes lost";

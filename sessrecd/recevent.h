@@ -1,5 +1,5 @@
 /* recevent: the events a recording's losses make (shard_lost,
- * recording_degraded, recording_resumed) and the loss parameters of its
+ * recording_degraded, recording_resumed, session_truncated) and the loss parameters of its
  * session_recorded, which tell the size cap, a failed write and a removed
  * shard apart (sessrecd(8), "LOSS ACCOUNTING"). Convention: none (events
  * are sent or dropped by their targets). */

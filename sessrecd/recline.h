@@ -46,6 +46,7 @@ enum recorder_news {
 	RECORDER_RESUMED_NEWS,  /* writing works again; rec->news_lost was lost */
 	RECORDER_SHARD_LOST,    /* the shard was removed; rec->news_bytes had been written to it */
 	RECORDER_FINISHED,      /* a deferred end line is queued (recorder_finish gave -EINPROGRESS) */
+	RECORDER_TRUNCATED,     /* the output cap was reached (st->out_recorded) */
 };
 
 typedef void (*recorder_report_fn)(struct recording *rec, enum recorder_news what);

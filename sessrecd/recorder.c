@@ -37,31 +37,45 @@ static void truncate_now(struct recording *rec)
 	n = shard_format_trunc(line, sizeof(line), rec->st->sid);
 	if (n > 0)
 		recline_put(rec, line, (size_t)n, false);
+	recloss_news(rec, RECORDER_TRUNCATED); /* session_truncated, at once */
 }
 
-/* An event line, under the cap: the first line that would cross it turns
- * into the trunc line and nothing but the end follows. */
-static int put_event(struct recording *rec, const char *line, size_t len)
+/* An event line. The cap (SessionMaxBytes=) counts the shard bytes of
+ * output lines only: the first output line that would cross it turns into
+ * the trunc line, and from then on output is dropped while input, resizes
+ * and markers are still recorded (sessrec-shards(5)), so what the user
+ * types after the cap is never hidden. */
+static int put_event(struct recording *rec, const char *line, size_t len, bool output)
 {
-	if (!rec->file || rec->st->truncated || rec->st->failed)
+	struct session_state *st = rec->st;
+
+	if (!rec->file || st->failed || (output && st->truncated))
 		return -ECANCELED;
-	if (rec->st->bytes_recorded + len > rec->st->cap) {
-		truncate_now(rec);
-		return -ECANCELED;
+	if (output) {
+		if (st->out_recorded + len > st->cap) {
+			truncate_now(rec);
+			return -ECANCELED;
+		}
+		st->out_recorded += len;
 	}
 	return recline_put(rec, line, len, false) ? 0 : -ENOMEM;
 }
 
-static int line_sink(void *userdata, const char *line, size_t len)
+static int out_sink(void *userdata, const char *line, size_t len)
 {
-	struct recording *rec = userdata;
-
-	return put_event(rec, line, len);
+	return put_event(userdata, line, len, true);
 }
 
+static int in_sink(void *userdata, const char *line, size_t len)
+{
+	return put_event(userdata, line, len, false);
+}
+
+/* Whether lines still go to the shard (output also needs to be under the
+ * cap: put_event). */
 static bool recording(const struct recording *rec)
 {
-	return rec->file && !rec->st->truncated && !rec->st->failed;
+	return rec->file && !rec->st->failed;
 }
 
 int recorder_begin(struct recording *rec)
@@ -88,8 +102,8 @@ int recorder_begin(struct recording *rec)
 
 void recorder_output(struct recording *rec, const uint8_t *p, size_t n)
 {
-	if (recording(rec)) {
-		(void)shard_encode_event(&rec->carry_o, rec->st->sid, recline_elapsed(rec), 'o', p, n, line_sink, rec);
+	if (recording(rec) && !rec->st->truncated) {
+		(void)shard_encode_event(&rec->carry_o, rec->st->sid, recline_elapsed(rec), 'o', p, n, out_sink, rec);
 		recline_hand_over(rec->d);
 	}
 }
@@ -103,6 +117,8 @@ void recorder_flush_withheld(struct recording *rec)
 	snprintf(text, sizeof(text), "input withheld: %llu bytes (echo off)",
 		 (unsigned long long)rec->withheld_pending);
 	rec->withheld_pending = 0;
+	rec->st->withheld_lines++; /* the end line's and session_recorded's count (sessrecd(8)) */
+	rec->sync->dirty = true;
 	recorder_marker(rec, text);
 }
 
@@ -121,7 +137,7 @@ void recorder_input(struct recording *rec, const uint8_t *p, size_t n, bool secr
 	}
 	recorder_flush_withheld(rec);
 	if (recording(rec)) {
-		(void)shard_encode_event(&rec->carry_i, rec->st->sid, recline_elapsed(rec), 'i', p, n, line_sink, rec);
+		(void)shard_encode_event(&rec->carry_i, rec->st->sid, recline_elapsed(rec), 'i', p, n, in_sink, rec);
 		recline_hand_over(rec->d);
 	}
 }
@@ -135,7 +151,7 @@ void recorder_resize(struct recording *rec, unsigned cols, unsigned rows)
 		return;
 	n = shard_format_resize(line, sizeof(line), rec->st->sid, recline_elapsed(rec), cols, rows);
 	if (n > 0)
-		put_event(rec, line, (size_t)n);
+		put_event(rec, line, (size_t)n, false);
 	recline_hand_over(rec->d);
 }
 
@@ -148,7 +164,7 @@ void recorder_marker(struct recording *rec, const char *text)
 		return;
 	n = shard_format_marker(line, sizeof(line), rec->st->sid, recline_elapsed(rec), text);
 	if (n > 0)
-		put_event(rec, line, (size_t)n);
+		put_event(rec, line, (size_t)n, false);
 	recline_hand_over(rec->d);
 }
 
@@ -178,6 +194,7 @@ static void finish_now(struct recording *rec, const char *reason)
 		.bytes_in = st->bytes_in,
 		.bytes_recorded = st->bytes_recorded,
 		.withheld = st->withheld,
+		.withheld_lines = st->withheld_lines,
 		.resizes = st->resizes,
 		.truncated = st->truncated || st->failed,
 		.lost_bytes = lost.bytes,
@@ -207,8 +224,9 @@ int recorder_finish(struct recording *rec, const char *reason)
 	if (!rec->file)
 		return 0;
 	if (recording(rec)) {
-		(void)shard_encode_flush(&rec->carry_o, st->sid, t, 'o', line_sink, rec);
-		(void)shard_encode_flush(&rec->carry_i, st->sid, t, 'i', line_sink, rec);
+		if (!st->truncated)
+			(void)shard_encode_flush(&rec->carry_o, st->sid, t, 'o', out_sink, rec);
+		(void)shard_encode_flush(&rec->carry_i, st->sid, t, 'i', in_sink, rec);
 	}
 	recorder_flush_withheld(rec);
 	if (rec->loss == RECORDER_FENCING && !st->failed) {

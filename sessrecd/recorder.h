@@ -1,5 +1,5 @@
 /* recorder: a session's lines in its day shard (header, o/i events,
- * resize, markers, trunc, end), the per-session cap and withheld secrets.
+ * resize, markers, trunc, end), the per-session output cap and withheld secrets.
  * Below it, recline queues and counts the lines and recloss accounts for
  * what could not be written; the shard files are shared (shardfile.h).
  * Lines go to the writer thread; nothing here touches the disk but opening
@@ -29,8 +29,11 @@ void recorder_init(struct recording *rec, struct daemon *d, struct session_state
 int recorder_begin(struct recording *rec);
 
 /* Output read from the inner master / input read from the outer tty.
+ * Output stops being recorded at the cap (a trunc line, RECORDER_TRUNCATED
+ * to rec->report at once); input, resizes and markers go on after it.
  * secret: the inner tty has ECHO off and ICANON on; such input is counted,
- * not stored, and an "m" marker says how much was withheld. */
+ * not stored, and an "m" marker says how much was withheld, one per line
+ * (st->withheld_lines counts them). */
 void recorder_output(struct recording *rec, const uint8_t *p, size_t n);
 void recorder_input(struct recording *rec, const uint8_t *p, size_t n, bool secret);
 

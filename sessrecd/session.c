@@ -269,7 +269,7 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	const struct session_state *st = &s->st;
 	struct event e = { .type = EVENT_SESSION_RECORDED };
 	struct recevent_nums n;
-	char dur[32], bytes[24];
+	char dur[32], bytes[24], wlines[24];
 
 	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
@@ -283,6 +283,10 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	event_add(&e, "reason", reason);
 	/* Cap, disk and shard loss apart: see sessrecd(8), "LOSS ACCOUNTING". */
 	recevent_loss_params(&s->rec, &e, &n);
+	/* Many lines typed under stty -echo: a shell hidden as passwords. */
+	snprintf(wlines, sizeof(wlines), "%llu", (unsigned long long)st->withheld_lines);
+	event_add(&e, "withheld_lines", wlines);
+	event_add(&e, "withheld_flag", st->withheld_lines > SHARD_WITHHELD_FLAG ? "true" : "false");
 	emit_event(d, &e);
 }
 

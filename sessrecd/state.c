@@ -34,6 +34,7 @@ static const struct field fields[] = {
 	N(input, F_BOOL), N(dry_run, F_BOOL), N(start_sec, F_I64), N(start_usec, F_LONG),
 	N(start_mono_ns, F_I64), N(bytes_in, F_U64), N(bytes_out, F_U64),
 	N(bytes_recorded, F_U64), N(withheld, F_U64), N(resizes, F_UINT),
+	N(withheld_lines, F_U64), N(out_recorded, F_U64),
 	N(truncated, F_BOOL), N(failed, F_BOOL), N(have_termios, F_BOOL),
 	N(cols, F_UINT), N(rows, F_UINT), { "outer_fd", F_NOFD, 0, 0 }, { "master_fd", F_NOFD, 0, 0 },
 	S(owner), N(cap, F_U64), N(withhold, F_BOOL), N(saved_ns, F_I64), N(handoff_ns, F_I64),

@@ -55,6 +55,8 @@ struct session_state {
 	uint64_t bytes_in, bytes_out; /* relayed */
 	uint64_t bytes_recorded;      /* shard line bytes of the session */
 	uint64_t withheld;            /* input bytes withheld as secrets */
+	uint64_t withheld_lines;      /* withholding episodes (one marker each) */
+	uint64_t out_recorded;        /* shard bytes of recorded output lines: what the cap counts */
 	unsigned resizes;
 	char shard[PATH_MAX]; /* the shard file it records into */
 	bool truncated, failed;

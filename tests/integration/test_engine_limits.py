@@ -1,4 +1,5 @@
-"""Limits: the per-session cap (a trunc line, the session goes on), the
+"""Limits: the per-session output cap (a trunc line and a session_truncated
+event; the session goes on, its input, resizes and markers still recorded), the
 free-space check (session_skipped disk_pressure), MaxSessions
 (session_skipped session_limit), and sessrec-shell's failure policy when the
 daemon will not take the session (fail open: shell unrecorded with one line;
@@ -26,38 +27,72 @@ class CapTest(unittest.TestCase):
         self.addCleanup(self.d.cleanup)
 
     def test_cap_writes_trunc_and_the_session_goes_on(self):
+        # Past the output cap: output stops being recorded, but what the
+        # user types, resizes and markers (here: a withheld line) still are.
         p = h.record(self.d.sock, "awk 'BEGIN{for(i=1;i<=%d;i++) printf \"line %%05d \\342\\202\\254 "
                                   "padding-padding-padding-padding\\n\", i}'; "
-                                  "printf 'ask: '; read x; echo \"got-$x\"; exit 5" % BIG_LINES)
+                                  "printf 'ask: '; read x; echo \"got-$x\"; "
+                                  "stty -echo; printf 'pw: '; read y; stty echo; echo \"pw-${#y}\"; "
+                                  "printf 'size: '; read z; stty size; exit 5" % BIG_LINES)
         self.addCleanup(p.finish)
         p.expect(rb'ask: ', 30)
+        # session_truncated comes at once, while the session still runs.
+        ev = self.d.wait_event('session_truncated')
+        self.assertEqual(len(ev), 1, 'session_truncated events: %r' % ev)
+        sid = ev[0]['sd']['relay@55555'].get('sid')
+        self.assertIsNone(self.d.wait_end(sid, timeout=0), 'the session ended before its session_truncated')
+        tbytes = int(ev[0]['sd']['relay@55555'].get('bytes'))
+        self.assertGreater(tbytes, CAP // 2, 'truncated long before the cap: %r' % ev[0])
+        self.assertLessEqual(tbytes, CAP, 'counted past the cap: %r' % ev[0])
         p.send('after-the-cap\r')
         p.expect(rb'got-after-the-cap\r\n')
+        p.expect(rb'pw: ')
+        p.send('hunter2\r')
+        p.expect(rb'pw-7\r\n')
+        p.expect(rb'size: ')
+        p.resize(33, 101)
+        p.send('\r')
+        p.expect(rb'33 101\r\n')
         self.assertEqual(p.wait(15), 5)
-        want = b''.join(big_line(i) for i in range(1, BIG_LINES + 1)) + b'ask: after-the-cap\r\ngot-after-the-cap\r\n'
+        want = (b''.join(big_line(i) for i in range(1, BIG_LINES + 1)) + b'ask: after-the-cap\r\ngot-after-the-cap\r\n'
+                b'pw: pw-7\r\nsize: \r\n33 101\r\n')
         self.assertEqual(p.out, want, 'the terminal lost or changed output past the cap')
+        self.assertIsNotNone(self.d.wait_end(sid), 'no end line')
         lines = self.d.lines()
         h.check_shard_sane(self, lines)
         sids = [o['sid'] for _, o in lines if 'hdr' in o]
-        self.assertEqual(len(sids), 1)
-        sid = sids[0]
+        self.assertEqual(sids, [sid])
         mine = h.session_lines(lines, sid)
         traw = [i for i, o in enumerate(mine) if o.get('trunc') is True]
         self.assertEqual(len(traw), 1, 'trunc lines: %d' % len(traw))
-        after = [o for o in mine[traw[0] + 1:] if 'end' not in o]
-        self.assertEqual(after, [], 'events after the trunc line')
+        after = mine[traw[0] + 1:]
+        self.assertEqual([o for o in after if o.get('ch') == 'o'], [], 'output recorded after the trunc line')
+        self.assertEqual(h.channel_bytes([(None, o) for o in after], sid, 'i'), b'after-the-cap\r\r',
+                         'input after the cap, as typed (the withheld line apart)')
+        self.assertEqual([o.get('d') for o in after if o.get('ch') == 'r'], ['101x33'], 'resizes after the cap')
+        marks = [o.get('d', '') for o in after if o.get('ch') == 'm']
+        self.assertEqual(len(marks), 1, 'markers after the cap: %r' % marks)
+        self.assertRegex(marks[0], r'withheld: 8 bytes', 'the withheld line\'s marker: %r' % marks)
+        self.assertEqual([o.get('ch') for o in after if 'ch' in o], ['i', 'm', 'r', 'i'], 'lines after the cap')
         self.assertIn('end', mine[-1])
+        self.assertEqual([o for o in mine if 'end' in o], [mine[-1]], 'one end line, the last')
         self.assertIs(mine[-1]['end'].get('truncated'), True, 'end: %r' % mine[-1])
+        self.assertEqual(mine[-1]['end'].get('withheld_lines'), 1, 'end: %r' % mine[-1])
         rec = h.channel_bytes(lines, sid, 'o')
         self.assertTrue(p.out.startswith(rec), 'the recording is not a prefix of what the terminal got')
         self.assertGreater(len(rec), CAP // 2, 'recording stopped long before the cap')
         self.assertLessEqual(len(rec), CAP + 4096, 'recorded past the cap')
+        # The cap counts the shard bytes of output lines (sessrec-shards(5)).
+        out_bytes = sum(len(raw) for raw, o in lines if o and o.get('sid') == sid and o.get('ch') == 'o')
+        self.assertEqual(out_bytes, tbytes, 'session_truncated bytes are the output lines\' shard bytes')
         shard_bytes = sum(len(raw) for raw, o in lines if o and o.get('sid') == sid)
         self.assertLessEqual(shard_bytes, 2 * CAP, 'shard bytes for a capped session')
-        self.assertNotIn(b'got-after-the-cap', rec + h.channel_bytes(lines, sid, 'i'))
+        self.assertNotIn(b'got-after-the-cap', rec)
+        self.assertNotIn(b'hunter2', b''.join(raw for raw, _ in lines), 'the withheld line was stored')
         ev = self.d.wait_event('session_recorded', sid)
         self.assertEqual(len(ev), 1)
         self.assertEqual(ev[0]['sd']['relay@55555'].get('truncated'), 'true', 'event: %r' % ev[0])
+        self.assertEqual(len(self.d.events('session_truncated')), 1, 'session_truncated is sent once')
 
 
 class DiskPressureTest(unittest.TestCase):

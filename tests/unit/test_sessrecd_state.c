@@ -47,6 +47,8 @@ static void sample(struct session_state *st)
 	st->bytes_out = 18446744073709551615ULL;
 	st->bytes_recorded = 4096;
 	st->withheld = 8;
+	st->withheld_lines = 5;
+	st->out_recorded = 2048;
 	st->resizes = 3;
 	st->truncated = true;
 	st->failed = false;
@@ -107,6 +109,8 @@ static void assert_same(const struct session_state *a, const struct session_stat
 	ck_assert_uint_eq(a->bytes_out, b->bytes_out);
 	ck_assert_uint_eq(a->bytes_recorded, b->bytes_recorded);
 	ck_assert_uint_eq(a->withheld, b->withheld);
+	ck_assert_uint_eq(a->withheld_lines, b->withheld_lines);
+	ck_assert_uint_eq(a->out_recorded, b->out_recorded);
 	ck_assert_uint_eq(a->resizes, b->resizes);
 	ck_assert_int_eq(a->truncated, b->truncated);
 	ck_assert_int_eq(a->failed, b->failed);

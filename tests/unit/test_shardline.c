@@ -559,6 +559,7 @@ START_TEST(test_other_lines)
 			       .bytes_in = 2,
 			       .bytes_recorded = 3,
 			       .withheld = 4,
+			       .withheld_lines = 6,
 			       .resizes = 5,
 			       .truncated = true,
 			       .reason = "hangup",
@@ -572,7 +573,7 @@ START_TEST(test_other_lines)
 		"{\"sid\":\"" SID
 		"\",\"end\":{\"duration\":12.345679,"
 		"\"bytes_out\":18446744073709551615,\"bytes_in\":2,\"bytes_recorded\":3,\"withheld\":4,"
-		"\"resizes\":5,\"truncated\":true,\"reason\":\"hangup\",\"end\":\"2026-11-24T12:00:12.345678Z\"}}\n");
+		"\"withheld_lines\":6,\"resizes\":5,\"truncated\":true,\"reason\":\"hangup\",\"end\":\"2026-11-24T12:00:12.345678Z\"}}\n");
 	json_object_put(parse_line(buf, (size_t)n));
 	e.reason = NULL;
 	e.end = NULL;
