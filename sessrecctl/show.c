@@ -323,7 +323,8 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 		case SHARDREAD_TRUNC:
 			s.trunc = true;
 			when(&sh, s.last_t);
-			out_str(&sh.o, "truncated: the per-session cap was reached, nothing more recorded\n");
+			out_str(&sh.o,
+				"truncated: the per-session output cap was reached; later output is not recorded (input, resizes and markers are)\n");
 			break;
 		case SHARDREAD_EXEC:
 			show_exec(&sh, l);

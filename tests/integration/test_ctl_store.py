@@ -206,7 +206,7 @@ class ShowTest(unittest.TestCase):
                      'Terminal  80x24, TERM=xterm-256color', '+1.000s  resize 120x40',
                      '+1.500s  marker daemon restarted',
                      "+2.000s  exec  pid 4321 ppid 4300 uid 1000 in /home/alice: ls -la 'my file'",
-                     '+2.100s  exit  pid 4321 status 3', 'truncated: the per-session cap was reached',
+                     '+2.100s  exit  pid 4321 status 3', 'truncated: the per-session output cap was reached; later output is not recorded (input, resizes and markers are)',
                      'State     truncated (exit)', 'Duration  5.0s', '100 bytes recorded in 1 event',
                      'Truncated yes'):
             self.assertIn(want, out)
