@@ -32,6 +32,7 @@ static const struct {
 	[EVENT_SHARD_LOST] = { "shard_lost", "136861da6dcb4da1a315930af19ba052", LOG_ALERT },
 	[EVENT_RECORDING_DEGRADED] = { "recording_degraded", "2c15a69c7acc477f867e57611a3347f7", LOG_ALERT },
 	[EVENT_RECORDING_RESUMED] = { "recording_resumed", "2d2645c4e2204f90830e4c24e3b4cd46", LOG_WARNING },
+	[EVENT_SHARD_DIR_UNSAFE] = { "shard_dir_unsafe", "46c73ccf1a984ee49ac2cec0546d7583", LOG_WARNING },
 };
 
 static bool known(enum event_type t)

@@ -20,6 +20,7 @@ enum event_type {
 	EVENT_SHARD_LOST,         /* a shard file was removed under live sessions */
 	EVENT_RECORDING_DEGRADED, /* a session's lines cannot be written (disk full, I/O error) */
 	EVENT_RECORDING_RESUMED,  /* ... and can again, behind a loss marker */
+	EVENT_SHARD_DIR_UNSAFE,   /* the shard filesystem is one users can write (fill) */
 	_EVENT_MAX,
 };
 

@@ -26,6 +26,7 @@
 #include "server.h"
 #include "service.h"
 #include "session.h"
+#include "shardtrust.h"
 #include "writer.h"
 
 #define SERVICE_WRITER_ERRORS 64
@@ -134,6 +135,12 @@ void service_reload(struct daemon *d)
 	}
 	if (strcmp(c.shard_dir, d->cfg.shard_dir) != 0 && (r = io_mkdir_p(c.shard_dir, 0700)) < 0)
 		log_line("reload: cannot create %s: %s", c.shard_dir, strerror(-r));
+	/* Checked again even when unchanged: its owner or mode may have. */
+	if (shardtrust_check_config(d, c.shard_dir, err, sizeof(err)) < 0) {
+		log_line("reload: %s; the running configuration stays", err);
+		notify_ready(d);
+		return;
+	}
 	if (strcmp(c.process_name, d->cfg.process_name) != 0 && (r = proctitle_set(&d->title, c.process_name)) < 0)
 		log_line("reload: cannot set the process name: %s", strerror(-r));
 	d->cfg = c;
@@ -265,6 +272,8 @@ int service_init(struct daemon *d, char *err, size_t errlen)
 	if ((r = io_mkdir_p(d->cfg.shard_dir, 0700)) < 0)
 		log_line("cannot create the shard directory %s: %s; sessions are skipped until it can be",
 			 d->cfg.shard_dir, strerror(-r));
+	if ((r = shardtrust_check_config(d, d->cfg.shard_dir, err, errlen)) < 0)
+		return r;
 	r = io_mkdir_p(d->cfg.state_dir, 0700);
 	d->state_ok = r == 0;
 	if (r < 0)

@@ -29,6 +29,7 @@ static const struct {
 	{ EVENT_SHARD_LOST, "shard_lost", LOG_ALERT },
 	{ EVENT_RECORDING_DEGRADED, "recording_degraded", LOG_ALERT },
 	{ EVENT_RECORDING_RESUMED, "recording_resumed", LOG_WARNING },
+	{ EVENT_SHARD_DIR_UNSAFE, "shard_dir_unsafe", LOG_WARNING },
 };
 
 START_TEST(test_table)
