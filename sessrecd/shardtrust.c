@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
-#include "emit.h"
-#include "log.h"
 #include "shardtrust.h"
 
 /* One component of the path: dir is the shard directory itself (never
@@ -104,24 +101,4 @@ bool shardtrust_fs_shared(const char *dir, const char **shared)
 		}
 	}
 	return false;
-}
-
-int shardtrust_check_config(struct daemon *d, const char *dir, char *why, size_t whylen)
-{
-	const char *shared;
-	struct event e;
-	char msg[PATH_MAX + 128];
-	int r = shardtrust_dir(dir, why, whylen);
-
-	if (r == -EPERM)
-		return r;
-	if (r < 0 || !shardtrust_fs_shared(dir, &shared))
-		return 0;
-	snprintf(msg, sizeof(msg), "shard directory %s is on the filesystem of %s: users can fill it", dir, shared);
-	log_line("warning: %s", msg);
-	e = (struct event){ .type = EVENT_SHARD_DIR_UNSAFE, .msg = msg };
-	event_add(&e, "shard_dir", dir);
-	event_add(&e, "shared_with", shared);
-	emit_event(d, &e);
-	return 0;
 }

@@ -7,8 +7,6 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-struct daemon;
-
 /* Checks dir (symlinks resolved) and every parent up to /: each a directory
  * owned by root; dir itself not group/other-writable; a parent may be
  * group/other-writable only when it is sticky (like /tmp: nobody but root
@@ -26,10 +24,3 @@ int shardtrust_file(const struct stat *st, const char *path, char *why, size_t w
  * (/tmp, /var/tmp, /dev/shm, /home): true with the place in *shared. A
  * heuristic on st_dev, not a scan of the filesystem. */
 bool shardtrust_fs_shared(const char *dir, const char **shared);
-
-/* The start-up and reload check of d's configured ShardDirectory= dir:
- * shardtrust_dir (-EPERM with the line in why: the caller refuses) and,
- * when it passes, the shard_dir_unsafe warning (a log line and an event)
- * when shardtrust_fs_shared. Other errors (a directory not there yet) are
- * left to the callers that already report them: 0. */
-int shardtrust_check_config(struct daemon *d, const char *dir, char *why, size_t whylen);
