@@ -21,6 +21,7 @@ enum event_type {
 	EVENT_RECORDING_DEGRADED, /* a session's lines cannot be written (disk full, I/O error) */
 	EVENT_RECORDING_RESUMED,  /* ... and can again, behind a loss marker */
 	EVENT_SESSION_TRUNCATED,  /* a session reached SessionMaxBytes=: its output is no longer recorded */
+	EVENT_SHARD_DIR_UNSAFE,   /* the shard filesystem is one users can write (fill) */
 	_EVENT_MAX,
 };
 

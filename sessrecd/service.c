@@ -4,6 +4,7 @@
  * the writer's reports. The top of the module graph: nothing includes
  * service.h but main.c (and the fuzz harness). Convention: 0 or -errno. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "emit.h"
 #include "handoff.h"
 #include "handoff_exec.h"
 #include "io.h"
@@ -26,6 +28,7 @@
 #include "server.h"
 #include "service.h"
 #include "session.h"
+#include "shardtrust.h"
 #include "writer.h"
 
 #define SERVICE_WRITER_ERRORS 64
@@ -68,6 +71,31 @@ static void update_timers(struct daemon *d)
 		return;
 	if (loop_timer_arm(d->tick_fd, want, want) == 0)
 		d->tick_ms = want;
+}
+
+/* The start-up and reload check of the shard directory dir (sessrecd(8),
+ * SECURITY): -EPERM with the line in why when it is not trusted (the
+ * caller refuses it); else the shard_dir_unsafe warning when users can
+ * fill its filesystem. A directory not there yet is reported by its
+ * creation: 0. */
+static int check_shard_dir(struct daemon *d, const char *dir, char *why, size_t whylen)
+{
+	char msg[PATH_MAX + 128];
+	const char *shared;
+	struct event e;
+	int r = shardtrust_dir(dir, why, whylen);
+
+	if (r == -EPERM)
+		return r;
+	if (r < 0 || !shardtrust_fs_shared(dir, &shared))
+		return 0;
+	snprintf(msg, sizeof(msg), "shard directory %s is on the filesystem of %s: users can fill it", dir, shared);
+	log_line("warning: %s", msg);
+	e = (struct event){ .type = EVENT_SHARD_DIR_UNSAFE, .msg = msg };
+	event_add(&e, "shard_dir", dir);
+	event_add(&e, "shared_with", shared);
+	emit_event(d, &e);
+	return 0;
 }
 
 /* Pauses or resumes reading inner masters after the writer's queue
@@ -134,6 +162,12 @@ void service_reload(struct daemon *d)
 	}
 	if (strcmp(c.shard_dir, d->cfg.shard_dir) != 0 && (r = io_mkdir_p(c.shard_dir, 0700)) < 0)
 		log_line("reload: cannot create %s: %s", c.shard_dir, strerror(-r));
+	/* Checked again even when unchanged: its owner or mode may have. */
+	if (check_shard_dir(d, c.shard_dir, err, sizeof(err)) < 0) {
+		log_line("reload: %s; the running configuration stays", err);
+		notify_ready(d);
+		return;
+	}
 	if (strcmp(c.process_name, d->cfg.process_name) != 0 && (r = proctitle_set(&d->title, c.process_name)) < 0)
 		log_line("reload: cannot set the process name: %s", strerror(-r));
 	d->cfg = c;
@@ -265,6 +299,8 @@ int service_init(struct daemon *d, char *err, size_t errlen)
 	if ((r = io_mkdir_p(d->cfg.shard_dir, 0700)) < 0)
 		log_line("cannot create the shard directory %s: %s; sessions are skipped until it can be",
 			 d->cfg.shard_dir, strerror(-r));
+	if ((r = check_shard_dir(d, d->cfg.shard_dir, err, errlen)) < 0)
+		return r;
 	r = io_mkdir_p(d->cfg.state_dir, 0700);
 	d->state_ok = r == 0;
 	if (r < 0)

@@ -2,13 +2,17 @@
  * shardfile.h). Convention: 0 or -errno; lookups return NULL. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "log.h"
 #include "shardfile.h"
+#include "shardtrust.h"
 
 enum shardfile_identity shardfile_identity(const struct shard_file *f)
 {
@@ -31,11 +35,50 @@ struct shard_file *shardfile_find(struct daemon *d, const char *path)
 	return NULL;
 }
 
+/* Checks the directory of path (it may have been swapped since start-up)
+ * and, once open, an existing file (see shardtrust.h); logs why it refuses.
+ * 0 or -EPERM. */
+static int trust_dir_of(const char *path)
+{
+	char dir[PATH_MAX], why[PATH_MAX + 256];
+	const char *slash = strrchr(path, '/');
+	int r;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	r = shardtrust_dir(dir, why, sizeof(why));
+	if (r == -EPERM)
+		log_line("%s; the shard is not used", why);
+	return r == -EPERM ? r : 0; /* other errors: the open reports them */
+}
+
+static int trust_file(int fd, const char *path)
+{
+	char why[PATH_MAX + 128];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (shardtrust_file(&st, path, why, sizeof(why)) < 0) {
+		log_line("%s; the shard is not used", why);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Opens path: a new file (O_EXCL, 0640 whatever the umask; *created) or
- * the one there, never through a symlink. */
+ * the one there if it passes shardtrust_file, never through a symlink. */
 static int open_shard(const char *path, bool *created)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+	int fd, r;
+
+	if ((r = trust_dir_of(path)) < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
 
 	if (fd >= 0) {
 		/* The umask must not decide who reads recordings. */
@@ -51,7 +94,17 @@ static int open_shard(const char *path, bool *created)
 	if (errno != EEXIST)
 		return -errno;
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP)
+			log_line("untrusted shard %s: a symbolic link; the shard is not used", path);
+		return r == -ELOOP ? -EPERM : r;
+	}
+	if ((r = trust_file(fd, path)) < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 struct shard_file *shardfile_get(struct daemon *d, const char *path)
