@@ -188,6 +188,8 @@ class LoadTest(unittest.TestCase):
             load.restart(lambda: act(kinds[i % len(kinds)]), kinds[i % len(kinds)])
             since_start = since_start + N if kinds[i % len(kinds)] == 'usr2' else N
             self.assertEqual(len(sm.stored_names()), 3 * N, 'restart %d (%s): store' % (i, kinds[i % len(kinds)]))
+            # the writer may hold a state file's .tmp open for a moment
+            h.wait_for(lambda: h.fd_count(sm.pid) == base, 5)
             self.assertEqual(h.fd_count(sm.pid), base, 'restart %d (%s): daemon fds %r'
                              % (i, kinds[i % len(kinds)], h.fd_targets(sm.pid)))
         load.finish()
@@ -224,6 +226,7 @@ class LoadTest(unittest.TestCase):
             kind = 'usr2' if i % 2 else 'kill'
             load.restart(lambda: act(kind), kind)
             self.assertEqual(h.fd_count(keeper), kbase + 3 * N, 'restart %d (%s): keeper fds' % (i, kind))
+            h.wait_for(lambda: h.fd_count(d.pid) == base, 5)  # a state file's .tmp, for a moment
             self.assertEqual(h.fd_count(d.pid), base, 'restart %d (%s): daemon fds %r'
                              % (i, kind, h.fd_targets(d.pid)))
         load.finish()
