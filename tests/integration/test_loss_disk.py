@@ -95,11 +95,17 @@ class DiskFullTest(unittest.TestCase):
         self.d.start()
         self.filler = os.path.join(self.shards, 'filler')
 
-    def test_fill_and_empty(self):
+    def fill_while_printing(self, keeper=False):
+        """Starts PROGRAM, prints 20 lines, fills the disk and prints 300 more
+        into it; returns (session, sid, recording_degraded events)."""
         p = h.record(self.d.sock, 'exec python3 -c \'%s\'' % PROGRAM.replace("'", "'\\''"))
         self.addCleanup(p.finish)
         p.expect(rb'READY\r\n')
         sid = h.wait_for(lambda: h.sids_with_output(self.d.lines(), b'READY'), 5)[0]
+        if keeper:
+            k = hs.keeper_of(self.d.pid)
+            self.assertIsNotNone(k, 'the daemon started no keeper')
+            self.addCleanup(lambda: h.alive(k) and os.kill(k, 9))
         p.send('20\r')
         p.expect(rb'DONE20\r\n')
         fill(self.filler)
@@ -107,6 +113,10 @@ class DiskFullTest(unittest.TestCase):
         p.expect(rb'DONE320\r\n')
         deg = self.d.wait_event('recording_degraded', sid, timeout=10)
         self.assertEqual(len(deg), 1, 'recording_degraded events: %r' % self.d.output()[-1500:])
+        return p, sid, deg
+
+    def test_fill_and_empty(self):
+        p, sid, deg = self.fill_while_printing()
         self.assertEqual(deg[0]['sd']['relay@55555']['reason'], 'ENOSPC')
         p.send('300\r')                 # printed while the disk stays full
         p.expect(rb'DONE620\r\n')
@@ -125,19 +135,7 @@ class DiskFullTest(unittest.TestCase):
     def test_kill9_after_loss(self):
         """kill -9 once the loss is stated: the resume neither records again
         output the recording holds nor counts the stated hole as not recorded."""
-        p = h.record(self.d.sock, 'exec python3 -c \'%s\'' % PROGRAM.replace("'", "'\\''"))
-        self.addCleanup(p.finish)
-        p.expect(rb'READY\r\n')
-        sid = h.wait_for(lambda: h.sids_with_output(self.d.lines(), b'READY'), 5)[0]
-        keeper = hs.keeper_of(self.d.pid)
-        self.assertIsNotNone(keeper, 'the daemon started no keeper')
-        self.addCleanup(lambda: h.alive(keeper) and os.kill(keeper, 9))
-        p.send('20\r')
-        p.expect(rb'DONE20\r\n')
-        fill(self.filler)
-        p.send('300\r')
-        p.expect(rb'DONE320\r\n')
-        self.assertEqual(len(self.d.wait_event('recording_degraded', sid, timeout=10)), 1)
+        p, sid, deg = self.fill_while_printing(keeper=True)
         os.unlink(self.filler)
         res = self.d.wait_event('recording_resumed', sid, timeout=10)
         self.assertEqual(len(res), 1, 'recording_resumed events: %r' % self.d.output()[-1500:])
@@ -158,20 +156,7 @@ class DiskFullTest(unittest.TestCase):
         self.check_recording(p, sid, end, res, restarted=False, last=b'R000420')
 
     def test_kill9_while_full(self):
-        p = h.record(self.d.sock, 'exec python3 -c \'%s\'' % PROGRAM.replace("'", "'\\''"))
-        self.addCleanup(p.finish)
-        p.expect(rb'READY\r\n')
-        sid = h.wait_for(lambda: h.sids_with_output(self.d.lines(), b'READY'), 5)[0]
-        keeper = hs.keeper_of(self.d.pid)
-        self.assertIsNotNone(keeper, 'the daemon started no keeper')
-        self.addCleanup(lambda: h.alive(keeper) and os.kill(keeper, 9))
-        p.send('20\r')
-        p.expect(rb'DONE20\r\n')
-        fill(self.filler)
-        p.send('300\r')
-        p.expect(rb'DONE320\r\n')
-        deg = self.d.wait_event('recording_degraded', sid, timeout=10)
-        self.assertEqual(len(deg), 1, 'recording_degraded events: %r' % self.d.output()[-1500:])
+        p, sid, deg = self.fill_while_printing(keeper=True)
         # the daemon has saved the loss (what a restart can know of it)
         state = os.path.join(self.d.state, sid)
         self.assertTrue(h.wait_for(lambda: '"loss":{"stage":2' in open(state).read(), 10), 'the loss was not saved')
