@@ -79,3 +79,12 @@ size_t utf8_sanitize(uint8_t *out, const uint8_t *p, size_t n)
 	}
 	return o;
 }
+
+size_t utf8_clip(const uint8_t *p, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	while (max > 0 && (p[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}

@@ -19,6 +19,11 @@ int utf8_seq(const uint8_t *p, size_t n);
  * n when all of it is valid. */
 size_t utf8_valid_len(const uint8_t *p, size_t n);
 
+/* How much of p[0..n) fits in max bytes without cutting a character: n
+ * when n <= max, else max less the continuation bytes that would start the
+ * rest (a clip for the fixed fields of requests and state). */
+size_t utf8_clip(const uint8_t *p, size_t n, size_t max);
+
 /* Copies p[0..n) to out, each invalid maximal subpart and an incomplete tail
  * replaced by U+FFFD. out must hold 3 * n bytes. Returns the output length. */
 size_t utf8_sanitize(uint8_t *out, const uint8_t *p, size_t n);

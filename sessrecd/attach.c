@@ -14,6 +14,7 @@
 #include "notify.h"
 #include "proto.h"
 #include "session.h"
+#include "utf8.h"
 
 /* An attach_refused event (sid when the token named a session) and the
  * error reply; the connection closes after it. */
@@ -80,13 +81,8 @@ static void emit_command(struct daemon *d, const struct session *s)
 /* Clipped copy of an optional, untrusted string (TERM, SHELL, cmd). */
 static void copy_clipped(char *dst, size_t cap, const char *src)
 {
-	size_t n = src ? strlen(src) : 0;
+	size_t n = src ? utf8_clip((const uint8_t *)src, strlen(src), cap - 1) : 0;
 
-	if (n >= cap) {
-		n = cap - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;
-	}
 	if (n)
 		memcpy(dst, src, n);
 	dst[n] = '\0';

@@ -17,6 +17,7 @@
 #include "proto.h"
 #include "server.h"
 #include "session.h"
+#include "utf8.h"
 
 #define FDS(n) (1u << (n))
 
@@ -57,9 +58,7 @@ static int get_str(struct json_object *req, const char *key, char *dst, size_t c
 		if (!clip)
 			return -EINVAL;
 		/* Clipped at a character boundary: the encoders expect UTF-8. */
-		n = cap - 1;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
+		n = utf8_clip((const uint8_t *)s, n, cap - 1);
 	}
 	if (required && n == 0)
 		return -EINVAL;

@@ -70,6 +70,31 @@ START_TEST(test_sanitize)
 }
 END_TEST
 
+/* Clips never cut a character: "é" is c3 a9, "€" e2 82 ac. */
+static const struct {
+	const char *s;
+	size_t max, want;
+} clips[] = {
+	{ "abc", 3, 3 },
+	{ "abc", 5, 3 },
+	{ "abc", 2, 2 },
+	{ "ab\xc3\xa9", 3, 2 },
+	{ "ab\xc3\xa9", 4, 4 },
+	{ "\xe2\x82\xac", 2, 0 },
+	{ "\xe2\x82\xac", 1, 0 },
+	{ "x\xe2\x82\xacy", 3, 1 },
+	{ "x\xe2\x82\xacy", 4, 4 },
+	{ "abc", 0, 0 },
+};
+
+START_TEST(test_clip)
+{
+	const char *s = clips[_i].s;
+
+	ck_assert_uint_eq(utf8_clip((const uint8_t *)s, strlen(s), clips[_i].max), clips[_i].want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("utf8");
@@ -77,6 +102,7 @@ int main(void)
 
 	tcase_add_loop_test(tc, test_seq, 0, (int)(sizeof(seqs) / sizeof(seqs[0])));
 	tcase_add_loop_test(tc, test_sanitize, 0, (int)(sizeof(sans) / sizeof(sans[0])));
+	tcase_add_loop_test(tc, test_clip, 0, (int)(sizeof(clips) / sizeof(clips[0])));
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
