@@ -32,15 +32,6 @@ static void state_cleanup(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
-static const char *item_str(pam_handle_t *pamh, int type)
-{
-	const void *v = NULL;
-
-	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || !v || !((const char *)v)[0])
-		return NULL;
-	return v;
-}
-
 static const char *mode_name(enum pamsr_mode m)
 {
 	return m == PAMSR_MODE_TTY ? "tty" : "shim";
@@ -177,9 +168,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	int r;
 
 	pamsr_args_parse(pamh, argc, argv, &a, true);
-	who.service = item_str(pamh, PAM_SERVICE);
-	who.user = item_str(pamh, PAM_USER);
-	who.proto = pamsr_proto(who.service, item_str(pamh, PAM_RHOST));
+	who.service = pamsr_item(pamh, PAM_SERVICE);
+	who.user = pamsr_item(pamh, PAM_USER);
+	who.proto = pamsr_proto(who.service, pamsr_item(pamh, PAM_RHOST));
 	if (pamsr_nested_service(who.service) ||
 	    (a.services && a.services[0] && !pamsr_in_list(a.services, who.service))) {
 		if (a.debug)

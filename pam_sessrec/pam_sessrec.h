@@ -90,6 +90,10 @@ const char *pamsr_proto(const char *service, const char *rhost);
 
 /* pam_sessrec_call.c ------------------------------------------------------ */
 
+/* A PAM string item (PAM_SERVICE, PAM_USER, PAM_RHOST...), NULL when unset
+ * or empty. */
+const char *pamsr_item(pam_handle_t *pamh, int type);
+
 /* Fills who from the PAM items and environment (rhost, tty, auth, rport,
  * sessionid, pid). user, uid, shell and service are set by the caller.
  * The client's address: for sshd the numeric one of SSH_CONNECTION (PAM

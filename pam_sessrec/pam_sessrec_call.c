@@ -23,7 +23,7 @@ static struct protoclient client_of(const struct pamsr_args *a)
 	return (struct protoclient){ .socket = a->socket, .timeout_ms = a->timeout_ms };
 }
 
-static const char *item_str(pam_handle_t *pamh, int type)
+const char *pamsr_item(pam_handle_t *pamh, int type)
 {
 	const void *v = NULL;
 
@@ -52,8 +52,8 @@ void pamsr_who_fill(pam_handle_t *pamh, struct pamsr_who *who)
 	const char *auth = pam_getenv(pamh, "SSH_AUTH_INFO_0");
 	size_t n;
 
-	who->rhost = item_str(pamh, PAM_RHOST);
-	who->tty = item_str(pamh, PAM_TTY);
+	who->rhost = pamsr_item(pamh, PAM_RHOST);
+	who->tty = pamsr_item(pamh, PAM_TTY);
 	who->pid = getpid();
 	who->sessionid = protoclient_sessionid();
 	who->rport = 0;
