@@ -117,6 +117,13 @@ const char *pamsr_proto(const char *service, const char *rhost)
 	return service;
 }
 
+bool pamsr_shell_is_shim(const char *shell)
+{
+	const char *base = shell ? strrchr(shell, '/') : NULL;
+
+	return base && strcmp(base + 1, PAMSR_SHIM_NAME) == 0;
+}
+
 static int parse_bool(const char *v, bool *out)
 {
 	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0)
@@ -181,6 +188,13 @@ static int parse_pair(struct pamsr_args *a, const char *name, size_t nlen, const
 			a->mode = PAMSR_MODE_SHIM;
 		else if (strcmp(v, "tty") == 0)
 			a->mode = PAMSR_MODE_TTY;
+		else
+			return -EINVAL;
+	} else if (IS("deploy")) {
+		if (strcmp(v, "shell") == 0)
+			a->deploy = PAMSR_DEPLOY_SHELL;
+		else if (strcmp(v, "forcecommand") == 0)
+			a->deploy = PAMSR_DEPLOY_FORCECOMMAND;
 		else
 			return -EINVAL;
 	} else if (IS("dry_run"))
