@@ -12,6 +12,13 @@
 #include "io.h"
 #include "shells.h"
 
+bool shells_is_shim(const char *shell)
+{
+	const char *base = shell ? strrchr(shell, '/') : NULL;
+
+	return base && strcmp(base + 1, SHELLS_SHIM_NAME) == 0;
+}
+
 bool shells_user_ok(const char *user)
 {
 	size_t n = user ? strlen(user) : 0;

@@ -10,6 +10,11 @@
 #include <stddef.h>
 
 #define SHELLS_DIR "/etc/sessrec/shells.d"
+#define SHELLS_SHIM_NAME "sessrec-shell"
+
+/* Whether shell (a passwd shell) is the shim, by its file name: installs
+ * put it in different directories. */
+bool shells_is_shim(const char *shell);
 
 /* Whether user can name a file here: non-empty, no '/', not "." or "..",
  * no control characters, at most 255 bytes. */

@@ -18,6 +18,7 @@
 
 #include "pam_sessrec.h"
 #include "proto.h"
+#include "shells.h"
 
 #define PAMSR_DATA "pam_sessrec_session"
 
@@ -65,18 +66,18 @@ static int unrecorded(pam_handle_t *pamh, const struct pamsr_args *a, const stru
  * line; fail=open lets it in with the deployment_error alert. */
 static int check_deployment(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who)
 {
-	if (a->deploy == PAMSR_DEPLOY_FORCECOMMAND || pamsr_shell_is_shim(who->shell))
+	if (a->deploy == PAMSR_DEPLOY_FORCECOMMAND || shells_is_shim(who->shell))
 		return PAM_SUCCESS;
 	pamsr_emit_deployment_error(pamh, a, who, "shell_not_shim", who->shell);
 	if (a->fail_closed) {
 		pam_syslog(pamh, LOG_ERR,
 			   "login shell of %s is %s, not %s (sessrecctl enroll %s); refused (fail=closed)", who->user,
-			   who->shell ? who->shell : "-", PAMSR_SHIM_NAME, who->user);
+			   who->shell ? who->shell : "-", SHELLS_SHIM_NAME, who->user);
 		pam_error(pamh, "%s", PAMSR_NOT_ENROLLED_MSG);
 		return PAM_SESSION_ERR;
 	}
 	pam_syslog(pamh, LOG_WARNING, "login shell of %s is %s, not %s (sessrecctl enroll %s); allowed (fail=open)",
-		   who->user, who->shell ? who->shell : "-", PAMSR_SHIM_NAME, who->user);
+		   who->user, who->shell ? who->shell : "-", SHELLS_SHIM_NAME, who->user);
 	return PAM_SUCCESS;
 }
 

@@ -25,8 +25,6 @@ enum pamsr_deploy {
 	PAMSR_DEPLOY_FORCECOMMAND,
 };
 
-#define PAMSR_SHIM_NAME "sessrec-shell"
-
 enum pamsr_mode {
 	PAMSR_MODE_AUTO, /* tty for login-like services, shim otherwise */
 	PAMSR_MODE_SHIM,
@@ -141,10 +139,6 @@ void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const st
  * pamsr_emit_skipped. */
 void pamsr_emit_deployment_error(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who,
 				 const char *reason, const char *detail);
-
-/* Whether shell (a passwd shell) is the shim, by its file name: installs
- * put it in different directories. */
-bool pamsr_shell_is_shim(const char *shell);
 
 /* pam_sessrec_peer.c ------------------------------------------------------ */
 

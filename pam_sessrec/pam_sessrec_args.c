@@ -117,13 +117,6 @@ const char *pamsr_proto(const char *service, const char *rhost)
 	return service;
 }
 
-bool pamsr_shell_is_shim(const char *shell)
-{
-	const char *base = shell ? strrchr(shell, '/') : NULL;
-
-	return base && strcmp(base + 1, PAMSR_SHIM_NAME) == 0;
-}
-
 static int parse_bool(const char *v, bool *out)
 {
 	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "on") == 0)
