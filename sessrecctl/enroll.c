@@ -30,12 +30,14 @@ static const char enroll_usage[] =
 	"enroll makes sessrec-shell the login shell of each USER (usermod -s), so\n"
 	"that sshd runs it before any of the user's own files (~/.bashrc,\n"
 	"~/.profile): it hands the terminal to sessrecd, then runs the real shell,\n"
-	"which is remembered in " SHELLS_DIR "/USER. It adds the shim to\n"
+	"which is remembered in " SHELLS_DIR
+	"/USER. It adds the shim to\n"
 	"/etc/shells if missing. unenroll puts the remembered shell back.\n"
 	"Root only. Each change is printed; exit status 1 if any user failed.\n"
 	"\n"
 	"Options:\n"
-	"  --shim PATH          the shim's path (default " ENROLL_SHIM ")\n"
+	"  --shim PATH          the shim's path (default " ENROLL_SHIM
+	")\n"
 	"  -h, --help           this help\n";
 
 /* usermod -s shell user, its own messages on our stderr. */

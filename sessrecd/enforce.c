@@ -73,9 +73,10 @@ void enforce_begin(struct daemon *d, struct enforce *en, const struct session_st
 		return;
 	en->kill_ms = now + ENFORCE_GRACE_MS;
 	n = enforce_signal_login((pid_t)st->pid, st->audit_session, SIGTERM);
-	log_line("session %s of %s: %s under fail=closed: ending its login (pid %lld, audit session %lld): %d "
-		 "processes signalled",
-		 st->sid, st->user, reason, (long long)st->pid, (long long)st->audit_session, n < 0 ? 0 : n);
+	log_line(
+		"session %s of %s: %s under fail=closed: ending its login (pid %lld, audit session %lld): %d "
+		"processes signalled",
+		st->sid, st->user, reason, (long long)st->pid, (long long)st->audit_session, n < 0 ? 0 : n);
 	snprintf(count, sizeof(count), "%d", n < 0 ? 0 : n);
 	e->type = EVENT_SESSION_TERMINATED;
 	e->msg = "the login could not be recorded and was ended (fail=closed)";

@@ -201,7 +201,8 @@ START_TEST(test_deployment)
 	snprintf(args, sizeof(args), "config=%s fail=%s", conf, closed ? "closed" : "open");
 	pamh = pamtest_start(&t, "sshd", "root", args);
 	ck_assert_int_eq(pam.open_session(pamh, 0), closed ? PAM_SESSION_ERR : PAM_SUCCESS);
-	ck_assert_str_eq(t.said.text, closed ? "Session recording is not set up for this account; login refused.\n" : "");
+	ck_assert_str_eq(t.said.text,
+			 closed ? "Session recording is not set up for this account; login refused.\n" : "");
 	ck_assert_int_eq(peer_requests(&t.p, req, 3), closed ? 2 : 1);
 	ck_assert_str_eq(jstr(req[0], "op"), "open");
 	if (closed) {
