@@ -43,6 +43,24 @@ bool shells_path_ok(const char *shell)
 	return true;
 }
 
+int shells_parse(const char *text, size_t n, char *buf, size_t cap)
+{
+	/* One line: the path and its newline (or none at the end). */
+	if (n > 0 && text[n - 1] == '\n')
+		n--;
+	if (n >= cap || n >= PATH_MAX || memchr(text, '\0', n))
+		return -EINVAL;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if (!shells_path_ok(buf)) {
+		buf[0] = '\0';
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int untrusted(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int untrusted(char *why, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
@@ -86,6 +104,7 @@ int shells_read(const char *dir, const char *user, char *buf, size_t cap, char *
 	char path[PATH_MAX], text[PATH_MAX + 1];
 	struct stat st;
 	ssize_t n;
+
 	int fd = -1, r;
 
 	why[0] = '\0';
@@ -109,21 +128,8 @@ int shells_read(const char *dir, const char *user, char *buf, size_t cap, char *
 			      (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned long)st.st_nlink);
 		goto out;
 	}
-	n = read(fd, text, sizeof(text) - 1);
-	if (n < 0) {
-		r = -errno;
-		goto out;
-	}
-	text[n] = '\0';
-	/* One line: the path and its newline (or none at the end). */
-	if (n > 0 && text[n - 1] == '\n')
-		text[--n] = '\0';
-	if (!shells_path_ok(text) || (size_t)n >= cap) {
-		r = -EINVAL;
-		goto out;
-	}
-	memcpy(buf, text, (size_t)n + 1);
-	r = 0;
+	n = read(fd, text, sizeof(text));
+	r = n < 0 ? -errno : shells_parse(text, (size_t)n, buf, cap);
 out:
 	if (fd >= 0)
 		close(fd);

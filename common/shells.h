@@ -24,6 +24,11 @@ bool shells_user_ok(const char *user);
  * control characters or newline, shorter than cap of a PATH_MAX buffer. */
 bool shells_path_ok(const char *shell);
 
+/* A shell file's content (text, n bytes, NUL not needed) into buf: one
+ * line, the shell's path (shells_path_ok), its newline optional at the end.
+ * -EINVAL for anything else, or when it does not fit cap. Pure. */
+int shells_parse(const char *text, size_t n, char *buf, size_t cap);
+
 /* The shell remembered for user, into buf. -ENOENT: none; -EPERM: the
  * directory or file is not trusted (why says what); -EINVAL: a bad name
  * or content. */

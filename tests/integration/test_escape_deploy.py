@@ -31,11 +31,13 @@ import harness as h  # noqa: E402
 import pamharness as ph  # noqa: E402
 from test_loss_disk import fill  # noqa: E402
 
-EVIL, RC, FREE, CLOSED, PLAIN = 'srd-evil', 'srd-rc', 'srd-free', 'srd-closed', 'srd-plain'
+EVIL, RC, FREE, CLOSED, PLAIN, ZSH = 'srd-evil', 'srd-rc', 'srd-free', 'srd-closed', 'srd-plain', 'srd-zsh'
+ZSH_PATH = '/usr/bin/zsh'  # scripts/deps installs it
 GROUP = 'recorded'
 NOT_ENROLLED = b'Session recording is not set up for this account; login refused.\r\n'
 # Printed by the user's files if they ever run; the client's view is checked against the recording.
-MARKERS = [b'HIDDEN-PROFILE', b'HIDDEN-BASHRC', b'HIDDEN-BASHENV', b'HIDDEN-SSHENV', b'HIDDEN-RC', b'HIDDEN-EXEC']
+MARKERS = [b'HIDDEN-PROFILE', b'HIDDEN-BASHRC', b'HIDDEN-BASHENV', b'HIDDEN-SSHENV', b'HIDDEN-RC', b'HIDDEN-EXEC',
+           b'HIDDEN-ZSHENV']
 D = T = KEYS = SINK = SSHD = CONF = SHIM = None
 ENROLLED = ''
 
@@ -80,6 +82,8 @@ def hostile_home(pw):
     write(os.path.join(home, '.ssh', 'environment'),
           'BASH_ENV=%s/.bashenv\nSRD_ENV=HIDDEN-SSHENV\nLD_PRELOAD=/nonexistent/evil.so\n' % home, pw, 0o600)
     write(os.path.join(home, '.ssh', 'rc'), 'echo HIDDEN-RC\ntouch %s/rc-ran\n' % home, pw, 0o755)
+    write(os.path.join(home, '.zshenv'), 'echo HIDDEN-ZSHENV\n', pw)
+    write(os.path.join(home, '.zshrc'), "PS1='%s'\nunsetopt zle\n" % ph.PROMPT, pw)
     rc_ran = os.path.join(home, 'rc-ran')
     if os.path.exists(rc_ran):
         os.unlink(rc_ran)
@@ -93,13 +97,13 @@ def setUpModule():
     KEYS = ph.Keys(T)
     SHIM = h.binary('sessrec-shell')
     subprocess.run(['groupadd', '-f', GROUP], check=True)
-    for u in (EVIL, RC, FREE, CLOSED, PLAIN):
-        pw = ph.ensure_user(u, '/bin/bash', KEYS)
+    for u in (EVIL, RC, FREE, CLOSED, PLAIN, ZSH):
+        pw = ph.ensure_user(u, ZSH_PATH if u == ZSH else '/bin/bash', KEYS)
         hostile_home(pw)
-    for u in (EVIL, PLAIN):
+    for u in (EVIL, PLAIN, ZSH):
         subprocess.run(['usermod', '-aG', GROUP, u], check=True)
     # README, "Deploying": enroll the recorded users.
-    r = subprocess.run([h.binary('sessrecctl'), 'enroll', '--shim', SHIM, EVIL, RC, FREE, CLOSED],
+    r = subprocess.run([h.binary('sessrecctl'), 'enroll', '--shim', SHIM, EVIL, RC, FREE, CLOSED, ZSH],
                        capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError('sessrecctl enroll: %s%s' % (r.stdout, r.stderr))
@@ -122,12 +126,13 @@ def recorded_output(d, sid):
 
 class EnrollTest(unittest.TestCase):
     def test_enroll_output_and_files(self):
-        for u in (EVIL, RC, FREE, CLOSED):
-            self.assertIn('%s: login shell /bin/bash -> %s (the real shell is kept in '
-                          '/etc/sessrec/shells.d/%s)\n' % (u, SHIM, u), ENROLLED)
+        for u in (EVIL, RC, FREE, CLOSED, ZSH):
+            real = ZSH_PATH if u == ZSH else '/bin/bash'
+            self.assertIn('%s: login shell %s -> %s (the real shell is kept in '
+                          '/etc/sessrec/shells.d/%s)\n' % (u, real, SHIM, u), ENROLLED)
             self.assertEqual(pwd.getpwnam(u).pw_shell, SHIM)
             with open('/etc/sessrec/shells.d/' + u) as f:
-                self.assertEqual(f.read(), '/bin/bash\n')
+                self.assertEqual(f.read(), real + '\n')
         self.assertTrue(ENROLLED.startswith('%s added to /etc/shells\n' % SHIM), ENROLLED)
         with open('/etc/shells') as f:
             self.assertEqual([l for l in f.read().splitlines() if l == SHIM], [SHIM])
@@ -180,6 +185,17 @@ class HiddenShellTest(unittest.TestCase):
         for marker in (b'HIDDEN-SSHENV', b'HIDDEN-RC', b'HIDDEN-BASHENV'):
             self.assertNotIn(marker, p.out)
         self.assertFalse(os.path.exists(os.path.join(pwd.getpwnam(EVIL).pw_dir, 'rc-ran')))
+
+    def test_zsh_login(self):
+        """zsh reads ~/.zshenv for every shell, even `zsh -c`: as the real
+        shell behind the shim, only on the recorded terminal."""
+        p = self.login(ZSH)
+        p.expect(h.PROMPT_RX, 20)
+        p.send('echo "[$0][$SESSREC_SID]"; exit 6\r')
+        m = p.expect(rb'\[(-zsh)\]\[([0-9a-f-]{36})\]')
+        self.assertEqual(p.wait(20), 6)
+        self.assertIn(b'HIDDEN-ZSHENV', p.out)
+        self.check_markers(p.out, recorded_output(D, m.group(2).decode()))
 
     def test_exec_tricks(self):
         home = pwd.getpwnam(EVIL).pw_dir
