@@ -76,7 +76,7 @@ static void find_shell(struct shim *sh)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	struct passwd *pw = getpwuid(getuid());
 	const char *shell = NULL;
-	int r;
+	int r = 0;
 
 	self[n > 0 ? n : 0] = '\0';
 	if (pw && pw->pw_shell && pw->pw_shell[0] && !is_self(pw->pw_shell, self))
