@@ -34,6 +34,9 @@ int ctl_cmd_play(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_export(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
+/* reveal.c: the escrow of withheld input; prune.c: retention. */
+int ctl_cmd_reveal(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_escrow_keygen(struct ctl *ctl, int argc, char **argv);
 
 /* Options every subcommand accepts, before or after its name: getopt_long
  * values, and the entries to put in each subcommand's option table. */
