@@ -27,6 +27,7 @@ static const char usage[] =
 	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
 	"  reveal SID           the input a session withheld, opened with the escrow key\n"
 	"  escrow-keygen        make the key pair for EscrowPublicKey=\n"
+	"  prune                compress and delete old shards ([Retention])\n"
 	"\n"
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
@@ -52,6 +53,7 @@ static const struct command commands[] = {
 	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
 	{ "record", ctl_cmd_record },
 	{ "reveal", ctl_cmd_reveal }, { "escrow-keygen", ctl_cmd_escrow_keygen },
+	{ "prune", ctl_cmd_prune },
 };
 /* clang-format on */
 
