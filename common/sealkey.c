@@ -68,11 +68,16 @@ int sealkey_read(const char *path, uint8_t out[SEALKEY_BYTES], struct stat *st)
 	ssize_t n;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO put there must not hang the reader */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, st) < 0) {
 		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		r = -EPERM;
 		goto out;
 	}
 	do

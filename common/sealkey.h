@@ -21,6 +21,7 @@ int sealkey_parse(const char *text, size_t n, uint8_t out[SEALKEY_BYTES]);
 void sealkey_format(const uint8_t key[SEALKEY_BYTES], char out[46]);
 
 /* Opens path (O_NOFOLLOW), reads and parses it; *st gets its fstat for
- * the caller's owner and mode checks. -ELOOP for a symbolic link, -EINVAL
- * when it holds no key, -EFBIG when it is too long for one, else -errno. */
+ * the caller's owner and mode checks. -ELOOP for a symbolic link, -EPERM
+ * for anything but a regular file (not read), -EINVAL when it holds no
+ * key, -EFBIG when it is too long for one, else -errno. */
 int sealkey_read(const char *path, uint8_t out[SEALKEY_BYTES], struct stat *st);

@@ -282,9 +282,12 @@ static const char *untouchable(const struct prune *p, size_t i)
 	return NULL;
 }
 
+/* Whole days from the file's day to today (0 for a day still to come). */
 static unsigned age_days(const struct prune *p, size_t i)
 {
-	return (unsigned)((p->today - p->st.files[i].day) / DAY);
+	int64_t d = p->today - p->st.files[i].day;
+
+	return d > 0 ? (unsigned)(d / DAY) : 0;
 }
 
 static void day_text(char *buf, size_t cap, int64_t day)
@@ -312,8 +315,12 @@ static int gzip_file(const char *path, const char *gzpath, uint64_t *gz_size)
 		return -ENAMETOOLONG;
 	if ((in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
 		return -errno;
-	if (fstat(in, &before) < 0 || !S_ISREG(before.st_mode) || before.st_nlink != 1) {
-		r = errno ? -errno : -EPERM;
+	if (fstat(in, &before) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(before.st_mode) || before.st_nlink != 1) {
+		r = -EPERM; /* a hard link would keep the lines anyway: not ours to judge */
 		goto out;
 	}
 	(void)unlink(tmp); /* left by an interrupted run */

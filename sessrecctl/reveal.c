@@ -155,7 +155,7 @@ static int load_key(struct reveal *rv, const char *path)
 		return CTL_EXIT_ERROR;
 	}
 	if (r < 0) {
-		ctl_err("%s: %s", path, strerror(-r));
+		ctl_err("%s: %s", path, r == -EPERM ? "not a regular file" : strerror(-r));
 		return CTL_EXIT_ERROR;
 	}
 	if (st.st_mode & 077) {

@@ -48,11 +48,11 @@ int escrow_load(const char *path, uint8_t pk[SEALKEY_BYTES], bool *on, char *why
 		snprintf(why, whylen, "EscrowPublicKey=%s: is a symbolic link; name the file itself", path);
 		return -EPERM;
 	}
-	if (r < 0) {
+	if (r < 0 && r != -EPERM) {
 		snprintf(why, whylen, "EscrowPublicKey=%s: %s", path, strerror(-r));
 		return r;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+	if (r == -EPERM || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
 		snprintf(
 			why, whylen,
 			"EscrowPublicKey=%s: not trusted: must be a regular file owned by root, not group/other-writable (uid %u, mode %04o)",
