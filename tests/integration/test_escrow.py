@@ -46,6 +46,14 @@ def read_password_script(tag):
     return ("echo %s; stty -echo; printf 'pw: '; read x; echo; echo len-${#x}; stty echo; exit 0" % tag)
 
 
+def withheld_in_state(sid):
+    try:
+        with open(os.path.join(D.state, sid)) as f:
+            return json.load(f).get('withheld')
+    except (OSError, ValueError):
+        return None
+
+
 class EscrowTest(unittest.TestCase):
     def session(self, tag, secret):
         p = h.record(D.sock, read_password_script(tag))
@@ -111,6 +119,28 @@ class EscrowTest(unittest.TestCase):
         r = self.reveal(sid, os.path.join(KEYS, 'op', 'escrow.key'))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout.decode(), r'^\+\d+\.\d{3}s  a\\x1b\]0;pwned\\x07b\n$')
+
+    def test_line_cut_by_a_reexec_is_sealed_in_two(self):
+        # SIGUSR2 re-executes the daemon in place: the withheld line being
+        # typed is sealed at the hand-over, the rest after it.
+        p = h.record(D.sock, read_password_script('esc-reexec'))
+        self.addCleanup(p.finish)
+        p.expect(rb'pw: ', 10)
+        p.send('abc')
+        sid = h.wait_for(lambda: h.sids_with_output(D.lines(), b'esc-reexec'), 5)[0]
+        # the daemon took the three bytes: its state file counts them
+        self.assertTrue(h.wait_for(lambda: withheld_in_state(sid) == 3, 10), withheld_in_state(sid))
+        before = len(D.output())
+        os.kill(D.pid, signal.SIGUSR2)
+        self.assertTrue(h.wait_for(lambda: 'resumed 1 session' in D.output()[before:], 10), D.output()[before:])
+        p.send('def\r')
+        p.expect(rb'len-6\r\n', 10)
+        self.assertEqual(p.wait(15), 0)
+        self.assertIsNotNone(D.wait_end(sid))
+        self.assertNotIn(b'abc', b''.join(raw for raw, _ in D.lines() if sid.encode() in raw))
+        r = self.reveal(sid, os.path.join(KEYS, 'op', 'escrow.key'), '--json')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([json.loads(x)['d'] for x in r.stdout.splitlines()], ['abc', 'def\r'])
 
     def test_private_key_readable_by_others_refused(self):
         sid, _ = self.session('esc-mode', 'abc')
