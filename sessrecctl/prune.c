@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "hold.h"
 #include "io.h"
 #include "out.h"
 #include "proto.h"
@@ -28,8 +29,6 @@
 #include "uuid.h"
 
 #define DAY 86400
-#define HOLD_FILE_MAX (1 << 20)
-#define HOLD_PREFIX_MIN 8 /* a sid prefix this long names a session on hold */
 
 static const char prune_usage[] =
 	"Usage: sessrecctl prune [OPTIONS]\n"
@@ -52,7 +51,7 @@ static const char prune_usage[] =
 	"  --socket PATH        sessrecd's socket (default from the configuration)\n"
 	"  -h, --help           this help\n";
 
-enum hold { HOLD_UNKNOWN, HOLD_NO, HOLD_YES };
+enum held { HELD_UNKNOWN, HELD_NO, HELD_YES };
 
 struct prune {
 	struct sessrec_config cfg;
@@ -62,9 +61,8 @@ struct prune {
 	int64_t today; /* unix time of the UTC day prune counts from */
 	int64_t *live; /* the days of the sessions the daemon holds */
 	size_t nlive;
-	char **hold; /* legal hold: sids, sid prefixes, user names */
-	size_t nhold;
-	enum hold *chain_hold; /* per chain */
+	struct hold hold;      /* legal hold: sids, sid prefixes, user names */
+	enum held *chain_hold; /* per chain */
 	char **chain_why;      /* per chain: the entry that holds it */
 	bool *gone;            /* per file: deleted */
 	uint64_t total;        /* bytes of the files left */
@@ -93,98 +91,35 @@ static void prune_emit(struct prune *p, const struct event *e)
 		(void)event_send_pid1(e, c->facility, c->hostname, c->app_name);
 }
 
-static int add_hold(struct prune *p, const char *s, size_t n)
-{
-	char **v = realloc(p->hold, (p->nhold + 1) * sizeof(*p->hold));
-
-	if (!v)
-		return -ENOMEM;
-	p->hold = v;
-	if (!(v[p->nhold] = strndup(s, n)))
-		return -ENOMEM;
-	p->nhold++;
-	return 0;
-}
-
-/* The entries of text: separated by commas and blanks, "#" to the end of
- * a line a comment. */
-static int add_holds(struct prune *p, const char *text)
-{
-	const char *s = text;
-	int r;
-
-	while (*s) {
-		size_t n;
-
-		if (*s == '#') {
-			s += strcspn(s, "\n");
-			continue;
-		}
-		n = strcspn(s, ", \t\r\n#");
-		if (n && (r = add_hold(p, s, n)) < 0)
-			return r;
-		s += n;
-		if (*s && *s != '#')
-			s++;
-	}
-	return 0;
-}
-
-/* LegalHold= and LegalHoldFile= (a missing file holds nothing). */
+/* LegalHold= and LegalHoldFile=; a hold file that cannot be read stops
+ * the run. */
 static int load_holds(struct prune *p)
 {
-	char *buf;
-	ssize_t n;
+	int r = hold_load(&p->hold, p->cfg.legal_hold, p->cfg.legal_hold_file);
 
-	if (add_holds(p, p->cfg.legal_hold) < 0)
-		goto nomem;
-	if (!p->cfg.legal_hold_file[0])
-		return 0;
-	if (!(buf = malloc(HOLD_FILE_MAX)))
-		goto nomem;
-	n = io_read_file(p->cfg.legal_hold_file, buf, HOLD_FILE_MAX);
-	if (n >= 0 && add_holds(p, buf) < 0) {
-		free(buf);
-		goto nomem;
+	if (r == -ENOMEM) {
+		ctl_err("%s", strerror(ENOMEM));
+		return CTL_EXIT_ERROR;
 	}
-	free(buf);
-	if (n < 0 && n != -ENOENT) {
+	if (r < 0) {
 		ctl_err("prune: cannot read the legal hold file %s: %s; nothing pruned", p->cfg.legal_hold_file,
-			strerror((int)-n));
+			strerror(-r));
 		return CTL_EXIT_ERROR;
 	}
 	return 0;
-nomem:
-	ctl_err("%s", strerror(ENOMEM));
-	return CTL_EXIT_ERROR;
-}
-
-/* The entry of the hold list that names the session sid of user, or NULL. */
-static const char *held_by(const struct prune *p, const char *sid, size_t sid_len, const char *user)
-{
-	for (size_t i = 0; i < p->nhold; i++) {
-		const char *h = p->hold[i];
-		size_t n = strlen(h);
-
-		if ((n == sid_len || (n >= HOLD_PREFIX_MIN && n < sid_len)) && strncmp(h, sid, n) == 0)
-			return h;
-		if (user && strcmp(h, user) == 0)
-			return h;
-	}
-	return NULL;
 }
 
 /* Whether any file of the chain of file i holds a session on hold (its
  * header names a held sid or user). A file that cannot be read counts as
  * held: what was not checked is not deleted. */
-static enum hold chain_held(struct prune *p, size_t i)
+static enum held chain_held(struct prune *p, size_t i)
 {
 	size_t c = p->st.files[i].chain;
 
-	if (p->chain_hold[c] != HOLD_UNKNOWN)
+	if (p->chain_hold[c] != HELD_UNKNOWN)
 		return p->chain_hold[c];
-	p->chain_hold[c] = HOLD_NO;
-	for (size_t k = 0; k < p->st.nfiles && p->chain_hold[c] == HOLD_NO; k++) {
+	p->chain_hold[c] = HELD_NO;
+	for (size_t k = 0; k < p->st.nfiles && p->chain_hold[c] == HELD_NO; k++) {
 		struct reader r;
 		bool io = p->st.io_error;
 
@@ -192,7 +127,7 @@ static enum hold chain_held(struct prune *p, size_t i)
 			continue;
 		p->st.io_error = false;
 		if (reader_open(&r, &p->st, k, 0, 0) == 0) {
-			while (shardscan_next(&r.scan) == 1 && p->chain_hold[c] == HOLD_NO) {
+			while (shardscan_next(&r.scan) == 1 && p->chain_hold[c] == HELD_NO) {
 				struct shardscan *sc = &r.scan;
 				struct sessinfo si = { 0 };
 				const char *who;
@@ -201,16 +136,16 @@ static enum hold chain_held(struct prune *p, size_t i)
 				    sc->l.kind != SHARDREAD_HDR)
 					continue;
 				(void)sessinfo_hdr(&si, sc->m, sc->nm);
-				if ((who = held_by(p, sc->l.sid, sc->l.sid_len, si.user))) {
-					p->chain_hold[c] = HOLD_YES;
+				if ((who = hold_match(&p->hold, sc->l.sid, sc->l.sid_len, si.user))) {
+					p->chain_hold[c] = HELD_YES;
 					p->chain_why[c] = strdup(who);
 				}
 				sessinfo_free(&si);
 			}
 			reader_close(&r);
 		}
-		if (p->st.io_error && p->chain_hold[c] == HOLD_NO) {
-			p->chain_hold[c] = HOLD_YES;
+		if (p->st.io_error && p->chain_hold[c] == HELD_NO) {
+			p->chain_hold[c] = HELD_YES;
 			p->chain_why[c] = strdup("a file of its day could not be read");
 		}
 		p->st.io_error = io;
@@ -423,7 +358,7 @@ static void delete_one(struct prune *p, size_t i, const char *why)
 	char day[16], bytes[24], age[16];
 	struct event e;
 
-	if (chain_held(p, i) == HOLD_YES) {
+	if (chain_held(p, i) == HELD_YES) {
 		out_str(&p->o, "kept ");
 		out_safe_str(&p->o, f->path);
 		out_str(&p->o, ": legal hold (");
@@ -568,9 +503,7 @@ out_store:
 		free(p->chain_why[i]);
 	store_close(&p->st);
 out:
-	for (size_t i = 0; i < p->nhold; i++)
-		free(p->hold[i]);
-	free(p->hold);
+	hold_free(&p->hold);
 	free(p->live);
 	free(p->gone);
 	free(p->chain_hold);
