@@ -56,51 +56,70 @@ static const char keygen_usage[] =
 struct reveal {
 	struct out o;
 	bool json;
+	const char *sid; /* the session's */
 	uint8_t pk[SEALKEY_BYTES], sk[SEALKEY_BYTES];
 	uint8_t *line; /* the opened pieces of the current line */
 	size_t len;
+	double t;                        /* of its last piece */
+	bool pending;                    /* pieces of a line taken, its last one not yet */
 	bool bad;                        /* a piece of the current line did not open */
 	unsigned lines, opened, refused; /* escrowed lines, opened, not opened */
 };
 
-static void print_line(struct reveal *rv, const char *sid, double t)
+/* The line as one JSON object: sid, t, d, and raw when not UTF-8. */
+static void print_json(struct reveal *rv, size_t n)
 {
-	struct out *o = &rv->o;
+	struct json_object *j = json_object_new_object();
+	char ts[32], *raw = NULL;
+	const char *txt;
+
+	snprintf(ts, sizeof(ts), "%.6f", rv->t);
+	if (!j || jsonadd_str(j, "sid", rv->sid) < 0 ||
+	    jsonadd_value(j, "t", json_object_new_double_s(rv->t, ts)) < 0 ||
+	    jsonadd_value(j, "d", json_object_new_string_len((const char *)rv->line, (int)n)) < 0)
+		goto out;
+	if (utf8_valid_len(rv->line, n) != n) {
+		if (!(raw = malloc(B64_ENCODED_LEN(n) + 1)))
+			goto out;
+		raw[b64_encode(raw, rv->line, n)] = '\0';
+		if (jsonadd_str(j, "raw", raw) < 0)
+			goto out;
+	}
+	txt = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	out_json(&rv->o, txt, strlen(txt));
+	out_write(&rv->o, "\n", 1);
+out:
+	free(raw);
+	json_object_put(j);
+}
+
+/* The current line is complete (its last piece, or the end of the
+ * session's lines after a piece that said "more": a line a crash cut):
+ * printed if every piece opened, counted, wiped. */
+static void finish_line(struct reveal *rv)
+{
 	size_t n = rv->len;
 
-	if (!rv->json) {
+	rv->lines++;
+	if (rv->bad) {
+		rv->refused++;
+	} else if (rv->json) {
+		rv->opened++;
+		print_json(rv, n);
+	} else {
+		rv->opened++;
 		/* the Enter that ended it is not shown */
 		if (n && (rv->line[n - 1] == '\r' || rv->line[n - 1] == '\n'))
 			n--;
-		out_printf(o, "+%.3fs  ", t);
-		out_safe(o, (const char *)rv->line, n);
-		out_write(o, "\n", 1);
-		return;
+		out_printf(&rv->o, "+%.3fs  ", rv->t);
+		out_safe(&rv->o, (const char *)rv->line, n);
+		out_write(&rv->o, "\n", 1);
 	}
-	{
-		struct json_object *j = json_object_new_object();
-		char ts[32], *raw = NULL;
-		const char *txt;
-
-		snprintf(ts, sizeof(ts), "%.6f", t);
-		if (!j || jsonadd_str(j, "sid", sid) < 0 ||
-		    jsonadd_value(j, "t", json_object_new_double_s(t, ts)) < 0 ||
-		    jsonadd_value(j, "d", json_object_new_string_len((const char *)rv->line, (int)n)) < 0)
-			goto out;
-		if (utf8_valid_len(rv->line, n) != n) {
-			if (!(raw = malloc(B64_ENCODED_LEN(n) + 1)))
-				goto out;
-			raw[b64_encode(raw, rv->line, n)] = '\0';
-			if (jsonadd_str(j, "raw", raw) < 0)
-				goto out;
-		}
-		txt = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		out_json(o, txt, strlen(txt));
-		out_write(o, "\n", 1);
-out:
-		free(raw);
-		json_object_put(j);
-	}
+	if (rv->line)
+		sodium_memzero(rv->line, rv->len);
+	rv->len = 0;
+	rv->bad = false;
+	rv->pending = false;
 }
 
 /* One "esc" line of the session: its piece opened and added to the line;
@@ -112,6 +131,8 @@ static int take_piece(struct reveal *rv, const struct shardread_line *l)
 	ssize_t n = shardread_escrow(l, sealed, sizeof(sealed), &more);
 	size_t plain;
 
+	rv->t = l->t;
+	rv->pending = true;
 	if (n < (ssize_t)crypto_box_SEALBYTES) {
 		rv->bad = true; /* damaged: counted as not opened */
 	} else if (!rv->bad) {
@@ -127,19 +148,8 @@ static int take_piece(struct reveal *rv, const struct shardread_line *l)
 				rv->len += plain;
 		}
 	}
-	if (more)
-		return 0;
-	rv->lines++;
-	if (rv->bad) {
-		rv->refused++;
-	} else {
-		rv->opened++;
-		print_line(rv, l->sid, l->t);
-	}
-	if (rv->line)
-		sodium_memzero(rv->line, rv->len);
-	rv->len = 0;
-	rv->bad = false;
+	if (!more)
+		finish_line(rv);
 	return 0;
 }
 
@@ -223,6 +233,7 @@ int ctl_cmd_reveal(struct ctl *ctl, int argc, char **argv)
 		r = CTL_EXIT_ERROR;
 		goto out_sr;
 	}
+	rv.sid = sr.tg.sid;
 	while ((n = sessread_next(&sr, &l)) == 1 && !rv.o.err) {
 		if (l->kind == SHARDREAD_ESC && take_piece(&rv, l) < 0) {
 			ctl_err("%s", strerror(ENOMEM));
@@ -230,6 +241,8 @@ int ctl_cmd_reveal(struct ctl *ctl, int argc, char **argv)
 			break;
 		}
 	}
+	if (rv.pending && n >= 0)
+		finish_line(&rv);
 	if (out_close(&rv.o) < 0) {
 		ctl_err("writing: %s", strerror(-rv.o.err));
 		r = CTL_EXIT_ERROR;

@@ -113,6 +113,15 @@ class EscrowTest(unittest.TestCase):
         r = self.reveal(sid, os.path.join(KEYS, 'op', 'escrow.key'), '--json')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual([json.loads(x)['d'] for x in r.stdout.splitlines()], [secret + '\r'])
+        # a line a crash cut after its first piece: what was sealed is revealed
+        cut = os.path.join(h.tmpdir('srit-esc-cut-'), 'shards')
+        self.addCleanup(subprocess.run, ['rm', '-rf', os.path.dirname(cut)])
+        os.mkdir(cut, 0o700)
+        with open(os.path.join(cut, 'sessions-2026-01-01.jsonl'), 'wb') as f:
+            f.write(b''.join(raw for raw, o in lines if o and o.get('sid') == sid and o.get('esc') != esc[-1]['esc']))
+        r = h.ctl('reveal', '--dir', cut, '--key', os.path.join(KEYS, 'op', 'escrow.key'), '--json', sid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([json.loads(x)['d'] for x in r.stdout.splitlines()], [secret[:2048]])
 
     def test_terminal_controls_escaped(self):
         sid, _ = self.session('esc-ctl', 'a\x1b]0;pwned\x07b')
