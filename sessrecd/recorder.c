@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "escrow.h"
 #include "io.h"
 #include "log.h"
 #include "monoclock.h"
@@ -114,6 +115,7 @@ void recorder_flush_withheld(struct recording *rec)
 
 	if (!rec->withheld_pending)
 		return;
+	escrow_flush(rec); /* the sealed line goes just before its marker */
 	snprintf(text, sizeof(text), "input withheld: %llu bytes (echo off)",
 		 (unsigned long long)rec->withheld_pending);
 	rec->withheld_pending = 0;
@@ -130,6 +132,7 @@ void recorder_input(struct recording *rec, const uint8_t *p, size_t n, bool secr
 		rec->withheld_pending += n;
 		rec->st->withheld += n;
 		rec->sync->dirty = true;
+		escrow_add(rec, p, n);
 		/* One marker per withheld line: Enter ends what was typed. */
 		if (memchr(p, '\r', n) || memchr(p, '\n', n))
 			recorder_flush_withheld(rec);
@@ -241,6 +244,7 @@ int recorder_finish(struct recording *rec, const char *reason)
 
 void recorder_release(struct recording *rec)
 {
+	escrow_drop(rec);
 	recline_release(rec);
 }
 
