@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmdpolicy.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/sessrec/sessrecd.conf"
 #define CONFIG_DEFAULT_SHARD_DIR "/var/lib/sessrec"
 
@@ -40,6 +42,9 @@ struct sessrec_config {
 	/* [Shell] */
 	char shell[PATH_MAX]; /* Shell= the real shell when sessrec-shell is the login shell */
 	bool quiet;           /* Quiet= no notices to the user (honeypot) */
+	/* Sessions without a pty (sessrecd(8), "COMMAND SESSIONS") */
+	char notty_commands[CMDPOLICY_PATTERNS_MAX + 1]; /* [Daemon] NoTtyCommands= (empty: every command) */
+	bool transfer_metadata; /* [Recording] TransferContent=metadata (default content) */
 };
 
 void config_defaults(struct sessrec_config *c);

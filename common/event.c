@@ -34,6 +34,7 @@ static const struct {
 	[EVENT_RECORDING_RESUMED] = { "recording_resumed", "2d2645c4e2204f90830e4c24e3b4cd46", LOG_WARNING },
 	[EVENT_SESSION_TRUNCATED] = { "session_truncated", "6d4a6b01839141a28fe937fd2cab5b06", LOG_WARNING },
 	[EVENT_SHARD_DIR_UNSAFE] = { "shard_dir_unsafe", "46c73ccf1a984ee49ac2cec0546d7583", LOG_WARNING },
+	[EVENT_SESSION_REFUSED] = { "session_refused", "894b657f568948bc90a8c0971efb4362", LOG_WARNING },
 };
 
 static bool known(enum event_type t)

@@ -22,6 +22,7 @@ enum event_type {
 	EVENT_RECORDING_RESUMED,  /* ... and can again, behind a loss marker */
 	EVENT_SESSION_TRUNCATED,  /* a session reached SessionMaxBytes=: its output is no longer recorded */
 	EVENT_SHARD_DIR_UNSAFE,   /* the shard filesystem is one users can write (fill) */
+	EVENT_SESSION_REFUSED,    /* a pty-less command NoTtyCommands= does not allow was refused */
 	_EVENT_MAX,
 };
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cmdpolicy.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -28,7 +29,8 @@
 
 static bool live(enum session_phase p)
 {
-	return p == SESSION_OPEN || p == SESSION_RELAYING || p == SESSION_DRAINING || p == SESSION_FINISHING;
+	return p == SESSION_OPEN || p == SESSION_RELAYING || p == SESSION_DRAINING || p == SESSION_FINISHING ||
+	       p == SESSION_COMMAND;
 }
 
 static bool relaying(enum session_phase p)
@@ -88,6 +90,14 @@ static void relay_report(struct relay *r, enum relay_event ev, const char *reaso
 	set_phase(d, s, SESSION_DRAINING);
 }
 
+/* A command's pipes are done. */
+static void pipe_report(struct relaypipe *rp, const char *reason)
+{
+	struct session *s = rp->userdata;
+
+	session_end(s->d, s, reason);
+}
+
 static void emit_recorded(struct daemon *d, struct session *s, const char *reason);
 
 /* The recorder's news of a session's recording, as events (recevent.h). */
@@ -114,6 +124,7 @@ static void session_link(struct daemon *d, struct session *s, enum session_phase
 	s->d = d;
 	s->serial = ++d->next_serial;
 	relay_init(&s->relay, d, &s->st, &s->sync, &s->rec, relay_report, s);
+	relaypipe_init(&s->pipe, d, &s->st, &s->sync, &s->rec, pipe_report, s);
 	recorder_init(&s->rec, d, &s->st, &s->sync, s->serial);
 	s->rec.report = recording_news;
 	s->phase = SESSION_ENDED; /* counts as nothing until set_phase */
@@ -170,9 +181,12 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 void session_free(struct daemon *d, struct session *s)
 {
 	relay_stop(&s->relay);
+	relaypipe_stop(&s->pipe);
 	recorder_release(&s->rec);
 	if (s->closer)
 		s->closer->s = NULL;
+	if (s->drainer)
+		s->drainer->s = NULL;
 	dirty_remove(d, s);
 	set_phase(d, s, SESSION_ENDED);
 	if (s->prev)
@@ -346,17 +360,42 @@ int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why,
 	return 0;
 }
 
-void session_attach_command(struct daemon *d, struct session *s)
+int session_attach_command(struct daemon *d, struct session *s, int *fds, int cmd_fds[RELAYPIPE_NCHAN], char *why,
+			   size_t cap)
 {
+	bool meta = d->cfg.transfer_metadata && cmdpolicy_transfer(s->st.cmd) != CMDPOLICY_NOT_TRANSFER;
 	int r;
 
 	mark_start(s);
 	s->st.cap = d->cfg.session_cap;
-	if ((r = recorder_begin(&s->rec)) < 0)
+	if ((r = recorder_begin(&s->rec)) < 0) {
+		/* Nothing runs unrecorded: the shim falls back per its policy. */
 		log_line("session %s: cannot record the command in %s: %s", s->st.sid, d->cfg.shard_dir, strerror(-r));
-	else
-		recorder_finish(&s->rec, "command");
+		snprintf(why, cap, "cannot write recordings: %s", strerror(-r));
+		return r;
+	}
+	if ((r = relaypipe_take(&s->pipe, fds, cmd_fds, why, cap)) < 0) {
+		recorder_release(&s->rec);
+		return r;
+	}
 	set_phase(d, s, SESSION_COMMAND);
+	relaypipe_start(&s->pipe, meta);
+	return 0;
+}
+
+void session_refuse_command(struct daemon *d, struct session *s, const char *why)
+{
+	char text[320];
+
+	mark_start(s);
+	s->st.cap = d->cfg.session_cap;
+	if (recorder_begin(&s->rec) == 0) {
+		snprintf(text, sizeof(text), "refused: %s", why);
+		recorder_marker(&s->rec, text);
+		(void)recorder_finish(&s->rec, "refused");
+	}
+	s->ended_ms = mono_ms();
+	set_phase(d, s, SESSION_ENDED);
 }
 
 void session_attach_dry_run(struct session *s)
@@ -382,16 +421,21 @@ void session_resumed(struct daemon *d, struct session *s, bool held, bool state_
 
 void session_end(struct daemon *d, struct session *s, const char *reason)
 {
-	if (!relaying(s->phase))
+	bool command = s->phase == SESSION_COMMAND;
+
+	if (!relaying(s->phase) && !command)
 		return;
 	s->end_reason = reason;
 	relay_stop(&s->relay);
-	handoff_drop(&d->ho, s->st.sid);
+	relaypipe_stop(&s->pipe); /* a transfer's metadata markers before the end line */
+	if (!command)
+		handoff_drop(&d->ho, s->st.sid);
 	/* A loss still being counted delays the end line and this event
 	 * (recording_news, RECORDER_FINISHED). */
 	if (recorder_finish(&s->rec, reason) == 0)
 		emit_recorded(d, s, reason);
-	sessionfile_remove(d, &s->st);
+	if (!command)
+		sessionfile_remove(d, &s->st);
 	set_phase(d, s, SESSION_FINISHING);
 	s->ended_ms = mono_ms();
 	/* The answer to a waiting close, and the session's going, happen in
@@ -401,6 +445,8 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 
 void session_stop(struct daemon *d, struct session *s)
 {
+	if (s->phase == SESSION_COMMAND)
+		session_end(d, s, "shutdown");
 	if (!relaying(s->phase))
 		return;
 	relay_flush_once(&s->relay);
@@ -432,15 +478,39 @@ int session_wait_end(struct session *s, struct session_waiter *w, int64_t now)
 		return -EBUSY;
 	s->closer = w;
 	w->s = s;
-	relay_closing(&s->relay, now);
+	if (s->phase == SESSION_COMMAND)
+		relaypipe_closing(&s->pipe, now);
+	else
+		relay_closing(&s->relay, now);
+	return 0;
+}
+
+int session_wait_drained(struct session *s, struct session_waiter *w)
+{
+	if (s->drainer)
+		return -EBUSY;
+	s->drainer = w;
+	w->s = s;
 	return 0;
 }
 
 void session_unwait(struct session_waiter *w)
 {
-	if (w->s)
+	if (w->s && w->s->closer == w)
 		w->s->closer = NULL;
+	if (w->s && w->s->drainer == w)
+		w->s->drainer = NULL;
 	w->s = NULL;
+}
+
+/* The attach connection waiting for the end of s hears "drained". */
+static void answer_drained(struct session *s)
+{
+	struct session_waiter *w = s->drainer;
+
+	s->drainer = NULL;
+	w->s = NULL;
+	w->ended(w, s->st.sid, "recorded");
 }
 
 /* The close waiting for the end line of s hears "recorded". */
@@ -457,6 +527,8 @@ static void answer_close(struct session *s)
 static void finalize(struct daemon *d, struct session *s)
 {
 	dirty_remove(d, s);
+	if (s->drainer)
+		answer_drained(s);
 	if (!s->closer) {
 		set_phase(d, s, SESSION_ENDED);
 		return;
@@ -494,6 +566,8 @@ void session_writer_stopped(struct daemon *d)
 			continue;
 		if (s->closer)
 			answer_close(s);
+		if (s->drainer)
+			answer_drained(s);
 		s->rec.end_seq = 0;
 	}
 }
@@ -550,6 +624,8 @@ void session_tick(struct daemon *d, int64_t now, bool house)
 		next = s->next;
 		if (relaying(s->phase))
 			relay_tick(&s->relay, now);
+		else if (s->phase == SESSION_COMMAND)
+			relaypipe_tick(&s->pipe, now);
 		if (s->phase == SESSION_RELAYING &&
 		    (s->sync.urgent || (s->sync.dirty && now - s->sync.saved_ms >= SESSION_STATE_EVERY_MS)))
 			session_save(d, s);
