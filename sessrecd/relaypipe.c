@@ -4,6 +4,7 @@
  * watching its destination. Convention: 0 or -errno. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,12 +298,30 @@ void relaypipe_closing(struct relaypipe *rp, int64_t now)
 		rp->close_deadline_ms = now + RELAYPIPE_CLOSE_MS;
 }
 
+/* A destination with nothing to write is not watched (it would always
+ * be writable): whether its reader went is looked at on the tick. */
+static void check_readers(struct relaypipe *rp)
+{
+	for (int i = 0; i < RELAYPIPE_NCHAN; i++) {
+		struct relaypipe_chan *c = &rp->ch[i];
+		struct pollfd p = { .fd = c->dst, .events = POLLOUT };
+
+		if (c->dst >= 0 && c->len == 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
+			dst_gone(c);
+	}
+}
+
 void relaypipe_tick(struct relaypipe *rp, int64_t now)
 {
-	if (rp->running && rp->close_deadline_ms && now >= rp->close_deadline_ms) {
+	if (!rp->running)
+		return;
+	if (rp->close_deadline_ms && now >= rp->close_deadline_ms) {
 		rp->running = false;
 		rp->report(rp, "close");
+		return;
 	}
+	check_readers(rp);
+	after(rp);
 }
 
 /* One marker per direction of a transfer recorded as metadata. */

@@ -81,7 +81,8 @@ void relaypipe_update(struct relaypipe *rp);
 /* PAM closed the session: the command has RELAYPIPE_CLOSE_MS to finish. */
 void relaypipe_closing(struct relaypipe *rp, int64_t now);
 
-/* The close deadline. */
+/* The close deadline; readers on sshd's side that went while nothing was
+ * written to them. */
 void relaypipe_tick(struct relaypipe *rp, int64_t now);
 
 /* Stops: every fd unwatched and closed (the command sees EOF or EPIPE),
