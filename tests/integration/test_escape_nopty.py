@@ -8,6 +8,7 @@ TransferContent=metadata records scp and sftp as sizes and SHA-256s;
 NoTtyCommands= refuses other commands with one line. Everything runs in a
 private mount namespace."""
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -114,6 +115,25 @@ class Streams(Base):
         self.assertEqual(h.channel_bytes(lines, sid, 'e'), b'err\n')
         self.assertEqual(end['reason'], 'exit')
         self.assertEqual(end['bytes_out'], 8)
+
+    def test_readers_take_stderr(self):
+        """show counts the e channel, export (asciicast v2 has no stderr)
+        and play give it as output, grep finds it."""
+        r, sid = self.ssh('echo to-out; echo to-err-$((6*7)) >&2')
+        self.assertEqual(r.stderr, b'to-err-42\n')
+        self.ended(sid)
+        r = h.ctl('show', sid, '--dir', self.d.shards)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, rb'\n  Stderr    10 bytes recorded in 1 event\n')
+        r = h.ctl('export', sid, '--dir', self.d.shards, '--format', 'asciicast')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = [json.loads(x) for x in r.stdout.splitlines()[1:]]
+        self.assertEqual([(e[1], e[2]) for e in events], [('o', 'to-out\n'), ('o', 'to-err-42\n')])
+        r = h.ctl('export', sid, '--dir', self.d.shards, '--format', 'raw')
+        self.assertEqual(r.stdout, b'to-out\nto-err-42\n')
+        r = h.ctl('grep', 'to-err-42', '--dir', self.d.shards)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, rb'^%s  \+[0-9.]+s  e  to-err-42\n$' % sid[:8].encode())
 
     def test_stdin_counted(self):
         data = b'0123456789' * 10000
