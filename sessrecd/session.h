@@ -28,6 +28,7 @@
  *   OPEN, DRYRUN, ENDED, UNATTACHED --op close, expiry
  *        (session_tick)--> (freed)
  *
+ * The lookups, counts, phase names and event params are in sessionreg.c.
  * Convention: 0 or -errno; lookups return NULL when nothing matches. */
 #pragma once
 #include <stdbool.h>
