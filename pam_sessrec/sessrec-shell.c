@@ -260,6 +260,35 @@ static void exit_like(int status)
 	exit(128 + sig);
 }
 
+/* fork(), the child's end waited for with the default SIGCHLD; a failure
+ * ends the login. */
+static pid_t fork_child(void)
+{
+	pid_t pid;
+
+	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sessrec: cannot fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	return pid;
+}
+
+/* The status of our child pid once it ended. */
+static int wait_child(pid_t pid)
+{
+	int status;
+	pid_t w;
+
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		exit(1);
+	return status;
+}
+
 /* The attach of a command without a terminal, with our stdin, stdout and
  * stderr (sshd's pipes). 0 with the command's three pipe ends in cmd and
  * the connection (for "drained") in *sock, or dry_run; -1 with a reason.
@@ -309,7 +338,7 @@ static void run_command(struct shim *sh, const char *token)
 	char reason[512];
 	bool dry_run;
 	int cmd[3], sock = -1, status, null;
-	pid_t pid, w;
+	pid_t pid;
 
 	if (attach_command(sh, token, cmd, &sock, &dry_run, reason, sizeof(reason)) < 0)
 		policy_fail(sh, reason);
@@ -318,12 +347,7 @@ static void run_command(struct shim *sh, const char *token)
 	/* Nobody of the user's may take over the process that holds the
 	 * daemon's connection. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	signal(SIGCHLD, SIG_DFL);
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "sessrec: cannot fork: %s\n", strerror(errno));
-		exit(1);
-	}
+	pid = fork_child();
 	if (pid == 0) {
 		for (int i = 0; i < 3; i++)
 			if (dup2(cmd[i], i) < 0)
@@ -339,11 +363,7 @@ static void run_command(struct shim *sh, const char *token)
 	}
 	if (null > 2)
 		close(null);
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		exit(1);
+	status = wait_child(pid);
 	/* EOF instead (the daemon went away): nothing more to wait for. */
 	(void)protoclient_wait_drained(sock);
 	close(sock);
@@ -380,15 +400,10 @@ static void wait_drained(const struct termios *raw)
  * modes while sessrecd relays, NULL when their restoring cannot be seen. */
 static void fork_shell(struct shim *sh, int slave, const struct termios *raw)
 {
-	pid_t pid, w;
+	pid_t pid;
 	int status, r;
 
-	signal(SIGCHLD, SIG_DFL);
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "sessrec: cannot fork: %s\n", strerror(errno));
-		exit(1);
-	}
+	pid = fork_child();
 	if (pid == 0) {
 		r = ptyswitch_child(slave);
 		if (r < 0) {
@@ -402,11 +417,7 @@ static void fork_shell(struct shim *sh, int slave, const struct termios *raw)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		exit(1);
+	status = wait_child(pid);
 	if (raw)
 		wait_drained(raw);
 	exit_like(status);
