@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -51,8 +52,26 @@ def tearDownModule():
     ph.tear_down(SSHD, D, T)
 
 
+def raw_lines(daemon, needle=None):
+    """The shard lines (bytes) holding needle: the 50 MB transfers make
+    shards of hundreds of MB, parsed only where a test looks."""
+    out = []
+    if not os.path.isdir(daemon.shards):
+        return out
+    for f in sorted(os.listdir(daemon.shards)):
+        if f.endswith('.jsonl'):
+            with open(os.path.join(daemon.shards, f), 'rb') as fh:
+                out += [raw for raw in fh if needle is None or needle in raw]
+    return out
+
+
+def user_sids(daemon):
+    hdrs = (json.loads(raw) for raw in raw_lines(daemon, b'"hdr":'))
+    return [o['sid'] for o in hdrs if o.get('meta', {}).get('user') == USER]
+
+
 def new_sids(daemon, before):
-    return [s for s in ph.sids_of_user(daemon, USER) if s not in before]
+    return [s for s in user_sids(daemon) if s not in before]
 
 
 def markers(lines, sid):
@@ -72,21 +91,28 @@ class Base(unittest.TestCase):
 
     def ssh(self, cmd, stdin=b'', timeout=120):
         """ssh -T host cmd; the one new session it made and its end line."""
-        before = ph.sids_of_user(self.d, USER)
+        before = user_sids(self.d)
         r = SSHD.run(USER, cmd, stdin=stdin, timeout=timeout)
         sids = new_sids(self.d, before)
         self.assertEqual(len(sids), 1, 'sessions: %s' % sids)
         return r, sids[0]
 
     def ended(self, sid):
-        end = self.d.wait_end(sid, 30)
-        self.assertIsNotNone(end, 'no end line for %s: %s' % (sid, self.d.output()[-1500:]))
-        lines = self.d.lines()
+        """The session's lines once its end line is there (the client
+        returns after it: the shim waits for "drained"), checked sane."""
+        lines = []
+        for _ in range(100):
+            lines = [(raw, json.loads(raw)) for raw in raw_lines(self.d, sid.encode())]
+            if any('end' in o for _, o in lines):
+                break
+            time.sleep(0.2)
         h.check_shard_sane(self, lines)
-        return lines, end['end']
+        ends = [o['end'] for _, o in lines if 'end' in o]
+        self.assertEqual(len(ends), 1, 'no end line for %s: %s' % (sid, self.d.output()[-1500:]))
+        return lines, ends[0]
 
     def transfer(self, prog, args, timeout=180):
-        before = ph.sids_of_user(self.d, USER)
+        before = user_sids(self.d)
         r = subprocess.run(SSHD.client_argv(USER, prog=prog) + args, capture_output=True, env=ph.CLIENT_ENV,
                            timeout=timeout)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -208,7 +234,7 @@ class Transfers(Base):
         for off in range(0, len(data) - 8192, 32768):
             self.assertIn(data[off:off + 8192], i)
             self.assertIn(data[off:off + 8192], o)
-        hdr = ph.header(self.d, sid)
+        hdr = [o for _, o in lines if 'hdr' in o][0]
         self.assertIn('sftp-server', hdr['meta'].get('cmd', ''))
 
 
