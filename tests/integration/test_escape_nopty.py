@@ -188,6 +188,44 @@ class Streams(Base):
         self.assertEqual(r.returncode, 255, r.stderr)
         self.ended(sid)
 
+    def test_command_holds_only_the_daemons_pipes(self):
+        """The command runs with fds 0-2 only, pipes of the daemon's (not
+        sshd's); its parent, the shim, cannot be looked into (it holds
+        the daemon's connection)."""
+        r, sid = self.ssh('ls /proc/self/fd; stat -L -c %F /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2; '
+                          'ls /proc/$PPID/fd 2>&1 >/dev/null | sed "s/.*: //"')
+        self.assertEqual(r.stdout, b'0\n1\n2\n3\nfifo\nfifo\nfifo\nPermission denied\n', r.stderr)
+        self.ended(sid)
+
+    def test_daemon_stop_ends_command_recorded(self):
+        """A command session does not outlive its daemon unrecorded: a stop
+        ends it (end line, reason shutdown) and the command sees EOF."""
+        R = h.Daemon()
+        self.addCleanup(R.cleanup)
+        SSHD.pam.set(line(R))
+        p = subprocess.Popen(SSHD.client_argv(USER, 'cat; echo cat-saw-eof >&2', tty=False), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ph.CLIENT_ENV)
+        h.register(p.pid, 'ssh')
+        try:
+            p.stdin.write(b'before-stop\n')
+            p.stdin.flush()
+            self.assertEqual(p.stdout.readline(), b'before-stop\n')
+            sids = R.wait_event('session_command')
+            self.assertEqual(len(sids), 1)
+            sid = sids[0]['sd']['relay@55555']['sid']
+            self.assertEqual(R.stop(), 0)
+            p.wait(30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            for f in (p.stdout, p.stderr):
+                f.close()
+        end = [json.loads(raw) for raw in raw_lines(R, sid.encode()) if b'"end":' in raw]
+        self.assertEqual([e['end']['reason'] for e in end], ['shutdown'])
+        self.assertEqual(h.channel_bytes([(None, json.loads(x)) for x in raw_lines(R, sid.encode())], sid, 'i'),
+                         b'before-stop\n')
+
     def test_terminal_made_inside_is_recorded(self):
         """The escape of the issue: a pty made by the user inside a
         pty-less session. What the hidden shell printed is recorded."""
