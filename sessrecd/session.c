@@ -299,14 +299,18 @@ int session_attach_command(struct daemon *d, struct session *s, int *fds, int cm
 
 	mark_start(s);
 	s->st.cap = d->cfg.session_cap;
+	if ((r = relaypipe_take(&s->pipe, fds, cmd_fds, why, cap)) < 0)
+		return r;
 	if ((r = recorder_begin(&s->rec)) < 0) {
-		/* Nothing runs unrecorded: the shim falls back per its policy. */
+		/* Nothing runs unrecorded: the shim falls back per its policy
+		 * (on its own copies of sshd's pipes). */
 		log_line("session %s: cannot record the command in %s: %s", s->st.sid, d->cfg.shard_dir, strerror(-r));
 		snprintf(why, cap, "cannot write recordings: %s", strerror(-r));
-		return r;
-	}
-	if ((r = relaypipe_take(&s->pipe, fds, cmd_fds, why, cap)) < 0) {
-		recorder_release(&s->rec);
+		relaypipe_stop(&s->pipe);
+		for (int i = 0; i < RELAYPIPE_NCHAN; i++) {
+			close(cmd_fds[i]);
+			cmd_fds[i] = -1;
+		}
 		return r;
 	}
 	set_phase(d, s, SESSION_COMMAND);

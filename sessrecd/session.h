@@ -139,8 +139,8 @@ int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why,
  * (sshd's stdin, stdout, stderr; set to -1 once taken) are relayed through
  * three pipes whose command ends go into cmd_fds (the caller sends and
  * closes them), and recorded ("i", "o", "e"; a transfer as metadata under
- * TransferContent=metadata). On failure s stays OPEN, nothing is taken and
- * why says what failed. */
+ * TransferContent=metadata). On failure s stays OPEN and why says what
+ * failed (fds taken by then are closed: the shim keeps its own copies). */
 int session_attach_command(struct daemon *d, struct session *s, int *fds, int cmd_fds[RELAYPIPE_NCHAN], char *why,
 			   size_t cap);
 
