@@ -24,7 +24,8 @@
  *   FINISHING --writer wrote the end line (session_writer_progress)-->
  *        ENDED, or freed when a close waits (it is answered "recorded")
  *   OPEN --TokenTimeoutSec passed without an attach (session_tick): the
- *        session_unattached alert at once--> UNATTACHED
+ *        session_unattached alert at once--> UNATTACHED (under fail=closed
+ *        its login is ended too: enforce.h)
  *   OPEN, DRYRUN, ENDED, UNATTACHED --op close, expiry
  *        (session_tick)--> (freed)
  *
@@ -35,6 +36,7 @@
 #include <stdint.h>
 
 #include "daemon.h"
+#include "enforce.h"
 #include "event.h"
 #include "proto.h"
 #include "recorder.h"
@@ -84,6 +86,7 @@ struct session {
 	struct relay relay;
 	struct recording rec;
 	struct session_waiter *closer; /* a close request waiting for the end */
+	struct enforce enforce;        /* fail=closed: its login being ended (enforce.h) */
 	struct relaypipe pipe;          /* COMMAND: the command's three pipes */
 	struct session_waiter *drainer; /* the attach connection waiting for "drained" */
 };
