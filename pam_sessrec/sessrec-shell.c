@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "io.h"
 #include "proto.h"
 #include "protoclient.h"
 #include "ptyswitch.h"
@@ -289,12 +290,8 @@ static pid_t fork_child(void)
 static int wait_child(pid_t pid)
 {
 	int status;
-	pid_t w;
 
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
+	if (io_waitpid(pid, &status) < 0)
 		exit(1);
 	return status;
 }

@@ -15,39 +15,29 @@
 #include <unistd.h>
 
 #include "b64.h"
-#include "daemon.h"
-#include "memsink.h"
-#include "monoclock.h"
-#include "session.h"
+#include "sessrig.h"
 #include "testutil.h"
 
-struct rig {
-	struct daemon *d;
-	struct memsink m;
-	char dir[64];
+/* sessrig's daemon, with a command session on pipes. */
+struct prig {
+	struct rig base;
+	struct daemon *d; /* base.d */
+	struct memsink *mp;
 	struct session *s;
 	int sshd_in, sshd_out, sshd_err; /* sshd's ends: it writes stdin, reads stdout and stderr */
 	int cmd[3];                      /* the command's ends the reply carries */
 };
 
-static void rig_init(struct rig *r, const char *cmd, bool metadata)
+static void prig_init(struct prig *r, const char *cmd, bool metadata)
 {
 	int in[2], out[2], err[2], fds[3];
 	char why[256] = "";
 
 	memset(r, 0, sizeof(*r));
-	r->d = calloc(1, sizeof(*r->d));
-	ck_assert_ptr_nonnull(r->d);
-	config_defaults(&r->d->cfg);
+	rig_init(&r->base);
+	r->d = r->base.d;
+	r->mp = &r->base.m;
 	r->d->cfg.transfer_metadata = metadata;
-	snprintf(r->dir, sizeof(r->dir), "/tmp/test_sessrecd_relaypipe.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(r->dir));
-	snprintf(r->d->cfg.shard_dir, sizeof(r->d->cfg.shard_dir), "%s", r->dir);
-	ck_assert_int_eq(loop_init(&r->d->loop), 0);
-	r->d->ho.keeper_fd = -1;
-	memsink_init(&r->m);
-	r->d->emitter = &r->m.emitter;
-	r->d->sink = &r->m.sink;
 	r->s = session_new(r->d);
 	ck_assert_ptr_nonnull(r->s);
 	strcpy(r->s->st.user, "alice");
@@ -79,41 +69,24 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void rig_fini(struct rig *r)
+static void prig_fini(struct prig *r)
 {
-	char cmd[128];
-
-	while (r->d->sessions)
-		session_free(r->d, r->d->sessions);
-	recorder_close_all(r->d);
-	loop_fini(&r->d->loop);
-	memsink_free(&r->m);
-	free(r->d);
+	rig_fini(&r->base);
 	close_fd(&r->sshd_in);
 	close_fd(&r->sshd_out);
 	close_fd(&r->sshd_err);
 	for (int i = 0; i < 3; i++)
 		close_fd(&r->cmd[i]);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
-static void pump(struct rig *r)
+static void pump(struct prig *r)
 {
 	for (int i = 0; i < 20; i++)
 		(void)loop_run_once(&r->d->loop, 0);
 }
 
-#define RUN_UNTIL(r, cond)                                                \
-	do {                                                              \
-		int64_t end_ = mono_ms() + 5000;                          \
-		while (!(cond) && mono_ms() < end_)                       \
-			(void)loop_run_once(&(r)->d->loop, 50);           \
-		ck_assert_msg((cond), "timed out waiting for %s", #cond); \
-	} while (0)
-
 /* Reads exactly n bytes from fd (blocking), running the loop meanwhile. */
-static void read_exact(struct rig *r, int fd, uint8_t *buf, size_t n)
+static void read_exact(struct prig *r, int fd, uint8_t *buf, size_t n)
 {
 	size_t have = 0;
 	int64_t end = mono_ms() + 5000;
@@ -133,20 +106,20 @@ static void read_exact(struct rig *r, int fd, uint8_t *buf, size_t n)
 }
 
 /* The bytes of channel ch the sink holds (raw wins over d). */
-static size_t recorded(const struct rig *r, char ch, uint8_t *out, size_t cap)
+static size_t recorded(const struct prig *r, char ch, uint8_t *out, size_t cap)
 {
 	char want[16];
 	size_t n = 0;
 
 	snprintf(want, sizeof(want), "\"ch\":\"%c\"", ch);
-	for (size_t i = 0; i < r->m.nlines; i++) {
+	for (size_t i = 0; i < r->mp->nlines; i++) {
 		struct json_object *o, *v;
 		const char *s;
 		ssize_t k;
 
-		if (!strstr(r->m.lines[i], want))
+		if (!strstr(r->mp->lines[i], want))
 			continue;
-		o = json_tokener_parse(r->m.lines[i]);
+		o = json_tokener_parse(r->mp->lines[i]);
 		ck_assert_ptr_nonnull(o);
 		if (json_object_object_get_ex(o, "raw", &v)) {
 			s = json_object_get_string(v);
@@ -167,11 +140,11 @@ static size_t recorded(const struct rig *r, char ch, uint8_t *out, size_t cap)
 
 START_TEST(test_both_ways_and_eof)
 {
-	struct rig r;
+	struct prig r;
 	uint8_t buf[64], rec[256];
 	ssize_t n;
 
-	rig_init(&r, "sort", false);
+	prig_init(&r, "sort", false);
 	ck_assert_int_eq(write(r.cmd[1], "out\n", 4), 4);
 	ck_assert_int_eq(write(r.cmd[2], "err\n", 4), 4);
 	ck_assert_int_eq(write(r.sshd_in, "in\n", 3), 3);
@@ -199,9 +172,9 @@ START_TEST(test_both_ways_and_eof)
 	ck_assert_uint_eq(recorded(&r, 'e', rec, sizeof(rec)), 4);
 	ck_assert_mem_eq(rec, "err\n", 4);
 	ck_assert_uint_eq(recorded(&r, 'i', rec, sizeof(rec)), 3);
-	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "\"bytes_out\":8,\"bytes_in\":3"));
-	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "\"reason\":\"exit\""));
-	rig_fini(&r);
+	ck_assert_ptr_nonnull(memsink_line(r.mp, NULL, "\"bytes_out\":8,\"bytes_in\":3"));
+	ck_assert_ptr_nonnull(memsink_line(r.mp, NULL, "\"reason\":\"exit\""));
+	prig_fini(&r);
 }
 END_TEST
 
@@ -209,12 +182,12 @@ END_TEST
  * buffer, and the command's writes block once the pipes are full too. */
 START_TEST(test_backpressure_is_bounded)
 {
-	struct rig r;
+	struct prig r;
 	static uint8_t chunk[4096], got[4 << 20];
 	size_t written = 0, pipes;
 	int cap_cmd, cap_sshd;
 
-	rig_init(&r, "yes", false);
+	prig_init(&r, "yes", false);
 	cap_cmd = fcntl(r.cmd[1], F_GETPIPE_SZ);
 	cap_sshd = fcntl(r.sshd_out, F_GETPIPE_SZ);
 	ck_assert_int_gt(cap_cmd, 0);
@@ -243,19 +216,19 @@ START_TEST(test_backpressure_is_bounded)
 	for (size_t i = 0; i < written; i++)
 		REQUIRE(got[i] == chunk[i % sizeof(chunk)]);
 	ck_assert_uint_eq(r.s->st.bytes_out, written);
-	rig_fini(&r);
+	prig_fini(&r);
 }
 END_TEST
 
 START_TEST(test_binary_lossless)
 {
-	struct rig r;
+	struct prig r;
 	static uint8_t data[70000], got[70000], rec[70000];
 
 	randombytes_buf(data, sizeof(data));
 	for (int i = 0; i < 256; i++)
 		data[i] = (uint8_t)i;
-	rig_init(&r, "cat", false);
+	prig_init(&r, "cat", false);
 	ck_assert_int_eq(write(r.sshd_in, data, 60000), 60000); /* within the pipe and the buffer */
 	read_exact(&r, r.cmd[0], got, 60000);
 	ck_assert_mem_eq(got, data, 60000);
@@ -265,19 +238,19 @@ START_TEST(test_binary_lossless)
 	RUN_UNTIL(&r, r.s->phase == SESSION_FINISHING);
 	ck_assert_uint_eq(recorded(&r, 'i', rec, sizeof(rec)), 60000);
 	ck_assert_mem_eq(rec, data, 60000);
-	rig_fini(&r);
+	prig_fini(&r);
 }
 END_TEST
 
 START_TEST(test_transfer_metadata)
 {
-	struct rig r;
+	struct prig r;
 	static uint8_t data[50000], got[50000];
 	unsigned char sum[crypto_hash_sha256_BYTES];
 	char hex[crypto_hash_sha256_BYTES * 2 + 1], want[200];
 
 	randombytes_buf(data, sizeof(data));
-	rig_init(&r, "scp -t /tmp", true);
+	prig_init(&r, "scp -t /tmp", true);
 	ck_assert(r.s->pipe.metadata);
 	ck_assert_int_eq(write(r.sshd_in, data, sizeof(data)), (ssize_t)sizeof(data));
 	read_exact(&r, r.cmd[0], got, sizeof(got));
@@ -286,18 +259,18 @@ START_TEST(test_transfer_metadata)
 	close_fd(&r.cmd[1]);
 	close_fd(&r.cmd[2]);
 	RUN_UNTIL(&r, r.s->phase == SESSION_FINISHING);
-	ck_assert_ptr_null(memsink_line(&r.m, NULL, "\"ch\":\"i\""));
-	ck_assert_ptr_null(memsink_line(&r.m, NULL, "\"ch\":\"o\""));
-	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "\"ch\":\"e\",\"d\":\"scp: warning\\n\""));
+	ck_assert_ptr_null(memsink_line(r.mp, NULL, "\"ch\":\"i\""));
+	ck_assert_ptr_null(memsink_line(r.mp, NULL, "\"ch\":\"o\""));
+	ck_assert_ptr_nonnull(memsink_line(r.mp, NULL, "\"ch\":\"e\",\"d\":\"scp: warning\\n\""));
 	crypto_hash_sha256(sum, data, sizeof(data));
 	sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
 	snprintf(want, sizeof(want), "\"d\":\"transfer stdin: 50000 bytes, sha256 %s\"", hex);
-	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, want));
+	ck_assert_ptr_nonnull(memsink_line(r.mp, NULL, want));
 	crypto_hash_sha256(sum, (const uint8_t *)"", 1);
 	sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
 	snprintf(want, sizeof(want), "\"d\":\"transfer stdout: 1 bytes, sha256 %s\"", hex);
-	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, want));
-	rig_fini(&r);
+	ck_assert_ptr_nonnull(memsink_line(r.mp, NULL, want));
+	prig_fini(&r);
 }
 END_TEST
 
@@ -305,10 +278,10 @@ END_TEST
  * as it would without the relay, and the session ends as a hangup. */
 START_TEST(test_reader_gone)
 {
-	struct rig r;
+	struct prig r;
 	ssize_t w = 0;
 
-	rig_init(&r, "yes", false);
+	prig_init(&r, "yes", false);
 	close_fd(&r.sshd_out);
 	close_fd(&r.sshd_err);
 	signal(SIGPIPE, SIG_IGN);
@@ -325,8 +298,8 @@ START_TEST(test_reader_gone)
 		session_tick(r.d, mono_ms(), false);
 	}
 	ck_assert_int_eq(r.s->phase, SESSION_FINISHING);
-	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "\"reason\":\"hangup\""));
-	rig_fini(&r);
+	ck_assert_ptr_nonnull(memsink_line(r.mp, NULL, "\"reason\":\"hangup\""));
+	prig_fini(&r);
 }
 END_TEST
 
