@@ -20,7 +20,7 @@
 #define CONFIG_FILE_MAX (64 * 1024)
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-enum kind { K_PATH, K_SOCKET, K_PROCNAME, K_UINT, K_BOOL, K_SIZE, K_TARGETS, K_HOST, K_APPNAME, K_FACILITY, K_TEXT };
+enum kind { K_PATH, K_SOCKET, K_PROCNAME, K_UINT, K_BOOL, K_SIZE, K_TARGETS, K_HOST, K_APPNAME, K_FACILITY, K_TEXT, K_PATTERNS, K_TRANSFER };
 
 struct key {
 	const char *section;
@@ -60,6 +60,9 @@ static const struct key keys[] = {
 	{ "Retention", "MaxStoreSize", K_SIZE, F(max_store_size), 0, 0 },
 	{ "Retention", "LegalHold", K_TEXT, F(legal_hold), 0, 0 },
 	{ "Retention", "LegalHoldFile", K_PATH, F(legal_hold_file), 1, 0 },
+	/* Sessions without a pty */
+	{ "Daemon", "NoTtyCommands", K_PATTERNS, F(notty_commands), 0, 0 },
+	{ "Recording", "TransferContent", K_TRANSFER, F(transfer_metadata), 0, 0 },
 };
 
 static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell", "Retention" };
@@ -341,6 +344,19 @@ static const char *apply(struct sessrec_config *c, const struct key *k, const ch
 		if (!ascii_ok(v, 0x20, k->size - 1, true))
 			return "expected printable ASCII characters";
 		break;
+	case K_PATTERNS:
+		if (!cmdpolicy_patterns_valid(v))
+			return "expected command name patterns (letters, digits, . _ + - * ? [ ] !) separated by "
+			       "spaces, at most 190 characters";
+		break;
+	case K_TRANSFER: {
+		bool meta = strcmp(v, "metadata") == 0;
+
+		if (!meta && strcmp(v, "content") != 0)
+			return "expected content or metadata";
+		memcpy(field, &meta, sizeof(meta));
+		return NULL;
+	}
 	}
 	/* The string kinds: checked above to fit. */
 	memcpy(field, v, strlen(v) + 1);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmdpolicy.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/sessrec/sessrecd.conf"
 #define CONFIG_DEFAULT_SHARD_DIR "/var/lib/sessrec"
 #define CONFIG_DEFAULT_LEGAL_HOLD "/etc/sessrec/legal-hold"
@@ -49,6 +51,9 @@ struct sessrec_config {
 	uint64_t max_store_size;        /* MaxStoreSize= (0: no cap) */
 	char legal_hold[192];           /* LegalHold= sids or user names, comma or space separated */
 	char legal_hold_file[PATH_MAX]; /* LegalHoldFile= (/etc/sessrec/legal-hold; missing: none) */
+	/* Sessions without a pty (sessrecd(8), "COMMAND SESSIONS") */
+	char notty_commands[CMDPOLICY_PATTERNS_MAX + 1]; /* [Daemon] NoTtyCommands= (empty: every command) */
+	bool transfer_metadata; /* [Recording] TransferContent=metadata (default content) */
 };
 
 void config_defaults(struct sessrec_config *c);

@@ -44,6 +44,7 @@ static const struct {
 	[EVENT_DEPLOYMENT_ERROR] = { "deployment_error", "29ec8db0d5ab4a8498737b5acfa990fe", LOG_ALERT },
 	[EVENT_SHARD_COMPRESSED] = { "shard_compressed", "f0c9a4d6ec3d4766a6b3e9e6d23835d6", LOG_INFO },
 	[EVENT_SHARD_DELETED] = { "shard_deleted", "de15f4bf178e4d59ba9e7dcdd4130ced", LOG_NOTICE },
+	[EVENT_SESSION_REFUSED] = { "session_refused", "894b657f568948bc90a8c0971efb4362", LOG_WARNING },
 };
 
 static bool known(enum event_type t)

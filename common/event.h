@@ -28,6 +28,7 @@ enum event_type {
 	/* retention (sessrecctl prune) */
 	EVENT_SHARD_COMPRESSED, /* a shard past CompressAfterDays= was gzipped */
 	EVENT_SHARD_DELETED,    /* a shard past KeepDays= or over MaxStoreSize= was deleted */
+	EVENT_SESSION_REFUSED,    /* a pty-less command NoTtyCommands= does not allow was refused */
 	_EVENT_MAX,
 };
 

@@ -109,6 +109,14 @@ void recorder_output(struct recording *rec, const uint8_t *p, size_t n)
 	}
 }
 
+void recorder_stderr(struct recording *rec, const uint8_t *p, size_t n)
+{
+	if (recording(rec) && !rec->st->truncated) {
+		(void)shard_encode_event(&rec->carry_e, rec->st->sid, recline_elapsed(rec), 'e', p, n, out_sink, rec);
+		recline_hand_over(rec->d);
+	}
+}
+
 void recorder_flush_withheld(struct recording *rec)
 {
 	char text[96];
@@ -229,6 +237,8 @@ int recorder_finish(struct recording *rec, const char *reason)
 	if (recording(rec)) {
 		if (!st->truncated)
 			(void)shard_encode_flush(&rec->carry_o, st->sid, t, 'o', out_sink, rec);
+		if (!st->truncated)
+			(void)shard_encode_flush(&rec->carry_e, st->sid, t, 'e', out_sink, rec);
 		(void)shard_encode_flush(&rec->carry_i, st->sid, t, 'i', in_sink, rec);
 	}
 	recorder_flush_withheld(rec);

@@ -119,6 +119,8 @@ static void check_disk(struct daemon *d)
 	for (struct session *s = d->sessions; s; s = s->next)
 		if (s->phase == SESSION_RELAYING)
 			relay_update(&s->relay);
+		else if (s->phase == SESSION_COMMAND)
+			relaypipe_update(&s->pipe);
 }
 
 static void writer_cb(struct loop_io *io, uint32_t ev)
