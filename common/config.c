@@ -52,6 +52,8 @@ static const struct key keys[] = {
 	{ "Syslog", "Facility", K_FACILITY, F(facility), 0, 0 },
 	{ "Shell", "Shell", K_PATH, F(shell), 0, 0 },
 	{ "Shell", "Quiet", K_BOOL, F(quiet), 0, 0 },
+	/* the terminal taken (issue 10, items 1 and 3) */
+	{ "Shell", "DrainWaitSec", K_UINT, F(drain_wait), 1, 600 },
 };
 
 static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell" };
@@ -126,6 +128,8 @@ void config_defaults(struct sessrec_config *c)
 	c->facility = LOG_LOCAL0;
 	strcpy(c->shell, "/bin/bash");
 	c->quiet = false;
+	/* the terminal taken (issue 10, items 1 and 3) */
+	c->drain_wait = 10;
 }
 
 int config_parse_size(const char *s, uint64_t *out)

@@ -40,6 +40,8 @@ struct sessrec_config {
 	/* [Shell] */
 	char shell[PATH_MAX]; /* Shell= the real shell when sessrec-shell is the login shell */
 	bool quiet;           /* Quiet= no notices to the user (honeypot) */
+	/* the terminal taken (issue 10, items 1 and 3) */
+	unsigned drain_wait; /* [Shell] DrainWaitSec= (10, 1..600): the shim's wait for "drained" */
 };
 
 void config_defaults(struct sessrec_config *c);

@@ -171,7 +171,7 @@ int protoclient_call(const struct protoclient *c, struct json_object *req, const
 	bool ok = false;
 	int sock, r;
 
-	*rep = (struct protoclient_reply){ .msg = NULL };
+	*rep = (struct protoclient_reply){ .msg = NULL, .sock = -1 };
 	if (!req)
 		return -ENOMEM;
 	sock = connect_as(c, path, left_ms(deadline));
@@ -179,7 +179,10 @@ int protoclient_call(const struct protoclient *c, struct json_object *req, const
 		return sock;
 	rep->reached = true;
 	r = exchange(sock, deadline, req, fds, nfds, maxrfds, rep, &ok);
-	close(sock);
+	if (r == 0 && ok && c->keep)
+		rep->sock = sock;
+	else
+		close(sock);
 	if (r < 0)
 		return r;
 	if (!ok) {
@@ -199,6 +202,33 @@ void protoclient_reply_free(struct protoclient_reply *rep)
 	for (size_t i = 0; i < rep->nfds; i++)
 		close(rep->fds[i]);
 	rep->nfds = 0;
+	if (rep->sock >= 0)
+		close(rep->sock);
+	rep->sock = -1;
+}
+
+int protoclient_wait_drained(int sock, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms > 0 ? timeout_ms : -1);
+	struct json_object *msg = NULL;
+	const char *op, *status;
+	int fds[FDPASS_MAX];
+	size_t nfds = 0;
+	int r;
+
+	do {
+		if ((r = wait_fd(sock, POLLIN, deadline)) < 0)
+			return r;
+		/* No fd is expected: any that comes is closed (-EBADMSG). */
+		r = proto_recv(sock, &msg, fds, 0, &nfds, MSG_DONTWAIT);
+	} while (r == -EAGAIN);
+	if (r < 0)
+		return r;
+	op = proto_str(msg, "op");
+	status = proto_str(msg, "status");
+	r = op && strcmp(op, "drained") == 0 && status && strcmp(status, "recorded") == 0 ? 0 : -EBADMSG;
+	json_object_put(msg);
+	return r;
 }
 
 const char *protoclient_error(const struct protoclient_reply *rep)

@@ -388,16 +388,26 @@ out:
 
 static void op_attach(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
 {
+	struct attach_out out;
 	bool close_after;
-	struct json_object *o = attach_handle(d, server_conn_peer(c), req, fds, nfds, &close_after);
+	struct json_object *o = attach_handle(d, server_conn_peer(c), req, fds, nfds, &out, &close_after);
 
-	server_reply(d, c, o, close_after);
+	if (out.slave < 0) {
+		server_reply(d, c, o, close_after);
+		return;
+	}
+	/* The reply carries the inner slave; our copy goes at once, or the
+	 * shell's end would never show as EOF on the master. The connection
+	 * then waits for the session's "drained". */
+	if (server_reply_fd(d, c, o, out.slave) == 0 && out.relaying)
+		server_wait_drained(d, c, out.relaying);
+	close(out.slave);
 }
 
 static const struct op ops[] = {
 	{ "ping", false, FDS(0), op_ping },
 	{ "open", true, FDS(0), op_open },
-	{ "attach", false, FDS(0) | FDS(2), op_attach },
+	{ "attach", false, FDS(0) | FDS(1) | FDS(2), op_attach }, /* 2: a master, refused with its own line */
 	{ "close", true, FDS(0), op_close },
 	{ "list", true, FDS(0), op_list },
 };

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "daemon.h"
 #include "fdpass.h"
 #include "io.h"
@@ -33,7 +34,8 @@ struct conn {
 	struct loop_io io;
 	int fd;
 	struct ucred cred;          /* SO_PEERCRED, taken at accept */
-	struct session_waiter wait; /* wait.s: the close reply waits for this session's end */
+	struct session_waiter wait;  /* wait.s: the close reply waits for this session's end */
+	struct session_waiter drain; /* drain.s: the attach waits for this session's "drained" */
 	int64_t idle_deadline_ms;
 };
 
@@ -47,6 +49,7 @@ void server_conn_destroy(struct daemon *d, struct conn *c)
 	loop_del(&d->loop, &c->io);
 	close(c->fd);
 	session_unwait(&c->wait);
+	session_unwait(&c->drain);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -64,6 +67,35 @@ void server_reply(struct daemon *d, struct conn *c, struct json_object *reply, b
 	json_object_put(reply);
 	/* -EAGAIN: a peer that lets its replies pile up is not served further. */
 	if (r < 0 || close_after)
+		server_conn_destroy(d, c);
+}
+
+int server_reply_fd(struct daemon *d, struct conn *c, struct json_object *reply, int fd)
+{
+	int r = reply ? proto_send_flags(c->fd, reply, &fd, 1, MSG_DONTWAIT) : -ENOMEM;
+
+	json_object_put(reply);
+	if (r < 0)
+		server_conn_destroy(d, c);
+	return r;
+}
+
+static void drained_answer(struct session_waiter *w, const char *sid, const char *state)
+{
+	struct conn *c = (struct conn *)(void *)((char *)w - offsetof(struct conn, drain));
+
+	(void)attach_send_drained(c->fd, sid, state);
+	server_conn_destroy(c->d, c);
+}
+
+void server_wait_drained(struct daemon *d, struct conn *c, struct session *s)
+{
+	c->drain.ended = drained_answer;
+	if (session_wait_drained(s, &c->drain) < 0) {
+		drained_answer(&c->drain, s->st.sid, "recorded");
+		return;
+	}
+	if (loop_set(&d->loop, &c->io, c->fd, EPOLLRDHUP) < 0)
 		server_conn_destroy(d, c);
 }
 
@@ -119,7 +151,7 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 	size_t nfds = 0;
 	int r;
 
-	if (c->wait.s) {
+	if (c->wait.s || c->drain.s) {
 		if (ev & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
 			server_conn_destroy(d, c); /* the pending reply is dropped */
 		return;
@@ -153,7 +185,7 @@ static unsigned conns_of_uid(struct daemon *d, uid_t uid)
 	unsigned n = 0;
 
 	for (struct conn *c = d->conns; c; c = c->next)
-		n += c->cred.uid == uid;
+		n += c->cred.uid == uid && !c->drain.s;
 	return n;
 }
 
@@ -331,7 +363,7 @@ void server_tick(struct daemon *d, int64_t now)
 
 	for (c = d->conns; c; c = next) {
 		next = c->next;
-		if (!c->wait.s && now >= c->idle_deadline_ms)
+		if (!c->wait.s && !c->drain.s && now >= c->idle_deadline_ms)
 			server_conn_destroy(d, c);
 	}
 	if (d->accept_resume_ms && now >= d->accept_resume_ms && d->listen_fd >= 0) {

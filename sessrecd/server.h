@@ -31,6 +31,17 @@ int server_conn_install(struct daemon *d, int fd, const struct ucred *cred);
  * after it when close_after, or when it cannot be sent. */
 void server_reply(struct daemon *d, struct conn *c, struct json_object *reply, bool close_after);
 
+/* Sends reply (and puts it) with fd attached (SCM_RIGHTS; fd stays the
+ * caller's) without blocking. 0, or -errno with the connection closed. */
+int server_reply_fd(struct daemon *d, struct conn *c, struct json_object *reply, int fd);
+
+/* The attach's connection c waits for s to stop relaying, then hears
+ * attach_send_drained ("recorded") and is closed; meanwhile only its
+ * hangup is watched, with no idle timeout, and it does not count against
+ * the per-uid connection cap (each belongs to a live session). When s
+ * relays no more, that is said at once. */
+void server_wait_drained(struct daemon *d, struct conn *c, struct session *s);
+
 /* {"ok":false,"error":msg}, then the connection is closed. */
 void server_reply_error(struct daemon *d, struct conn *c, const char *msg);
 

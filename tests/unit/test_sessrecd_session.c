@@ -66,11 +66,12 @@ static void rig_fini(struct rig *r)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* An open session with its two ptys attached. */
+/* An open session attached to a terminal (the user's: uid 1000, 0620);
+ * the daemon made the inner pty, whose slave the test plays the shell on. */
 static struct session *attach(struct rig *r)
 {
 	struct session *s = session_new(r->d);
-	int outer, inner, fds[2];
+	struct stat st;
 	char why[256] = "";
 
 	ck_assert_ptr_nonnull(s);
@@ -79,14 +80,20 @@ static struct session *attach(struct rig *r)
 	s->st.uid = 1000;
 	s->st.pid = getpid();
 	s->st.input = true;
-	ck_assert_int_eq(openpty(&r->term, &outer, NULL, NULL, NULL), 0);
-	ck_assert_int_eq(openpty(&inner, &r->shell, NULL, NULL, NULL), 0);
-	r->term_tty = dup(outer);
-	fds[0] = outer;
-	fds[1] = inner;
-	ck_assert_msg(session_attach_tty(r->d, s, fds, why, sizeof(why)) == 0, "attach: %s", why);
-	ck_assert_int_eq(fds[0], -1); /* taken */
-	ck_assert_int_eq(fds[1], -1);
+	ck_assert_int_eq(openpty(&r->term, &r->term_tty, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(fchown(r->term_tty, 1000, 5), 0);
+	ck_assert_int_eq(fchmod(r->term_tty, 0620), 0);
+	/* No hangup: the test is no session leader of the terminal. */
+	ck_assert_msg(session_attach_tty(r->d, s, r->term_tty, false, &r->shell, why, sizeof(why)) == 0, "attach: %s",
+		      why);
+	ck_assert_int_ge(r->shell, 0);
+	/* The terminal is taken; the inner slave is the user's. */
+	ck_assert_int_eq(fstat(r->term_tty, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert(s->st.tty_owner.taken);
+	ck_assert_int_eq(fstat(r->shell, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 1000);
 	return s;
 }
 
@@ -138,16 +145,32 @@ static void waiter_ended(struct session_waiter *w, const char *sid, const char *
 	cw->calls++;
 }
 
+/* The attach's "drained": by then the terminal is the user's again. */
+static int drained_tty = -1;
+static void drained(struct session_waiter *w, const char *sid, const char *state)
+{
+	struct stat st;
+
+	ck_assert_int_eq(fstat(drained_tty, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 1000);
+	ck_assert_uint_eq(st.st_gid, 5);
+	ck_assert_uint_eq(st.st_mode & 07777, 0620);
+	waiter_ended(w, sid, state);
+}
+
 START_TEST(test_lifecycle)
 {
 	struct rig r;
-	struct counted_waiter cw = { .w = { .ended = waiter_ended } };
+	struct counted_waiter cw = { .w = { .ended = waiter_ended } }, dw = { .w = { .ended = drained } };
 	struct session *s;
 	const char *l;
 	size_t at = 0;
 
 	rig_init(&r);
 	s = attach(&r);
+	drained_tty = r.term_tty;
+	ck_assert_int_eq(session_wait_drained(s, &dw.w), 0);
+	ck_assert_int_eq(session_wait_drained(s, &dw.w), -EBUSY);
 	ck_assert_int_eq(s->phase, SESSION_RELAYING);
 	ck_assert_uint_eq(session_relay_count(r.d), 1);
 	ck_assert_uint_eq(session_live_count(r.d), 1);
@@ -176,9 +199,14 @@ START_TEST(test_lifecycle)
 	ck_assert_int_eq(session_wait_end(s, &cw.w, mono_ms()), -EBUSY);
 
 	/* the terminal takes output again: drained, the session ends */
+	ck_assert_int_eq(dw.calls, 0);
 	ck_assert_int_eq(tcflow(r.term_tty, TCOON), 0);
 	term_expect(&r, "bye");
 	RUN_UNTIL(&r, s->phase == SESSION_FINISHING);
+	/* "drained" once, at the end of the relaying, not of the writing */
+	ck_assert_int_eq(dw.calls, 1);
+	ck_assert_ptr_null(dw.w.s);
+	ck_assert_int_eq(session_wait_drained(s, &dw.w), -ESRCH);
 	ck_assert_uint_eq(session_relay_count(r.d), 0);
 	ck_assert_uint_eq(session_live_count(r.d), 1);
 	ck_assert_ptr_nonnull(memsink_line(&r.m, &at, "bye"));
