@@ -8,7 +8,13 @@
  *   open   (uid 0) user uid service proto rhost rport tty pid sessionid auth
  *          input(bool) dry_run(bool) cmd    -> sid, token
  *          refused for disk pressure with "skipped":"disk_pressure"
- *   attach token sid term shell, fds [outer tty, inner pty master]  -> sid
+ *   attach token sid term shell, fds [outer tty] -> sid, fds [inner pty
+ *          slave] (the daemon makes the inner pty and takes the tty; a
+ *          second fd, a master of the caller's, is refused); the
+ *          connection stays open and later carries, from the daemon,
+ *            {"op":"drained","sid":S,"status":"recorded"}
+ *          once the session's output is all written to the outer tty
+ *          (and the tty given back); then it is closed
  *          or token sid cmd, no fds (a non-tty command: recorded as such)
  *   close  (uid 0) sid kind -> state: recorded|unattached|command|gone, sent
  *          once the session's output is drained and its end line written

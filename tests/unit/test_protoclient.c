@@ -161,6 +161,11 @@ enum server {
 	GARBAGE,    /* not JSON */
 	OVERSIZED,  /* one byte over PROTO_MSG_MAX */
 	NO_OK,      /* an object without an "ok" bool */
+	/* a tty attach: ok with one fd, then on the same connection... */
+	DRAINED,       /* {"op":"drained","sid":"S","status":"recorded"} */
+	DRAINED_EOF,   /* nothing: the daemon closes (died, restarted) */
+	DRAINED_OTHER, /* a drained of another status */
+	DRAINED_LATE,  /* nothing until the client gives up */
 };
 
 static void send_raw(int c, const char *s, size_t n)
@@ -228,6 +233,18 @@ static void serve_one(int l, enum server how)
 		break;
 	case NO_OK:
 		send_raw(c, "{\"op\":\"ok\"}", 11);
+		break;
+	case DRAINED:
+	case DRAINED_EOF:
+	case DRAINED_OTHER:
+	case DRAINED_LATE:
+		proto_send(c, rep, p, 1);
+		if (how == DRAINED)
+			send_raw(c, "{\"op\":\"drained\",\"sid\":\"S\",\"status\":\"recorded\"}", 46);
+		else if (how == DRAINED_OTHER)
+			send_raw(c, "{\"op\":\"drained\",\"sid\":\"S\",\"status\":\"lost\"}", 42);
+		else if (how == DRAINED_LATE)
+			(void)!read(c, buf, 1); /* until the client gives up */
 		break;
 	}
 	json_object_put(rep);
@@ -308,6 +325,62 @@ START_TEST(test_call_fds_back)
 	ck_assert_int_eq(testutil_count_fds(), before + 2);
 	protoclient_reply_free(&rep);
 	ck_assert_uint_eq(rep.nfds, 0);
+	ck_assert_int_eq(testutil_count_fds(), before);
+	json_object_put(req);
+	reap(pid);
+}
+END_TEST
+
+/* A tty attach keeps its connection for the daemon's "drained": the slave
+ * and the connection are the caller's, both CLOEXEC, nothing else left
+ * open; the wait tells drained, the daemon's going, another message and
+ * no answer apart. */
+static const struct {
+	enum server how;
+	int want;
+} drains[] = {
+	{ DRAINED, 0 },
+	{ DRAINED_EOF, -ECONNRESET },
+	{ DRAINED_OTHER, -EBADMSG },
+	{ DRAINED_LATE, -ETIMEDOUT },
+};
+
+START_TEST(test_call_keep_drained)
+{
+	struct protoclient c = { .socket = sockpath, .timeout_ms = 5000, .reply_fds = 1, .keep = true };
+	struct json_object *req = attach_tty();
+	struct protoclient_reply rep;
+	int before = testutil_count_fds(), sock;
+	pid_t pid = serve(drains[_i].how);
+
+	ck_assert_int_eq(protoclient_call(&c, req, (int[]){ 0 }, 1, &rep), 0);
+	ck_assert_uint_eq(rep.nfds, 1);
+	ck_assert_int_ge(rep.sock, 0);
+	ck_assert(testutil_cloexec(rep.fds[0]) && testutil_cloexec(rep.sock));
+	sock = rep.sock;
+	ck_assert_int_eq(protoclient_wait_drained(sock, drains[_i].how == DRAINED_LATE ? 100 : 5000), drains[_i].want);
+	ck_assert_int_eq(testutil_count_fds(), before + 2); /* the wait leaves sock to the caller */
+	protoclient_reply_free(&rep);
+	ck_assert_int_eq(rep.sock, -1);
+	ck_assert_int_eq(testutil_count_fds(), before);
+	json_object_put(req);
+	reap(pid);
+}
+END_TEST
+
+/* Without keep, and on a refusal even with it, no connection is left. */
+START_TEST(test_call_keep_only_ok)
+{
+	struct protoclient c = { .socket = sockpath, .timeout_ms = 5000, .reply_fds = 1, .keep = _i == 1 };
+	struct json_object *req = attach_tty();
+	struct protoclient_reply rep;
+	int before = testutil_count_fds();
+	pid_t pid = serve(_i == 0 ? DRAINED : REFUSE);
+
+	ck_assert_int_eq(protoclient_call(&c, req, (int[]){ 0 }, 1, &rep), _i == 0 ? 0 : -EREMOTEIO);
+	ck_assert_int_eq(rep.sock, -1);
+	ck_assert_int_eq(testutil_count_fds(), before + (_i == 0 ? 1 : 0));
+	protoclient_reply_free(&rep);
 	ck_assert_int_eq(testutil_count_fds(), before);
 	json_object_put(req);
 	reap(pid);
@@ -471,6 +544,8 @@ static Suite *protoclient_suite(void)
 	tcase_add_checked_fixture(call, setup, teardown);
 	tcase_add_test(call, test_call_bytes_and_fds_out);
 	tcase_add_test(call, test_call_fds_back);
+	tcase_add_loop_test(call, test_call_keep_drained, 0, sizeof(drains) / sizeof(drains[0]));
+	tcase_add_loop_test(call, test_call_keep_only_ok, 0, 2);
 	tcase_add_loop_test(call, test_call_refused, 0, 2);
 	tcase_add_loop_test(call, test_call_bad_reply, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(call, test_call_deadline);
