@@ -30,7 +30,7 @@ import harness as h  # noqa: E402
 import pamharness as ph  # noqa: E402
 
 GROUP = 'srtty-rec'
-USER, PRE, TEL = 'srtty-a', 'srtty-pre', 'srtty-tel'
+USER, DASH, PRE, TEL = 'srtty-a', 'srtty-dash', 'srtty-pre', 'srtty-tel'
 D = T = KEYS = SSHD = TD = None
 
 # Started by PRE's ForceCommand before the shim, on the outer terminal (fds
@@ -130,8 +130,8 @@ def setUpModule():
     T = h.tmpdir('srtty-')
     KEYS = ph.Keys(T)
     ph._account_tool(['groupadd', '-f', GROUP])
-    for u in (USER, PRE, TEL):
-        ph.ensure_user(u, '/bin/bash', KEYS, password=(u == TEL))
+    for u in (USER, DASH, PRE, TEL):
+        ph.ensure_user(u, '/bin/dash' if u == DASH else '/bin/bash', KEYS, password=(u == TEL))
         ph._account_tool(['usermod', '-aG', GROUP, u])
     predir = os.path.join(T, 'pre')
     os.mkdir(predir)
@@ -194,12 +194,19 @@ class SshTerminal(Base):
         self.logout_recorded(p, sid, b'\x00')
 
     def test_outer_tty_cannot_be_opened(self):
-        p = self.login(USER)
+        for user in (USER, DASH):
+            with self.subTest(user=user):
+                self.outer_tty_cannot_be_opened(user)
+
+    def outer_tty_cannot_be_opened(self, user):
+        p = self.login(user)
         sid = ph.ask_sid(p)
-        # ps names the terminal sshd gave the login: "sshd: USER@pts/N".
-        out = self.run_cmd(p, 'o=/dev/$(ps -o args= -p $(ps -o ppid= -p $PPID) | sed -n "s/.*@//p");'
-                              ' echo "outer=$o"; stat -c "owner=%U mode=%a" $o; m=ESC; m=${m}APE-W;'
-                              ' echo $m > $o; echo "write=$?"; exec 3<$o; echo "read=$?"')
+        # ps names the terminal sshd gave the login: "sshd: USER@pts/N"
+        # (the shim's parent, or its grandparent under dash, which forks).
+        out = self.run_cmd(p, 'o=/dev/$(ps -o args= -p $(ps -o ppid= -p $PPID) $(ps -o ppid= -p $(ps -o ppid= -p'
+                              ' $PPID)) | sed -n "s/.*@//p" | head -1); echo "outer=$o";'
+                              ' stat -c "owner=%U mode=%a" $o; m=ESC; m=${m}APE-W;'
+                              ' printf "%s\\r\\n" $m | tee $o >/dev/null; echo "write=$?"; head -c1 $o; echo "read=$?"')
         m = re.search(rb'outer=(/dev/pts/\d+)\r\n', out)
         self.assertIsNotNone(m, out)
         self.assertNotEqual(m.group(1), self.run_cmd(p, 'tty').split(b'\r\n')[1], 'the shell is on the outer tty')
