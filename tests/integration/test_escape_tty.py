@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import termios
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -238,6 +239,38 @@ class BeforeTheShim(Base):
         self.assertEqual([e['sd']['relay@55555']['reason'] for e in ev], [REFUSED_MASTER])
         lines = self.logout_recorded(p, sid, b'ESCAPE-BG')
         self.assertIn(b'echo typed-$((40+2))\r', h.channel_bytes(lines, sid, 'i'))
+
+
+class RecordTerminal(unittest.TestCase):
+    def test_record_gets_its_terminal_back(self):
+        """`sessrecctl record`: the daemon holds the operator's terminal
+        (root's 0600, exclusive) while it records, and gives back owner,
+        group, mode and modes at the end."""
+        hold = os.path.join(T, 'record-hold')
+        script = 'echo rec-started; while [ ! -e %s ]; do sleep 0.05; done; echo rec-done' % hold
+        # The terminal as a login has it: group tty, 0620.
+        p = h.Pty(['/bin/sh', '-c', 'chgrp %d "$(tty)" && chmod 0620 "$(tty)" && exec "$@"' % h.TTY_GID, 'sh',
+                   h.binary('sessrecctl'), 'record', '--socket', D.sock, '--', '/bin/sh', '-c', script],
+                  env=h.ctl_env())
+        self.addCleanup(p.finish)
+        p.expect(b'rec-started\r\n', 15)
+        st = os.stat(p.slave_name)
+        self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o600))
+        os.chmod(p.slave_name, 0o620)  # by hand, as root: still exclusive
+        self.assertEqual(subprocess.run(['sh', '-c', 'exec 3>%s' % p.slave_name], capture_output=True,
+                                        user=ph.pwd.getpwnam(USER).pw_uid).returncode != 0, True)
+        os.chmod(p.slave_name, 0o600)
+        open(hold, 'w').close()
+        self.assertEqual(p.wait(15), 0)
+        self.assertIn(b'rec-done\r\n', p.out)
+        st = os.stat(p.slave_name)
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777), (0, h.TTY_GID, 0o620))
+        fd = os.open(p.slave_name, os.O_RDWR | os.O_NOCTTY)
+        try:
+            lflag = termios.tcgetattr(fd)[3]
+        finally:
+            os.close(fd)
+        self.assertEqual(lflag & (termios.ECHO | termios.ICANON), termios.ECHO | termios.ICANON)
 
 
 class LoginTerminal(unittest.TestCase):
