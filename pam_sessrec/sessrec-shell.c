@@ -4,7 +4,9 @@
  * all its output; without a token (or without a tty) it only execs.
  * Convention: attach is 0 or -1 with a reason for the user; the run_* steps
  * do not return (they exec the shell or exit with its status). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -12,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -361,9 +361,7 @@ static void drop_outer(dev_t rdev)
 static int attach_tty(const char *token, const char *shell, int *slave, int *sock, bool *dry_run, char *reason,
 		      size_t cap)
 {
-	struct protoclient c = {
-		.socket = shim_socket(), .timeout_ms = shim_timeout(), .reply_fds = 1, .keep = true
-	};
+	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout(), .reply_fds = 1, .keep = true };
 	struct json_object *req = protoclient_req_attach(token, getenv("SESSREC_SID"), getenv("TERM"), shell);
 	struct protoclient_reply rep;
 	int r;
@@ -388,7 +386,8 @@ static int attach_tty(const char *token, const char *shell, int *slave, int *soc
 	return r < 0 ? -1 : 0;
 }
 
-/* Steps 2-4 on a terminal. Falls back to the outer tty per policy. */
+/* Steps 2-5 on a terminal (sessrec-shell(8)). Falls back to the outer tty
+ * per policy. */
 static void run_tty(struct shim *sh, const char *token)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, hup;

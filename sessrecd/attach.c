@@ -121,7 +121,8 @@ static struct json_object *refuse_master(struct daemon *d, const struct ucred *p
 {
 	struct session *s = token ? session_by_token(d, token) : NULL;
 
-	return refuse(d, peer, s, "attach: sessrecd makes the inner pty itself; send only the terminal (1 fd), no pty master",
+	return refuse(d, peer, s,
+		      "attach: sessrecd makes the inner pty itself; send only the terminal (1 fd), no pty master",
 		      close_after);
 }
 

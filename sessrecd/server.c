@@ -33,7 +33,7 @@ struct conn {
 	struct daemon *d;
 	struct loop_io io;
 	int fd;
-	struct ucred cred;          /* SO_PEERCRED, taken at accept */
+	struct ucred cred;           /* SO_PEERCRED, taken at accept */
 	struct session_waiter wait;  /* wait.s: the close reply waits for this session's end */
 	struct session_waiter drain; /* drain.s: the attach waits for this session's "drained" */
 	int64_t idle_deadline_ms;
@@ -180,6 +180,17 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 	json_object_put(msg);
 }
 
+/* Attach connections waiting for "drained": one per tty session at most,
+ * so they are bounded by MaxSessions= and count against no connection cap. */
+static unsigned conns_draining(struct daemon *d)
+{
+	unsigned n = 0;
+
+	for (struct conn *c = d->conns; c; c = c->next)
+		n += c->drain.s != NULL;
+	return n;
+}
+
 static unsigned conns_of_uid(struct daemon *d, uid_t uid)
 {
 	unsigned n = 0;
@@ -195,7 +206,7 @@ int server_conn_install(struct daemon *d, int fd, const struct ucred *cred)
 	int r;
 
 	/* Caps before any state: one local user cannot starve PAM (root). */
-	if (d->nconns >= DAEMON_MAX_CONNS ||
+	if ((d->nconns >= DAEMON_MAX_CONNS && d->nconns - conns_draining(d) >= DAEMON_MAX_CONNS) ||
 	    (cred->uid != 0 && conns_of_uid(d, cred->uid) >= DAEMON_MAX_CONNS_PER_UID)) {
 		close(fd);
 		return -EMFILE;

@@ -38,7 +38,7 @@ int server_reply_fd(struct daemon *d, struct conn *c, struct json_object *reply,
 /* The attach's connection c waits for s to stop relaying, then hears
  * attach_send_drained ("recorded") and is closed; meanwhile only its
  * hangup is watched, with no idle timeout, and it does not count against
- * the per-uid connection cap (each belongs to a live session). When s
+ * the connection caps (each belongs to a live session). When s
  * relays no more, that is said at once. */
 void server_wait_drained(struct daemon *d, struct conn *c, struct session *s);
 
