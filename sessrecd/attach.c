@@ -89,16 +89,15 @@ static void copy_clipped(char *dst, size_t cap, const char *src)
 }
 
 static struct json_object *attach_tty(struct daemon *d, const struct ucred *peer, struct session *s, int outer,
-				      struct attach_out *out, bool *close_after)
+				      bool leader, struct attach_out *out, bool *close_after)
 {
 	char why[256], dev[sizeof(s->st.tty)];
-	pid_t leader;
-	/* The peer leads the terminal's session (it is its controlling tty,
-	 * auth checked): a login, whose every earlier description of the
-	 * terminal is hung up. Not a process inside someone's shell, which
-	 * the hangup would end, nor a session of root's (`sessrecctl record`
-	 * is root's only): root is not contained by the recorder anyway. */
-	bool hangup = s->st.uid != 0 && auth_proc_session(peer->pid, &leader) == 0 && leader == peer->pid;
+	/* The peer leads the terminal's session: a login, whose every earlier
+	 * description of the terminal is hung up. Not a process inside
+	 * someone's shell, which the hangup would end, nor a session of
+	 * root's (`sessrecctl record` is root's only): root is not contained
+	 * by the recorder anyway. */
+	bool hangup = s->st.uid != 0 && leader;
 
 	/* PAM_TTY is "ssh" inside sshd's monitor: meta.tty names the terminal
 	 * the user really had, as the kernel knows it (ERANGE if it won't fit). */
@@ -132,6 +131,7 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 	const char *token = proto_str(req, "token"), *cmd = proto_str(req, "cmd"), *sid;
 	struct json_object *v;
 	struct session *s;
+	bool leader;
 	char why[256];
 
 	*close_after = false;
@@ -160,7 +160,7 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 	sid = proto_str(req, "sid");
 	if (sid && strcmp(sid, s->st.sid) != 0)
 		return refuse(d, peer, s, "the token is not that session's", close_after);
-	if (auth_attach_check(&s->st, peer, fds, nfds, why, sizeof(why)) < 0)
+	if (auth_attach_check(&s->st, peer, fds, nfds, &leader, why, sizeof(why)) < 0)
 		return refuse(d, peer, s, why, close_after);
 	copy_clipped(s->st.term, sizeof(s->st.term), proto_str(req, "term"));
 	copy_clipped(s->st.shell, sizeof(s->st.shell), proto_str(req, "shell"));
@@ -177,7 +177,7 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 		emit_command(d, s);
 		return reply_attached(s, false);
 	}
-	return attach_tty(d, peer, s, fds[0], out, close_after);
+	return attach_tty(d, peer, s, fds[0], leader, out, close_after);
 }
 
 int attach_send_drained(int sock, const char *sid, const char *status)

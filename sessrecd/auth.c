@@ -163,26 +163,17 @@ static int read_proc(pid_t pid, const char *what, char *buf, size_t cap)
 	return n < 0 ? (int)n : 0;
 }
 
-int auth_proc_ctty(pid_t pid, dev_t *dev)
+int auth_proc_ctty(pid_t pid, dev_t *dev, pid_t *session)
 {
 	char buf[1024];
 	unsigned long nr;
 	int r;
 
-	if ((r = read_proc(pid, "stat", buf, sizeof(buf))) < 0 || (r = auth_parse_stat_tty(buf, &nr)) < 0)
+	if ((r = read_proc(pid, "stat", buf, sizeof(buf))) < 0 || (r = auth_parse_stat_tty(buf, &nr)) < 0 ||
+	    (session && (r = auth_parse_stat_session(buf, session)) < 0))
 		return r;
 	*dev = auth_tty_nr_dev(nr);
 	return 0;
-}
-
-int auth_proc_session(pid_t pid, pid_t *sid)
-{
-	char buf[1024];
-	int r;
-
-	if ((r = read_proc(pid, "stat", buf, sizeof(buf))) < 0)
-		return r;
-	return auth_parse_stat_session(buf, sid);
 }
 
 int auth_proc_ppid(pid_t pid, pid_t *ppid)
@@ -234,15 +225,16 @@ __attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t cap, c
 
 /* The one fd of a tty attach: a terminal that is the peer's controlling
  * tty (the daemon makes the inner pty itself). */
-static int check_fds(const struct ucred *peer, const int *fds, char *why, size_t cap)
+static int check_fds(const struct ucred *peer, const int *fds, bool *leader, char *why, size_t cap)
 {
 	struct stat st;
+	pid_t session;
 	dev_t ctty;
 	int r;
 
 	if (!isatty(fds[0]) || fstat(fds[0], &st) < 0 || !S_ISCHR(st.st_mode))
 		return refuse(why, cap, "the first fd is not a terminal");
-	r = auth_proc_ctty(peer->pid, &ctty);
+	r = auth_proc_ctty(peer->pid, &ctty, &session);
 	if (r < 0)
 		return refuse(why, cap, "cannot read the controlling terminal of pid %ld: %s", (long)peer->pid,
 			      strerror(-r));
@@ -250,19 +242,21 @@ static int check_fds(const struct ucred *peer, const int *fds, char *why, size_t
 		return refuse(why, cap, "the attaching process has no controlling terminal");
 	if (ctty != st.st_rdev)
 		return refuse(why, cap, "the terminal sent is not the controlling terminal of the attaching process");
+	*leader = session == peer->pid;
 	return 0;
 }
 
-int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds, char *why,
-		      size_t cap)
+int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds,
+		      bool *leader, char *why, size_t cap)
 {
 	int64_t audit;
 	int r;
 
+	*leader = false;
 	if ((int64_t)peer->uid != st->uid)
 		return refuse(why, cap, "uid %u may not attach to a session of uid %lld", (unsigned)peer->uid,
 			      (long long)st->uid);
-	if (nfds == 1 && (r = check_fds(peer, fds, why, cap)) < 0)
+	if (nfds == 1 && (r = check_fds(peer, fds, leader, why, cap)) < 0)
 		return r;
 	r = auth_descends(peer->pid, (pid_t)st->pid);
 	if (r < 0)

@@ -50,6 +50,8 @@ def reader():
     except OSError as e:
         res['first_read'] = 'errno %d' % e.errno
 threading.Thread(target=reader, daemon=True).start()
+time.sleep(0.2)  # the read is blocked by now: the shim may go on
+open(log + '.ready', 'w').close()
 end = time.time() + 20
 while time.time() < end and os.stat(name).st_uid != 0:
     time.sleep(0.02)
@@ -95,6 +97,7 @@ with open(sys.argv[2], 'w') as f:
 # the shim, then the shim.
 WRAPPER = '''#!/bin/sh
 (trap '' HUP; exec python3 %(t)s/holder.py %(dir)s/holder.json 2>>%(dir)s/holder.err) &
+while [ ! -e %(dir)s/holder.json.ready ]; do sleep 0.05; done
 python3 %(t)s/decoy.py %(sock)s %(dir)s/decoy.json
 exec %(shim)s
 '''

@@ -193,6 +193,7 @@ START_TEST(test_proc_self)
 	pid_t pp = -1, parent = getppid();
 	int64_t id;
 	dev_t dev = 1;
+	pid_t session = 0;
 	struct stat st;
 
 	ck_assert_int_eq(auth_proc_ppid(getpid(), &pp), 0);
@@ -201,7 +202,9 @@ START_TEST(test_proc_self)
 	ck_assert_int_eq(auth_descends(getpid(), parent), 1);
 	ck_assert_int_eq(auth_descends(getpid(), 1), 1);
 	ck_assert_int_eq(auth_descends(parent, getpid()), 0);
-	ck_assert_int_eq(auth_proc_ctty(getpid(), &dev), 0);
+	ck_assert_int_eq(auth_proc_ctty(getpid(), &dev, NULL), 0);
+	ck_assert_int_eq(auth_proc_ctty(getpid(), &dev, &session), 0);
+	ck_assert_int_eq(session, getsid(0));
 	/* Our controlling tty, if any, is what /dev/tty leads to. */
 	if (dev != 0 && stat("/proc/self/fd/0", &st) == 0 && S_ISCHR(st.st_mode) && isatty(0))
 		ck_assert_uint_eq(dev, st.st_rdev);
