@@ -21,6 +21,7 @@ Runs in a private mount namespace: the machine's files are never changed."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import termios
@@ -245,18 +246,49 @@ class BeforeTheShim(Base):
 
 
 class RecordTerminal(unittest.TestCase):
+    def start(self, d, hold):
+        """`sessrecctl record` on a terminal as a login has it (group tty,
+        0620), running until hold exists."""
+        script = 'echo rec-started; while [ ! -e %s ]; do sleep 0.05; done; echo rec-done' % hold
+        p = h.Pty(['/bin/sh', '-c', 'chgrp %d "$(tty)" && chmod 0620 "$(tty)" && exec "$@"' % h.TTY_GID, 'sh',
+                   h.binary('sessrecctl'), 'record', '--socket', d.sock, '--', '/bin/sh', '-c', script],
+                  env=h.ctl_env())
+        self.addCleanup(p.finish)
+        p.expect(b'rec-started\r\n', 15)
+        return p
+
+    def given_back(self, p):
+        st = os.stat(p.slave_name)
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777), (0, h.TTY_GID, 0o620))
+
+    def test_given_back_by_a_restarted_daemon(self):
+        """The owner to give back is in the state file: a daemon killed
+        (-9) while it held the terminal, and started again, gives it back."""
+        d = h.Daemon()
+        self.addCleanup(d.cleanup)
+        hold = os.path.join(d.tmp, 'hold')
+        p = self.start(d, hold)
+        self.assertEqual(os.stat(p.slave_name).st_mode & 0o7777, 0o600)
+        owner = '"tty_owner":{"uid":0,"gid":%d,"mode":%d}' % (h.TTY_GID, 0o620)
+        self.assertTrue(h.wait_for(lambda: [f for f in os.listdir(d.state)
+                                            if owner in (h.read_text(os.path.join(d.state, f)) or '')], 5),
+                        'no state file with ' + owner)
+        d.p.send_signal(signal.SIGKILL)
+        d.p.wait(5)
+        h._pids.pop(d.p.pid, None)
+        d.start()
+        self.assertTrue(h.wait_for(lambda: 'resumed 1 session' in d.output(), 10), d.output()[-1000:])
+        self.assertEqual(os.stat(p.slave_name).st_mode & 0o7777, 0o600)
+        open(hold, 'w').close()
+        self.assertEqual(p.wait(15), 0)
+        self.given_back(p)
+
     def test_record_gets_its_terminal_back(self):
         """`sessrecctl record`: the daemon holds the operator's terminal
         (root's 0600, exclusive) while it records, and gives back owner,
         group, mode and modes at the end."""
         hold = os.path.join(T, 'record-hold')
-        script = 'echo rec-started; while [ ! -e %s ]; do sleep 0.05; done; echo rec-done' % hold
-        # The terminal as a login has it: group tty, 0620.
-        p = h.Pty(['/bin/sh', '-c', 'chgrp %d "$(tty)" && chmod 0620 "$(tty)" && exec "$@"' % h.TTY_GID, 'sh',
-                   h.binary('sessrecctl'), 'record', '--socket', D.sock, '--', '/bin/sh', '-c', script],
-                  env=h.ctl_env())
-        self.addCleanup(p.finish)
-        p.expect(b'rec-started\r\n', 15)
+        p = self.start(D, hold)
         st = os.stat(p.slave_name)
         self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o600))
         os.chmod(p.slave_name, 0o620)  # by hand, as root: still exclusive
@@ -266,8 +298,7 @@ class RecordTerminal(unittest.TestCase):
         open(hold, 'w').close()
         self.assertEqual(p.wait(15), 0)
         self.assertIn(b'rec-done\r\n', p.out)
-        st = os.stat(p.slave_name)
-        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777), (0, h.TTY_GID, 0o620))
+        self.given_back(p)
         fd = os.open(p.slave_name, os.O_RDWR | os.O_NOCTTY)
         try:
             lflag = termios.tcgetattr(fd)[3]
