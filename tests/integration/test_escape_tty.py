@@ -1,8 +1,8 @@
 """Nothing escapes the recording through the terminal (issue 10, items 1
 and 3), tried as a hostile recorded user would: a real OpenSSH sshd with the
-shipped sshd snippet and PAM line (conf/, only the group renamed and the
-paths pointed at the build), real unprivileged users, and telnetd + login(1)
-for mode=tty. Each attack leaves a marker built at run time (so the typed
+shipped sshd snippet and PAM line (conf/, only the group renamed, the shim
+as ForceCommand: deploy=forcecommand), real unprivileged users, and
+telnetd + login(1) for mode=tty. Each attack leaves a marker built at run time (so the typed
 command never holds it); the check is that everything the client showed is
 the recording, byte for byte, and that the marker never reached the client
 or the attack failed the way the daemon makes it fail:
@@ -113,20 +113,21 @@ def shipped(path):
 
 def pam_line():
     """The shipped PAM line of conf/pam.d/sessrec-sshd, for the test group
-    and daemon."""
+    and daemon, with the shim as ForceCommand (deploy=forcecommand): the
+    attacks here are on the terminal, and PRE's stand for code that runs
+    before the shim, which only a ForceCommand deployment allows."""
     line = [ln for ln in shipped('conf/pam.d/sessrec-sshd').splitlines() if ln.startswith('session')][0]
     line = line.replace('pam_sessrec.so', ph.module()).replace('groups=recorded', 'groups=' + GROUP)
-    return '%s socket=%s timeout_ms=2000' % (line, D.sock)
+    return '%s socket=%s timeout_ms=2000 deploy=forcecommand' % (line, D.sock)
 
 
 def sshd_snippet():
-    """conf/sshd_config.d/sessrec.conf, for the test group and the built
-    shim; PRE's ForceCommand comes first (sshd takes the first match)."""
+    """conf/sshd_config.d/sessrec.conf for the test group, then PRE's
+    ForceCommand (the others' comes after: Sshd's forced users)."""
     text = shipped('conf/sshd_config.d/sessrec.conf')
     text = text.replace('Match Group recorded', 'Match Group %s' % GROUP)
-    text = text.replace('/usr/sbin/sessrec-shell', h.binary('sessrec-shell'))
     pre = 'Match User %s\n\tForceCommand %s\n' % (PRE, os.path.join(T, 'pre-wrapper'))
-    return pre + text
+    return text.rstrip('\n') + '\n' + pre
 
 
 def setUpModule():
@@ -149,7 +150,7 @@ def setUpModule():
     with open(wrapper, 'w') as f:
         f.write(WRAPPER % {'t': T, 'dir': predir, 'sock': D.sock, 'shim': h.binary('sessrec-shell')})
     os.chmod(wrapper, 0o755)
-    SSHD = ph.Sshd(T, KEYS, pam_line(), [], extra=sshd_snippet())
+    SSHD = ph.Sshd(T, KEYS, pam_line(), [USER, DASH], extra=sshd_snippet())
     TD = ph.Telnetd(T, ph.module_line(socket=D.sock, users=TEL))
 
 
