@@ -63,6 +63,8 @@ static const struct key keys[] = {
 	/* Sessions without a pty */
 	{ "Daemon", "NoTtyCommands", K_PATTERNS, F(notty_commands), 0, 0 },
 	{ "Recording", "TransferContent", K_TRANSFER, F(transfer_metadata), 0, 0 },
+	/* the terminal taken (issue 10, items 1 and 3) */
+	{ "Shell", "DrainWaitSec", K_UINT, F(drain_wait), 1, 600 },
 };
 
 static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell", "Retention" };
@@ -138,6 +140,8 @@ void config_defaults(struct sessrec_config *c)
 	strcpy(c->shell, "/bin/bash");
 	c->quiet = false;
 	strcpy(c->legal_hold_file, CONFIG_DEFAULT_LEGAL_HOLD);
+	/* the terminal taken (issue 10, items 1 and 3) */
+	c->drain_wait = 10;
 }
 
 int config_parse_size(const char *s, uint64_t *out)

@@ -54,6 +54,8 @@ struct sessrec_config {
 	/* Sessions without a pty (sessrecd(8), "COMMAND SESSIONS") */
 	char notty_commands[CMDPOLICY_PATTERNS_MAX + 1]; /* [Daemon] NoTtyCommands= (empty: every command) */
 	bool transfer_metadata; /* [Recording] TransferContent=metadata (default content) */
+	/* the terminal taken (issue 10, items 1 and 3) */
+	unsigned drain_wait; /* [Shell] DrainWaitSec= (10, 1..600): the shim's wait for "drained" */
 };
 
 void config_defaults(struct sessrec_config *c);

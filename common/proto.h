@@ -8,12 +8,16 @@
  *   open   (uid 0) user uid service proto rhost rport tty pid sessionid auth
  *          input(bool) dry_run(bool) cmd    -> sid, token
  *          refused for disk pressure with "skipped":"disk_pressure"
- *   attach token sid term shell, fds [outer tty, inner pty master]  -> sid
+ *   attach token sid term shell, fds [outer tty] -> sid, fds [inner pty
+ *          slave] (the daemon makes the inner pty and takes the tty; a
+ *          second fd, a master of the caller's, is refused)
  *          or token sid cmd, fds [stdin, stdout, stderr] (a command without
- *          a tty) -> sid, fds [its stdin, stdout, stderr pipe ends]; then,
- *          on the same connection at its end, {"op":"drained","sid",
- *          "status":"recorded"}; refused by NoTtyCommands= with
- *          "refused":"policy"
+ *          a tty) -> sid, fds [its stdin, stdout, stderr pipe ends];
+ *          refused by NoTtyCommands= with "refused":"policy".
+ *          Either connection stays open and later carries, from the daemon,
+ *            {"op":"drained","sid":S,"status":"recorded"}
+ *          (a tty session's output all written to the outer tty and the
+ *          tty given back; a command's end line written); then it is closed
  *   close  (uid 0) sid kind -> state: recorded|unattached|dry_run|gone, sent
  *          once the session's output is drained and its end line written
  *   list   (uid 0)      -> sessions: [{sid user uid service tty pid start

@@ -162,9 +162,8 @@ static int exchange(int sock, int64_t deadline, struct json_object *req, const i
 	return 0;
 }
 
-/* The call; with keep, the connection stays open on success (*keep). */
-static int call(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
-		struct protoclient_reply *rep, int *keep)
+int protoclient_call(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
+		     struct protoclient_reply *rep)
 {
 	int64_t deadline = deadline_of(c->timeout_ms > 0 ? c->timeout_ms : -1);
 	const char *path = c->socket ? c->socket : PROTO_DEFAULT_SOCKET;
@@ -172,9 +171,7 @@ static int call(const struct protoclient *c, struct json_object *req, const int 
 	bool ok = false;
 	int sock, r;
 
-	*rep = (struct protoclient_reply){ .msg = NULL };
-	if (keep)
-		*keep = -1;
+	*rep = (struct protoclient_reply){ .msg = NULL, .sock = -1 };
 	if (!req)
 		return -ENOMEM;
 	sock = connect_as(c, path, left_ms(deadline));
@@ -182,8 +179,8 @@ static int call(const struct protoclient *c, struct json_object *req, const int 
 		return sock;
 	rep->reached = true;
 	r = exchange(sock, deadline, req, fds, nfds, maxrfds, rep, &ok);
-	if (r == 0 && ok && keep)
-		*keep = sock;
+	if (r == 0 && ok && c->keep)
+		rep->sock = sock;
 	else
 		close(sock);
 	if (r < 0)
@@ -198,43 +195,6 @@ static int call(const struct protoclient *c, struct json_object *req, const int 
 	return 0;
 }
 
-int protoclient_call(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
-		     struct protoclient_reply *rep)
-{
-	return call(c, req, fds, nfds, rep, NULL);
-}
-
-int protoclient_call_keep(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
-			  struct protoclient_reply *rep, int *sock)
-{
-	return call(c, req, fds, nfds, rep, sock);
-}
-
-int protoclient_wait_drained(int sock)
-{
-	struct json_object *msg = NULL;
-	const char *op, *status;
-	int fds[FDPASS_MAX];
-	size_t nfds = 0;
-	int r;
-
-	do
-		r = wait_fd(sock, POLLIN, -1);
-	while (r == -EINTR);
-	if (r < 0)
-		return r;
-	/* Blocking: the daemon answers once the session's end is written. */
-	if ((r = proto_recv(sock, &msg, fds, FDPASS_MAX, &nfds, 0)) < 0)
-		return r;
-	for (size_t i = 0; i < nfds; i++)
-		close(fds[i]);
-	op = proto_str(msg, "op");
-	status = proto_str(msg, "status");
-	r = op && strcmp(op, "drained") == 0 && status && strcmp(status, "recorded") == 0 ? 0 : -EBADMSG;
-	json_object_put(msg);
-	return r;
-}
-
 void protoclient_reply_free(struct protoclient_reply *rep)
 {
 	json_object_put(rep->msg);
@@ -242,6 +202,33 @@ void protoclient_reply_free(struct protoclient_reply *rep)
 	for (size_t i = 0; i < rep->nfds; i++)
 		close(rep->fds[i]);
 	rep->nfds = 0;
+	if (rep->sock >= 0)
+		close(rep->sock);
+	rep->sock = -1;
+}
+
+int protoclient_wait_drained(int sock, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms > 0 ? timeout_ms : -1);
+	struct json_object *msg = NULL;
+	const char *op, *status;
+	int fds[FDPASS_MAX];
+	size_t nfds = 0;
+	int r;
+
+	do {
+		if ((r = wait_fd(sock, POLLIN, deadline)) < 0)
+			return r;
+		/* No fd is expected: any that comes is closed (-EBADMSG). */
+		r = proto_recv(sock, &msg, fds, 0, &nfds, MSG_DONTWAIT);
+	} while (r == -EAGAIN);
+	if (r < 0)
+		return r;
+	op = proto_str(msg, "op");
+	status = proto_str(msg, "status");
+	r = op && strcmp(op, "drained") == 0 && status && strcmp(status, "recorded") == 0 ? 0 : -EBADMSG;
+	json_object_put(msg);
+	return r;
 }
 
 const char *protoclient_error(const struct protoclient_reply *rep)

@@ -25,6 +25,7 @@ struct protoclient {
 	bool as_user;       /* connect with uid as the effective uid: the daemon */
 	uid_t uid;          /* judges an attach by SO_PEERCRED, taken at connect() */
 	size_t reply_fds;   /* fds a reply may carry (<= FDPASS_MAX); more: -EBADMSG */
+	bool keep;          /* after {"ok":true} the connection stays open in rep->sock */
 };
 
 /* What came back. Empty (msg NULL, nfds 0) unless the call returned 0 or
@@ -34,6 +35,7 @@ struct protoclient_reply {
 	int fds[FDPASS_MAX];
 	size_t nfds;
 	bool reached; /* connected: a failure came after the daemon took the connection */
+	int sock;     /* c->keep and {"ok":true}: the open connection (CLOEXEC), else -1 */
 };
 
 /* The one call: connects to c->socket, sends req with nfds fds, waits for
@@ -47,25 +49,22 @@ struct protoclient_reply {
 int protoclient_call(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
 		     struct protoclient_reply *rep);
 
-/* protoclient_call that keeps the connection open when the daemon said
- * {"ok":true}: *sock gets it (CLOEXEC, blocking; the caller closes it),
- * -1 on every other path. For the attach of a command, answered later on
- * the same connection with "drained". */
-int protoclient_call_keep(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
-			  struct protoclient_reply *rep, int *sock);
-
-/* Waits, without a time limit, for the daemon's {"op":"drained","sid":S,
- * "status":"recorded"} on sock: 0 when it came, -ECONNRESET when the
- * daemon closed the connection first (it is gone: the caller gives up
- * waiting), -EBADMSG for any other message, or -errno. */
-int protoclient_wait_drained(int sock);
-
-/* Puts rep->msg and closes rep->fds; rep is empty afterwards (safe twice). */
+/* Puts rep->msg and closes rep->fds and rep->sock; rep is empty afterwards
+ * (safe twice). */
 void protoclient_reply_free(struct protoclient_reply *rep);
 
 /* The daemon's one line in a refusal: its "error" when a non-empty string,
  * else NULL. */
 const char *protoclient_error(const struct protoclient_reply *rep);
+
+/* After an attach kept open (c->keep): waits up to timeout_ms (<= 0: no
+ * limit) for the daemon's {"op":"drained","sid":...,"status":"recorded"}
+ * on sock (a tty session's output all reached the terminal, a command's
+ * end line is written).
+ * 0 when it came, -ECONNRESET when the daemon closed the connection first
+ * (it died or restarted: nothing more will come), -ETIMEDOUT, -EBADMSG for
+ * any other message. sock stays the caller's. */
+int protoclient_wait_drained(int sock, int timeout_ms);
 
 /* Connects a CLOEXEC SOCK_SEQPACKET socket to path, giving up after
  * timeout_ms (-1: never) with -ETIMEDOUT. Returns the (blocking) fd or -errno
@@ -97,8 +96,10 @@ struct protoclient_open {
 /* {"op":"open",...,"fail"} -> sid, token (or a refusal, maybe with "skipped"). */
 struct json_object *protoclient_req_open(const struct protoclient_open *o);
 
-/* {"op":"attach","token","sid","term","shell"}, sent with the fds {outer
- * tty, inner pty master}: the daemon takes the terminal. -> dry_run */
+/* {"op":"attach","token","sid","term","shell"}, sent with one fd, the
+ * terminal (the caller's controlling tty): the daemon takes it, makes the
+ * inner pty and replies with its slave as the one fd (c->reply_fds 1, and
+ * c->keep for the later "drained"). -> sid, dry_run (then no fd) */
 struct json_object *protoclient_req_attach(const char *token, const char *sid, const char *term, const char *shell);
 
 /* {"op":"attach","token","sid","cmd"}, sent with the fds {stdin, stdout,

@@ -1,5 +1,6 @@
-/* ptyswitch: open the inner pty and make its slave the controlling terminal,
- * either in place (session leader) or in a forked child. 0 or -errno. */
+/* ptyswitch: make the inner pty's slave (sessrecd made it: sessrecd/innerpty.c)
+ * the controlling terminal, either in place (session leader) or in a
+ * forked child. 0 or -errno. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -10,67 +11,6 @@
 #include <unistd.h>
 
 #include "ptyswitch.h"
-
-/* The slave end of master, O_CLOEXEC from the start. TIOCGPTPEER (Linux
- * 4.13) opens it without a path lookup that a mount could redirect. */
-static int open_slave(int master)
-{
-	char path[64];
-	int fd;
-
-#ifdef TIOCGPTPEER
-	fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fd >= 0)
-		return fd;
-	if (errno != EINVAL && errno != ENOTTY)
-		return -errno;
-#endif
-	if (ptsname_r(master, path, sizeof(path)) != 0)
-		return -ENOTTY;
-	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-int ptyswitch_open(int outer_fd, int *master, int *slave)
-{
-	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
-	struct termios tio;
-	bool is_tty = tcgetattr(outer_fd, &tio) == 0;
-	int m = -1, s = -1, r;
-
-	/* A tty's size is copied even when it is 0x0: the daemon compares the
-	 * two and programs cope with an unknown size. */
-	if (is_tty && ioctl(outer_fd, TIOCGWINSZ, &ws) < 0)
-		ws = (struct winsize){ .ws_row = 24, .ws_col = 80 };
-
-	m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (grantpt(m) < 0 || unlockpt(m) < 0) {
-		r = -errno;
-		goto out;
-	}
-	s = open_slave(m);
-	if (s < 0) {
-		r = s;
-		goto out;
-	}
-	if ((is_tty && tcsetattr(s, TCSANOW, &tio) < 0) || ioctl(s, TIOCSWINSZ, &ws) < 0) {
-		r = -errno;
-		goto out;
-	}
-	*master = m;
-	*slave = s;
-	return 0;
-out:
-	if (s >= 0)
-		close(s);
-	if (m >= 0)
-		close(m);
-	return r;
-}
 
 /* dup2 leaves the copies without FD_CLOEXEC; a slave already sitting on
  * 0-2 keeps its own flag, so that is cleared by hand. */
@@ -97,9 +37,10 @@ int ptyswitch_take(int slave)
 	sigemptyset(&ign.sa_mask);
 	if (sigaction(SIGHUP, &ign, &old) < 0)
 		return -errno;
-	/* ENOTTY: fd 0 is not our controlling tty (or we have none);
-	 * TIOCSCTTY below says whether we can take the slave anyway. */
-	if (ioctl(0, TIOCNOTTY) < 0 && errno != ENOTTY) {
+	/* ENOTTY: fd 0 is not our controlling tty (or we have none); EIO:
+	 * it was hung up (sessrecd takes the terminal so), which also ended
+	 * it being ours. TIOCSCTTY below says whether we can take the slave. */
+	if (ioctl(0, TIOCNOTTY) < 0 && errno != ENOTTY && errno != EIO) {
 		r = -errno;
 		goto out;
 	}

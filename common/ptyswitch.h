@@ -3,13 +3,8 @@
  * Convention: 0 or -errno; never logs. */
 #pragma once
 
-/* Opens the inner pty with the modes and window size of outer_fd (when
- * outer_fd is not a terminal: the kernel's default modes and 80x24). On 0
- * *master and *slave are open, O_CLOEXEC, and the slave is not our
- * controlling terminal (O_NOCTTY). */
-int ptyswitch_open(int outer_fd, int *master, int *slave);
-
-/* For a session leader whose controlling terminal is on fd 0: gives it up
+/* For a session leader whose controlling terminal is on fd 0 (or was,
+ * until sessrecd hung it up when it took it): gives it up
  * (TIOCNOTTY; the kernel then HUPs our own foreground group, so SIGHUP is
  * ignored for the duration and its previous action restored), makes slave
  * the controlling terminal with our process group in the foreground, puts it

@@ -120,12 +120,13 @@ int pamsr_call_open(const struct pamsr_args *a, const struct pamsr_who *who, str
  * daemon's "state". */
 int pamsr_call_close(const struct pamsr_args *a, const char *sid, const char *kind, char *state, size_t cap);
 
-/* The attach request for the tty handover, fds {outer, master}, made with
- * uid as the effective uid at connect() (the session's user: the daemon
- * checks the peer's uid against the token's). -EREMOTEIO with err set when
+/* The attach request for the tty handover, one fd (outer), made with uid
+ * as the effective uid at connect() (the session's user: the daemon checks
+ * the peer's uid against the token's). On 0 *slave is the inner pty's
+ * slave the daemon made (-1 in a dry run). -EREMOTEIO with err set when
  * the daemon refused. */
 int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, const char *sid, const char *term,
-		      const char *shell, int outer, int master, bool *dry_run, char *err, size_t cap);
+		      const char *shell, int outer, int *slave, bool *dry_run, char *err, size_t cap);
 
 /* session_skipped, as an RFC 5424 line to where the daemon's configuration
  * (a->config, default /etc/sessrec/sessrecd.conf) sends events: DevLog=
@@ -153,8 +154,11 @@ int pamsr_peer_of_parent(char *ip, size_t cap, int *port);
  * -ENOTTY / -EPERM with why set to a short reason. */
 int pamsr_tty_check(const char **why);
 
-/* Hands fd 0 to the daemon (attach with the token) and moves this process
- * and its future children onto the inner pty. On -EREMOTEIO or
+/* Hands fd 0 to the daemon (attach with the token; the daemon takes the
+ * terminal, hanging up every description of it, login's too) and moves
+ * this process and its future children onto the inner pty the daemon
+ * made. SIGHUP (the hangup's, to the session leader) is ignored meanwhile
+ * and its action put back. On -EREMOTEIO or
  * unreachable the outer terminal is as it was and err says why; on
  * -EPIPE the switch itself failed after the daemon took the tty (the
  * process may be left without a controlling terminal). *dry_run: the

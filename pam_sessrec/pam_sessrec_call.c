@@ -156,7 +156,7 @@ int pamsr_call_close(const struct pamsr_args *a, const char *sid, const char *ki
 }
 
 int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, const char *sid, const char *term,
-		      const char *shell, int outer, int master, bool *dry_run, char *err, size_t cap)
+		      const char *shell, int outer, int *slave, bool *dry_run, char *err, size_t cap)
 {
 	struct protoclient c = client_of(a);
 	struct protoclient_reply rep;
@@ -167,16 +167,27 @@ int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, 
 	 * own shim would: the daemon checks the peer's uid against the token's. */
 	c.as_user = true;
 	c.uid = uid;
+	c.reply_fds = 1;
 	*dry_run = false;
+	*slave = -1;
 	req = protoclient_req_attach(token, sid, term, shell);
-	r = protoclient_call(&c, req, (int[]){ outer, master }, 2, &rep);
+	r = protoclient_call(&c, req, (int[]){ outer }, 1, &rep);
 	json_object_put(req);
-	if (r == -EREMOTEIO)
+	if (r == -EREMOTEIO) {
 		refusal(&rep, err, cap);
-	else if (r < 0)
+	} else if (r < 0) {
 		snprintf(err, cap, "no answer from sessrecd: %s", strerror(-r));
-	else if (proto_bool(rep.msg, "dry_run", dry_run) < 0)
-		*dry_run = false;
+	} else if (proto_bool(rep.msg, "dry_run", dry_run) == 0 && *dry_run) {
+		/* the terminal stays as it is: nothing handed over */
+	} else if (rep.nfds != 1) {
+		snprintf(err, cap, "sessrecd sent no terminal");
+		r = -EBADMSG;
+	} else {
+		/* login's shell comes after us, so nobody waits for "drained"
+		 * on a kept connection: login waits for the shell itself. */
+		*slave = rep.fds[0];
+		rep.nfds = 0;
+	}
 	protoclient_reply_free(&rep);
 	return r;
 }

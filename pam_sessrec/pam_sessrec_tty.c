@@ -1,8 +1,11 @@
 /* pam_sessrec_tty: mode=tty, for login(1): the session's terminal is fd 0
  * when the session opens, so the module hands it to sessrecd itself and
- * moves login (and the shell it forks next) onto the inner pty, the same
- * switch sessrec-shell makes (common/ptyswitch). Convention: 0 or -errno. */
+ * moves login (and the shell it forks next) onto the inner pty the daemon
+ * made, the same switch sessrec-shell makes (common/ptyswitch). login's own
+ * descriptions of the terminal are hung up by the daemon: none stays
+ * usable. Convention: 0 or -errno. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -32,34 +35,31 @@ int pamsr_tty_check(const char **why)
 int pamsr_tty_handover(const struct pamsr_args *a, const struct pamsr_who *who, const struct pamsr_reg *reg,
 		       const char *term, bool *dry_run, char *err, size_t cap)
 {
-	struct termios saved;
-	bool have_saved = tcgetattr(0, &saved) == 0;
-	int master = -1, slave = -1, r;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	int slave = -1, r;
 
 	*dry_run = false;
-	r = ptyswitch_open(0, &master, &slave);
-	if (r < 0) {
-		snprintf(err, cap, "cannot open a pty: %s", strerror(-r));
-		return r;
+	/* The daemon's hangup of the terminal signals us, its session
+	 * leader; login must live on. */
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGHUP, &ign, &old) < 0) {
+		snprintf(err, cap, "cannot ignore SIGHUP: %s", strerror(errno));
+		return -errno;
 	}
 	/* This process is the one that opened the session and the terminal
 	 * is its controlling tty: exactly what the daemon checks. */
-	r = pamsr_call_attach(a, who->uid, reg->token, reg->sid, term, who->shell, 0, master, dry_run, err, cap);
-	close(master);
-	if (r < 0 || *dry_run) {
-		close(slave);
-		/* Whatever the daemon did to the outer tty (raw mode) is undone. */
-		if (have_saved)
-			tcsetattr(0, TCSANOW, &saved);
-		return r;
-	}
+	r = pamsr_call_attach(a, who->uid, reg->token, reg->sid, term, who->shell, 0, &slave, dry_run, err, cap);
+	if (r < 0 || *dry_run)
+		goto out; /* the daemon left the terminal as it was */
 	r = ptyswitch_take(slave);
 	if (r < 0) {
 		/* ptyswitch_take closes the slave only when it succeeds. */
 		if (slave > 2)
 			close(slave);
 		snprintf(err, cap, "cannot switch to the inner pty: %s", strerror(-r));
-		return -EPIPE;
+		r = -EPIPE;
 	}
-	return 0;
+out:
+	sigaction(SIGHUP, &old, NULL);
+	return r;
 }

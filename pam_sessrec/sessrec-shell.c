@@ -4,6 +4,7 @@
  * all its output; without a token (or without a tty) it only execs.
  * Convention: attach is 0 or -1 with a reason for the user; the run_* steps
  * do not return (they exec the shell or exit with its status). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,10 +16,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
-#include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -30,9 +30,6 @@
 
 #define SHIM_DEFAULT_SHELL "/bin/bash"
 #define SHIM_DEFAULT_TIMEOUT_MS 1000
-/* sessrecd drains for up to 5 s after the shell's end (RELAY_DRAIN_MS). */
-#define SHIM_DRAIN_MS 6000
-#define SHIM_DRAIN_STEP_MS 10
 #define SFTP_INTERNAL "internal-sftp"
 #define SFTP_SERVER "/usr/lib/openssh/sftp-server"
 
@@ -217,8 +214,8 @@ static const char *shim_socket(void)
 	return s && s[0] ? s : PROTO_DEFAULT_SOCKET;
 }
 
-/* Why an attach failed (r < 0), in words for the user. */
-static void failure_reason(int r, const struct protoclient_reply *rep, const char *socket, char *reason, size_t cap)
+/* Why a call failed, in one line for the user. */
+static void call_reason(int r, const struct protoclient_reply *rep, const char *sock, char *reason, size_t cap)
 {
 	const char *err;
 
@@ -226,29 +223,10 @@ static void failure_reason(int r, const struct protoclient_reply *rep, const cha
 		err = protoclient_error(rep);
 		snprintf(reason, cap, "%s", err ? err : "refused by sessrecd");
 	} else if (!rep->reached) {
-		snprintf(reason, cap, "cannot connect to %s: %s", socket, strerror(-r));
+		snprintf(reason, cap, "cannot connect to %s: %s", sock, strerror(-r));
 	} else {
 		snprintf(reason, cap, "no answer from sessrecd: %s", strerror(-r));
 	}
-}
-
-/* One attach round trip (req: a terminal with fds, or a command without).
- * 0 when the daemon took the session (*dry_run: it wants the shell on the
- * outer tty), else -1 with a reason for the user. */
-static int attach(struct json_object *req, const int *fds, size_t nfds, bool *dry_run, char *reason, size_t cap)
-{
-	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout() };
-	struct protoclient_reply rep;
-	int r;
-
-	*dry_run = false;
-	r = protoclient_call(&c, req, fds, nfds, &rep);
-	if (r < 0)
-		failure_reason(r, &rep, c.socket, reason, cap);
-	else if (proto_bool(rep.msg, "dry_run", dry_run) < 0)
-		*dry_run = false;
-	protoclient_reply_free(&rep);
-	return r < 0 ? -1 : 0;
 }
 
 /* Passes the child's end on to whoever waits for us: the same signal (with
@@ -270,6 +248,8 @@ static void exit_like(int status)
 	raise(sig);
 	exit(128 + sig);
 }
+
+static void wait_drained(struct shim *sh, int sock);
 
 /* fork(), the child's end waited for with the default SIGCHLD; a failure
  * ends the login. */
@@ -304,14 +284,14 @@ static int wait_child(pid_t pid)
 static int attach_command(struct shim *sh, const char *token, int cmd[3], int *sock, bool *dry_run, char *reason,
 			  size_t cap)
 {
-	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout(), .reply_fds = 3 };
+	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout(), .reply_fds = 3, .keep = true };
 	struct json_object *req = protoclient_req_command(token, getenv("SESSREC_SID"), sh->cmd ? sh->cmd : sh->shell);
 	struct protoclient_reply rep;
 	const char *refused;
 	int r;
 
 	*dry_run = false;
-	r = protoclient_call_keep(&c, req, (int[]){ 0, 1, 2 }, 3, &rep, sock);
+	r = protoclient_call(&c, req, (int[]){ 0, 1, 2 }, 3, &rep);
 	json_object_put(req);
 	refused = r == -EREMOTEIO ? proto_str(rep.msg, "refused") : NULL;
 	if (refused && strcmp(refused, "policy") == 0) {
@@ -319,16 +299,17 @@ static int attach_command(struct shim *sh, const char *token, int cmd[3], int *s
 		exit(1);
 	}
 	if (r == 0 && proto_bool(rep.msg, "dry_run", dry_run) == 0 && *dry_run) {
-		close(*sock);
+		/* nothing handed over */
 	} else if (r == 0 && rep.nfds != 3) {
 		snprintf(reason, cap, "sessrecd sent %zu fds, not the command's 3 pipes", rep.nfds);
-		close(*sock);
 		r = -EBADMSG;
 	} else if (r == 0) {
 		memcpy(cmd, rep.fds, sizeof(int) * 3);
 		rep.nfds = 0; /* ours now */
+		*sock = rep.sock;
+		rep.sock = -1;
 	} else {
-		failure_reason(r, &rep, c.socket, reason, cap);
+		call_reason(r, &rep, c.socket, reason, cap);
 	}
 	protoclient_reply_free(&rep);
 	return r < 0 ? -1 : 0;
@@ -371,98 +352,150 @@ static void run_command(struct shim *sh, const char *token)
 	if (null > 2)
 		close(null);
 	status = wait_child(pid);
-	/* EOF instead (the daemon went away): nothing more to wait for. */
-	(void)protoclient_wait_drained(sock);
-	close(sock);
+	wait_drained(sh, sock);
 	exit_like(status);
-}
-
-static bool same_modes(const struct termios *a, const struct termios *b)
-{
-	return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag && a->c_cflag == b->c_cflag &&
-	       a->c_lflag == b->c_lflag && memcmp(a->c_cc, b->c_cc, sizeof(a->c_cc)) == 0;
 }
 
 /* sshd takes its child's exit as the end of the output: once the child is
  * gone it reads the pty until the first read that finds nothing, then closes
  * the channel (channels.c, "force" for tty channels). What sessrecd has not
- * relayed by then never reaches the client. sessrecd puts the outer tty's
- * modes back only after relaying everything, so we leave when they change
- * back from raw (or after SHIM_DRAIN_MS, or when the tty is gone). */
-static void wait_drained(const struct termios *raw)
+ * relayed by then never reaches the client. So we wait for sessrecd's
+ * "drained" on the attach's connection (DrainWaitSec= at most; its EOF
+ * means the daemon died or restarted: nothing will come). */
+static void wait_drained(struct shim *sh, int sock)
 {
-	struct timespec step = { .tv_nsec = SHIM_DRAIN_STEP_MS * 1000000L };
-	struct termios now;
-
-	for (int i = 0; i < SHIM_DRAIN_MS / SHIM_DRAIN_STEP_MS; i++) {
-		if (tcgetattr(0, &now) < 0 || !same_modes(&now, raw))
-			return;
-		nanosleep(&step, NULL);
-	}
+	(void)protoclient_wait_drained(sock, (int)shim_config(sh)->drain_wait * 1000);
+	close(sock);
 }
 
 /* The shell gets a session of its own on the inner pty; we stay the process
  * sshd (or login, or dash -c) waits for, so that its exit means the output
- * has reached the terminal, and pass the shell's status on. raw: the outer
- * modes while sessrecd relays, NULL when their restoring cannot be seen. */
-static void fork_shell(struct shim *sh, int slave, const struct termios *raw)
+ * has reached the terminal, and pass the shell's status on. We keep no fd
+ * on the slave (the shell's end must show as EOF on the daemon's master),
+ * only the attach's connection, sock. */
+static void fork_shell(struct shim *sh, int slave, int sock, const struct sigaction *hup)
 {
 	pid_t pid;
 	int status, r;
 
-	pid = fork_child();
+	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid < 0) {
+		dprintf(slave, "sessrec: cannot fork: %s\r\n", strerror(errno));
+		exit(1);
+	}
 	if (pid == 0) {
+		close(sock);
+		sigaction(SIGHUP, hup, NULL);
 		r = ptyswitch_child(slave);
 		if (r < 0) {
-			fprintf(stderr, "sessrec: cannot switch terminal: %s\n", strerror(-r));
+			dprintf(slave, "sessrec: cannot switch terminal: %s\r\n", strerror(-r));
 			_exit(1);
 		}
 		exec_shell(sh);
 	}
 	close(slave);
-	/* The outer tty is raw: these come from other processes only. */
+	/* No terminal of ours any more: these come from other processes only. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
 	status = wait_child(pid);
-	if (raw)
-		wait_drained(raw);
+	wait_drained(sh, sock);
 	exit_like(status);
 }
 
-/* Steps 2-4 on a terminal. Falls back to the outer tty per policy. */
+/* After the handover we hold nothing on the outer terminal (the daemon has
+ * hung up what we had, and a user process must not find it through us):
+ * 0-2 become /dev/null, and any other fd on the terminal (rdev) goes. */
+static void drop_outer(dev_t rdev)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct dirent *e;
+	struct stat st;
+	DIR *dir;
+
+	for (int fd = 0; fd <= 2; fd++)
+		if (null >= 0 ? dup2(null, fd) < 0 : close(fd) < 0)
+			(void)close(fd);
+	if (null > 2)
+		close(null);
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return;
+	while ((e = readdir(dir)) != NULL) {
+		int fd = atoi(e->d_name);
+
+		if (fd > 2 && fd != dirfd(dir) && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev)
+			close(fd);
+	}
+	closedir(dir);
+}
+
+/* The attach of a terminal: fd 0 (our controlling tty) goes to sessrecd,
+ * which takes it and replies with the slave of the inner pty it made (in
+ * *slave) and keeps the connection for "drained" (*sock). 0, or -1 with a
+ * reason for the user (*dry_run: the daemon wants the shell on the outer
+ * tty, no fds). */
+static int attach_tty(const char *token, const char *shell, int *slave, int *sock, bool *dry_run, char *reason,
+		      size_t cap)
+{
+	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout(), .reply_fds = 1, .keep = true };
+	struct json_object *req = protoclient_req_attach(token, getenv("SESSREC_SID"), getenv("TERM"), shell);
+	struct protoclient_reply rep;
+	int r;
+
+	*dry_run = false;
+	r = protoclient_call(&c, req, (int[]){ 0 }, 1, &rep);
+	json_object_put(req);
+	if (r < 0) {
+		call_reason(r, &rep, c.socket, reason, cap);
+	} else if (proto_bool(rep.msg, "dry_run", dry_run) == 0 && *dry_run) {
+		/* nothing handed over */
+	} else if (rep.nfds != 1) {
+		snprintf(reason, cap, "sessrecd sent no terminal");
+		r = -1;
+	} else {
+		*slave = rep.fds[0];
+		rep.nfds = 0;
+		*sock = rep.sock;
+		rep.sock = -1;
+	}
+	protoclient_reply_free(&rep);
+	return r < 0 ? -1 : 0;
+}
+
+/* Steps 2-5 on a terminal (sessrec-shell(8)). Falls back to the outer tty
+ * per policy. */
 static void run_tty(struct shim *sh, const char *token)
 {
-	struct json_object *req;
-	struct termios saved, raw;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, hup;
 	char reason[512];
-	bool dry_run, have_raw, have_saved = tcgetattr(0, &saved) == 0;
-	int master = -1, slave = -1, r;
+	struct stat tty;
+	bool dry_run;
+	int slave = -1, sock = -1, r;
 
-	r = ptyswitch_open(0, &master, &slave);
-	if (r < 0) {
-		snprintf(reason, sizeof(reason), "cannot open a pty: %s", strerror(-r));
-		policy_fail(sh, reason);
-		exec_shell(sh);
-	}
-	req = protoclient_req_attach(token, getenv("SESSREC_SID"), getenv("TERM"), sh->shell);
-	r = attach(req, (int[]){ 0, master }, 2, &dry_run, reason, sizeof(reason));
-	json_object_put(req);
-	close(master);
+	/* Before we hold the slave and the connection: no process of the
+	 * user's may take them from us (ptrace, /proc/PID/fd), nor read the
+	 * outer tty's name there. The shell's exec makes it dumpable again. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* The daemon hangs the terminal up; we are its session leader. */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGHUP, &ign, &hup);
+	if (fstat(0, &tty) < 0)
+		tty.st_rdev = 0;
+	r = attach_tty(token, sh->shell, &slave, &sock, &dry_run, reason, sizeof(reason));
 	if (r < 0 || dry_run) {
-		close(slave);
-		/* Whatever the daemon did to the outer tty before failing is undone. */
-		if (have_saved)
-			tcsetattr(0, TCSANOW, &saved);
+		/* The daemon leaves the terminal as it was when it refuses. */
+		sigaction(SIGHUP, &hup, NULL);
 		if (r < 0)
 			policy_fail(sh, reason);
 		exec_shell(sh);
 	}
+	drop_outer(tty.st_rdev);
 	/* Not ptyswitch_take and exec in place even when we are the session
 	 * leader: then nobody would wait for sessrecd to drain (see
 	 * wait_drained). */
-	have_raw = have_saved && tcgetattr(0, &raw) == 0 && !same_modes(&raw, &saved);
-	fork_shell(sh, slave, have_raw ? &raw : NULL);
+	fork_shell(sh, slave, sock, &hup);
 }
 
 /* sshd runs ~/.ssh/rc through the login shell as `SHELL -c '/bin/sh

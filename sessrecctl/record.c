@@ -1,5 +1,5 @@
 /* record: `sessrecctl record [--socket PATH] [-- CMD...]` runs CMD (or the
- * user's shell) on a fresh pty that sessrecd relays and records, the way a
+ * user's shell) on the pty that sessrecd makes, relays and records, the way a
  * login through pam_sessrec would be. Returns the command's exit status. */
 #include <errno.h>
 #include <limits.h>
@@ -90,7 +90,8 @@ static void find_shell(struct record *rec)
 static int ask(const struct record *rec, int timeout_ms, struct json_object *req, const int *fds, size_t nfds,
 	       struct protoclient_reply *rep, char *reason, size_t cap)
 {
-	struct protoclient c = { .socket = rec->socket, .timeout_ms = timeout_ms };
+	/* An attach's reply carries the inner pty's slave. */
+	struct protoclient c = { .socket = rec->socket, .timeout_ms = timeout_ms, .reply_fds = nfds };
 	const char *err, *skipped;
 	int r;
 
@@ -150,7 +151,10 @@ out:
 	return r;
 }
 
-static int attach_session(struct record *rec, int master)
+/* The daemon takes our terminal (root 0600, exclusive, until the end; not
+ * hung up: we do not lead its session, the operator's shell does) and
+ * makes the inner pty: its slave in *slave. */
+static int attach_session(struct record *rec, int *slave)
 {
 	struct json_object *req = protoclient_req_attach(rec->token, NULL, getenv("TERM"), rec->cmd[0]);
 	struct protoclient_reply rep;
@@ -158,7 +162,7 @@ static int attach_session(struct record *rec, int master)
 	bool dry_run = false;
 	int r = -1;
 
-	if (ask(rec, RECORD_TIMEOUT_MS, req, (int[]){ 0, master }, 2, &rep, reason, sizeof(reason)) < 0) {
+	if (ask(rec, RECORD_TIMEOUT_MS, req, (int[]){ 0 }, 1, &rep, reason, sizeof(reason)) < 0) {
 		say("attach: %s; nothing run", reason);
 		goto out;
 	}
@@ -167,6 +171,12 @@ static int attach_session(struct record *rec, int master)
 		say("attach: sessrecd did not take the terminal (dry run); nothing run");
 		goto out;
 	}
+	if (rep.nfds != 1) {
+		say("attach: sessrecd sent no terminal; nothing run");
+		goto out;
+	}
+	*slave = rep.fds[0];
+	rep.nfds = 0;
 	r = 0;
 out:
 	protoclient_reply_free(&rep);
@@ -226,7 +236,7 @@ int ctl_cmd_record(struct ctl *ctl, int argc, char **argv)
 	char reason[PATH_MAX + 128];
 	struct termios saved;
 	bool have_saved;
-	int master = -1, slave = -1, r, status;
+	int slave = -1, r, status;
 	pid_t pid;
 
 	r = parse_args(&rec, ctl, argc, argv);
@@ -247,15 +257,8 @@ int ctl_cmd_record(struct ctl *ctl, int argc, char **argv)
 	have_saved = tcgetattr(0, &saved) == 0;
 	if (open_session(&rec) < 0)
 		return CTL_EXIT_ERROR;
-	r = ptyswitch_open(0, &master, &slave);
-	if (r < 0) {
-		say("cannot open a pty: %s", strerror(-r));
+	if (attach_session(&rec, &slave) < 0)
 		goto fail;
-	}
-	if (attach_session(&rec, master) < 0)
-		goto fail;
-	close(master);
-	master = -1;
 	signal(SIGCHLD, SIG_DFL);
 	pid = fork();
 	if (pid < 0) {
@@ -280,8 +283,6 @@ int ctl_cmd_record(struct ctl *ctl, int argc, char **argv)
 		say("close: %s; the recording of session %s may be incomplete", reason, rec.sid);
 	return status;
 fail:
-	if (master >= 0)
-		close(master);
 	if (slave >= 0)
 		close(slave);
 	if (have_saved)

@@ -113,17 +113,25 @@ static void copy_clipped(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static struct json_object *attach_tty(struct daemon *d, const struct ucred *peer, struct session *s, int *fds,
-				      bool *close_after)
+static struct json_object *attach_tty(struct daemon *d, const struct ucred *peer, struct session *s, int outer,
+				      bool leader, struct attach_result *res)
 {
 	char why[256], dev[sizeof(s->st.tty)];
+	/* The peer leads the terminal's session: a login, whose every earlier
+	 * description of the terminal is hung up. Not a process inside
+	 * someone's shell, which the hangup would end, nor a session of
+	 * root's (`sessrecctl record` is root's only): root is not contained
+	 * by the recorder anyway. */
+	bool hangup = s->st.uid != 0 && leader;
 
 	/* PAM_TTY is "ssh" inside sshd's monitor: meta.tty names the terminal
 	 * the user really had, as the kernel knows it (ERANGE if it won't fit). */
-	if (ttyname_r(fds[0], dev, sizeof(dev)) == 0)
+	if (ttyname_r(outer, dev, sizeof(dev)) == 0)
 		memcpy(s->st.tty, dev, sizeof(dev));
-	if (session_attach_tty(d, s, fds, why, sizeof(why)) < 0)
-		return refuse(d, peer, s, why, close_after);
+	if (session_attach_tty(d, s, outer, hangup, &res->fds[0], why, sizeof(why)) < 0)
+		return refuse(d, peer, s, why, &res->close_after);
+	res->nfds = 1;
+	res->drain = s;
 	emit_started(d, s);
 	notify_status(d);
 	return reply_attached(s, false);
@@ -146,6 +154,20 @@ static struct json_object *attach_command(struct daemon *d, const struct ucred *
 	return reply_attached(s, false);
 }
 
+/* A second fd is a pty master the peer made: code that ran before the shim
+ * could stage a decoy session with it. Refused, with an attach_refused
+ * event naming the session when the token is one; the token stays unspent
+ * so that the real shim can still attach. */
+static struct json_object *refuse_master(struct daemon *d, const struct ucred *peer, const char *token,
+					 bool *close_after)
+{
+	struct session *s = token ? session_by_token(d, token) : NULL;
+
+	return refuse(d, peer, s,
+		      "attach: sessrecd makes the inner pty itself; send only the terminal (1 fd), no pty master",
+		      close_after);
+}
+
 struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, struct json_object *req, int *fds,
 				  size_t nfds, struct attach_result *res)
 {
@@ -153,16 +175,19 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 	bool *close_after = &res->close_after;
 	struct json_object *v;
 	struct session *s;
+	bool leader;
 	char why[256];
 
 	*res = (struct attach_result){ .fds = { -1, -1, -1 } };
+	if (!cmd && nfds == 2)
+		return refuse_master(d, peer, token, close_after);
 	if (!token)
 		return malformed("attach: missing token", close_after);
 	if (json_object_object_get_ex(req, "cmd", &v) && !cmd)
 		return malformed("attach: cmd is not a string", close_after);
-	if (nfds != (cmd ? 3u : 2u))
+	if (nfds != (cmd ? 3u : 1u))
 		return malformed(cmd ? "attach: a command attach takes 3 fds (stdin, stdout, stderr)"
-				     : "attach: expected 2 fds (outer tty, inner pty master)",
+				     : "attach: expected 1 fd (the terminal)",
 				 close_after);
 	s = session_by_token(d, token);
 	if (!s)
@@ -179,12 +204,12 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 	sid = proto_str(req, "sid");
 	if (sid && strcmp(sid, s->st.sid) != 0)
 		return refuse(d, peer, s, "the token is not that session's", close_after);
-	if (auth_attach_check(&s->st, peer, fds, nfds, why, sizeof(why)) < 0)
+	if (auth_attach_check(&s->st, peer, fds, nfds, &leader, why, sizeof(why)) < 0)
 		return refuse(d, peer, s, why, close_after);
 	copy_clipped(s->st.term, sizeof(s->st.term), proto_str(req, "term"));
 	copy_clipped(s->st.shell, sizeof(s->st.shell), proto_str(req, "shell"));
 	if (s->st.dry_run) {
-		/* The shim runs the shell on the outer tty itself; the fds are
+		/* The shim runs the shell on the outer tty itself; the fd is
 		 * closed by the dispatcher. */
 		session_attach_dry_run(s);
 		emit_started(d, s);
@@ -192,5 +217,17 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 	}
 	if (cmd)
 		return attach_command(d, peer, s, cmd, fds, res);
-	return attach_tty(d, peer, s, fds, close_after);
+	return attach_tty(d, peer, s, fds[0], leader, res);
+}
+
+int attach_send_drained(int sock, const char *sid, const char *status)
+{
+	struct json_object *o = json_object_new_object();
+	int r = -ENOMEM;
+
+	if (o && jsonadd_str(o, "op", "drained") == 0 && jsonadd_str(o, "sid", sid) == 0 &&
+	    jsonadd_str(o, "status", status) == 0)
+		r = proto_send_flags(sock, o, NULL, 0, MSG_DONTWAIT);
+	json_object_put(o);
+	return r;
 }

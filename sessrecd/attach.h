@@ -1,8 +1,10 @@
 /* attach: the attach op. The token names the session and is spent at once;
- * auth.c judges the peer; then the session relays (a tty), relays a
- * command's pipes (no tty: 3 fds, stdin stdout stderr, and 3 back) once
- * NoTtyCommands= allows it, or, in dry-run mode, only says yes. It returns the reply and
- * leaves sending it to ops, so it depends on nothing above the session. */
+ * auth.c judges the peer; then the session relays (a tty: the daemon makes
+ * the inner pty and takes the terminal), relays a command's pipes (no tty:
+ * 3 fds, stdin stdout stderr, and 3 back) once NoTtyCommands= allows it,
+ * or, in dry-run mode, only says yes. It returns the reply and leaves
+ * sending it to ops, so it depends on nothing above the session; the
+ * connection then waits for the session's "drained" (server.c). */
 #pragma once
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -16,15 +18,25 @@ struct session;
 
 /* What an attach leaves to its connection besides the reply. */
 struct attach_result {
-	bool close_after;             /* the connection ends with the reply (a refusal) */
-	int fds[ATTACH_REPLY_FDS];    /* fds the reply carries (the daemon's copies: closed once sent) */
+	bool close_after;          /* the connection ends with the reply (a refusal) */
+	int fds[ATTACH_REPLY_FDS]; /* fds the reply carries: a tty's inner slave, a command's three pipe
+				      ends (the daemon's copies: closed once sent) */
 	size_t nfds;
-	struct session *drain;        /* the connection then waits for its end ("drained") */
+	struct session *drain; /* the connection then waits for its end ("drained") */
 };
 
 /* Handles an attach request of peer. fds[0..nfds) stay the caller's but
- * for those taken (set to -1). Returns the reply (NULL: out of memory) and
+ * for those taken (set to -1). A tty attach sends one: the terminal, which
+ * the daemon takes (and hangs up for a login); two fds (a pty master the
+ * peer made) are refused. Returns the reply (NULL: out of memory) and
  * fills *res; a refusal has an attach_refused (or, for a command
  * NoTtyCommands= does not allow, session_refused) event emitted. */
 struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, struct json_object *req, int *fds,
 				  size_t nfds, struct attach_result *res);
+
+/* The one sender of {"op":"drained","sid":sid,"status":status} on an
+ * attach's connection sock (status "recorded": a tty session's output is
+ * all on the terminal and the terminal given back, a command's end line
+ * is written; the attaching process may exit now). Never blocks. 0 or
+ * -errno. */
+int attach_send_drained(int sock, const char *sid, const char *status);

@@ -44,7 +44,10 @@ static int parse_num(const char *p, const char **end, long long *out)
 	return 0;
 }
 
-int auth_parse_stat_tty(const char *text, unsigned long *tty_nr)
+/* Field n (4..52: numbers only) of the text of /proc/PID/stat; the command
+ * name (field 2) may hold spaces and parentheses, so fields are counted
+ * after the last ')'. */
+static int parse_stat_field(const char *text, int n, long long *out)
 {
 	const char *p = strrchr(text, ')');
 	long long v;
@@ -52,8 +55,8 @@ int auth_parse_stat_tty(const char *text, unsigned long *tty_nr)
 	if (!p)
 		return -EINVAL;
 	p++;
-	/* After "comm)": state ppid pgrp session tty_nr */
-	for (int field = 3; field <= 7; field++) {
+	/* After "comm)": state ppid pgrp session tty_nr ... */
+	for (int field = 3; field <= n; field++) {
 		if (*p != ' ')
 			return -EINVAL;
 		p++;
@@ -65,14 +68,36 @@ int auth_parse_stat_tty(const char *text, unsigned long *tty_nr)
 		}
 		if (parse_num(p, &p, &v) < 0)
 			return -EINVAL;
-		if (field == 7) {
+		if (field == n) {
 			if (v < INT32_MIN || v > INT32_MAX || (*p && *p != ' ' && *p != '\n'))
 				return -EINVAL;
-			*tty_nr = (unsigned long)(uint32_t)(int32_t)v;
+			*out = v;
 			return 0;
 		}
 	}
 	return -EINVAL;
+}
+
+int auth_parse_stat_tty(const char *text, unsigned long *tty_nr)
+{
+	long long v;
+	int r = parse_stat_field(text, 7, &v);
+
+	if (r == 0)
+		*tty_nr = (unsigned long)(uint32_t)(int32_t)v;
+	return r;
+}
+
+int auth_parse_stat_session(const char *text, pid_t *sid)
+{
+	long long v;
+	int r = parse_stat_field(text, 6, &v);
+
+	if (r == 0 && v < 0)
+		r = -EINVAL;
+	if (r == 0)
+		*sid = (pid_t)v;
+	return r;
 }
 
 int auth_parse_status_ppid(const char *text, pid_t *ppid)
@@ -138,13 +163,14 @@ static int read_proc(pid_t pid, const char *what, char *buf, size_t cap)
 	return n < 0 ? (int)n : 0;
 }
 
-int auth_proc_ctty(pid_t pid, dev_t *dev)
+int auth_proc_ctty(pid_t pid, dev_t *dev, pid_t *session)
 {
 	char buf[1024];
 	unsigned long nr;
 	int r;
 
-	if ((r = read_proc(pid, "stat", buf, sizeof(buf))) < 0 || (r = auth_parse_stat_tty(buf, &nr)) < 0)
+	if ((r = read_proc(pid, "stat", buf, sizeof(buf))) < 0 || (r = auth_parse_stat_tty(buf, &nr)) < 0 ||
+	    (session && (r = auth_parse_stat_session(buf, session)) < 0))
 		return r;
 	*dev = auth_tty_nr_dev(nr);
 	return 0;
@@ -197,18 +223,18 @@ __attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t cap, c
 	return -EPERM;
 }
 
-static int check_fds(const struct ucred *peer, const int *fds, char *why, size_t cap)
+/* The one fd of a tty attach: a terminal that is the peer's controlling
+ * tty (the daemon makes the inner pty itself). */
+static int check_fds(const struct ucred *peer, const int *fds, bool *leader, char *why, size_t cap)
 {
 	struct stat st;
-	unsigned ptn;
+	pid_t session;
 	dev_t ctty;
 	int r;
 
 	if (!isatty(fds[0]) || fstat(fds[0], &st) < 0 || !S_ISCHR(st.st_mode))
 		return refuse(why, cap, "the first fd is not a terminal");
-	if (ioctl(fds[1], TIOCGPTN, &ptn) < 0)
-		return refuse(why, cap, "the second fd is not a pty master");
-	r = auth_proc_ctty(peer->pid, &ctty);
+	r = auth_proc_ctty(peer->pid, &ctty, &session);
 	if (r < 0)
 		return refuse(why, cap, "cannot read the controlling terminal of pid %ld: %s", (long)peer->pid,
 			      strerror(-r));
@@ -216,19 +242,21 @@ static int check_fds(const struct ucred *peer, const int *fds, char *why, size_t
 		return refuse(why, cap, "the attaching process has no controlling terminal");
 	if (ctty != st.st_rdev)
 		return refuse(why, cap, "the terminal sent is not the controlling terminal of the attaching process");
+	*leader = session == peer->pid;
 	return 0;
 }
 
-int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds, char *why,
-		      size_t cap)
+int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds,
+		      bool *leader, char *why, size_t cap)
 {
 	int64_t audit;
 	int r;
 
+	*leader = false;
 	if ((int64_t)peer->uid != st->uid)
 		return refuse(why, cap, "uid %u may not attach to a session of uid %lld", (unsigned)peer->uid,
 			      (long long)st->uid);
-	if (nfds == 2 && (r = check_fds(peer, fds, why, cap)) < 0)
+	if (nfds == 1 && (r = check_fds(peer, fds, leader, why, cap)) < 0)
 		return r;
 	r = auth_descends(peer->pid, (pid_t)st->pid);
 	if (r < 0)

@@ -20,6 +20,9 @@ dev_t auth_tty_nr_dev(unsigned long tty_nr);
  * the last ')'. 0 or -EINVAL. */
 int auth_parse_stat_tty(const char *text, unsigned long *tty_nr);
 
+/* The session id (field 6) from the text of /proc/PID/stat. 0 or -EINVAL. */
+int auth_parse_stat_session(const char *text, pid_t *sid);
+
 /* PPid: from the text of /proc/PID/status. 0 or -EINVAL. */
 int auth_parse_status_ppid(const char *text, pid_t *ppid);
 
@@ -33,7 +36,9 @@ bool auth_audit_set(int64_t id);
 bool auth_token_equal(const char *a, const char *b);
 
 /* The same, read from /proc for pid. */
-int auth_proc_ctty(pid_t pid, dev_t *dev);
+/* The controlling tty (0: none) and, unless session is NULL, the session
+ * id of pid, from one reading of /proc/PID/stat. */
+int auth_proc_ctty(pid_t pid, dev_t *dev, pid_t *session);
 int auth_proc_ppid(pid_t pid, pid_t *ppid);
 int auth_proc_sessionid(pid_t pid, int64_t *id);
 
@@ -42,9 +47,10 @@ int auth_proc_sessionid(pid_t pid, int64_t *id);
 int auth_descends(pid_t pid, pid_t ancestor);
 
 /* The checks after the token: the peer's uid is the session's; for a tty
- * attach (nfds == 2) fds[0] is a terminal (character device) that is the
- * peer's controlling tty and fds[1] a pty master; the peer descends from
+ * attach (nfds == 1) fds[0] is a terminal (character device) that is the
+ * peer's controlling tty (*leader: the peer also leads that terminal's
+ * session, a login); the peer descends from
  * the pid that opened the session; its audit session is the registered one
  * when one was. 0 when all hold, else -EPERM with the reason in why. */
-int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds, char *why,
-		      size_t cap);
+int auth_attach_check(const struct session_state *st, const struct ucred *peer, const int *fds, size_t nfds,
+		      bool *leader, char *why, size_t cap);

@@ -404,7 +404,7 @@ static void op_attach(struct daemon *d, struct conn *c, struct json_object *req,
 static const struct op ops[] = {
 	{ "ping", false, FDS(0), op_ping },
 	{ "open", true, FDS(0), op_open },
-	{ "attach", false, FDS(0) | FDS(2) | FDS(3), op_attach },
+	{ "attach", false, FDS(0) | FDS(1) | FDS(2) | FDS(3), op_attach }, /* 2: a master, refused with its own line */
 	{ "close", true, FDS(0), op_close },
 	{ "list", true, FDS(0), op_list },
 };

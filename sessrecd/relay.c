@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "monoclock.h"
+#include "outertty.h"
 #include "recorder.h"
 #include "relay.h"
 #include "relaydisk.h"
@@ -483,7 +484,8 @@ void relay_closing(struct relay *r, int64_t now)
 }
 
 /* Unwatches and closes both fds and the relay state's mapping (the
- * holder's copy lives on); restore: the outer tty's modes go back first. */
+ * holder's copy lives on); restore: the outer tty's modes, owner and mode
+ * go back first. */
 static void release(struct relay *r, bool restore)
 {
 	loop_del(&r->d->loop, &r->master_io);
@@ -494,6 +496,10 @@ static void release(struct relay *r, bool restore)
 	if (r->outer_fd >= 0) {
 		if (restore && r->st->have_termios)
 			(void)tcsetattr(r->outer_fd, TCSANOW, &r->st->termios);
+		/* Before the drained message: the shim's exit gives the
+		 * terminal back to the login. */
+		if (restore)
+			(void)outertty_give_back(r->outer_fd, &r->st->tty_owner);
 		close(r->outer_fd);
 	}
 	r->outer_fd = -1;

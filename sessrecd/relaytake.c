@@ -1,5 +1,6 @@
 /* relaytake: a relay taking over a session's terminals, at the attach
- * (the outer tty reopened and put in raw mode, the relay state memfd made)
+ * (the inner pty made, the outer tty taken from the user and put in raw
+ * mode, the relay state memfd made)
  * or at a resume after a restart (the stored fds and relay state, and the
  * recovery of the output in flight: docs/architecture.md, "Restarts").
  * Above relay.h, which does the pumping. Convention: 0 or -errno. */
@@ -14,7 +15,9 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "innerpty.h"
 #include "log.h"
+#include "outertty.h"
 #include "recorder.h"
 #include "relay.h"
 #include "relaydisk.h"
@@ -23,32 +26,24 @@
 #include "shardtail.h"
 #include "state.h"
 
-int relaytake_attach(struct relay *r, int outer, int master, char *why, size_t cap)
+int relaytake_attach(struct relay *r, int outer, uid_t owner, int *slave, char *why, size_t cap)
 {
 	struct session_state *st = r->st;
-	struct termios raw, saved;
-	struct winsize ws, in;
-	struct stat a, b;
-	char path[64];
-	int fd, fl, e;
+	struct winsize ws;
+	int master = -1, s = -1, fl, e;
 
-	/* A file description of our own: O_NONBLOCK on the one we were sent
-	 * would also hit the login shell sharing it. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", outer);
-	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		e = -errno;
-		snprintf(why, cap, "cannot reopen the terminal: %s", strerror(-e));
-		return e;
-	}
-	if (fstat(fd, &a) < 0 || fstat(outer, &b) < 0 || !S_ISCHR(a.st_mode) || a.st_rdev != b.st_rdev) {
-		snprintf(why, cap, "the terminal changed while being reopened");
-		e = -EPERM;
-		goto fail;
-	}
-	if (tcgetattr(fd, &saved) < 0) {
+	if (tcgetattr(outer, &st->termios) < 0) {
 		e = -errno;
 		snprintf(why, cap, "cannot read the terminal's modes: %s", strerror(-e));
+		return e;
+	}
+	st->have_termios = true;
+	if (ioctl(outer, TIOCGWINSZ, &ws) == 0) {
+		st->cols = ws.ws_col;
+		st->rows = ws.ws_row;
+	}
+	if ((e = innerpty_open(outer, owner, &master, &s)) < 0) {
+		snprintf(why, cap, "cannot make the inner pty: %s", strerror(-e));
 		goto fail;
 	}
 	fl = fcntl(master, F_GETFL);
@@ -61,29 +56,46 @@ int relaytake_attach(struct relay *r, int outer, int master, char *why, size_t c
 		snprintf(why, cap, "cannot make the relay state: %s", strerror(-e));
 		goto fail;
 	}
-	/* Raw, or echo doubles and ^C lands on a tty without a foreground group. */
-	raw = saved;
+	r->master_fd = master;
+	*slave = s;
+	return 0;
+fail:
+	st->have_termios = false;
+	if (s >= 0)
+		close(s);
+	if (master >= 0)
+		close(master);
+	return e;
+}
+
+int relaytake_seize(struct relay *r, int outer, bool hangup, char *why, size_t cap)
+{
+	struct session_state *st = r->st;
+	struct termios raw = st->termios;
+	int fd = -1, e;
+
+	if ((e = outertty_take(outer, hangup, &st->tty_owner, &fd)) < 0) {
+		snprintf(why, cap, "cannot take the terminal: %s", strerror(-e));
+		goto fail;
+	}
+	/* Raw, or echo doubles and ^C lands on a tty without a foreground
+	 * group. From the saved modes: the hangup reset the terminal's. */
 	cfmakeraw(&raw);
 	if (tcsetattr(fd, TCSANOW, &raw) < 0) {
 		e = -errno;
 		snprintf(why, cap, "cannot put the terminal in raw mode: %s", strerror(-e));
-		relaymem_close(&r->mem);
 		goto fail;
 	}
-	st->termios = saved;
-	st->have_termios = true;
-	if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
-		st->cols = ws.ws_col;
-		st->rows = ws.ws_row;
-		if (ioctl(master, TIOCGWINSZ, &in) < 0 || in.ws_col != ws.ws_col || in.ws_row != ws.ws_row)
-			(void)ioctl(master, TIOCSWINSZ, &ws);
-	}
-	close(outer);
 	r->outer_fd = fd;
-	r->master_fd = master;
+	r->sync->urgent = true; /* the owner to put back reaches the state file */
 	return 0;
 fail:
-	close(fd);
+	if (fd >= 0) {
+		(void)tcsetattr(fd, TCSANOW, &st->termios);
+		close(fd);
+	}
+	(void)outertty_give_back(outer, &st->tty_owner);
+	st->tty_owner.taken = false;
 	return e;
 }
 

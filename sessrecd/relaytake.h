@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct relay;
 struct state_pending;
@@ -21,13 +22,21 @@ struct relaytake_recovery {
 	uint64_t cut_read;   /* output bytes a read cut short by the kill had taken, found in the ring */
 };
 
-/* Takes over a session's terminals: reopens the outer tty (outer, the fd
- * the peer sent, is closed on success) for a private non-blocking file
- * description, makes the inner master non-blocking, saves the outer modes
- * and puts the tty in raw mode, reads the window size, makes the relay
- * state memfd. On success the relay holds both fds; on failure nothing was
- * changed, the caller still owns both, and why says what failed. */
-int relaytake_attach(struct relay *r, int outer, int master, char *why, size_t cap);
+/* The first half of an attach, which changes nothing the user sees:
+ * saves the modes and window size of outer (the tty the peer sent) in the
+ * state, makes the inner pty (innerpty.h; the slave owned by owner) with
+ * the same, its master non-blocking and the relay's, and the relay state
+ * memfd. *slave is for the attach reply (the caller closes its copy). On
+ * failure nothing was made and why says what failed. */
+int relaytake_attach(struct relay *r, int outer, uid_t owner, int *slave, char *why, size_t cap);
+
+/* The second half, once the recording has begun: takes the terminal from
+ * the user (outertty.h: root 0600, hung up, reopened for the relay with
+ * TIOCEXCL; the owner to put back in st->tty_owner) and puts it in raw
+ * mode. hangup: every earlier description of it is hung up first (the
+ * attaching process leads the terminal's session: a login). outer stays the caller's (it is hung up). On failure the terminal
+ * was given back and why says what failed. */
+int relaytake_seize(struct relay *r, int outer, bool hangup, char *why, size_t cap);
 
 /* Resumes the relay of a session an earlier daemon handed over: outer is
  * the tty (the earlier daemon's own non-blocking description, already raw,

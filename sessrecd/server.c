@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "daemon.h"
 #include "fdpass.h"
 #include "io.h"
@@ -32,8 +33,9 @@ struct conn {
 	struct daemon *d;
 	struct loop_io io;
 	int fd;
-	struct ucred cred;          /* SO_PEERCRED, taken at accept */
-	struct session_waiter wait; /* wait.s: the close reply waits for this session's end */
+	struct ucred cred;           /* SO_PEERCRED, taken at accept */
+	struct session_waiter wait;  /* wait.s: the close reply waits for this session's end */
+	struct session_waiter drain; /* drain.s: the attach waits for this session's "drained" */
 	int64_t idle_deadline_ms;
 };
 
@@ -47,6 +49,7 @@ void server_conn_destroy(struct daemon *d, struct conn *c)
 	loop_del(&d->loop, &c->io);
 	close(c->fd);
 	session_unwait(&c->wait);
+	session_unwait(&c->drain);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -83,6 +86,25 @@ bool server_reply_fds(struct daemon *d, struct conn *c, struct json_object *repl
 		return false;
 	}
 	return true;
+}
+
+static void drained_answer(struct session_waiter *w, const char *sid, const char *state)
+{
+	struct conn *c = (struct conn *)(void *)((char *)w - offsetof(struct conn, drain));
+
+	(void)attach_send_drained(c->fd, sid, state);
+	server_conn_destroy(c->d, c);
+}
+
+void server_wait_drained(struct daemon *d, struct conn *c, struct session *s)
+{
+	c->drain.ended = drained_answer;
+	if (session_wait_drained(s, &c->drain) < 0) {
+		drained_answer(&c->drain, s->st.sid, "recorded");
+		return;
+	}
+	if (loop_set(&d->loop, &c->io, c->fd, EPOLLRDHUP) < 0)
+		server_conn_destroy(d, c);
 }
 
 void server_reply_error(struct daemon *d, struct conn *c, const char *msg)
@@ -128,26 +150,6 @@ int server_wait_close(struct daemon *d, struct conn *c, struct session *s)
 	return 0;
 }
 
-static void drained_answer(struct session_waiter *w, const char *sid, const char *state)
-{
-	struct conn *c = (struct conn *)(void *)((char *)w - offsetof(struct conn, wait));
-	struct json_object *o = json_object_new_object();
-
-	if (o && (jsonadd_str(o, "op", "drained") < 0 || jsonadd_str(o, "sid", sid) < 0 ||
-		  jsonadd_str(o, "status", state) < 0)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	server_reply(c->d, c, o, true);
-}
-
-void server_wait_drained(struct daemon *d, struct conn *c, struct session *s)
-{
-	c->wait.ended = drained_answer;
-	if (session_wait_drained(s, &c->wait) < 0 || loop_set(&d->loop, &c->io, c->fd, EPOLLRDHUP) < 0)
-		server_conn_destroy(d, c);
-}
-
 static void conn_cb(struct loop_io *io, uint32_t ev)
 {
 	struct conn *c = io->userdata;
@@ -157,7 +159,7 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 	size_t nfds = 0;
 	int r;
 
-	if (c->wait.s) {
+	if (c->wait.s || c->drain.s) {
 		if (ev & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
 			server_conn_destroy(d, c); /* the pending reply is dropped */
 		return;
@@ -186,6 +188,17 @@ static void conn_cb(struct loop_io *io, uint32_t ev)
 	json_object_put(msg);
 }
 
+/* Attach connections waiting for "drained": one per session at most,
+ * so they are bounded by MaxSessions= and count against no connection cap. */
+static unsigned conns_draining(struct daemon *d)
+{
+	unsigned n = 0;
+
+	for (struct conn *c = d->conns; c; c = c->next)
+		n += c->drain.s != NULL;
+	return n;
+}
+
 static unsigned conns_of_uid(struct daemon *d, uid_t uid)
 {
 	unsigned n = 0;
@@ -194,7 +207,7 @@ static unsigned conns_of_uid(struct daemon *d, uid_t uid)
 	 * (MaxSessionsPerUser=): else a user's long commands would leave
 	 * their next attach no connection. */
 	for (struct conn *c = d->conns; c; c = c->next)
-		n += c->cred.uid == uid && !c->wait.s;
+		n += c->cred.uid == uid && !c->wait.s && !c->drain.s;
 	return n;
 }
 
@@ -204,7 +217,7 @@ int server_conn_install(struct daemon *d, int fd, const struct ucred *cred)
 	int r;
 
 	/* Caps before any state: one local user cannot starve PAM (root). */
-	if (d->nconns >= DAEMON_MAX_CONNS ||
+	if ((d->nconns >= DAEMON_MAX_CONNS && d->nconns - conns_draining(d) >= DAEMON_MAX_CONNS) ||
 	    (cred->uid != 0 && conns_of_uid(d, cred->uid) >= DAEMON_MAX_CONNS_PER_UID)) {
 		close(fd);
 		return -EMFILE;
@@ -372,7 +385,7 @@ void server_tick(struct daemon *d, int64_t now)
 
 	for (c = d->conns; c; c = next) {
 		next = c->next;
-		if (!c->wait.s && now >= c->idle_deadline_ms)
+		if (!c->wait.s && !c->drain.s && now >= c->idle_deadline_ms)
 			server_conn_destroy(d, c);
 	}
 	if (d->accept_resume_ms && now >= d->accept_resume_ms && d->listen_fd >= 0) {

@@ -37,10 +37,13 @@ void server_reply(struct daemon *d, struct conn *c, struct json_object *reply, b
 bool server_reply_fds(struct daemon *d, struct conn *c, struct json_object *reply, int *fds, size_t nfds,
 		      bool close_after);
 
-/* The attach connection c waits for the end of s: once its end line is
- * written c gets {"op":"drained","sid":S,"status":"recorded"} and is
- * closed; meanwhile only its hangup is watched, and it counts against no
- * per-uid cap (its session does). */
+/* The attach's connection c waits for the end of s, then hears
+ * attach_send_drained ("recorded") and is closed: a tty session's once
+ * its output is all on the terminal and the terminal given back, a
+ * command's once its end line is written. Meanwhile only its hangup is
+ * watched, with no idle timeout, and it counts against no connection cap
+ * (each belongs to a live session). When s relays no more, that is said
+ * at once. */
 void server_wait_drained(struct daemon *d, struct conn *c, struct session *s);
 
 /* {"ok":false,"error":msg}, then the connection is closed. */

@@ -281,23 +281,32 @@ static void mark_start(struct session *s)
 	s->st.start_mono_ns = mono_ns();
 }
 
-int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why, size_t cap)
+int session_attach_tty(struct daemon *d, struct session *s, int outer, bool hangup, int *slave, char *why, size_t cap)
 {
 	int r;
 
 	mark_start(s);
 	s->st.withhold = d->cfg.withhold_secrets;
 	s->st.cap = d->cfg.session_cap;
-	if ((r = relaytake_attach(&s->relay, fds[0], fds[1], why, cap)) < 0)
+	if ((r = relaytake_attach(&s->relay, outer, (uid_t)s->st.uid, slave, why, cap)) < 0)
 		return r;
-	fds[0] = fds[1] = -1; /* the relay's now */
 	set_phase(d, s, SESSION_RELAYING);
 	if ((r = recorder_begin(&s->rec)) < 0) {
-		/* Nothing relays unrecorded: the shim falls back per its policy. */
+		/* Nothing relays unrecorded, and the terminal was not touched:
+		 * the shim falls back per its policy. */
 		log_line("session %s: cannot open a shard in %s: %s", s->st.sid, d->cfg.shard_dir, strerror(-r));
 		set_phase(d, s, SESSION_OPEN);
 		relay_stop(&s->relay);
+		close(*slave);
+		*slave = -1;
 		snprintf(why, cap, "cannot write recordings: %s", strerror(-r));
+		return r;
+	}
+	if ((r = relaytake_seize(&s->relay, outer, hangup, why, cap)) < 0) {
+		/* The header is written: the recording ends at once. */
+		close(*slave);
+		*slave = -1;
+		session_end(d, s, "error");
 		return r;
 	}
 	relay_start(&s->relay);
@@ -369,6 +378,16 @@ void session_resumed(struct daemon *d, struct session *s, bool held, bool state_
 	session_save(d, s);
 }
 
+/* The attach connection waiting for the end of s hears "drained". */
+static void answer_drained(struct session *s)
+{
+	struct session_waiter *w = s->drainer;
+
+	s->drainer = NULL;
+	w->s = NULL;
+	w->ended(w, s->st.sid, "recorded");
+}
+
 void session_end(struct daemon *d, struct session *s, const char *reason)
 {
 	bool command = s->phase == SESSION_COMMAND;
@@ -388,6 +407,11 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 		sessionfile_remove(d, &s->st);
 	set_phase(d, s, SESSION_FINISHING);
 	s->ended_ms = mono_ms();
+	/* A tty session's shim may go now: every byte reached the terminal, and
+	 * it is the user's again. A command's waits for its end line
+	 * (finalize): its output went to sshd's pipes as it came. */
+	if (s->drainer && !command)
+		answer_drained(s);
 	/* The answer to a waiting close, and the session's going, happen in
 	 * session_writer_progress, never under the caller's feet. */
 	dirty_add(d, s);
@@ -437,6 +461,8 @@ int session_wait_end(struct session *s, struct session_waiter *w, int64_t now)
 
 int session_wait_drained(struct session *s, struct session_waiter *w)
 {
+	if (!relaying(s->phase) && s->phase != SESSION_COMMAND)
+		return -ESRCH;
 	if (s->drainer)
 		return -EBUSY;
 	s->drainer = w;
@@ -451,16 +477,6 @@ void session_unwait(struct session_waiter *w)
 	if (w->s && w->s->drainer == w)
 		w->s->drainer = NULL;
 	w->s = NULL;
-}
-
-/* The attach connection waiting for the end of s hears "drained". */
-static void answer_drained(struct session *s)
-{
-	struct session_waiter *w = s->drainer;
-
-	s->drainer = NULL;
-	w->s = NULL;
-	w->ended(w, s->st.sid, "recorded");
 }
 
 /* The close waiting for the end line of s hears "recorded". */

@@ -7,7 +7,7 @@
  * The states and transitions (who triggers each):
  *
  *   (new) --session_new (op open)--> OPEN
- *   OPEN --session_attach_tty (attach with 2 fds)--> RELAYING
+ *   OPEN --session_attach_tty (attach with the tty's fd)--> RELAYING
  *   OPEN --session_attach_command (attach with cmd and 3 fds)--> COMMAND
  *   OPEN --session_refuse_command (NoTtyCommands= refused cmd)--> ENDED
  *   OPEN --session_attach_dry_run (attach, dry run)--> DRYRUN
@@ -61,7 +61,8 @@ struct session_waiter;
 /* The session w waited for ended (state "recorded"); w no longer waits. */
 typedef void (*session_waiter_fn)(struct session_waiter *w, const char *sid, const char *state);
 
-/* Someone waiting for a session's end (a close request), embedded in it. */
+/* Someone waiting for a session's end (a close request) or for its output
+ * drained (the attach), embedded in it. */
 struct session_waiter {
 	struct session *s; /* the session waited for; NULL: none */
 	session_waiter_fn ended;
@@ -85,10 +86,10 @@ struct session {
 	int64_t ended_ms;
 	struct relay relay;
 	struct recording rec;
-	struct session_waiter *closer; /* a close request waiting for the end */
-	struct enforce enforce;        /* fail=closed: its login being ended (enforce.h) */
-	struct relaypipe pipe;          /* COMMAND: the command's three pipes */
+	struct session_waiter *closer;  /* a close request waiting for the end */
 	struct session_waiter *drainer; /* the attach connection waiting for "drained" */
+	struct enforce enforce;         /* fail=closed: its login being ended (enforce.h) */
+	struct relaypipe pipe;          /* COMMAND: the command's three pipes */
 };
 
 /* A new session in phase OPEN with a fresh sid and token, linked into the
@@ -131,12 +132,15 @@ void session_event_base(const struct session *s, struct event *e, char *uid);
  * opener_gone...). */
 void session_emit_unattached(struct daemon *d, const struct session *s, const char *kind);
 
-/* OPEN -> RELAYING: the relay takes the terminals (fds[0] the outer tty,
- * fds[1] the inner master; set to -1 once taken), the recording begins,
- * the state file is queued and the holder gets the fds. On failure s
- * stays OPEN and why says what failed (the fds not taken stay the
- * caller's). */
-int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why, size_t cap);
+/* OPEN -> RELAYING: the daemon makes the inner pty (its slave in
+ * *slave, for the attach reply; the caller closes it once sent), the
+ * recording begins, the relay takes the outer tty outer (the fd the peer
+ * sent; it stays the caller's; hung up first when hangup) from the user,
+ * the state file is
+ * queued and the holder gets the fds. On failure *slave is -1 and why
+ * says what failed: s stays OPEN with the terminal untouched, or, when
+ * taking the terminal failed, it ends at once (FINISHING, "error"). */
+int session_attach_tty(struct daemon *d, struct session *s, int outer, bool hangup, int *slave, char *why, size_t cap);
 
 /* OPEN -> COMMAND: the command in s->st.cmd runs without a pty; fds
  * (sshd's stdin, stdout, stderr; set to -1 once taken) are relayed through
@@ -183,9 +187,12 @@ void session_detach(struct daemon *d, struct session *s);
  * gives the inner side RELAY_CLOSE_MS. -EBUSY when another waits already. */
 int session_wait_end(struct session *s, struct session_waiter *w, int64_t now);
 
-/* w (the attach connection) waits for the end of s: w->ended hears
- * "recorded" once its end line is written (sessrecd(8), "drained").
- * -EBUSY when another waits already. */
+/* w (the attach's connection) hears "recorded" when s ends: a tty
+ * session (relaying or draining) when it stops relaying (its output has
+ * all been written to the outer tty, which is given back), a command
+ * once its end line is written (sessrecd(8), "drained"). -ESRCH when s
+ * relays no more (the caller says so at once), -EBUSY when another waits
+ * already. */
 int session_wait_drained(struct session *s, struct session_waiter *w);
 
 /* w no longer waits (its connection went). */

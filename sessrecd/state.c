@@ -113,6 +113,18 @@ static struct json_object *loss_json(const struct state_loss *l)
 	return o;
 }
 
+static struct json_object *tty_owner_json(const struct state_tty_owner *w)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o || jsonadd_i64(o, "uid", w->uid) < 0 || jsonadd_i64(o, "gid", w->gid) < 0 ||
+	    jsonadd_i64(o, "mode", w->mode) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* st as a JSON object; NULL when out of memory. */
 static struct json_object *state_object(const struct session_state *st)
 {
@@ -126,6 +138,8 @@ static struct json_object *state_object(const struct session_state *st)
 	if (st->have_termios && jsonadd_value(o, "termios", termios_json(&st->termios)) < 0)
 		goto fail;
 	if (jsonadd_value(o, "loss", loss_json(&st->loss)) < 0)
+		goto fail;
+	if (st->tty_owner.taken && jsonadd_value(o, "tty_owner", tty_owner_json(&st->tty_owner)) < 0)
 		goto fail;
 	return o;
 fail:
@@ -266,6 +280,21 @@ static int loss_from(struct json_object *o, struct state_loss *l)
 	return 0;
 }
 
+/* The "tty_owner" object; absent: the daemon did not take the tty. */
+static int tty_owner_from(struct json_object *o, struct state_tty_owner *w)
+{
+	int64_t uid, gid, mode;
+
+	memset(w, 0, sizeof(*w));
+	if (!json_object_object_get_ex(o, "tty_owner", &o))
+		return 0;
+	if (!json_object_is_type(o, json_type_object) || proto_int_range(o, "uid", 0, UINT32_MAX - 1, &uid) < 0 ||
+	    proto_int_range(o, "gid", 0, UINT32_MAX - 1, &gid) < 0 || proto_int_range(o, "mode", 0, 07777, &mode) < 0)
+		return -EINVAL;
+	*w = (struct state_tty_owner){ .taken = true, .uid = uid, .gid = gid, .mode = (unsigned)mode };
+	return 0;
+}
+
 static int from_object(struct json_object *o, struct session_state *st)
 {
 	struct json_object *t;
@@ -276,7 +305,7 @@ static int from_object(struct json_object *o, struct session_state *st)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (field_from(o, &fields[i], st) < 0)
 			return -EINVAL;
-	if (!uuid_valid(st->sid) || loss_from(o, &st->loss) < 0)
+	if (!uuid_valid(st->sid) || loss_from(o, &st->loss) < 0 || tty_owner_from(o, &st->tty_owner) < 0)
 		return -EINVAL;
 	if (st->have_termios) {
 		if (!json_object_object_get_ex(o, "termios", &t) || !json_object_is_type(t, json_type_object) ||

@@ -32,6 +32,15 @@ struct state_loss {
 	uint64_t off; /* the shard's size when the loss began: no line of the session after it since */
 };
 
+/* The outer tty's owner, group and mode before the daemon took it (root,
+ * 0600, TIOCEXCL), put back at the session's end, also by a restarted
+ * daemon: "tty_owner" in the file; absent (older daemons): not taken. */
+struct state_tty_owner {
+	bool taken;
+	int64_t uid, gid;
+	unsigned mode; /* permission bits only */
+};
+
 struct session_state {
 	char sid[UUID_STR_LEN];
 	char user[256];
@@ -73,6 +82,7 @@ struct session_state {
 	/* deploy: fail=closed from the open (absent: open); the daemon ends
 	 * such a login it cannot record (enforce.h) */
 	bool fail_closed;
+	struct state_tty_owner tty_owner;
 };
 
 /* Whether a session's state file lags behind its state: the relay and the

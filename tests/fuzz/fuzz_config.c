@@ -22,6 +22,8 @@ static void check(const struct sessrec_config *c)
 		abort();
 	if (c->syslog_targets & ~0xfu)
 		abort();
+	if (c->drain_wait < 1 || c->drain_wait > 600)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

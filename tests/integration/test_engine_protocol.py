@@ -70,6 +70,7 @@ class ProtocolTest(unittest.TestCase):
             ('unknown op with fds', b'{"op":"frobnicate"}', 2),
             ('attach, 0 fds', self.attach_req, 0),
             ('attach, 1 fd', self.attach_req, 1),
+            ('attach, 2 fds', self.attach_req, 2),
             ('attach, 3 fds', self.attach_req, 3),
             ('attach, 6 fds', self.attach_req, 6),
             ('ping with an fd', b'{"op":"ping"}', 1),

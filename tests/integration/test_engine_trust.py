@@ -13,27 +13,33 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-# Runs on its own pty (its controlling tty), possibly as another uid:
-# attaches with [outer, inner master] and prints each reply on one line.
+# Runs on its own pty (its controlling tty, as session leader: a login),
+# possibly as another uid: attaches with [outer] and prints each reply on
+# one line. An accepted attach hangs the pty up and hands back the inner
+# slave: from then on the helper speaks there, through the daemon, as a
+# shell would. 'master' sends a pty master of its own as well (a decoy),
+# then attaches properly with the same token; 'twice' attaches twice.
 ATTACH = r'''
-import json, os, socket, sys
+import json, os, signal, socket, sys
 sock, token, mode = sys.argv[1:4]
-inner_m, inner_s = os.openpty()
-outer = 0
+signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the hangup's, as the shim does
+outer, out = 0, 1
 if mode == 'wrongtty':
     other_m, other_s = os.openpty()
     outer = other_s
-tries = 2 if mode == 'twice' else 1
-for _ in range(tries):
+sends = {'twice': [[outer], [outer]], 'master': [[outer, os.openpty()[0]], [outer]]}.get(mode, [[outer]])
+for fds in sends:
     c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     c.connect(sock)
     req = {"op": "attach", "token": token, "term": "xterm", "shell": "/bin/sh"}
-    socket.send_fds(c, [json.dumps(req).encode()], [outer, inner_m])
+    socket.send_fds(c, [json.dumps(req).encode()], fds)
     c.settimeout(10)
-    r = c.recv(65536)
-    os.write(1, b"REPLY " + r + b"\n")
+    r, got, _, _ = socket.recv_fds(c, 65536, 1)
+    if got:
+        out = got[0]
+    os.write(out, b"REPLY " + r + b"\n")
     c.close()
-os.write(1, b"HELPER-DONE\n")
+os.write(out, b"HELPER-DONE\n")
 '''
 
 # Sends one root-only request from whatever uid it runs as.
@@ -103,6 +109,22 @@ class TrustTest(unittest.TestCase):
         first, second = self.attach(token, 'twice')
         self.assertIs(first.get('ok'), True, 'first attach: %r' % first)
         self.refused(second, sid, recorded=True)
+        h.close_session(self.d.sock, sid)
+
+    def test_decoy_master(self):
+        """A pty master of the attacher's own is refused with one line, an
+        attach_refused naming the session, and the token unspent: the real
+        attach that follows is accepted and recorded."""
+        sid, token = self.open()
+        decoy, real = self.attach(token, 'master')
+        self.assertIs(decoy.get('ok'), False, 'decoy accepted: %r' % decoy)
+        self.assertEqual(decoy.get('error'),
+                         'attach: sessrecd makes the inner pty itself; send only the terminal (1 fd), no pty master')
+        ev = self.d.wait_event('attach_refused', sid)
+        self.assertEqual(len(ev), 1)
+        self.assertIs(real.get('ok'), True, 'the real attach after a decoy: %r' % real)
+        self.assertTrue(h.wait_for(lambda: h.sids_with_output(self.d.lines(), b'HELPER-DONE') == [sid], 10),
+                        'the real attach was not recorded')
         h.close_session(self.d.sock, sid)
 
     def test_wrong_tty(self):

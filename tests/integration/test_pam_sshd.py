@@ -25,11 +25,10 @@ D = T = KEYS = SINK = SSHD = CONF = None
 # Run by a user inside (or outside) a session: tries to attach with a token.
 PROBE = r'''
 import json, os, socket, sys
-m, s = os.openpty()
 c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 c.connect(sys.argv[1])
 socket.send_fds(c, [json.dumps({'op': 'attach', 'token': sys.argv[2], 'term': 'xterm',
-                                'shell': '/bin/sh'}).encode()], [0, m])
+                                'shell': '/bin/sh'}).encode()], [0])
 r = json.loads(c.recv(4096))
 print('PROBE', 'accepted' if r.get('ok') else 'refused:', r.get('error', ''))
 '''

@@ -1,7 +1,8 @@
 /* sessrig: the test rig of the session unit tests (test_sessrecd_session,
  * test_sessrecd_enforce): a daemon with the in-memory emitter and shard
- * sink (memsink.h), a session attached to two ptys standing in for the
- * user's terminal (outer) and the shell's (inner), the writer's reports.
+ * sink (memsink.h), a session attached to a pty standing in for the user's
+ * terminal (outer) and the inner pty the daemon makes (the test plays the
+ * shell on its slave), the writer's reports.
  * Header only (static inline). */
 #pragma once
 #include <check.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -64,11 +66,12 @@ static inline void rig_fini(struct rig *r)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* An open session with its two ptys attached. */
+/* An open session attached to a terminal (the user's: uid 1000, 0620);
+ * the daemon made the inner pty, whose slave the test plays the shell on. */
 static inline struct session *attach(struct rig *r)
 {
 	struct session *s = session_new(r->d);
-	int outer, inner, fds[2];
+	struct stat st;
 	char why[256] = "";
 
 	ck_assert_ptr_nonnull(s);
@@ -77,14 +80,20 @@ static inline struct session *attach(struct rig *r)
 	s->st.uid = 1000;
 	s->st.pid = getpid();
 	s->st.input = true;
-	ck_assert_int_eq(openpty(&r->term, &outer, NULL, NULL, NULL), 0);
-	ck_assert_int_eq(openpty(&inner, &r->shell, NULL, NULL, NULL), 0);
-	r->term_tty = dup(outer);
-	fds[0] = outer;
-	fds[1] = inner;
-	ck_assert_msg(session_attach_tty(r->d, s, fds, why, sizeof(why)) == 0, "attach: %s", why);
-	ck_assert_int_eq(fds[0], -1); /* taken */
-	ck_assert_int_eq(fds[1], -1);
+	ck_assert_int_eq(openpty(&r->term, &r->term_tty, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(fchown(r->term_tty, 1000, 5), 0);
+	ck_assert_int_eq(fchmod(r->term_tty, 0620), 0);
+	/* No hangup: the test is no session leader of the terminal. */
+	ck_assert_msg(session_attach_tty(r->d, s, r->term_tty, false, &r->shell, why, sizeof(why)) == 0, "attach: %s",
+		      why);
+	ck_assert_int_ge(r->shell, 0);
+	/* The terminal is taken; the inner slave is the user's. */
+	ck_assert_int_eq(fstat(r->term_tty, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert(s->st.tty_owner.taken);
+	ck_assert_int_eq(fstat(r->shell, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 1000);
 	return s;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -24,6 +25,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "proto.h"
 #include "testutil.h"
 
@@ -161,7 +163,7 @@ static inline void peer_serve(int lfd, int wr, const char *const *replies, int n
 {
 	for (int i = 0; i < n; i++) {
 		struct json_object *msg = NULL;
-		int fds[2], c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		int fds[2], c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), inner = -1, slave = -1;
 		size_t nfds = 0;
 		const char *line;
 
@@ -184,16 +186,21 @@ static inline void peer_serve(int lfd, int wr, const char *const *replies, int n
 				json_object_object_add(msg, k ? "rdev1" : "rdev0", json_object_new_string(dev));
 			}
 		}
-		/* The attach hands over the outer tty, which the relay puts in
-		 * raw mode, and the inner master: type into it. */
-		if (nfds == 2) {
+		/* The attach hands over the outer tty, which the daemon takes
+		 * (hung up: login leads its session) and puts in raw mode, and
+		 * it makes the inner pty: type into its master, send the slave. */
+		if (nfds == 1 && replies[i] && strstr(replies[i], "\"ok\":true") && !strstr(replies[i], "dry_run")) {
 			struct termios raw;
 
 			if (tcgetattr(fds[0], &raw) == 0) {
 				cfmakeraw(&raw);
 				tcsetattr(fds[0], TCSANOW, &raw);
 			}
-			if (write(fds[1], "hello\r", 6) != 6)
+			inner = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+			if (inner < 0 || grantpt(inner) < 0 || unlockpt(inner) < 0 ||
+			    (slave = open(ptsname(inner), O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+				_exit(3);
+			if (ioctl(fds[0], 0x5437 /* TIOCVHANGUP */) < 0 || write(inner, "hello\r", 6) != 6)
 				_exit(3);
 		}
 		line = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
@@ -202,8 +209,11 @@ static inline void peer_serve(int lfd, int wr, const char *const *replies, int n
 		json_object_put(msg);
 		if (!replies[i])
 			pause();
-		if (send(c, replies[i], strlen(replies[i]), MSG_NOSIGNAL) < 0)
+		if (fdpass_send(c, replies[i], strlen(replies[i]), &slave, slave >= 0) < 0)
 			_exit(5);
+		if (slave >= 0)
+			close(slave);
+		slave = -1;
 		/* fds and c stay open: the relay would keep them. */
 	}
 	for (;;)

@@ -170,8 +170,13 @@ enum server {
 	GARBAGE,    /* not JSON */
 	OVERSIZED,  /* one byte over PROTO_MSG_MAX */
 	NO_OK,      /* an object without an "ok" bool */
-	DRAINED,    /* ok with three fds, then "drained" on the same connection */
-	GONE,       /* ok with three fds, then the connection closes */
+	/* a tty attach: ok with one fd, then on the same connection... */
+	DRAINED,       /* {"op":"drained","sid":"S","status":"recorded"} */
+	DRAINED_EOF,   /* nothing: the daemon closes (died, restarted) */
+	DRAINED_OTHER, /* a drained of another status */
+	DRAINED_LATE,  /* nothing until the client gives up */
+	CMD_DRAINED,   /* a command's attach: ok with three fds, then "drained" */
+	CMD_GONE,      /* a command's attach: ok with three fds, then the connection closes */
 };
 
 static void send_raw(int c, const char *s, size_t n)
@@ -241,9 +246,21 @@ static void serve_one(int l, enum server how)
 		send_raw(c, "{\"op\":\"ok\"}", 11);
 		break;
 	case DRAINED:
-	case GONE:
-		proto_send(c, rep, (int[]){ p[0], p[1], p[0] }, 3);
+	case DRAINED_EOF:
+	case DRAINED_OTHER:
+	case DRAINED_LATE:
+		proto_send(c, rep, p, 1);
 		if (how == DRAINED)
+			send_raw(c, "{\"op\":\"drained\",\"sid\":\"S\",\"status\":\"recorded\"}", 46);
+		else if (how == DRAINED_OTHER)
+			send_raw(c, "{\"op\":\"drained\",\"sid\":\"S\",\"status\":\"lost\"}", 42);
+		else if (how == DRAINED_LATE)
+			(void)!read(c, buf, 1); /* until the client gives up */
+		break;
+	case CMD_DRAINED:
+	case CMD_GONE:
+		proto_send(c, rep, (int[]){ p[0], p[1], p[0] }, 3);
+		if (how == CMD_DRAINED)
 			send_raw(c, "{\"op\":\"drained\",\"sid\":\"S\",\"status\":\"recorded\"}", 46);
 		break;
 	}
@@ -331,23 +348,78 @@ START_TEST(test_call_fds_back)
 }
 END_TEST
 
-/* A command's attach: the connection stays for the daemon's "drained",
- * or says the daemon went (EOF). */
+/* A tty attach keeps its connection for the daemon's "drained": the slave
+ * and the connection are the caller's, both CLOEXEC, nothing else left
+ * open; the wait tells drained, the daemon's going, another message and
+ * no answer apart. */
+static const struct {
+	enum server how;
+	int want;
+} drains[] = {
+	{ DRAINED, 0 },
+	{ DRAINED_EOF, -ECONNRESET },
+	{ DRAINED_OTHER, -EBADMSG },
+	{ DRAINED_LATE, -ETIMEDOUT },
+};
+
 START_TEST(test_call_keep_drained)
 {
-	struct protoclient c = { .socket = sockpath, .timeout_ms = 5000, .reply_fds = 3 };
+	struct protoclient c = { .socket = sockpath, .timeout_ms = 5000, .reply_fds = 1, .keep = true };
+	struct json_object *req = attach_tty();
+	struct protoclient_reply rep;
+	int before = testutil_count_fds(), sock;
+	pid_t pid = serve(drains[_i].how);
+
+	ck_assert_int_eq(protoclient_call(&c, req, (int[]){ 0 }, 1, &rep), 0);
+	ck_assert_uint_eq(rep.nfds, 1);
+	ck_assert_int_ge(rep.sock, 0);
+	ck_assert(testutil_cloexec(rep.fds[0]) && testutil_cloexec(rep.sock));
+	sock = rep.sock;
+	ck_assert_int_eq(protoclient_wait_drained(sock, drains[_i].how == DRAINED_LATE ? 100 : 5000), drains[_i].want);
+	ck_assert_int_eq(testutil_count_fds(), before + 2); /* the wait leaves sock to the caller */
+	protoclient_reply_free(&rep);
+	ck_assert_int_eq(rep.sock, -1);
+	ck_assert_int_eq(testutil_count_fds(), before);
+	json_object_put(req);
+	reap(pid);
+}
+END_TEST
+
+/* Without keep, and on a refusal even with it, no connection is left. */
+START_TEST(test_call_keep_only_ok)
+{
+	struct protoclient c = { .socket = sockpath, .timeout_ms = 5000, .reply_fds = 1, .keep = _i == 1 };
+	struct json_object *req = attach_tty();
+	struct protoclient_reply rep;
+	int before = testutil_count_fds();
+	pid_t pid = serve(_i == 0 ? DRAINED : REFUSE);
+
+	ck_assert_int_eq(protoclient_call(&c, req, (int[]){ 0 }, 1, &rep), _i == 0 ? 0 : -EREMOTEIO);
+	ck_assert_int_eq(rep.sock, -1);
+	ck_assert_int_eq(testutil_count_fds(), before + (_i == 0 ? 1 : 0));
+	protoclient_reply_free(&rep);
+	ck_assert_int_eq(testutil_count_fds(), before);
+	json_object_put(req);
+	reap(pid);
+}
+END_TEST
+
+/* A command's attach: the connection stays for the daemon's "drained",
+ * or says the daemon went (EOF); the three pipe ends are the caller's. */
+START_TEST(test_call_keep_command)
+{
+	struct protoclient c = { .socket = sockpath, .timeout_ms = 5000, .reply_fds = 3, .keep = true };
 	struct json_object *req = protoclient_req_command("TOKEN", "SID", "scp -t /tmp");
 	struct protoclient_reply rep;
-	int before = testutil_count_fds(), sock = -1;
-	pid_t pid = serve(_i ? GONE : DRAINED);
+	int before = testutil_count_fds();
+	pid_t pid = serve(_i ? CMD_GONE : CMD_DRAINED);
 
-	ck_assert_int_eq(protoclient_call_keep(&c, req, (int[]){ 0, 1, 2 }, 3, &rep, &sock), 0);
-	ck_assert_int_ge(sock, 0);
-	ck_assert(testutil_cloexec(sock));
+	ck_assert_int_eq(protoclient_call(&c, req, (int[]){ 0, 1, 2 }, 3, &rep), 0);
+	ck_assert_int_ge(rep.sock, 0);
+	ck_assert(testutil_cloexec(rep.sock));
 	ck_assert_uint_eq(rep.nfds, 3);
+	ck_assert_int_eq(protoclient_wait_drained(rep.sock, 5000), _i ? -ECONNRESET : 0);
 	protoclient_reply_free(&rep);
-	ck_assert_int_eq(protoclient_wait_drained(sock), _i ? -ECONNRESET : 0);
-	close(sock);
 	ck_assert_int_eq(testutil_count_fds(), before);
 	json_object_put(req);
 	reap(pid);
@@ -511,7 +583,9 @@ static Suite *protoclient_suite(void)
 	tcase_add_checked_fixture(call, setup, teardown);
 	tcase_add_test(call, test_call_bytes_and_fds_out);
 	tcase_add_test(call, test_call_fds_back);
-	tcase_add_loop_test(call, test_call_keep_drained, 0, 2);
+	tcase_add_loop_test(call, test_call_keep_drained, 0, sizeof(drains) / sizeof(drains[0]));
+	tcase_add_loop_test(call, test_call_keep_only_ok, 0, 2);
+	tcase_add_loop_test(call, test_call_keep_command, 0, 2);
 	tcase_add_loop_test(call, test_call_refused, 0, 2);
 	tcase_add_loop_test(call, test_call_bad_reply, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(call, test_call_deadline);

@@ -1,6 +1,6 @@
-/* Unit tests for common/ptyswitch: the inner pty copies the outer terminal,
- * and both switches leave the slave as controlling tty on fds 0-2, nothing
- * else open, SIGHUP as it was. Real ptys, forked children. */
+/* Unit tests for common/ptyswitch: both switches leave the slave as
+ * controlling tty on fds 0-2, nothing else open, SIGHUP as it was, also
+ * after sessrecd hung the old terminal up. Real ptys, forked children. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +17,10 @@
 
 #include "ptyswitch.h"
 #include "testutil.h"
+
+#ifndef TIOCVHANGUP
+#define TIOCVHANGUP 0x5437
+#endif
 
 /* A pty pair standing for the user's outer terminal. */
 static void outer_pair(int *m, int *s)
@@ -78,70 +82,12 @@ static int wait_code(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
-static const struct open_case {
-	unsigned short rows, cols;
-	tcflag_t clear_lflag;
-} open_cases[] = {
-	{ 30, 100, ECHO },
-	{ 1, 1, ICANON | ISIG },
-	{ 0, 0, 0 }, /* a tty that never had a size keeps 0x0 */
-	{ 200, 500, ECHO | ICANON },
-};
-
-START_TEST(open_copies_outer_tty)
-{
-	const struct open_case *c = &open_cases[_i];
-	struct winsize ws = { .ws_row = c->rows, .ws_col = c->cols }, got;
-	struct termios tio;
-	int om, os, m = -1, s = -1;
-
-	outer_pair(&om, &os);
-	ck_assert_int_eq(ioctl(os, TIOCSWINSZ, &ws), 0);
-	ck_assert_int_eq(tcgetattr(os, &tio), 0);
-	tio.c_lflag &= ~c->clear_lflag;
-	ck_assert_int_eq(tcsetattr(os, TCSANOW, &tio), 0);
-
-	ck_assert_int_eq(ptyswitch_open(os, &m, &s), 0);
-	ck_assert(testutil_cloexec(m) && testutil_cloexec(s));
-	ck_assert(isatty(s));
-	ck_assert_str_eq(ptsname(m), ttyname(s));
-	ck_assert_int_eq(ioctl(s, TIOCGWINSZ, &got), 0);
-	ck_assert_uint_eq(got.ws_row, c->rows);
-	ck_assert_uint_eq(got.ws_col, c->cols);
-	ck_assert_int_eq(tcgetattr(s, &tio), 0);
-	ck_assert_uint_eq(tio.c_lflag & (ECHO | ICANON | ISIG), (ECHO | ICANON | ISIG) & ~c->clear_lflag);
-	close(m);
-	close(s);
-	close(om);
-	close(os);
-}
-END_TEST
-
-START_TEST(open_non_tty_defaults)
-{
-	struct winsize got;
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC), m, s;
-
-	ck_assert_int_eq(ptyswitch_open(null, &m, &s), 0);
-	ck_assert(testutil_cloexec(m) && testutil_cloexec(s));
-	ck_assert_int_eq(ioctl(s, TIOCGWINSZ, &got), 0);
-	ck_assert_uint_eq(got.ws_row, 24);
-	ck_assert_uint_eq(got.ws_col, 80);
-	close(m);
-	close(s);
-	ck_assert_int_eq(ptyswitch_open(-1, &m, &s), 0);
-	close(m);
-	close(s);
-	close(null);
-}
-END_TEST
-
 START_TEST(child_takes_slave)
 {
 	int m, s;
 	pid_t pid;
 
-	ck_assert_int_eq(ptyswitch_open(-1, &m, &s), 0);
+	outer_pair(&m, &s);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -169,12 +115,12 @@ static void on_hup(int sig)
  * surface once unblocked). */
 START_TEST(leader_takes_slave)
 {
-	bool blocked = _i;
+	bool blocked = _i & 1, hung_up = _i & 2;
 	int om, os, m, s;
 	pid_t pid;
 
 	outer_pair(&om, &os);
-	ck_assert_int_eq(ptyswitch_open(os, &m, &s), 0);
+	outer_pair(&m, &s);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -198,6 +144,15 @@ START_TEST(leader_takes_slave)
 		close(fd);
 		if (ctty_dev() != rdev_of(os))
 			_exit(103);
+		/* sessrecd took the terminal: fd 0 is hung up and the session
+		 * has no controlling terminal any more (its SIGHUP ignored
+		 * here as the shim and pam_sessrec do). */
+		if (hung_up) {
+			signal(SIGHUP, SIG_IGN);
+			if (ioctl(0, TIOCVHANGUP) < 0)
+				_exit(105);
+			sigaction(SIGHUP, &sa, NULL);
+		}
 		if (ptyswitch_take(s) < 0)
 			_exit(104);
 		bad = check_switched(inner, s);
@@ -221,10 +176,8 @@ static Suite *ptyswitch_suite(void)
 	Suite *su = suite_create("ptyswitch");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, open_copies_outer_tty, 0, sizeof(open_cases) / sizeof(open_cases[0]));
-	tcase_add_test(tc, open_non_tty_defaults);
 	tcase_add_test(tc, child_takes_slave);
-	tcase_add_loop_test(tc, leader_takes_slave, 0, 2);
+	tcase_add_loop_test(tc, leader_takes_slave, 0, 4);
 	suite_add_tcase(su, tc);
 	return su;
 }

@@ -89,6 +89,30 @@ START_TEST(test_stat)
 }
 END_TEST
 
+/* The session id (field 6): whether the attacher leads its terminal's
+ * session, so the daemon hangs the terminal up. */
+static const struct {
+	const char *text;
+	int ret;
+	pid_t sid;
+} sessions[] = {
+	{ "1234 (bash) S 1000 1234 1234 34816 1300 4194560\n", 0, 1234 },
+	{ "99 (a) S 1 2 3 34817 (b) R 0 0 0 0) S 1 99 77 1025 99 0\n", 0, 77 },
+	{ "99 (neg) S 1 99 -1 0 -1 0\n", -EINVAL, 0 },
+	{ "99 (short) S 1 99\n", -EINVAL, 0 },
+	{ "99 (nonum) S 1 99 x 0\n", -EINVAL, 0 },
+};
+
+START_TEST(test_stat_session)
+{
+	pid_t sid = 12345;
+
+	ck_assert_int_eq(auth_parse_stat_session(sessions[_i].text, &sid), sessions[_i].ret);
+	if (sessions[_i].ret == 0)
+		ck_assert_int_eq(sid, sessions[_i].sid);
+}
+END_TEST
+
 static const struct {
 	const char *text;
 	int ret;
@@ -169,6 +193,7 @@ START_TEST(test_proc_self)
 	pid_t pp = -1, parent = getppid();
 	int64_t id;
 	dev_t dev = 1;
+	pid_t session = 0;
 	struct stat st;
 
 	ck_assert_int_eq(auth_proc_ppid(getpid(), &pp), 0);
@@ -177,7 +202,9 @@ START_TEST(test_proc_self)
 	ck_assert_int_eq(auth_descends(getpid(), parent), 1);
 	ck_assert_int_eq(auth_descends(getpid(), 1), 1);
 	ck_assert_int_eq(auth_descends(parent, getpid()), 0);
-	ck_assert_int_eq(auth_proc_ctty(getpid(), &dev), 0);
+	ck_assert_int_eq(auth_proc_ctty(getpid(), &dev, NULL), 0);
+	ck_assert_int_eq(auth_proc_ctty(getpid(), &dev, &session), 0);
+	ck_assert_int_eq(session, getsid(0));
 	/* Our controlling tty, if any, is what /dev/tty leads to. */
 	if (dev != 0 && stat("/proc/self/fd/0", &st) == 0 && S_ISCHR(st.st_mode) && isatty(0))
 		ck_assert_uint_eq(dev, st.st_rdev);
@@ -195,6 +222,7 @@ static Suite *auth_suite(void)
 	tcase_add_loop_test(tc, test_tty_nr, 0, sizeof(ttys) / sizeof(ttys[0]));
 	tcase_add_test(tc, test_tty_nr_roundtrip);
 	tcase_add_loop_test(tc, test_stat, 0, sizeof(stats) / sizeof(stats[0]));
+	tcase_add_loop_test(tc, test_stat_session, 0, sizeof(sessions) / sizeof(sessions[0]));
 	tcase_add_loop_test(tc, test_status, 0, sizeof(statuses) / sizeof(statuses[0]));
 	tcase_add_loop_test(tc, test_sessionid, 0, sizeof(sessionids) / sizeof(sessionids[0]));
 	tcase_add_loop_test(tc, test_token_equal, 0, sizeof(tokens) / sizeof(tokens[0]));

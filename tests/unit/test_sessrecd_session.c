@@ -63,16 +63,32 @@ static void waiter_ended(struct session_waiter *w, const char *sid, const char *
 	cw->calls++;
 }
 
+/* The attach's "drained": by then the terminal is the user's again. */
+static int drained_tty = -1;
+static void drained(struct session_waiter *w, const char *sid, const char *state)
+{
+	struct stat st;
+
+	ck_assert_int_eq(fstat(drained_tty, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 1000);
+	ck_assert_uint_eq(st.st_gid, 5);
+	ck_assert_uint_eq(st.st_mode & 07777, 0620);
+	waiter_ended(w, sid, state);
+}
+
 START_TEST(test_lifecycle)
 {
 	struct rig r;
-	struct counted_waiter cw = { .w = { .ended = waiter_ended } };
+	struct counted_waiter cw = { .w = { .ended = waiter_ended } }, dw = { .w = { .ended = drained } };
 	struct session *s;
 	const char *l;
 	size_t at = 0;
 
 	rig_init(&r);
 	s = attach(&r);
+	drained_tty = r.term_tty;
+	ck_assert_int_eq(session_wait_drained(s, &dw.w), 0);
+	ck_assert_int_eq(session_wait_drained(s, &dw.w), -EBUSY);
 	ck_assert_int_eq(s->phase, SESSION_RELAYING);
 	ck_assert_uint_eq(session_relay_count(r.d), 1);
 	ck_assert_uint_eq(session_live_count(r.d), 1);
@@ -101,9 +117,14 @@ START_TEST(test_lifecycle)
 	ck_assert_int_eq(session_wait_end(s, &cw.w, mono_ms()), -EBUSY);
 
 	/* the terminal takes output again: drained, the session ends */
+	ck_assert_int_eq(dw.calls, 0);
 	ck_assert_int_eq(tcflow(r.term_tty, TCOON), 0);
 	term_expect(&r, "bye");
 	RUN_UNTIL(&r, s->phase == SESSION_FINISHING);
+	/* "drained" once, at the end of the relaying, not of the writing */
+	ck_assert_int_eq(dw.calls, 1);
+	ck_assert_ptr_null(dw.w.s);
+	ck_assert_int_eq(session_wait_drained(s, &dw.w), -ESRCH);
 	ck_assert_uint_eq(session_relay_count(r.d), 0);
 	ck_assert_uint_eq(session_live_count(r.d), 1);
 	ck_assert_ptr_nonnull(memsink_line(&r.m, &at, "bye"));

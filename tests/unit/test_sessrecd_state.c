@@ -196,6 +196,37 @@ START_TEST(test_loss)
 }
 END_TEST
 
+/* The owner of a taken terminal is in the state file, exactly, so a
+ * restarted daemon gives it back; a state file without one (an older
+ * daemon's, or a terminal not taken) reads as not taken; bad values are
+ * refused. */
+START_TEST(test_tty_owner)
+{
+	struct session_state a, b;
+	char buf[STATE_JSON_MAX], *at;
+	int n;
+
+	sample(&a);
+	a.tty_owner = (struct state_tty_owner){ .taken = true, .uid = 1001, .gid = 5, .mode = 0620 };
+	n = state_to_json(&a, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_nonnull(strstr(buf, "\"tty_owner\":{\"uid\":1001,\"gid\":5,\"mode\":400}"));
+	ck_assert_int_eq(state_from_json(buf, (size_t)n, &b), 0);
+	ck_assert(b.tty_owner.taken);
+	ck_assert_int_eq(b.tty_owner.uid, 1001);
+	ck_assert_int_eq(b.tty_owner.gid, 5);
+	ck_assert_uint_eq(b.tty_owner.mode, 0620);
+	at = strstr(buf, "\"mode\":400");
+	memcpy(at, "\"mode\":9999999", 14);
+	ck_assert_int_eq(state_from_json(buf, strlen(buf), &b), -EINVAL);
+	a.tty_owner.taken = false;
+	n = state_to_json(&a, buf, sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "tty_owner"));
+	ck_assert_int_eq(state_from_json(buf, (size_t)n, &b), 0);
+	ck_assert(!b.tty_owner.taken);
+}
+END_TEST
+
 START_TEST(test_file)
 {
 	char dir[] = "/tmp/test_sessrecd_state.XXXXXX", path[PATH_MAX], buf[STATE_JSON_MAX];
@@ -449,6 +480,7 @@ static Suite *state_suite(void)
 	tcase_add_loop_test(tc, test_roundtrip, 0, 2);
 	tcase_add_test(tc, test_file);
 	tcase_add_test(tc, test_loss);
+	tcase_add_test(tc, test_tty_owner);
 	tcase_add_test(tc, test_too_small);
 	tcase_add_loop_test(tc, test_malformed, 0, sizeof(edits) / sizeof(edits[0]));
 	tcase_add_test(tc, test_garbage);
