@@ -52,6 +52,9 @@ static const struct key keys[] = {
 	{ "Syslog", "Facility", K_FACILITY, F(facility), 0, 0 },
 	{ "Shell", "Shell", K_PATH, F(shell), 0, 0 },
 	{ "Shell", "Quiet", K_BOOL, F(quiet), 0, 0 },
+	/* hash chains and seals (issue 14) */
+	{ "Recording", "SealEpochSec", K_UINT, F(seal_epoch), 10, 604800 },
+	{ "Recording", "SealKeyFile", K_PATH, F(seal_key), 0, 0 },
 };
 
 static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell" };
@@ -126,6 +129,9 @@ void config_defaults(struct sessrec_config *c)
 	c->facility = LOG_LOCAL0;
 	strcpy(c->shell, "/bin/bash");
 	c->quiet = false;
+	/* hash chains and seals (issue 14) */
+	c->seal_epoch = 900;
+	strcpy(c->seal_key, "/var/lib/sessrec/seal.key");
 }
 
 int config_parse_size(const char *s, uint64_t *out)

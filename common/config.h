@@ -40,6 +40,9 @@ struct sessrec_config {
 	/* [Shell] */
 	char shell[PATH_MAX]; /* Shell= the real shell when sessrec-shell is the login shell */
 	bool quiet;           /* Quiet= no notices to the user (honeypot) */
+	/* [Recording] hash chains and seals (issue 14) */
+	unsigned seal_epoch;     /* SealEpochSec= (900, 10..604800): read by sessrecctl keygen */
+	char seal_key[PATH_MAX]; /* SealKeyFile= (/var/lib/sessrec/seal.key; missing: chains only) */
 };
 
 void config_defaults(struct sessrec_config *c);

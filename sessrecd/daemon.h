@@ -17,6 +17,7 @@
 #include "loop.h"
 #include "proctitle.h"
 
+struct chain;
 struct conn;
 struct relay;
 struct relaydisk;
@@ -80,6 +81,7 @@ struct daemon {
 	bool quit;
 	bool handoff;           /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[65536]; /* one batch of reads, shared by every relay */
+	struct chain *chain;    /* hash chains and seals of the lines the writer writes (chain.h) */
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

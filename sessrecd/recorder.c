@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "chainseed.h"
 #include "daemon.h"
 #include "io.h"
 #include "log.h"
@@ -309,6 +310,27 @@ static bool shard_name_ok(const char *path)
 	return strspn(ext, "0123456789") == strlen(ext);
 }
 
+/* The session's hash chain goes on from what its shard holds (chainseed.h),
+ * queued before any line of this daemon for it. */
+static void resume_chain(struct recording *rec)
+{
+	struct chain_state cs;
+	int fd, r;
+
+	if (!rec->d->writer || !rec->d->chain || rec->file->created)
+		return;
+	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	r = fd < 0 ? -errno : chainseed_scan(fd, rec->st->sid, &cs);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		log_line("session %s: cannot find where its hash chain stands in %s: %s; it starts again",
+			 rec->st->sid, rec->st->shard, strerror(-r));
+		return;
+	}
+	(void)writer_chain_seed(rec->d->writer, rec->owner, &cs);
+}
+
 int recorder_resume(struct recording *rec, const struct state_pending *p)
 {
 	struct session_state *st = rec->st;
@@ -337,6 +359,7 @@ int recorder_resume(struct recording *rec, const struct state_pending *p)
 			close(fd);
 		}
 	}
+	resume_chain(rec);
 	if (p) {
 		memcpy(rec->carry_o.buf, p->carry_o, p->carry_o_len);
 		rec->carry_o.len = (uint8_t)p->carry_o_len;

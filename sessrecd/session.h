@@ -79,6 +79,7 @@ struct session {
 	struct relay relay;
 	struct recording rec;
 	struct session_waiter *closer; /* a close request waiting for the end */
+	bool recorded_due;             /* session_recorded waits for the end line's checkpoint (chain.h) */
 };
 
 /* A new session in phase OPEN with a fresh sid and token, linked into the
