@@ -25,6 +25,8 @@ static const char usage[] =
 	"  grep PATTERN         search the text of sessions' input and output\n"
 	"  status               the live sessions sessrecd holds (root)\n"
 	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
+	"  verify SID|--all     check sessions' hash chains and seals\n"
+	"  keygen               make the sealing key, print the verification key\n"
 	"\n"
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
@@ -49,6 +51,7 @@ static const struct command commands[] = {
 	{ "play", ctl_cmd_play },     { "export", ctl_cmd_export },
 	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
 	{ "record", ctl_cmd_record },
+	{ "verify", ctl_cmd_verify }, { "keygen", ctl_cmd_keygen },
 };
 /* clang-format on */
 

@@ -75,7 +75,7 @@ static void print_session(struct out *o, struct json_object *s)
  * *next the offset of the following page or -1. 0 or an exit status after
  * one line on stderr. */
 static int fetch_page(const char *sock, int64_t offset, struct json_object *all, struct json_object *seen,
-		      int64_t *resumed, int64_t *next)
+		      int64_t *resumed, int64_t *next, bool quiet)
 {
 	struct json_object *req, *reply = NULL, *sessions = NULL;
 	struct protoclient_reply rep;
@@ -91,8 +91,9 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 	json_object_put(req);
 	if (r < 0 && r != -EREMOTEIO) {
 		protoclient_reply_free(&rep);
-		ctl_err("cannot reach sessrecd at %s: %s%s", sock, strerror(-r),
-			r == -ENOENT || r == -ECONNREFUSED ? " (is it running?)" : "");
+		if (!quiet)
+			ctl_err("cannot reach sessrecd at %s: %s%s", sock, strerror(-r),
+				r == -ENOENT || r == -ECONNREFUSED ? " (is it running?)" : "");
 		return CTL_EXIT_ERROR;
 	}
 	reply = json_object_get(rep.msg); /* still ours after the reply is freed */
@@ -100,7 +101,8 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 	protoclient_reply_free(&rep);
 	if (error || r < 0 || !json_object_object_get_ex(reply, "sessions", &sessions) ||
 	    !json_object_is_type(sessions, json_type_array)) {
-		ctl_err("sessrecd refused: %s", error ? error : "no session list in its answer");
+		if (!quiet)
+			ctl_err("sessrecd refused: %s", error ? error : "no session list in its answer");
 		json_object_put(reply);
 		return CTL_EXIT_ERROR;
 	}
@@ -123,6 +125,20 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 		return CTL_EXIT_ERROR;
 	}
 	return 0;
+}
+
+int ctl_live_sids(struct ctl *ctl, struct json_object *seen)
+{
+	struct json_object *all = json_object_new_array();
+	int64_t resumed = 0, offset = 0;
+	const char *sock = ctl_socket_path(ctl);
+	int r = CTL_EXIT_ERROR;
+
+	while (all && sock && offset >= 0)
+		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset, true)) != 0)
+			break;
+	json_object_put(all);
+	return r;
 }
 
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
@@ -161,7 +177,7 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	}
 	/* every page: the daemon sends what fits one message */
 	while (offset >= 0)
-		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset)) != 0)
+		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset, false)) != 0)
 			goto out;
 	n = json_object_array_length(all);
 	if (jsonadd_bool(reply, "ok", true) < 0 || jsonadd_value(reply, "sessions", json_object_get(all)) < 0 ||

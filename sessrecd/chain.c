@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chain.h"
+#include "log.h"
 #include "monoclock.h"
 
 struct chain_link {
@@ -32,7 +35,8 @@ int chain_init(struct chain *c, const char *key_path)
 	pthread_mutex_init(&c->mu, NULL);
 	if ((r = chk_init()) < 0)
 		return r;
-	r = key_path && key_path[0] ? seal_load(&c->seal, key_path) : -ENOENT;
+	snprintf(c->key_path, sizeof(c->key_path), "%s", key_path ? key_path : "");
+	r = c->key_path[0] ? seal_load(&c->seal, c->key_path) : -ENOENT;
 	c->seal_on = c->seal.on;
 	c->seal_epoch = c->seal.key.epoch;
 	return r;
@@ -243,6 +247,9 @@ bool chain_next_timed(struct chain *c, size_t *it, int64_t now_ns, uint64_t *own
 
 void chain_tick(struct chain *c)
 {
+	if (!c->seal.on && c->key_path[0] && access(c->key_path, F_OK) == 0 && seal_load(&c->seal, c->key_path) == 0)
+		log_line("seal key %s taken: checkpoints are sealed from epoch %llu", c->key_path,
+			 (unsigned long long)c->seal.key.epoch);
 	(void)seal_advance(&c->seal, wall_now());
 	pthread_mutex_lock(&c->mu);
 	c->seal_on = c->seal.on;

@@ -38,6 +38,7 @@ struct chain {
 	struct chain_link *links; /* performer only */
 	size_t nlinks, caplinks;
 	struct seal seal; /* performer only, after chain_init */
+	char key_path[4096]; /* SealKeyFile=: a key made later is taken at the tick */
 	pthread_mutex_t mu; /* finals, and the status copy */
 	struct chain_final *finals;
 	size_t nfinals, capfinals;
@@ -71,7 +72,8 @@ void chain_chk_written(struct chain *c, uint64_t owner, const char *line, size_t
 /* The owners a timed checkpoint is due for, one at a time: index *it. */
 bool chain_next_timed(struct chain *c, size_t *it, int64_t now_ns, uint64_t *owner);
 
-/* The seal key's epoch follows the clock (the tick). */
+/* The seal key's epoch follows the clock; a key file made since the start
+ * (sessrecctl keygen) is taken (the tick). */
 void chain_tick(struct chain *c);
 
 /* owner's chain continues from st (a resume). */

@@ -63,12 +63,11 @@ int service_keep_args(struct daemon *d, int argc, char **argv)
 static void update_timers(struct daemon *d)
 {
 	unsigned want = 0;
-	uint64_t epoch;
 
 	if (session_relay_count(d))
 		want = DAEMON_TICK_MS;
-	else if (d->sessions || d->conns || d->accept_resume_ms || (d->chain && chain_sealing(d->chain, &epoch)))
-		want = DAEMON_HOUSE_MS; /* a seal key evolves at its epoch's end, sessions or not */
+	else if (d->sessions || d->conns || d->accept_resume_ms || d->chain)
+		want = DAEMON_HOUSE_MS; /* a seal key evolves at its epoch's end (or is made), sessions or not */
 	if (want == d->tick_ms || d->tick_fd < 0)
 		return;
 	if (loop_timer_arm(d->tick_fd, want, want) == 0)
