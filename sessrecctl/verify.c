@@ -170,9 +170,9 @@ static void print_text(struct vjob *j, const struct verify_sess *s)
 			out_printf(&j->o, " (t=%.6f)", s->bad.t);
 		out_printf(&j->o, ": %s: ", verify_damage_name(s->damage));
 		out_safe(&j->o, s->detail, strlen(s->detail));
-		if (s->bad_from.file >= 0 && (s->bad_from.file != s->bad.file || s->bad_from.line != s->bad.line))
-			out_printf(&j->o, "; the damage lies from %s:%llu on", name(j, s->bad_from.file),
-				   (unsigned long long)s->bad_from.line);
+		if (s->found.file >= 0 && (s->found.file != s->bad.file || s->found.line != s->bad.line))
+			out_printf(&j->o, " (found at %s:%llu; the damage is there or before, from the line named)",
+				   name(j, s->found.file), (unsigned long long)s->found.line);
 	} else if (s->ended) {
 		chk_hex(hex, s->final_h);
 		out_printf(&j->o, "  %llu lines, %llu checkpoints, %s, final hash %s", (unsigned long long)s->n,
@@ -208,8 +208,8 @@ static void print_json(struct vjob *j, const struct verify_sess *s)
 		r = r ?: jsonadd_i64(o, "line", (int64_t)s->bad.line);
 		if (s->bad.t >= 0)
 			r = r ?: jsonadd_value(o, "t", json_object_new_double(s->bad.t));
-		r = r ?: jsonadd_str(o, "from_file", name(j, s->bad_from.file));
-		r = r ?: jsonadd_i64(o, "from_line", (int64_t)s->bad_from.line);
+		r = r ?: jsonadd_str(o, "found_file", name(j, s->found.file));
+		r = r ?: jsonadd_i64(o, "found_line", (int64_t)s->found.line);
 		r = r ?: jsonadd_str(o, "detail", s->detail);
 	} else if (s->ended) {
 		chk_hex(hex, s->final_h);

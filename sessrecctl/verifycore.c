@@ -48,9 +48,10 @@ static struct verify_at here(int file, uint64_t line, double t)
 	return (struct verify_at){ .file = file, .line = line, .t = t };
 }
 
-static void damage(struct verify_sess *s, enum verify_damage d, struct verify_at at, struct verify_at from,
+/* The first damage of s: it lies at first or after it, up to found. */
+static void damage(struct verify_sess *s, enum verify_damage d, struct verify_at first, struct verify_at found,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void damage(struct verify_sess *s, enum verify_damage d, struct verify_at at, struct verify_at from,
+static void damage(struct verify_sess *s, enum verify_damage d, struct verify_at first, struct verify_at found,
 		   const char *fmt, ...)
 {
 	va_list ap;
@@ -58,8 +59,8 @@ static void damage(struct verify_sess *s, enum verify_damage d, struct verify_at
 	if (s->damage)
 		return;
 	s->damage = d;
-	s->bad = at;
-	s->bad_from = from;
+	s->bad = first;
+	s->found = found;
 	va_start(ap, fmt);
 	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
 	va_end(ap);
@@ -114,8 +115,8 @@ static void check_chk(struct verify *v, struct verify_sess *s, const struct chk 
 				       : s->reorder.file >= 0 ? VD_REORDERED
 							      : VD_EDITED;
 
-		damage(s, d, d == VD_REORDERED ? s->reorder : from, from,
-		       "the checkpoint at line %llu says %llu lines and another hash; %llu are there",
+		damage(s, d, d == VD_REORDERED ? s->reorder : from, at,
+		       "its checkpoint at line %llu covers %llu lines and another hash; %llu are there",
 		       (unsigned long long)at.line, (unsigned long long)c->n, (unsigned long long)n);
 		return;
 	}
@@ -148,7 +149,7 @@ static double member(const char *line, size_t len, const char *obj, const char *
 
 static void new_sess(struct verify_sess *s)
 {
-	s->first = s->good = s->after = s->reorder = s->bad = s->bad_from = here(-1, 0, -1);
+	s->first = s->good = s->after = s->reorder = s->bad = s->found = here(-1, 0, -1);
 	s->sealed_all = true;
 	s->last_t = -1;
 }
@@ -271,7 +272,7 @@ static void finish_one(void *arg, struct verify_sess *s)
 	else if (s->ended)
 		damage(s, VD_CUT, s->after, s->after, "an end line without its checkpoint");
 	else
-		damage(s, VD_CUT, s->after.file >= 0 ? s->after : s->good, s->good,
+		damage(s, VD_CUT, s->after.file >= 0 ? s->after : s->good, s->after.file >= 0 ? s->after : s->good,
 		       "no end line, and %llu lines after the last checkpoint are not covered",
 		       (unsigned long long)s->since);
 }

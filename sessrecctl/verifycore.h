@@ -46,8 +46,8 @@ struct verify_sess {
 	struct verify_at after;     /* the first line after it */
 	struct verify_at reorder;   /* the first line since it whose t went back */
 	enum verify_damage damage;  /* the first */
-	struct verify_at bad;       /* where it was found */
-	struct verify_at bad_from;  /* the range it lies in begins here */
+	struct verify_at bad;       /* the first line it may be at (exact for a line out of order) */
+	struct verify_at found;     /* where it was found (the checkpoint that did not match) */
 	char detail[160];
 	uint8_t final_h[CHK_HASH_LEN]; /* the end line's checkpoint */
 	struct chk last_chk;
