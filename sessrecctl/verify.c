@@ -2,6 +2,7 @@
  * seals recomputed from the day shards (gzip too) or from evidence
  * directories (sessrecctl(1), verify; the checks are verifycore.c).
  * Convention: the command returns an exit status. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ struct vjob {
 	struct out o;
 	struct verify_sess **list;
 	size_t nlist;
+	char **evdirs; /* evidence directories (nnames of them) */
 };
 
 static bool want(void *arg, const char *sid)
@@ -225,32 +227,63 @@ static void print_json(struct vjob *j, const struct verify_sess *s)
 	json_object_put(o);
 }
 
-static int load_key(const char *path, struct chk_key *k0)
-{
-	char text[CHK_KEY_TEXT_MAX];
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f) {
-		ctl_err("%s: %s", path, strerror(errno));
-		return CTL_EXIT_ERROR;
-	}
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	if (chk_vkey_parse(text, n, k0) < 0) {
-		ctl_err("%s: not a verification key (HEX/START/LEN, as sessrecctl keygen printed it)", path);
-		return CTL_EXIT_ERROR;
-	}
-	return 0;
-}
-
 static bool is_evidence(const char *arg)
 {
-	char p[4096];
+	char p[4200];
 	struct stat st;
 
 	snprintf(p, sizeof(p), "%s/manifest.json", arg);
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A directory of evidence directories (export --evidence DIR SID...). */
+static bool has_evidence(const char *arg)
+{
+	char p[4096];
+	DIR *d = opendir(arg);
+	struct dirent *e;
+	bool any = false;
+
+	while (d && !any && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", arg, e->d_name);
+		any = is_evidence(p);
+	}
+	if (d)
+		closedir(d);
+	return any;
+}
+
+/* The evidence directories an argument names (itself, or those in it) into
+ * list (grown); 0 or -ENOMEM. */
+static int add_evidence(const char *arg, char ***list, size_t *n)
+{
+	DIR *d;
+	struct dirent *e;
+	char p[4096];
+	int r = 0;
+
+	if (is_evidence(arg)) {
+		char **nl = realloc(*list, (*n + 1) * sizeof(**list));
+
+		if (!nl || !(nl[*n] = strdup(arg)))
+			return -ENOMEM;
+		*list = nl;
+		(*n)++;
+		return 0;
+	}
+	if (!(d = opendir(arg)))
+		return 0;
+	while (r == 0 && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", arg, e->d_name);
+		if (is_evidence(p))
+			r = add_evidence(p, list, n);
+	}
+	closedir(d);
+	return r;
 }
 
 int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv)
@@ -297,13 +330,13 @@ int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv)
 				return CTL_EXIT_USAGE;
 		}
 	}
-	if (optind < argc && is_evidence(argv[optind]))
+	if (optind < argc && (is_evidence(argv[optind]) || has_evidence(argv[optind])))
 		evidence = true;
 	if (!all && optind >= argc)
 		return ctl_usage_err("verify", "which sessions? SID..., --all or an evidence directory");
 	if (all && optind < argc && !evidence)
 		return ctl_usage_err("verify", "--all and SIDs together");
-	if (key && load_key(key, &k0) != 0)
+	if (key && verify_load_key(key, &k0) != 0)
 		return CTL_EXIT_ERROR;
 	if (chk_init() < 0) {
 		ctl_err("libsodium cannot start");
@@ -315,19 +348,24 @@ int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv)
 	if (out_init(&j.o, STDOUT_FILENO, 1 << 16) < 0)
 		goto out;
 	if (evidence) {
-		char p[4096];
-
-		j.nnames = (size_t)(argc - optind);
-		if (!(j.names = calloc(j.nnames, sizeof(*j.names))))
-			goto out;
 		for (int i = optind; i < argc; i++) {
-			if (!is_evidence(argv[i])) {
+			size_t had = j.nnames;
+
+			if (add_evidence(argv[i], &j.evdirs, &j.nnames) < 0)
+				goto out;
+			if (j.nnames == had) {
 				ctl_err("%s: not an evidence directory (no manifest.json)", argv[i]);
 				goto out;
 			}
-			j.names[i - optind] = argv[i];
-			snprintf(p, sizeof(p), "%s/lines.jsonl", argv[i]);
-			if (read_evidence(&j, p, i - optind) != 0)
+		}
+		if (!(j.names = calloc(j.nnames + 1, sizeof(*j.names))))
+			goto out;
+		for (size_t i = 0; i < j.nnames; i++) {
+			char p[4200];
+
+			j.names[i] = j.evdirs[i];
+			snprintf(p, sizeof(p), "%s/lines.jsonl", j.evdirs[i]);
+			if (read_evidence(&j, p, (int)i) != 0)
 				goto out;
 		}
 	} else {
@@ -384,6 +422,9 @@ out:
 	free(j.list);
 	free(j.matched);
 	free((void *)j.names);
+	for (size_t i = 0; j.evdirs && i < j.nnames; i++)
+		free(j.evdirs[i]);
+	free(j.evdirs);
 	if (store_open_)
 		store_close(&st);
 	return r;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chk.h"
+#include "ctl.h"
 #include "shardread.h"
 #include "verifycore.h"
 
@@ -289,4 +290,23 @@ void verify_finish(struct verify *v, bool (*live)(void *arg, const char *sid), v
 	struct finish_ctx f = { live, arg };
 
 	verify_each(v, finish_one, &f);
+}
+
+int verify_load_key(const char *path, struct chk_key *k0)
+{
+	char text[CHK_KEY_TEXT_MAX];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		ctl_err("%s: %s", path, strerror(errno));
+		return CTL_EXIT_ERROR;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	if (chk_vkey_parse(text, n, k0) < 0) {
+		ctl_err("%s: not a verification key (HEX/START/LEN, as sessrecctl keygen printed it)", path);
+		return CTL_EXIT_ERROR;
+	}
+	return 0;
 }

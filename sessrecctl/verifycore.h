@@ -79,3 +79,7 @@ const char *verify_damage_name(enum verify_damage d);
 
 /* Calls fn for every session, in no particular order. */
 void verify_each(struct verify *v, void (*fn)(void *arg, struct verify_sess *s), void *arg);
+
+/* The verification key in the file at path (sessrecctl keygen printed it):
+ * 0, or an exit status after one line on stderr. */
+int verify_load_key(const char *path, struct chk_key *k0);

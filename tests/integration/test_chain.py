@@ -292,6 +292,56 @@ class ChainTest(hs.Sessions, unittest.TestCase):
         forged = rechain(lines, small, reseal)
         self.check_damage(forged, small, 'seal from a skipped epoch', also_python=False)
 
+    # ---- evidence ----
+
+    def test_evidence_export(self):
+        ev = os.path.join(h.tmpdir('srchk-'), 'ev')
+        self.addCleanup(shutil.rmtree, os.path.dirname(ev), True)
+        small, slow = self.sids['small2'], self.sids['slow12']
+        r = subprocess.run([CTL, '--dir', self.d.shards, 'export', '--evidence', ev, '--key', self.vkey,
+                            small[:8], slow], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        one = os.path.join(ev, small)
+        self.assertEqual(sorted(os.listdir(one)), ['lines.jsonl', 'manifest.json', 'session.cast', 'transcript.txt'])
+        with open(os.path.join(one, 'manifest.json')) as f:
+            m = json.load(f)
+        mine = [raw for raw in raw_lines(self.shard) if sid_of_line(raw) == small]
+        self.assertEqual(raw_lines(os.path.join(one, 'lines.jsonl')), mine, 'lines not exactly as stored')
+        with open(self.shard, 'rb') as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        self.assertEqual([(s['file'], s['sha256'], s['lines']) for s in m['sources']],
+                         [(self.shard, digest, len(mine))])
+        sd = self.d.events('session_recorded', small)[0]['sd']['relay@55555']
+        self.assertEqual(m['final_hash'], sd['chain_hash'])
+        self.assertEqual(m['checkpoints'][-1]['seal'], sd['seal'])
+        self.assertEqual(m['chain_head'], hashlib.sha256(b'sessrec-chain-v1' + small.encode()).hexdigest())
+        self.assertEqual((m['verification']['result'], m['verification']['seals_checked']), ('ok', True))
+        self.assertEqual((m['sid'], m['host'], m['lines']), (small, os.uname().nodename, len(mine)))
+        self.assertIn('exported_at', m)
+        self.assertIn('recorder_version', m)
+        with open(os.path.join(one, 'transcript.txt')) as f:
+            self.assertIn('small1\nsmall2', f.read())
+        with open(os.path.join(one, 'session.cast')) as f:
+            self.assertEqual(json.loads(f.readline())['version'], 2)
+        # verify takes the directory of one session, and the directory of several
+        for arg in (one, ev):
+            r = subprocess.run([CTL, 'verify', '--json', '--key', self.vkey, arg],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            res = {o['sid']: o['result'] for o in map(json.loads, r.stdout.splitlines())}
+            self.assertEqual(res, {small: 'ok'} if arg == one else {small: 'ok', slow: 'ok'})
+        # an edited copy is damaged, at its line in lines.jsonl
+        lines = raw_lines(os.path.join(one, 'lines.jsonl'))
+        i = [k for k, raw in enumerate(lines) if b'small2' in raw][0]
+        lines[i] = lines[i].replace(b'small2', b'smALL2')
+        with open(os.path.join(one, 'lines.jsonl'), 'wb') as f:
+            f.write(b''.join(raw + b'\n' for raw in lines))
+        r = subprocess.run([CTL, 'verify', '--json', one], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        o = json.loads(r.stdout)
+        self.assertEqual(o['damage'], 'line edited')
+        self.assertTrue(o['line'] <= i + 1 <= o['found_line'], o)
+
     # ---- the key ----
 
     def test_key_file_is_root_only(self):
