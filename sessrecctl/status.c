@@ -75,7 +75,7 @@ static void print_session(struct out *o, struct json_object *s)
  * *next the offset of the following page or -1. 0 or an exit status after
  * one line on stderr. */
 static int fetch_page(const char *sock, int64_t offset, struct json_object *all, struct json_object *seen,
-		      int64_t *resumed, int64_t *next, bool quiet)
+		      int64_t *resumed, int64_t *next, bool quiet, int64_t *seal_epoch)
 {
 	struct json_object *req, *reply = NULL, *sessions = NULL;
 	struct protoclient_reply rep;
@@ -107,6 +107,8 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 		return CTL_EXIT_ERROR;
 	}
 	proto_int(reply, "resumed", resumed);
+	if (proto_int(reply, "seal_epoch", seal_epoch) < 0)
+		*seal_epoch = -1; /* checkpoints not sealed (no key), or an older daemon */
 	if (proto_int(reply, "next", next) < 0 || *next <= offset)
 		*next = -1; /* the last page (or a daemon that does not page) */
 	r = 0;
@@ -130,12 +132,12 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 int ctl_live_sids(struct ctl *ctl, struct json_object *seen)
 {
 	struct json_object *all = json_object_new_array();
-	int64_t resumed = 0, offset = 0;
+	int64_t resumed = 0, offset = 0, seal;
 	const char *sock = ctl_socket_path(ctl);
 	int r = CTL_EXIT_ERROR;
 
 	while (all && sock && offset >= 0)
-		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset, true)) != 0)
+		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset, true, &seal)) != 0)
 			break;
 	json_object_put(all);
 	return r;
@@ -152,7 +154,7 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	struct json_object *all = NULL, *seen = NULL, *reply = NULL;
 	const char *sock;
 	bool json = false;
-	int64_t resumed = 0, offset = 0;
+	int64_t resumed = 0, offset = 0, seal = -1;
 	struct out o;
 	size_t n = 0;
 	int c, r;
@@ -177,11 +179,12 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	}
 	/* every page: the daemon sends what fits one message */
 	while (offset >= 0)
-		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset, false)) != 0)
+		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset, false, &seal)) != 0)
 			goto out;
 	n = json_object_array_length(all);
 	if (jsonadd_bool(reply, "ok", true) < 0 || jsonadd_value(reply, "sessions", json_object_get(all)) < 0 ||
-	    jsonadd_i64(reply, "resumed", resumed) < 0 || jsonadd_i64(reply, "total", (int64_t)n) < 0) {
+	    jsonadd_i64(reply, "resumed", resumed) < 0 || jsonadd_i64(reply, "total", (int64_t)n) < 0 ||
+	    (seal >= 0 ? jsonadd_i64(reply, "seal_epoch", seal) : jsonadd_bool(reply, "seal", false)) < 0) {
 		ctl_err("%s", strerror(ENOMEM));
 		r = CTL_EXIT_ERROR;
 		goto out;
@@ -203,6 +206,10 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 			   "SERVICE", "TTY", "PID", "START", "STATE", "IN", "OUT");
 		for (size_t i = 0; i < n; i++)
 			print_session(&o, json_object_array_get_idx(all, i));
+		if (seal >= 0)
+			out_printf(&o, "checkpoints sealed, key epoch %lld\n", (long long)seal);
+		else
+			out_str(&o, "checkpoints not sealed: no seal key (hash chains only; sessrecctl keygen)\n");
 		out_printf(&o, "%zu live session%s, %lld resumed after a restart\n", n, n == 1 ? "" : "s",
 			   (long long)resumed);
 	}

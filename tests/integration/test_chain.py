@@ -183,6 +183,9 @@ class ChainTest(hs.Sessions, unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('chains only', r.stdout)
+        # status says the checkpoints are sealed
+        st = subprocess.run([CTL, 'status', '--socket', self.sock], capture_output=True, text=True, timeout=10)
+        self.assertIn('checkpoints sealed, key epoch 0', st.stdout, st.stdout + st.stderr)
 
     def test_session_recorded_pins_the_final_hash(self):
         lines = raw_lines(self.shard)
@@ -362,6 +365,8 @@ class ForwardSecrecyTest(unittest.TestCase):
         d.conf['Recording'] = {'SealKeyFile': key_path}
         h.write_config(d.conf_path, d.conf)
         d.start()
+        st = subprocess.run([CTL, 'status', '--socket', d.sock], capture_output=True, text=True, timeout=10)
+        self.assertIn('checkpoints not sealed: no seal key', st.stdout, st.stdout + st.stderr)
         vkey = keygen(d, epoch=10)
         self.assertTrue(h.wait_for(lambda: 'taken' in d.output(), 5))
         p = h.record(d.sock, 'echo early; exit 0')
