@@ -31,58 +31,58 @@ static bool line_of(const char *line, size_t len, const char *sid, size_t sidlen
 	return true;
 }
 
+/* The whole line at buf[*p] (its length in *l, no newline), *p moved past
+ * it; false at the end (a last line without its newline is no line). */
+static bool next_line(const char *buf, size_t len, size_t *p, size_t *at, size_t *l)
+{
+	const char *nl = *p < len ? memchr(buf + *p, '\n', len - *p) : NULL;
+
+	if (!nl)
+		return false;
+	*at = *p;
+	*l = (size_t)(nl - (buf + *p));
+	*p += *l + 1;
+	return true;
+}
+
 /* The offset (in buf) of the session's last anchor among the whole lines
  * of buf[from..len), or -1. */
 static ssize_t last_anchor(const char *buf, size_t from, size_t len, const char *sid, size_t sidlen)
 {
 	ssize_t found = -1;
 	enum anchor a;
+	size_t p = from, at, l;
 
-	for (size_t p = from; p < len;) {
-		const char *nl = memchr(buf + p, '\n', len - p);
-		size_t l;
-
-		if (!nl)
-			break;
-		l = (size_t)(nl - (buf + p));
-		if (line_of(buf + p, l, sid, sidlen, &a) && a != A_NONE)
-			found = (ssize_t)p;
-		p += l + 1;
-	}
+	while (next_line(buf, len, &p, &at, &l))
+		if (line_of(buf + at, l, sid, sidlen, &a) && a != A_NONE)
+			found = (ssize_t)at;
 	return found;
 }
 
 /* The chain from the anchor at buf[at] over the session's later lines. */
 static int step_from(const char *buf, size_t at, size_t len, const char *sid, struct chain_state *out)
 {
-	size_t sidlen = strlen(sid);
+	size_t sidlen = strlen(sid), p = at, l;
 	bool first = true;
 	enum anchor a;
 
-	for (size_t p = at; p < len;) {
-		const char *nl = memchr(buf + p, '\n', len - p);
-		size_t l;
-
-		if (!nl)
-			break;
-		l = (size_t)(nl - (buf + p));
-		if (line_of(buf + p, l, sid, sidlen, &a)) {
+	while (next_line(buf, len, &p, &at, &l)) {
+		if (line_of(buf + at, l, sid, sidlen, &a)) {
 			if (first && a == A_CHK) {
 				const char *obj;
 				size_t olen;
 				struct chk k;
 
-				if (chk_line_obj(buf + p, l, &obj, &olen) < 0 || chk_parse_obj(obj, olen, &k) < 0)
+				if (chk_line_obj(buf + at, l, &obj, &olen) < 0 || chk_parse_obj(obj, olen, &k) < 0)
 					return -EBADMSG;
 				out->n = k.n;
 				memcpy(out->h, k.h, CHK_HASH_LEN);
 			}
 			first = false;
-			chk_step(out->h, buf + p, l);
+			chk_step(out->h, buf + at, l);
 			out->n++;
 			out->since = a == A_CHK ? 0 : out->since + l + 1;
 		}
-		p += l + 1;
 	}
 	return 0;
 }
