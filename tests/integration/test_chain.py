@@ -187,6 +187,20 @@ class ChainTest(hs.Sessions, unittest.TestCase):
         st = subprocess.run([CTL, 'status', '--socket', self.sock], capture_output=True, text=True, timeout=10)
         self.assertIn('checkpoints sealed, key epoch 0', st.stdout, st.stdout + st.stderr)
 
+    def test_selection(self):
+        small = self.sids['small2']
+        rc, res, err = verify(self.d.shards, small[:8], sock=self.sock)
+        self.assertEqual((rc, list(res)), (0, [small]), err)
+        rc, res, err = verify(self.d.shards, 'ffffffff-nosuch', sock=self.sock)
+        self.assertEqual((rc, res), (1, {}))
+        self.assertIn("no session matches 'ffffffff-nosuch'", err)
+        rc, res, err = verify(self.d.shards, '--all', '--since', '@%d' % (time.time() + 3600), sock=self.sock)
+        self.assertEqual((rc, res), (0, {}), err)
+        rc, res, err = verify(self.d.shards, '--all', '--since', '1h ago', sock=self.sock)
+        self.assertEqual(sorted(res), sorted(self.sids.values()), err)
+        r = subprocess.run([CTL, 'verify'], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+
     def test_session_recorded_pins_the_final_hash(self):
         lines = raw_lines(self.shard)
         for sid in self.sids.values():
