@@ -87,63 +87,89 @@ static int step_from(const char *buf, size_t at, size_t len, const char *sid, st
 	return 0;
 }
 
-int chainseed_scan(int fd, const char *sid, struct chain_state *out)
+void chainseed_drop(struct chainseed_cache *cache)
 {
-	size_t sidlen = strlen(sid), blen = 0;
-	char *buf = NULL;
+	free(cache->buf);
+	*cache = (struct chainseed_cache){ 0 };
+}
+
+/* The cache holds [off, size) of this very file as it is now, or is
+ * emptied. */
+static int cache_for(struct chainseed_cache *c, int fd)
+{
 	struct stat st;
-	off_t off;
-	int r = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (c->buf && (c->dev != st.st_dev || c->ino != st.st_ino || c->size != st.st_size))
+		chainseed_drop(c);
+	if (!c->buf) {
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+		c->size = c->off = st.st_size;
+		c->blen = 0;
+	}
+	return 0;
+}
+
+/* Reads further back: doubling, so the whole read costs O(tail). */
+static int read_back(struct chainseed_cache *c, int fd)
+{
+	size_t step = c->blen > CHUNK ? c->blen : CHUNK;
+	char *nb;
+	ssize_t n;
+
+	if ((off_t)step > c->off)
+		step = (size_t)c->off;
+	if (c->blen + step > CHAINSEED_MAX)
+		return -EFBIG;
+	if (!(nb = malloc(c->blen + step + 1)))
+		return -ENOMEM;
+	do
+		n = pread(fd, nb, step, c->off - (off_t)step);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)step) {
+		free(nb);
+		return n < 0 ? -errno : -EIO;
+	}
+	if (c->blen)
+		memcpy(nb + step, c->buf, c->blen);
+	free(c->buf);
+	c->buf = nb;
+	c->blen += step;
+	c->off -= (off_t)step;
+	return 0;
+}
+
+int chainseed_scan(struct chainseed_cache *c, int fd, const char *sid, struct chain_state *out)
+{
+	size_t sidlen = strlen(sid), done = 0; /* bytes at the end of buf searched already */
+	ssize_t at;
+	int r;
 
 	if (sidlen > CHAIN_SID_MAX)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->sid, sid, sidlen + 1);
 	chk_h0(sid, out->h);
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	off = st.st_size;
-	/* Backwards, doubling the read each time, until an anchor is found. */
-	while (off > 0) {
-		size_t step = blen > CHUNK ? blen : CHUNK, from = 0;
-		ssize_t at, n;
-		char *nb;
+	if ((r = cache_for(c, fd)) < 0)
+		return r;
+	/* Backwards until an anchor of the session is found; only the part
+	 * of the buffer not searched yet is searched each time. */
+	for (;;) {
+		size_t from = 0, upto = c->blen - done;
 
-		if ((off_t)step > off)
-			step = (size_t)off;
-		if (blen + step > CHAINSEED_MAX) {
-			r = -EFBIG;
-			goto out;
-		}
-		if (!(nb = malloc(blen + step))) {
-			r = -ENOMEM;
-			goto out;
-		}
-		off -= (off_t)step;
-		do
-			n = pread(fd, nb, step, off);
-		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)step) {
-			free(nb);
-			r = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		if (blen)
-			memcpy(nb + step, buf, blen);
-		free(buf);
-		buf = nb;
-		blen += step;
-		if (off > 0) {
-			const char *nl = memchr(buf, '\n', blen);
+		if (c->off > 0) {
+			const char *nl = memchr(c->buf, '\n', c->blen);
 
-			from = nl ? (size_t)(nl - buf) + 1 : blen; /* a line cut by the read's start */
+			from = nl ? (size_t)(nl - c->buf) + 1 : c->blen; /* a line cut by the read's start */
 		}
-		if ((at = last_anchor(buf, from, blen, sid, sidlen)) >= 0) {
-			r = step_from(buf, (size_t)at, blen, sid, out);
-			goto out;
-		}
+		if (from < upto && (at = last_anchor(c->buf, from, upto, sid, sidlen)) >= 0)
+			return step_from(c->buf, (size_t)at, c->blen, sid, out);
+		if (c->off == 0)
+			return 0; /* no anchor: a fresh chain */
+		done = c->blen - from;
+		if ((r = read_back(c, fd)) < 0)
+			return r;
 	}
-out:
-	free(buf);
-	return r;
 }

@@ -18,6 +18,7 @@
 #include "proctitle.h"
 
 struct chain;
+struct chainseed_cache;
 struct conn;
 struct relay;
 struct relaydisk;
@@ -82,6 +83,7 @@ struct daemon {
 	bool handoff;           /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[65536]; /* one batch of reads, shared by every relay */
 	struct chain *chain;    /* hash chains and seals of the lines the writer writes (chain.h) */
+	struct chainseed_cache *seed; /* a shard's tail read back by resumes, dropped at the tick (chainseed.h) */
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

@@ -314,13 +314,18 @@ static bool shard_name_ok(const char *path)
  * queued before any line of this daemon for it. */
 static void resume_chain(struct recording *rec)
 {
+	struct daemon *d = rec->d;
+	struct chainseed_cache one = { 0 };
 	struct chain_state cs;
 	int fd, r;
 
-	if (!rec->d->writer || !rec->d->chain || rec->file->created)
+	if (!d->writer || !d->chain || rec->file->created)
 		return;
+	if (!d->seed)
+		d->seed = calloc(1, sizeof(*d->seed)); /* NULL: read for this session alone */
 	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	r = fd < 0 ? -errno : chainseed_scan(fd, rec->st->sid, &cs);
+	r = fd < 0 ? -errno : chainseed_scan(d->seed ? d->seed : &one, fd, rec->st->sid, &cs);
+	chainseed_drop(&one);
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {

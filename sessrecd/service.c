@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "chainseed.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -225,6 +226,11 @@ static void tick_cb(struct loop_io *io, uint32_t ev)
 		server_tick(d, now);
 		if (d->writer)
 			(void)writer_chain_tick(d->writer); /* timed checkpoints, the key's epoch */
+		if (d->seed) {
+			chainseed_drop(d->seed); /* the resumes are done */
+			free(d->seed);
+			d->seed = NULL;
+		}
 	}
 	notify_status(d);
 }
@@ -375,6 +381,11 @@ void service_fini(struct daemon *d)
 		writer_stop(d->writer);
 		d->writer = NULL;
 		session_writer_stopped(d);
+	}
+	if (d->seed) {
+		chainseed_drop(d->seed);
+		free(d->seed);
+		d->seed = NULL;
 	}
 	if (d->chain) {
 		chain_fini(d->chain);

@@ -110,11 +110,12 @@ START_TEST(test_chain_and_seed)
 	const char *in, *obj;
 	size_t inlen, olen;
 	struct chk k;
+	struct chainseed_cache cache = { 0 };
 
 	ck_assert_int_eq(chain_init(&c, NULL), -ENOENT);
 	shard_open(&s);
 	/* a fresh session: the seed is h_0, nothing chained */
-	ck_assert_int_eq(chainseed_scan(fileno(s.f), SID_A, &st), 0);
+	ck_assert_int_eq(chainseed_scan(&cache, fileno(s.f), SID_A, &st), 0);
 	ck_assert_uint_eq(st.n, 0);
 	hdr(line, sizeof(line), SID_A);
 	put(&c, &s, 1, line);
@@ -128,7 +129,7 @@ START_TEST(test_chain_and_seed)
 		if (i == 40) {
 			/* before its first checkpoint: the resume reads back to the header */
 			ck_assert_int_eq(chks, 0);
-			ck_assert_int_eq(chainseed_scan(fileno(s.f), SID_A, &st), 0);
+			ck_assert_int_eq(chainseed_scan(&cache, fileno(s.f), SID_A, &st), 0);
 			recompute(&s, SID_A, &n, h);
 			ck_assert_uint_eq(st.n, n);
 			ck_assert(memcmp(st.h, h, CHK_HASH_LEN) == 0);
@@ -136,11 +137,16 @@ START_TEST(test_chain_and_seed)
 	}
 	/* 100 lines of ~1.1 KiB: one checkpoint per 64 KiB, not more */
 	ck_assert_int_eq(chks, 1);
-	ck_assert_int_eq(chainseed_scan(fileno(s.f), SID_A, &st), 0);
+	ck_assert_int_eq(chainseed_scan(&cache, fileno(s.f), SID_A, &st), 0);
 	recompute(&s, SID_A, &n, h);
 	ck_assert_uint_eq(st.n, n);
 	ck_assert(memcmp(st.h, h, CHK_HASH_LEN) == 0);
 	ck_assert_uint_gt(st.since, 0);
+	/* the same tail, kept, serves the next session resumed in the shard */
+	ck_assert_int_eq(chainseed_scan(&cache, fileno(s.f), SID_B, &st), 0);
+	recompute(&s, SID_B, &n, h);
+	ck_assert_uint_eq(st.n, n);
+	ck_assert(memcmp(st.h, h, CHK_HASH_LEN) == 0);
 	/* the end line's checkpoint covers the whole session, end line included */
 	snprintf(line, sizeof(line), "{\"sid\":\"%s\",\"end\":{\"duration\":1.000000}}\n", SID_A);
 	ck_assert(chain_is_end(line, strlen(line)));
@@ -160,6 +166,7 @@ START_TEST(test_chain_and_seed)
 	ck_assert_uint_eq(k.n, n + 1);
 	ck_assert(memcmp(k.h, h, CHK_HASH_LEN) == 0);
 	ck_assert(!k.sealed);
+	chainseed_drop(&cache);
 	shard_close(&s);
 	chain_fini(&c);
 }
