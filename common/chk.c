@@ -16,8 +16,9 @@ int chk_format_obj(char *out, size_t cap, const struct chk *c)
 	chk_hex(h, c->h);
 	if (c->sealed) {
 		chk_hex(seal, c->seal);
-		n = snprintf(out, cap, "{\"n\":%" PRIu64 ",\"h\":\"%s\",\"seal\":\"%s\",\"epoch\":%" PRIu64
-				       ",\"time\":%" PRId64 "}",
+		n = snprintf(out, cap,
+			     "{\"n\":%" PRIu64 ",\"h\":\"%s\",\"seal\":\"%s\",\"epoch\":%" PRIu64 ",\"time\":%" PRId64
+			     "}",
 			     c->n, h, seal, c->epoch, c->time);
 	} else {
 		n = snprintf(out, cap, "{\"n\":%" PRIu64 ",\"h\":\"%s\",\"time\":%" PRId64 "}", c->n, h, c->time);

@@ -59,9 +59,8 @@ static void sha256_2(uint8_t out[CHK_HASH_LEN], const void *a, size_t alen, cons
 		EVP_MD_CTX_free(ctx);
 		ctx = NULL;
 	}
-	if (!ctx || !md_sha256 || !EVP_DigestInit_ex2(ctx, md_sha256, NULL) ||
-	    !EVP_DigestUpdate(ctx, a, alen) || !EVP_DigestUpdate(ctx, b, blen) || !EVP_DigestFinal_ex(ctx, r, &n) ||
-	    n != CHK_HASH_LEN) {
+	if (!ctx || !md_sha256 || !EVP_DigestInit_ex2(ctx, md_sha256, NULL) || !EVP_DigestUpdate(ctx, a, alen) ||
+	    !EVP_DigestUpdate(ctx, b, blen) || !EVP_DigestFinal_ex(ctx, r, &n) || n != CHK_HASH_LEN) {
 		memset(out, 0, CHK_HASH_LEN);
 		return;
 	}

@@ -179,10 +179,10 @@ static void print_text(struct vjob *j, const struct verify_sess *s)
 		chk_hex(hex, s->final_h);
 		out_printf(&j->o, "  %llu lines, %llu checkpoints, %s, final hash %s", (unsigned long long)s->n,
 			   (unsigned long long)s->nchk,
-			   !s->any_sealed	 ? "not sealed"
+			   !s->any_sealed   ? "not sealed"
 			   : !j->v.have_key ? "seals not checked"
-			   : s->sealed_all	 ? "sealed"
-					 : "sealed from the key's start",
+			   : s->sealed_all  ? "sealed"
+					    : "sealed from the key's start",
 			   hex);
 	} else {
 		out_printf(&j->o, "  verified up to %s:%llu (its last checkpoint); %llu lines after it not yet covered",

@@ -111,8 +111,8 @@ static void check_chk(struct verify *v, struct verify_sess *s, const struct chk 
 	struct verify_at from = s->after.file >= 0 ? s->after : at;
 
 	if (c->n != n || memcmp(c->h, h, CHK_HASH_LEN) != 0) {
-		enum verify_damage d = c->n > n	  ? VD_MISSING
-				       : c->n < n ? VD_INSERTED
+		enum verify_damage d = c->n > n               ? VD_MISSING
+				       : c->n < n             ? VD_INSERTED
 				       : s->reorder.file >= 0 ? VD_REORDERED
 							      : VD_EDITED;
 

@@ -37,17 +37,17 @@ struct verify_sess {
 	uint64_t nchk;           /* checkpoints that matched */
 	uint64_t since;          /* lines since the last good checkpoint */
 	bool started, ended, sealed_all, any_sealed;
-	int64_t start;       /* hdr timestamp */
-	double last_t;       /* t of its last line with one */
-	uint64_t last_epoch; /* of its last sealed checkpoint */
-	int64_t last_time;   /* time of its last checkpoint */
-	struct verify_at first;     /* its first line */
-	struct verify_at good;      /* its last good checkpoint (or the header) */
-	struct verify_at after;     /* the first line after it */
-	struct verify_at reorder;   /* the first line since it whose t went back */
-	enum verify_damage damage;  /* the first */
-	struct verify_at bad;       /* the first line it may be at (exact for a line out of order) */
-	struct verify_at found;     /* where it was found (the checkpoint that did not match) */
+	int64_t start;             /* hdr timestamp */
+	double last_t;             /* t of its last line with one */
+	uint64_t last_epoch;       /* of its last sealed checkpoint */
+	int64_t last_time;         /* time of its last checkpoint */
+	struct verify_at first;    /* its first line */
+	struct verify_at good;     /* its last good checkpoint (or the header) */
+	struct verify_at after;    /* the first line after it */
+	struct verify_at reorder;  /* the first line since it whose t went back */
+	enum verify_damage damage; /* the first */
+	struct verify_at bad;      /* the first line it may be at (exact for a line out of order) */
+	struct verify_at found;    /* where it was found (the checkpoint that did not match) */
 	char detail[160];
 	uint8_t final_h[CHK_HASH_LEN]; /* the end line's checkpoint */
 	struct chk last_chk;
@@ -58,7 +58,7 @@ struct verify_sess {
 struct verify {
 	struct sidtab tab;
 	bool have_key;
-	struct chk_key k0, kc; /* the verification key; the last derived */
+	struct chk_key k0, kc;                    /* the verification key; the last derived */
 	bool (*want)(void *arg, const char *sid); /* NULL: every session */
 	void *want_arg;
 	uint64_t corrupt; /* lines that are no shard line at all */

@@ -14,8 +14,8 @@
 #include "chk.h"
 #include "seal.h"
 
-#define CHAIN_CHK_BYTES (64u << 10)            /* a checkpoint after this many bytes of a session's lines */
-#define CHAIN_CHK_NS (10 * 1000000000LL)       /* ...or when its oldest unchecked line is this old */
+#define CHAIN_CHK_BYTES (64u << 10)      /* a checkpoint after this many bytes of a session's lines */
+#define CHAIN_CHK_NS (10 * 1000000000LL) /* ...or when its oldest unchecked line is this old */
 #define CHAIN_SID_MAX 64
 
 /* Where a session's chain stands (also a resume's seed). */
@@ -37,9 +37,9 @@ struct chain_final {
 struct chain {
 	struct chain_link *links; /* performer only */
 	size_t nlinks, caplinks;
-	struct seal seal; /* performer only, after chain_init */
+	struct seal seal;    /* performer only, after chain_init */
 	char key_path[4096]; /* SealKeyFile=: a key made later is taken at the tick */
-	pthread_mutex_t mu; /* finals, and the status copy */
+	pthread_mutex_t mu;  /* finals, and the status copy */
 	struct chain_final *finals;
 	size_t nfinals, capfinals;
 	bool seal_on;        /* status copy */

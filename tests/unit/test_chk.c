@@ -17,7 +17,8 @@
 #define SID "3f2c0c1e-9d6b-4c1a-8e2f-5a7b9c0d1e2f"
 
 static const char *const lines[] = {
-	"{\"sid\":\"" SID "\",\"hdr\":{\"version\":2,\"width\":80,\"height\":24,\"timestamp\":1795521600},"
+	"{\"sid\":\"" SID
+	"\",\"hdr\":{\"version\":2,\"width\":80,\"height\":24,\"timestamp\":1795521600},"
 	"\"meta\":{\"user\":\"alice\"}}",
 	"{\"sid\":\"" SID "\",\"t\":0.512345,\"ch\":\"o\",\"d\":\"hello\\r\\n\"}",
 	"{\"sid\":\"" SID "\",\"t\":0.600000,\"ch\":\"i\",\"d\":\"ls\\r\"}",
@@ -135,9 +136,11 @@ START_TEST(test_format_parse)
 	ck_assert_int_eq(chk_unhex(hs[1], CHK_HEX_LEN, c.h), 0);
 	ck_assert_int_eq(chk_unhex(seal_hex, CHK_HEX_LEN, c.seal), 0);
 	n = chk_format_line(line, sizeof(line), SID, &c);
-	ck_assert_str_eq(line, "{\"sid\":\"" SID "\",\"chk\":{\"n\":12,\"h\":\"53ab7b1cee497adda4ffe612a70a4de5cf9fecef"
-			       "b38e696a0d916c6032f4869e\",\"seal\":\"70ad81aa67994c77608b1c533d9230ab6531aba9bea90e9d29"
-			       "b4c14ea4c3b979\",\"epoch\":7,\"time\":1795527900}}\n");
+	ck_assert_str_eq(line,
+			 "{\"sid\":\"" SID
+			 "\",\"chk\":{\"n\":12,\"h\":\"53ab7b1cee497adda4ffe612a70a4de5cf9fecef"
+			 "b38e696a0d916c6032f4869e\",\"seal\":\"70ad81aa67994c77608b1c533d9230ab6531aba9bea90e9d29"
+			 "b4c14ea4c3b979\",\"epoch\":7,\"time\":1795527900}}\n");
 	ck_assert_int_eq(chk_line_obj(line, (size_t)n - 1, &obj, &olen), 0);
 	ck_assert_int_eq(chk_parse_obj(obj, olen, &back), 0);
 	ck_assert(back.sealed && back.n == 12 && back.epoch == 7 && back.time == 1795527900);
@@ -181,8 +184,9 @@ START_TEST(test_key_texts)
 	key0(&k);
 	k.epoch = 42;
 	n = chk_key_format(text, sizeof(text), &k);
-	ck_assert_str_eq(text, "sessrec-seal-key v1 1795521600 900 0000000042 "
-			       "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+	ck_assert_str_eq(text,
+			 "sessrec-seal-key v1 1795521600 900 0000000042 "
+			 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
 	ck_assert_int_eq(chk_key_parse(text, (size_t)n, &back), 0);
 	ck_assert(memcmp(&back.k, &k.k, sizeof(k.k)) == 0 && back.epoch == 42 && back.start == k.start &&
 		  back.len == 900);
@@ -191,16 +195,18 @@ START_TEST(test_key_texts)
 	ck_assert_str_eq(text, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/1795521600/900");
 	ck_assert_int_eq(chk_vkey_parse(text, (size_t)n, &back), 0);
 	ck_assert(back.epoch == 0 && back.start == 1795521600 && back.len == 900);
-	ck_assert_int_eq(chk_vkey_parse(" \n000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/5/9\n",
-					 strlen(" \n000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/5/9\n"),
-					 &back),
-			 0);
+	ck_assert_int_eq(
+		chk_vkey_parse(" \n000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/5/9\n",
+			       strlen(" \n000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/5/9\n"),
+			       &back),
+		0);
 	ck_assert_int_eq(chk_vkey_parse("00/1/1", 6, &back), -EINVAL);
 	ck_assert_int_eq(chk_vkey_parse(text, (size_t)n - 4, &back), -EINVAL); /* no length */
-	ck_assert_int_eq(chk_vkey_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/1795521600/0",
-					 strlen("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/1795521600/0"),
-					 &back),
-			 -EINVAL);
+	ck_assert_int_eq(
+		chk_vkey_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/1795521600/0",
+			       strlen("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f/1795521600/0"),
+			       &back),
+		-EINVAL);
 }
 END_TEST
 
