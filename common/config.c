@@ -65,6 +65,9 @@ static const struct key keys[] = {
 	{ "Recording", "TransferContent", K_TRANSFER, F(transfer_metadata), 0, 0 },
 	/* the terminal taken (issue 10, items 1 and 3) */
 	{ "Shell", "DrainWaitSec", K_UINT, F(drain_wait), 1, 600 },
+	/* hash chains and seals (issue 14) */
+	{ "Recording", "SealEpochSec", K_UINT, F(seal_epoch), 10, 604800 },
+	{ "Recording", "SealKeyFile", K_PATH, F(seal_key), 0, 0 },
 };
 
 static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell", "Retention" };
@@ -142,6 +145,9 @@ void config_defaults(struct sessrec_config *c)
 	strcpy(c->legal_hold_file, CONFIG_DEFAULT_LEGAL_HOLD);
 	/* the terminal taken (issue 10, items 1 and 3) */
 	c->drain_wait = 10;
+	/* hash chains and seals (issue 14) */
+	c->seal_epoch = 900;
+	strcpy(c->seal_key, "/var/lib/sessrec/seal.key");
 }
 
 int config_parse_size(const char *s, uint64_t *out)

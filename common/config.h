@@ -56,6 +56,9 @@ struct sessrec_config {
 	bool transfer_metadata; /* [Recording] TransferContent=metadata (default content) */
 	/* the terminal taken (issue 10, items 1 and 3) */
 	unsigned drain_wait; /* [Shell] DrainWaitSec= (10, 1..600): the shim's wait for "drained" */
+	/* [Recording] hash chains and seals (issue 14) */
+	unsigned seal_epoch;     /* SealEpochSec= (900, 10..604800): read by sessrecctl keygen */
+	char seal_key[PATH_MAX]; /* SealKeyFile= (/var/lib/sessrec/seal.key; missing: chains only) */
 };
 
 void config_defaults(struct sessrec_config *c);

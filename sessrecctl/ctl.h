@@ -42,6 +42,13 @@ int ctl_cmd_unenroll(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_reveal(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_escrow_keygen(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_prune(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_verify(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_keygen(struct ctl *ctl, int argc, char **argv);
+
+struct json_object;
+/* The sids of the sessions the daemon holds, as the keys of seen (status.c).
+ * 0, or CTL_EXIT_ERROR (unreachable, refused: nothing said). */
+int ctl_live_sids(struct ctl *ctl, struct json_object *seen);
 
 /* Options every subcommand accepts, before or after its name: getopt_long
  * values, and the entries to put in each subcommand's option table. */

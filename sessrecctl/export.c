@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "evidence.h"
 #include "out.h"
 #include "sessread.h"
 #include "shardline.h"
@@ -16,6 +17,7 @@
 
 static const char export_usage[] =
 	"Usage: sessrecctl export [OPTIONS] SID\n"
+	"       sessrecctl export --evidence DIR [--key FILE] SID...\n"
 	"\n"
 	"Writes a session's recording to standard output or a file.\n"
 	"\n"
@@ -30,6 +32,10 @@ static const char export_usage[] =
 	"                       raw: export the input (keys typed) instead\n"
 	"  -o, --output FILE    write to FILE (created with mode 0600, replaced if\n"
 	"                       it exists) instead of standard output\n"
+	"  --evidence DIR       for each SID given, DIR/SID/ with the lines exactly as\n"
+	"                       stored, an asciicast, a transcript and manifest.json\n"
+	"                       (sources and their SHA-256, chain, seals, the\n"
+	"                       verification); --key FILE checks the seals too\n"
 	"  --dir DIR            read shards from DIR (repeatable)\n"
 	"  -h, --help           this help\n";
 
@@ -149,21 +155,70 @@ static int run(struct export_job *ex, struct sessread *sr)
 	return r || n < 0 ? CTL_EXIT_ERROR : 0;
 }
 
+/* Writes sr's session to path (NULL, "-": stdout) as ex asks. An exit
+ * status. */
+static int export_to(struct export_job *ex, struct sessread *sr, struct store *st, const char *path)
+{
+	int r, fd;
+
+	/* text views read "d": the writer's UTF-8 with U+FFFD for invalid bytes */
+	sr->text = ex->fmt != FMT_RAW;
+	termtext_init(&ex->tt, ex->input, text_line_cb, ex);
+	if ((fd = open_output(path)) < 0)
+		return CTL_EXIT_ERROR;
+	r = CTL_EXIT_ERROR;
+	if (out_init(&ex->o, fd, 1 << 20) < 0) {
+		ctl_err("%s", strerror(ENOMEM));
+		goto out_fd;
+	}
+	r = run(ex, sr);
+	if (out_close(&ex->o) < 0) {
+		ctl_err("writing %s: %s", path ? path : "the export", strerror(-ex->o.err));
+		r = CTL_EXIT_ERROR;
+	}
+	if (r == 0 && st->io_error)
+		r = CTL_EXIT_ERROR;
+out_fd:
+	if (fd != STDOUT_FILENO && close(fd) < 0 && r == 0) {
+		ctl_err("%s: %s", path, strerror(errno));
+		r = CTL_EXIT_ERROR;
+	}
+	free(ex->esc);
+	ex->esc = NULL;
+	ex->esc_cap = 0;
+	return r;
+}
+
+int export_file(struct store *st, const struct find_target *tg, bool text, const char *path)
+{
+	struct export_job ex = { .fmt = text ? FMT_TEXT : FMT_CAST };
+	struct sessread sr;
+	int r;
+
+	if ((r = sessread_open(&sr, st, tg, false)) != 0)
+		return r;
+	r = export_to(&ex, &sr, st, path);
+	sessread_close(&sr);
+	return r;
+}
+
 int ctl_cmd_export(struct ctl *ctl, int argc, char **argv)
 {
-	enum { OPT_FORMAT = CTL_OPT_LOCAL, OPT_INPUT };
+	enum { OPT_FORMAT = CTL_OPT_LOCAL, OPT_INPUT, OPT_EVIDENCE, OPT_KEY };
 	static const struct option longopts[] = {
 		CTL_COMMON_OPTIONS,
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "input", no_argument, NULL, OPT_INPUT },
 		{ "output", required_argument, NULL, 'o' },
+		{ "evidence", required_argument, NULL, OPT_EVIDENCE },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct export_job ex = { .fmt = FMT_CAST };
-	const char *path = NULL;
+	const char *path = NULL, *evidence = NULL, *key = NULL;
 	struct store st;
 	struct sessread sr;
-	int c, r, fd;
+	int c, r;
 
 	while ((c = ctl_getopt("export", argc, argv, "ho:", longopts)) != -1) {
 		switch (c) {
@@ -174,6 +229,12 @@ int ctl_cmd_export(struct ctl *ctl, int argc, char **argv)
 			break;
 		case OPT_INPUT:
 			ex.input = true;
+			break;
+		case OPT_EVIDENCE:
+			evidence = optarg;
+			break;
+		case OPT_KEY:
+			key = optarg;
 			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "asciicast") == 0 || strcmp(optarg, "cast") == 0)
@@ -192,32 +253,13 @@ int ctl_cmd_export(struct ctl *ctl, int argc, char **argv)
 				return CTL_EXIT_USAGE;
 		}
 	}
+	if (evidence)
+		return evidence_run(ctl, evidence, key, argc - optind, argv + optind);
+	if (key)
+		return ctl_usage_err("export", "--key goes with --evidence");
 	if ((r = sessread_open_sid(&sr, &st, ctl, "export", argc, argv, false)) != 0)
 		return r;
-	/* text views read "d": the writer's UTF-8 with U+FFFD for invalid bytes */
-	sr.text = ex.fmt != FMT_RAW;
-	termtext_init(&ex.tt, ex.input, text_line_cb, &ex);
-	r = CTL_EXIT_ERROR;
-	if ((fd = open_output(path)) < 0)
-		goto out_sr;
-	if (out_init(&ex.o, fd, 1 << 20) < 0) {
-		ctl_err("%s", strerror(ENOMEM));
-		goto out_fd;
-	}
-	r = run(&ex, &sr);
-	if (out_close(&ex.o) < 0) {
-		ctl_err("writing %s: %s", path ? path : "the export", strerror(-ex.o.err));
-		r = CTL_EXIT_ERROR;
-	}
-	if (r == 0 && st.io_error)
-		r = CTL_EXIT_ERROR;
-out_fd:
-	if (fd != STDOUT_FILENO && close(fd) < 0 && r == 0) {
-		ctl_err("%s: %s", path, strerror(errno));
-		r = CTL_EXIT_ERROR;
-	}
-	free(ex.esc);
-out_sr:
+	r = export_to(&ex, &sr, &st, path);
 	sessread_close(&sr);
 	store_close(&st);
 	return r;

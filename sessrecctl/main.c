@@ -30,6 +30,8 @@ static const char usage[] =
 	"  reveal SID           the input a session withheld, opened with the escrow key\n"
 	"  escrow-keygen        make the key pair for EscrowPublicKey=\n"
 	"  prune                compress and delete old shards ([Retention])\n"
+	"  verify SID|--all     check sessions' hash chains and seals\n"
+	"  keygen               make the sealing key, print the verification key\n"
 	"\n"
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
@@ -57,6 +59,7 @@ static const struct command commands[] = {
 	{ "enroll", ctl_cmd_enroll }, { "unenroll", ctl_cmd_unenroll },
 	{ "reveal", ctl_cmd_reveal }, { "escrow-keygen", ctl_cmd_escrow_keygen },
 	{ "prune", ctl_cmd_prune },
+	{ "verify", ctl_cmd_verify }, { "keygen", ctl_cmd_keygen },
 };
 /* clang-format on */
 

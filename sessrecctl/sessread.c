@@ -8,7 +8,7 @@
 
 #include "sessread.h"
 
-static int sessread_open(struct sessread *s, struct store *st, const struct find_target *tg, bool follow)
+int sessread_open(struct sessread *s, struct store *st, const struct find_target *tg, bool follow)
 {
 	memset(s, 0, sizeof(*s));
 	s->tg = *tg;

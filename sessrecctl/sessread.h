@@ -29,6 +29,9 @@ struct sessread {
  * with neither open. */
 int sessread_open_sid(struct sessread *s, struct store *st, struct ctl *ctl, const char *cmd, int argc, char **argv,
 		      bool follow);
+/* Opens the session tg of st (found by find_session) at its first line. */
+int sessread_open(struct sessread *s, struct store *st, const struct find_target *tg, bool follow);
+
 /* 1 with the session's next line in *l, valid until the next call: l->obj
  * (the line parsed whole) for every kind but EVENT and TRUNC, the members
  * of HDR and END lines in s->r.scan.m[0..nm), the bytes of EVENT lines in

@@ -72,10 +72,11 @@ static void print_session(struct out *o, struct json_object *s)
 
 /* One page from offset: its sessions appended to all (a sid already seen,
  * moved by a session that started or ended between pages, is dropped),
- * *next the offset of the following page or -1. 0 or an exit status after
- * one line on stderr. */
+ * *next the offset of the following page or -1, *seal_epoch the key's
+ * epoch (-1: checkpoints not sealed). 0 or an exit status after one line on
+ * stderr (none when quiet). */
 static int fetch_page(const char *sock, int64_t offset, struct json_object *all, struct json_object *seen,
-		      int64_t *resumed, int64_t *next, bool *down)
+		      int64_t *resumed, int64_t *next, bool *down, bool quiet, int64_t *seal_epoch)
 {
 	struct json_object *req, *reply = NULL, *sessions = NULL;
 	struct protoclient_reply rep;
@@ -97,8 +98,9 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 	}
 	if (r < 0 && r != -EREMOTEIO) {
 		protoclient_reply_free(&rep);
-		ctl_err("cannot reach sessrecd at %s: %s%s", sock, strerror(-r),
-			r == -ENOENT || r == -ECONNREFUSED ? " (is it running?)" : "");
+		if (!quiet)
+			ctl_err("cannot reach sessrecd at %s: %s%s", sock, strerror(-r),
+				r == -ENOENT || r == -ECONNREFUSED ? " (is it running?)" : "");
 		return CTL_EXIT_ERROR;
 	}
 	reply = json_object_get(rep.msg); /* still ours after the reply is freed */
@@ -106,11 +108,14 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 	protoclient_reply_free(&rep);
 	if (error || r < 0 || !json_object_object_get_ex(reply, "sessions", &sessions) ||
 	    !json_object_is_type(sessions, json_type_array)) {
-		ctl_err("sessrecd refused: %s", error ? error : "no session list in its answer");
+		if (!quiet)
+			ctl_err("sessrecd refused: %s", error ? error : "no session list in its answer");
 		json_object_put(reply);
 		return CTL_EXIT_ERROR;
 	}
 	proto_int(reply, "resumed", resumed);
+	if (proto_int(reply, "seal_epoch", seal_epoch) < 0)
+		*seal_epoch = -1; /* checkpoints not sealed (no key), or an older daemon */
 	if (proto_int(reply, "next", next) < 0 || *next <= offset)
 		*next = -1; /* the last page (or a daemon that does not page) */
 	r = 0;
@@ -131,27 +136,51 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 	return 0;
 }
 
-int ctl_live_sessions(const char *sock, struct json_object **all, int64_t *resumed, bool *down)
+/* Every page of the live sessions into *all; seen (NULL: a private one)
+ * gets their sids. */
+static int live_sessions(const char *sock, struct json_object **all, struct json_object *seen, int64_t *resumed,
+			 bool *down, bool quiet, int64_t *seal_epoch)
 {
-	struct json_object *seen = json_object_new_object();
-	int64_t offset = 0;
+	struct json_object *own = seen ? NULL : json_object_new_object();
+	int64_t offset = 0, seal = -1;
 	int r = 0;
 
 	*resumed = 0;
 	if (down)
 		*down = false;
-	if (!(*all = json_object_new_array()) || !seen) {
+	if (!(*all = json_object_new_array()) || !(seen ? seen : own)) {
 		ctl_err("%s", strerror(ENOMEM));
 		r = CTL_EXIT_ERROR;
 	}
 	/* every page: the daemon sends what fits one message */
 	while (r == 0 && offset >= 0)
-		r = fetch_page(sock, offset, *all, seen, resumed, &offset, down);
-	json_object_put(seen);
+		r = fetch_page(sock, offset, *all, seen ? seen : own, resumed, &offset, down, quiet, &seal);
+	json_object_put(own);
+	if (seal_epoch)
+		*seal_epoch = seal;
 	if (r) {
 		json_object_put(*all);
 		*all = NULL;
 	}
+	return r;
+}
+
+int ctl_live_sessions(const char *sock, struct json_object **all, int64_t *resumed, bool *down)
+{
+	return live_sessions(sock, all, NULL, resumed, down, false, NULL);
+}
+
+int ctl_live_sids(struct ctl *ctl, struct json_object *seen)
+{
+	const char *sock = ctl_socket_path(ctl);
+	struct json_object *all = NULL;
+	int64_t resumed;
+	int r;
+
+	if (!sock)
+		return CTL_EXIT_ERROR;
+	r = live_sessions(sock, &all, seen, &resumed, NULL, true, NULL);
+	json_object_put(all);
 	return r;
 }
 
@@ -166,7 +195,7 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	struct json_object *all = NULL, *reply = NULL;
 	const char *sock;
 	bool json = false;
-	int64_t resumed = 0;
+	int64_t resumed = 0, seal = -1;
 	struct out o;
 	size_t n = 0;
 	int c, r;
@@ -183,7 +212,7 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_err("status", "unexpected argument '%s'", argv[optind]);
 	if (!(sock = ctl_socket_path(ctl)))
 		return CTL_EXIT_ERROR;
-	if ((r = ctl_live_sessions(sock, &all, &resumed, NULL)) != 0)
+	if ((r = live_sessions(sock, &all, NULL, &resumed, NULL, false, &seal)) != 0)
 		goto out;
 	if (!(reply = json_object_new_object())) {
 		ctl_err("%s", strerror(ENOMEM));
@@ -192,7 +221,8 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	}
 	n = json_object_array_length(all);
 	if (jsonadd_bool(reply, "ok", true) < 0 || jsonadd_value(reply, "sessions", json_object_get(all)) < 0 ||
-	    jsonadd_i64(reply, "resumed", resumed) < 0 || jsonadd_i64(reply, "total", (int64_t)n) < 0) {
+	    jsonadd_i64(reply, "resumed", resumed) < 0 || jsonadd_i64(reply, "total", (int64_t)n) < 0 ||
+	    (seal >= 0 ? jsonadd_i64(reply, "seal_epoch", seal) : jsonadd_bool(reply, "seal", false)) < 0) {
 		ctl_err("%s", strerror(ENOMEM));
 		r = CTL_EXIT_ERROR;
 		goto out;
@@ -214,6 +244,10 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 			   "SERVICE", "TTY", "PID", "START", "STATE", "IN", "OUT");
 		for (size_t i = 0; i < n; i++)
 			print_session(&o, json_object_array_get_idx(all, i));
+		if (seal >= 0)
+			out_printf(&o, "checkpoints sealed, key epoch %lld\n", (long long)seal);
+		else
+			out_str(&o, "checkpoints not sealed: no seal key (hash chains only; sessrecctl keygen)\n");
 		out_printf(&o, "%zu live session%s, %lld resumed after a restart\n", n, n == 1 ? "" : "s",
 			   (long long)resumed);
 	}

@@ -17,6 +17,8 @@
 #include "loop.h"
 #include "proctitle.h"
 
+struct chain;
+struct chainseed_cache;
 struct conn;
 struct relay;
 struct relaydisk;
@@ -83,6 +85,8 @@ struct daemon {
 	/* escrow of withheld input (escrow.c): the key of EscrowPublicKey= */
 	bool escrow_on;
 	uint8_t escrow_pk[32];
+	struct chain *chain;    /* hash chains and seals of the lines the writer writes (chain.h) */
+	struct chainseed_cache *seed; /* a shard's tail read back by resumes, dropped at the tick (chainseed.h) */
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

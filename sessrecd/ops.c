@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "chain.h"
 #include "daemon.h"
 #include "emit.h"
 #include "io.h"
@@ -339,8 +340,10 @@ static struct json_object *list_entry(const struct session *s)
 static void op_list(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
 {
 	struct json_object *o = NULL, *arr = NULL, *e;
-	/* {"ok":true,"sessions":[],"resumed":N,"total":N,"offset":N,"next":N,"truncated":true} */
-	size_t used = 160;
+	/* {"ok":true,"sessions":[],"resumed":N,"total":N,"offset":N,"next":N,"truncated":true}
+	 * and "seal_epoch":N (or "seal":false) */
+	size_t used = 200;
+	uint64_t epoch = 0;
 	int64_t offset = 0, total = 0, next = -1;
 	int r = -ENOMEM;
 
@@ -377,6 +380,11 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 	}
 	r = jsonadd_value(o, "sessions", arr);
 	arr = NULL; /* o's now, or put */
+	/* Whether checkpoints are sealed (sessrecd(8), SEALS): status says so. */
+	if (r == 0 && d->chain && !chain_sealing(d->chain, &epoch))
+		r = jsonadd_bool(o, "seal", false);
+	else if (r == 0 && d->chain)
+		r = jsonadd_i64(o, "seal_epoch", (int64_t)epoch);
 	if (r == 0 && (r = jsonadd_i64(o, "resumed", d->ho.resumed)) == 0 &&
 	    (r = jsonadd_i64(o, "total", total)) == 0 && (r = jsonadd_i64(o, "offset", offset)) == 0 && next >= 0 &&
 	    (r = jsonadd_i64(o, "next", next)) == 0)

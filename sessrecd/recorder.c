@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "chainseed.h"
 #include "daemon.h"
 #include "escrow.h"
 #include "io.h"
@@ -323,6 +324,32 @@ static bool shard_name_ok(const char *path)
 	return strspn(ext, "0123456789") == strlen(ext);
 }
 
+/* The session's hash chain goes on from what its shard holds (chainseed.h),
+ * queued before any line of this daemon for it. */
+static void resume_chain(struct recording *rec)
+{
+	struct daemon *d = rec->d;
+	struct chainseed_cache one = { 0 };
+	struct chain_state cs;
+	int fd, r;
+
+	if (!d->writer || !d->chain || rec->file->created)
+		return;
+	if (!d->seed)
+		d->seed = calloc(1, sizeof(*d->seed)); /* NULL: read for this session alone */
+	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	r = fd < 0 ? -errno : chainseed_scan(d->seed ? d->seed : &one, fd, rec->st->sid, &cs);
+	chainseed_drop(&one);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		log_line("session %s: cannot find where its hash chain stands in %s: %s; it starts again",
+			 rec->st->sid, rec->st->shard, strerror(-r));
+		return;
+	}
+	(void)writer_chain_seed(rec->d->writer, rec->owner, &cs);
+}
+
 int recorder_resume(struct recording *rec, const struct state_pending *p)
 {
 	struct session_state *st = rec->st;
@@ -351,6 +378,7 @@ int recorder_resume(struct recording *rec, const struct state_pending *p)
 			close(fd);
 		}
 	}
+	resume_chain(rec);
 	if (p) {
 		memcpy(rec->carry_o.buf, p->carry_o, p->carry_o_len);
 		rec->carry_o.len = (uint8_t)p->carry_o_len;

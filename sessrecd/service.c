@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chain.h"
+#include "chainseed.h"
 #include "daemon.h"
 #include "emit.h"
 #include "escrow.h"
@@ -66,8 +68,8 @@ static void update_timers(struct daemon *d)
 
 	if (session_relay_count(d))
 		want = DAEMON_TICK_MS;
-	else if (d->sessions || d->conns || d->accept_resume_ms)
-		want = DAEMON_HOUSE_MS;
+	else if (d->sessions || d->conns || d->accept_resume_ms || d->chain)
+		want = DAEMON_HOUSE_MS; /* a seal key evolves at its epoch's end (or is made), sessions or not */
 	if (want == d->tick_ms || d->tick_fd < 0)
 		return;
 	if (loop_timer_arm(d->tick_fd, want, want) == 0)
@@ -234,6 +236,13 @@ static void tick_cb(struct loop_io *io, uint32_t ev)
 	if (house) {
 		recloss_tick(d);
 		server_tick(d, now);
+		if (d->writer)
+			(void)writer_chain_tick(d->writer); /* timed checkpoints, the key's epoch */
+		if (d->seed) {
+			chainseed_drop(d->seed); /* the resumes are done */
+			free(d->seed);
+			d->seed = NULL;
+		}
 	}
 	notify_status(d);
 }
@@ -256,6 +265,24 @@ static void raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/* Hash chains for every line the writer writes; seals when the key file
+ * is there (sessrecd(8), SEALS). Only out of memory is fatal. */
+static int start_chains(struct daemon *d)
+{
+	int r;
+
+	if (!(d->chain = calloc(1, sizeof(*d->chain))))
+		return -ENOMEM;
+	r = chain_init(d->chain, d->cfg.seal_key);
+	if (r == -ENOENT)
+		log_line("no seal key at %s: checkpoints are not sealed (sessrecctl keygen makes one)", d->cfg.seal_key);
+	else if (r < 0)
+		log_line("seal key %s: %s; checkpoints are not sealed", d->cfg.seal_key,
+			 r == -EPERM ? "not a root-owned file of mode 0600" : strerror(-r));
+	writer_set_chain(d->writer, d->chain);
+	return 0;
 }
 
 int service_init(struct daemon *d, char *err, size_t errlen)
@@ -284,6 +311,10 @@ int service_init(struct daemon *d, char *err, size_t errlen)
 	}
 	if ((r = writer_start(&d->writer, &wfd)) < 0) {
 		snprintf(err, errlen, "cannot start the disk writer: %s", strerror(-r));
+		return r;
+	}
+	if ((r = start_chains(d)) < 0) {
+		snprintf(err, errlen, "hash chains: %s", strerror(-r));
 		return r;
 	}
 	loop_io_init(&d->sig_io, sig_cb, d);
@@ -366,6 +397,16 @@ void service_fini(struct daemon *d)
 		writer_stop(d->writer);
 		d->writer = NULL;
 		session_writer_stopped(d);
+	}
+	if (d->seed) {
+		chainseed_drop(d->seed);
+		free(d->seed);
+		d->seed = NULL;
+	}
+	if (d->chain) {
+		chain_fini(d->chain);
+		free(d->chain);
+		d->chain = NULL;
 	}
 	handoff_fini(&d->ho);
 	server_close(d);

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "cmdpolicy.h"
+#include "chain.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -112,6 +113,16 @@ static void terminate(struct daemon *d, struct session *s, const char *reason)
 	enforce_begin(d, &s->enforce, &s->st, reason, &e, mono_ms());
 }
 
+/* With hash chains, session_recorded carries the end line's checkpoint,
+ * which exists once the writer wrote that line (finalize). */
+static void recorded(struct daemon *d, struct session *s, const char *reason)
+{
+	if (d->writer && d->chain)
+		s->recorded_due = true;
+	else
+		emit_recorded(d, s, reason);
+}
+
 /* The recorder's news of a session's recording, as events (recevent.h). */
 static void recording_news(struct recording *rec, enum recorder_news what)
 {
@@ -122,7 +133,7 @@ static void recording_news(struct recording *rec, enum recorder_news what)
 
 	if (what == RECORDER_FINISHED) {
 		if (s->phase == SESSION_FINISHING)
-			emit_recorded(s->d, s, s->end_reason);
+			recorded(s->d, s, s->end_reason);
 		return;
 	}
 	session_event_base(s, &e, uid);
@@ -229,7 +240,8 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	const struct session_state *st = &s->st;
 	struct event e = { .type = EVENT_SESSION_RECORDED };
 	struct recevent_nums n;
-	char dur[32], bytes[24], wlines[24];
+	char dur[32], bytes[24], wlines[24], hash[CHK_HEX_LEN + 1], seal[CHK_HEX_LEN + 1], epoch[24];
+	struct chk k;
 
 	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
 	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
@@ -247,6 +259,18 @@ static void emit_recorded(struct daemon *d, struct session *s, const char *reaso
 	snprintf(wlines, sizeof(wlines), "%llu", (unsigned long long)st->withheld_lines);
 	event_add(&e, "withheld_lines", wlines);
 	event_add(&e, "withheld_flag", st->withheld_lines > SHARD_WITHHELD_FLAG ? "true" : "false");
+	/* The off-box anchor of the session's chain (sessrecd(8), SEALS). */
+	s->recorded_due = false;
+	if (d->chain && chain_take_final(d->chain, s->serial, &k)) {
+		chk_hex(hash, k.h);
+		event_add(&e, "chain_hash", hash);
+		if (k.sealed) {
+			chk_hex(seal, k.seal);
+			snprintf(epoch, sizeof(epoch), "%llu", (unsigned long long)k.epoch);
+			event_add(&e, "seal", seal);
+			event_add(&e, "seal_epoch", epoch);
+		}
+	}
 	emit_event(d, &e);
 }
 
@@ -402,7 +426,7 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	/* A loss still being counted delays the end line and this event
 	 * (recording_news, RECORDER_FINISHED). */
 	if (recorder_finish(&s->rec, reason) == 0)
-		emit_recorded(d, s, reason);
+		recorded(d, s, reason);
 	if (!command)
 		sessionfile_remove(d, &s->st);
 	set_phase(d, s, SESSION_FINISHING);
@@ -495,6 +519,8 @@ static void finalize(struct daemon *d, struct session *s)
 	dirty_remove(d, s);
 	if (s->drainer)
 		answer_drained(s);
+	if (s->recorded_due)
+		emit_recorded(d, s, s->end_reason);
 	if (!s->closer) {
 		set_phase(d, s, SESSION_ENDED);
 		return;
@@ -530,6 +556,8 @@ void session_writer_stopped(struct daemon *d)
 	for (struct session *s = d->dirty; s; s = s->dirty_next) {
 		if (s->phase != SESSION_FINISHING)
 			continue;
+		if (s->recorded_due)
+			emit_recorded(d, s, s->end_reason);
 		if (s->closer)
 			answer_close(s);
 		if (s->drainer)

@@ -90,6 +90,7 @@ struct session {
 	struct session_waiter *drainer; /* the attach connection waiting for "drained" */
 	struct enforce enforce;         /* fail=closed: its login being ended (enforce.h) */
 	struct relaypipe pipe;          /* COMMAND: the command's three pipes */
+	bool recorded_due;              /* session_recorded waits for the end line's checkpoint (chain.h) */
 };
 
 /* A new session in phase OPEN with a fresh sid and token, linked into the

@@ -6,6 +6,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "chain.h"
+#include "monoclock.h"
 #include "shardscan.h"
 #include "wlines.h"
 
@@ -186,11 +188,16 @@ static bool perform_run(struct wlines *w, struct wline **run, struct iovec *iov,
 	do
 		n = writev(run[0]->fd, iov, niov);
 	while (n < 0 && errno == EINTR);
-	if (n >= 0 && (size_t)n == total)
+	if (n >= 0 && (size_t)n == total) {
+		for (; i < niov; i++)
+			run[i]->flags |= WLINE_DONE;
 		return false;
+	}
 	if (n > 0) {
-		for (; i < niov && done + run[i]->len <= (size_t)n; i++)
+		for (; i < niov && done + run[i]->len <= (size_t)n; i++) {
 			done += run[i]->len;
+			run[i]->flags |= WLINE_DONE;
+		}
 		(void)cut_partial(run[0]->fd, (size_t)n - done);
 	}
 	for (; i < niov; i++) {
@@ -205,9 +212,78 @@ static bool perform_run(struct wlines *w, struct wline **run, struct iovec *iov,
 		if ((r = write_line(l->fd, (const char *)(l + 1), l->len)) < 0) {
 			line_failed(w, l, -r);
 			wake |= l->owner != 0;
+		} else {
+			l->flags |= WLINE_DONE;
 		}
 	}
 	return wake;
+}
+
+/* A checkpoint line for owner when one is due (chain.h): written alone,
+ * after the owner's lines it covers; a failure only leaves it out (the
+ * next checkpoint covers those lines too). */
+static void checkpoint(struct wlines *w, uint64_t owner, bool timed, int64_t now)
+{
+	char line[CHK_MEMBER_MAX + CHAIN_SID_MAX + 32];
+	int fd = -1, n;
+
+	if (drop_find(w, owner) || (n = chain_chk_due(w->chain, owner, timed, now, line, sizeof(line), &fd)) <= 0)
+		return;
+	if (write_line(fd, line, (size_t)n) == 0)
+		chain_chk_written(w->chain, owner, line, (size_t)n);
+}
+
+/* The run's written lines into their chains, then the checkpoints that
+ * came due. */
+static void chain_run(struct wlines *w, struct wline **run, int niov)
+{
+	if (!w->chain)
+		return;
+	for (int i = 0; i < niov; i++)
+		if (run[i]->flags & WLINE_DONE)
+			chain_wrote(w->chain, run[i]->owner, run[i]->fd, (const char *)(run[i] + 1), run[i]->len);
+	for (int i = 0; i < niov; i++)
+		if (run[i]->flags & WLINE_DONE)
+			checkpoint(w, run[i]->owner, false, 0);
+}
+
+/* An end line goes alone, with its checkpoint put into it. */
+static bool perform_end(struct wlines *w, struct wline *l)
+{
+	char line[4096 + CHK_MEMBER_MAX];
+	const char *p = (const char *)(l + 1);
+	struct wlines_drop *d = drop_find(w, l->owner);
+	size_t len = l->len;
+	int n, r;
+
+	if (d) {
+		wlines_loss_line(&d->lost, p, l->len);
+		return false;
+	}
+	if ((n = chain_end_line(w->chain, l->owner, p, l->len, line, sizeof(line))) > 0) {
+		p = line;
+		len = (size_t)n;
+	}
+	if ((r = write_line(l->fd, p, len)) < 0) {
+		line_failed(w, l, -r);
+		return l->owner != 0;
+	}
+	chain_end_written(w->chain, l->owner, p, len);
+	return false;
+}
+
+bool wlines_tick(struct wlines *w)
+{
+	int64_t now = mono_ns();
+	uint64_t owner;
+	size_t it = 0;
+
+	if (!w->chain)
+		return false;
+	chain_tick(w->chain);
+	while (chain_next_timed(w->chain, &it, now, &owner))
+		checkpoint(w, owner, true, now);
+	return false;
 }
 
 /* A resync line: written, its owner's lines are written again. */
@@ -217,6 +293,8 @@ static void perform_resync(struct wlines *w, const struct wline *l)
 	int r = write_line(l->fd, (const char *)(l + 1), l->len);
 
 	if (r == 0) {
+		if (w->chain)
+			chain_wrote(w->chain, l->owner, l->fd, (const char *)(l + 1), l->len);
 		if (d)
 			drop_end(w, d);
 		w->report(w->arg, (struct writer_error){ .owner = l->owner, .kind = WRITER_RESUMED });
@@ -225,6 +303,12 @@ static void perform_resync(struct wlines *w, const struct wline *l)
 	if (!d)
 		(void)drop_start(w, l->owner);
 	w->report(w->arg, (struct writer_error){ .owner = l->owner, .err = -r, .kind = WRITER_FAILED });
+}
+
+/* An end line when chains are kept (it goes alone: perform_end). */
+static bool is_end(const struct wlines *w, const struct wline *l)
+{
+	return w->chain && l->owner && chain_is_end((const char *)(l + 1), l->len);
 }
 
 /* The lines of a block, in runs (see perform_run); lines of owners being
@@ -244,7 +328,7 @@ bool wlines_perform(struct wlines *w, char *data, size_t len)
 			struct wline *l = (struct wline *)(data + off);
 			struct wlines_drop *d;
 
-			if ((l->flags & WLINE_RESYNC) || (niov && l->fd != run[0]->fd))
+			if ((l->flags & WLINE_RESYNC) || (niov && l->fd != run[0]->fd) || is_end(w, l))
 				break;
 			wake |= (l->flags & WLINE_NOTIFY) != 0;
 			off += wlines_size(l->len);
@@ -256,14 +340,19 @@ bool wlines_perform(struct wlines *w, char *data, size_t len)
 			iov[niov++] = (struct iovec){ l + 1, l->len };
 			total += l->len;
 		}
-		if (niov)
+		if (niov) {
 			wake |= perform_run(w, run, iov, niov, total);
+			chain_run(w, run, niov);
+		}
 		if (off < len && niov < WLINES_IOV) {
 			struct wline *l = (struct wline *)(data + off);
 
 			if (l->flags & WLINE_RESYNC) {
 				perform_resync(w, l);
 				wake = true;
+				off += wlines_size(l->len);
+			} else if (is_end(w, l)) {
+				wake |= perform_end(w, l) || (l->flags & WLINE_NOTIFY);
 				off += wlines_size(l->len);
 			}
 		}
@@ -282,6 +371,8 @@ struct wlines_loss wlines_fence(struct wlines *w, uint64_t owner, bool forget)
 		if (forget)
 			drop_end(w, d);
 	}
+	if (forget && w->chain)
+		chain_forget(w->chain, owner);
 	return lost;
 }
 

@@ -40,7 +40,7 @@ struct writer_error {
 	struct wlines_loss lost; /* WRITER_FENCE */
 };
 
-enum { WLINE_NOTIFY = 1, WLINE_RESYNC = 2 };
+enum { WLINE_NOTIFY = 1, WLINE_RESYNC = 2, WLINE_DONE = 4 /* written (set by wlines_perform) */ };
 
 /* One line in a block, its bytes right after it (padded to 8). */
 struct wline {
@@ -51,6 +51,7 @@ struct wline {
 };
 
 struct wlines_drop;
+struct chain;
 
 /* The owners being dropped, and where their news goes. */
 struct wlines {
@@ -58,6 +59,7 @@ struct wlines {
 	size_t ndrops, capdrops;
 	void (*report)(void *arg, struct writer_error r); /* called by the performing thread */
 	void *arg;
+	struct chain *chain; /* NULL: no hash chains (tests of the writer alone) */
 };
 
 /* The bytes a line of len takes in a block. */
@@ -72,5 +74,9 @@ bool wlines_perform(struct wlines *w, char *data, size_t len);
 /* What owner's lines dropped since its last fence held (reset to 0);
  * forget: its dropping ends. */
 struct wlines_loss wlines_fence(struct wlines *w, uint64_t owner, bool forget);
+
+/* The timed checkpoints due (chain.h) and the seal key's epoch: the tick.
+ * Returns whether the loop is to be woken. */
+bool wlines_tick(struct wlines *w);
 
 void wlines_free(struct wlines *w);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "io.h"
 #include "monoclock.h"
 #include "wlines.h"
@@ -22,7 +23,7 @@
 #define WRITER_HOLD_MIN_NS (1000 * 1000000LL)  /* ...leaves the disk to the thread this long, */
 #define WRITER_HOLD_MAX_NS (60000 * 1000000LL) /* doubling while the disk stays slow */
 
-enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK, E_FENCE };
+enum entry_kind { E_LINES, E_CLOSE, E_STATE_PUT, E_STATE_UNLINK, E_FENCE, E_CHAIN_TICK, E_CHAIN_SEED };
 
 struct entry {
 	struct entry *next;
@@ -99,14 +100,23 @@ static void perform_fence(struct writer *w, struct entry *e)
 	report(w, (struct writer_error){ .owner = e->owner, .kind = WRITER_FENCE, .lost = lost });
 }
 
-static void perform(struct entry *e)
+static void perform(struct writer *w, struct entry *e)
 {
 	switch (e->kind) {
 	case E_LINES:
 	case E_FENCE:
 		break;
 	case E_CLOSE:
+		if (w->lines.chain)
+			chain_fd_closed(w->lines.chain, e->fd);
 		close(e->fd);
+		break;
+	case E_CHAIN_TICK:
+		(void)wlines_tick(&w->lines);
+		break;
+	case E_CHAIN_SEED:
+		if (w->lines.chain && e->len == sizeof(struct chain_state))
+			chain_seed(w->lines.chain, e->owner, (const struct chain_state *)(void *)e->data);
 		break;
 	/* State files are a convenience for a later restart: their failures
 	 * are not recording failures. */
@@ -148,7 +158,7 @@ static void *writer_main(void *arg)
 				perform_fence(w, e);
 				wake = true;
 			} else {
-				perform(e);
+				perform(w, e);
 				wake = e->notify;
 			}
 			pthread_mutex_lock(&w->mu);
@@ -470,4 +480,28 @@ size_t writer_collect(struct writer *w, struct writer_error *out, size_t max)
 	}
 	pthread_mutex_unlock(&w->mu);
 	return n;
+}
+
+void writer_set_chain(struct writer *w, struct chain *c)
+{
+	w->lines.chain = c;
+}
+
+uint64_t writer_chain_tick(struct writer *w)
+{
+	struct entry *e;
+
+	if (!w->lines.chain || !(e = entry_new(E_CHAIN_TICK, NULL, 0, NULL)))
+		return 0;
+	return enqueue(w, e);
+}
+
+uint64_t writer_chain_seed(struct writer *w, uint64_t owner, const struct chain_state *st)
+{
+	struct entry *e;
+
+	if (!w->lines.chain || !(e = entry_new(E_CHAIN_SEED, (const char *)st, sizeof(*st), NULL)))
+		return 0;
+	e->owner = owner;
+	return enqueue(w, e);
 }

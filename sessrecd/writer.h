@@ -19,6 +19,8 @@
 #define WRITER_LOW_WATER (16u << 20)  /* ... and resumes below this */
 
 struct writer;
+struct chain;
+struct chain_state;
 
 /* Starts the thread; *notify_fd is the eventfd the loop watches (owned by
  * the writer). 0 or -errno. */
@@ -74,3 +76,12 @@ bool writer_wake_at(struct writer *w, uint64_t seq);
 /* Clears the eventfd and takes up to max reports, oldest first (an owner's
  * reports keep their order); returns how many. */
 size_t writer_collect(struct writer *w, struct writer_error *out, size_t max);
+
+/* Hash chains (chain.h): every line written is fed to c (owned by the
+ * caller, outliving the writer); set before the first line. */
+void writer_set_chain(struct writer *w, struct chain *c);
+/* Queues the chains' tick: timed checkpoints, the seal key's epoch. Seq,
+ * 0: not queued (or no chains). */
+uint64_t writer_chain_tick(struct writer *w);
+/* Queues owner's chain to continue from st (a resume), before its lines. */
+uint64_t writer_chain_seed(struct writer *w, uint64_t owner, const struct chain_state *st);

@@ -351,8 +351,10 @@ class Status(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (0, b''))
         lines = r.stdout.decode().splitlines()
         self.assertEqual(lines[-1], '1000 live sessions, 0 resumed after a restart')
-        self.assertEqual(len(lines), 1 + 1000 + 1)
-        self.assertEqual({ln.split()[0] for ln in lines[1:-1]}, {s[:8] for s in got})
+        # the header, the sessions, whether checkpoints are sealed, the count
+        self.assertEqual(len(lines), 1 + 1000 + 2)
+        self.assertTrue(lines[-2].startswith('checkpoints '), lines[-2])
+        self.assertEqual({ln.split()[0] for ln in lines[1:-2]}, {s[:8] for s in got})
         # the daemon's pages: each one message, together every session once
         seen, offset, pages = [], 0, 0
         while offset is not None:
