@@ -102,7 +102,13 @@ class Base(unittest.TestCase):
 
     def meta(self, sid, user):
         m = ph.check_meta(self, D, sid, user, 'sshd', 'ssh')
-        self.assertEqual(m.get('auth'), 'publickey ' + KEYS.pub)
+        # The method and the key's fingerprint as ssh-keygen -lf prints it, never the key.
+        fp = subprocess.run(['ssh-keygen', '-lf', KEYS.client + '.pub'], capture_output=True, text=True,
+                            check=True).stdout.split()[1]
+        self.assertEqual(m.get('auth'), 'publickey %s %s' % (KEYS.pub.split()[0], fp))
+        started = D.wait_event('session_started', sid=sid)[0]['sd']['relay@55555']
+        self.assertEqual((started.get('auth_method'), started.get('key_type'), started.get('key_fp')),
+                         ('publickey', KEYS.pub.split()[0], fp))
         return m
 
 
