@@ -52,9 +52,14 @@ static const struct key keys[] = {
 	{ "Syslog", "Facility", K_FACILITY, F(facility), 0, 0 },
 	{ "Shell", "Shell", K_PATH, F(shell), 0, 0 },
 	{ "Shell", "Quiet", K_BOOL, F(quiet), 0, 0 },
+	/* authentications and kernel denials (issue 13) */
+	{ "Audit", "KernelDenials", K_BOOL, F(kernel_denials), 0, 0 },
+	{ "Audit", "AuditNetlink", K_BOOL, F(audit_netlink), 0, 0 },
+	{ "Audit", "SshdJournal", K_BOOL, F(sshd_journal), 0, 0 },
+	{ "Audit", "AuthLog", K_BOOL, F(auth_log), 0, 0 },
 };
 
-static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell" };
+static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell", "Audit" };
 
 /* clang-format off */
 static const struct {
@@ -126,6 +131,7 @@ void config_defaults(struct sessrec_config *c)
 	c->facility = LOG_LOCAL0;
 	strcpy(c->shell, "/bin/bash");
 	c->quiet = false;
+	c->kernel_denials = c->audit_netlink = c->sshd_journal = c->auth_log = true;
 }
 
 int config_parse_size(const char *s, uint64_t *out)

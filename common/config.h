@@ -40,6 +40,11 @@ struct sessrec_config {
 	/* [Shell] */
 	char shell[PATH_MAX]; /* Shell= the real shell when sessrec-shell is the login shell */
 	bool quiet;           /* Quiet= no notices to the user (honeypot) */
+	/* [Audit] authentications and kernel denials (issue 13) */
+	bool kernel_denials; /* KernelDenials= (yes): seccomp/LSM denials into the sessions' shards */
+	bool audit_netlink;  /* AuditNetlink= (yes): the audit multicast first, else /dev/kmsg only */
+	bool sshd_journal;   /* SshdJournal= (yes): follow sshd's journal lines for authentications */
+	bool auth_log;       /* AuthLog= (yes): auth-YYYY-MM-DD.jsonl beside the shards */
 };
 
 void config_defaults(struct sessrec_config *c);

@@ -34,6 +34,9 @@ static const struct {
 	[EVENT_RECORDING_RESUMED] = { "recording_resumed", "2d2645c4e2204f90830e4c24e3b4cd46", LOG_WARNING },
 	[EVENT_SESSION_TRUNCATED] = { "session_truncated", "6d4a6b01839141a28fe937fd2cab5b06", LOG_WARNING },
 	[EVENT_SHARD_DIR_UNSAFE] = { "shard_dir_unsafe", "46c73ccf1a984ee49ac2cec0546d7583", LOG_WARNING },
+	[EVENT_AUTH_FAILED] = { "auth_failed", "14ba6db120c9492490e78bb3fdc34540", LOG_NOTICE },
+	[EVENT_AUTH_SUCCEEDED] = { "auth_succeeded", "a7f485e708714a5dad60c4ede34be90a", LOG_INFO },
+	[EVENT_SESSION_DENIED] = { "session_denied", "1dbe6c89b6f44978a99bde85f3660ebe", LOG_WARNING },
 };
 
 static bool known(enum event_type t)

@@ -17,7 +17,9 @@
 #include "loop.h"
 #include "proctitle.h"
 
+struct authwatch;
 struct conn;
+struct kdeny;
 struct relay;
 struct relaydisk;
 struct session;
@@ -80,6 +82,13 @@ struct daemon {
 	bool quit;
 	bool handoff;           /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[65536]; /* one batch of reads, shared by every relay */
+	/* authentications and kernel denials (issue 13) */
+	struct kdeny *kdeny;       /* NULL: not read (kdeny.h) */
+	struct authwatch *authwatch; /* NULL: sshd's journal not followed (authwatch.h) */
+	/* Told by session_end before a session's end line is queued, so lines
+	 * still held above the session (kdeny's summaries) go in first; NULL:
+	 * nobody holds any. A callback, as relay and recorder report upward. */
+	void (*session_ending)(struct daemon *d, struct session *s);
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

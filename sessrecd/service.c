@@ -19,6 +19,7 @@
 #include "handoff.h"
 #include "handoff_exec.h"
 #include "io.h"
+#include "kdeny.h"
 #include "log.h"
 #include "monoclock.h"
 #include "notify.h"
@@ -321,6 +322,8 @@ void service_after_events(struct daemon *d)
 void service_start(struct daemon *d)
 {
 	resume_start(d);
+	if (kdeny_start(d) < 0)
+		log_line("kernel denials are not recorded: out of memory");
 	update_timers(d);
 	notify_ready(d);
 }
@@ -342,6 +345,7 @@ int service_run(struct daemon *d)
 void service_fini(struct daemon *d)
 {
 	notify_stopping(d);
+	kdeny_stop(d); /* its summaries go into shards still open */
 	if (d->handoff)
 		handoff_exec_detach_all(d);
 	session_shutdown(d);

@@ -387,6 +387,8 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	s->end_reason = reason;
 	relay_stop(&s->relay);
 	handoff_drop(&d->ho, s->st.sid);
+	if (d->session_ending)
+		d->session_ending(d, s);
 	/* A loss still being counted delays the end line and this event
 	 * (recording_news, RECORDER_FINISHED). */
 	if (recorder_finish(&s->rec, reason) == 0)

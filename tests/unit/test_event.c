@@ -31,6 +31,9 @@ static const struct {
 	{ EVENT_RECORDING_RESUMED, "recording_resumed", LOG_WARNING },
 	{ EVENT_SESSION_TRUNCATED, "session_truncated", LOG_WARNING },
 	{ EVENT_SHARD_DIR_UNSAFE, "shard_dir_unsafe", LOG_WARNING },
+	{ EVENT_AUTH_FAILED, "auth_failed", LOG_NOTICE },
+	{ EVENT_AUTH_SUCCEEDED, "auth_succeeded", LOG_INFO },
+	{ EVENT_SESSION_DENIED, "session_denied", LOG_WARNING },
 };
 
 START_TEST(test_table)
