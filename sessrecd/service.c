@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "authwatch.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -324,6 +325,8 @@ void service_start(struct daemon *d)
 	resume_start(d);
 	if (kdeny_start(d) < 0)
 		log_line("kernel denials are not recorded: out of memory");
+	if (authwatch_start(d) < 0)
+		log_line("authentications are not recorded: out of memory");
 	update_timers(d);
 	notify_ready(d);
 }
@@ -346,6 +349,7 @@ void service_fini(struct daemon *d)
 {
 	notify_stopping(d);
 	kdeny_stop(d); /* its summaries go into shards still open */
+	authwatch_stop(d);
 	if (d->handoff)
 		handoff_exec_detach_all(d);
 	session_shutdown(d);
