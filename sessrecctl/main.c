@@ -25,6 +25,7 @@ static const char usage[] =
 	"  grep PATTERN         search the text of sessions' input and output\n"
 	"  status               the live sessions sessrecd holds (root)\n"
 	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
+	"  auth                 the authentications recorded (failed and successful)\n"
 	"\n"
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
@@ -49,6 +50,7 @@ static const struct command commands[] = {
 	{ "play", ctl_cmd_play },     { "export", ctl_cmd_export },
 	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
 	{ "record", ctl_cmd_record },
+	{ "auth", ctl_cmd_auth },
 };
 /* clang-format on */
 

@@ -15,7 +15,9 @@
 
 struct daemon;
 
-#define AUTHWATCH_PAIR_MS 3000
+/* pam_unix's failure delay (2 s, +-25%) runs after the module, before
+ * sshd logs the attempt. */
+#define AUTHWATCH_PAIR_MS 8000
 
 /* What pam_sessrec authfail reports (strings borrowed, may be NULL). */
 struct authwatch_pam {
