@@ -46,7 +46,7 @@ static void unvis(char *out, size_t cap, const char *p, size_t n)
 
 static bool copy_word(char *out, size_t cap, const char *p, size_t n)
 {
-	if (n == 0 || n >= cap)
+	if (n == 0 || n >= cap || memchr(p, '\0', n))
 		return false;
 	memcpy(out, p, n);
 	out[n] = '\0';
@@ -61,8 +61,7 @@ static bool tail_addr(const char *start, const char *end, bool with_from, struct
 		      const char **after)
 {
 	for (const char *s = end - 1; s > start; s--) {
-		const char *ip, *ipend, *q;
-		char *e;
+		const char *ip, *ipend, *q, *e;
 		long port;
 
 		if (*s != ' ')
@@ -79,9 +78,10 @@ static bool tail_addr(const char *start, const char *end, bool with_from, struct
 		q = ipend + 6;
 		if (q >= end || *q < '0' || *q > '9')
 			continue;
-		port = strtol(q, &e, 10);
-		if (e > end || port <= 0 || port > 65535 || !copy_word(l->src_ip, sizeof(l->src_ip), ip,
-									(size_t)(ipend - ip)))
+		/* the message is not NUL-terminated: digits up to end only */
+		for (port = 0, e = q; e < end && *e >= '0' && *e <= '9' && port <= 65535; e++)
+			port = port * 10 + (*e - '0');
+		if (port <= 0 || port > 65535 || !copy_word(l->src_ip, sizeof(l->src_ip), ip, (size_t)(ipend - ip)))
 			continue;
 		if (strspn(l->src_ip, "0123456789abcdefABCDEF.:%") != strlen(l->src_ip))
 			continue;
