@@ -81,12 +81,5 @@ void authrec_event(struct event *e, const struct authrec *a, char *port, char *p
 
 int authrec_path(char *buf, size_t cap, const char *dir, int64_t sec)
 {
-	time_t tt = (time_t)sec;
-	struct tm tm;
-	int r;
-
-	if (!gmtime_r(&tt, &tm))
-		return -EINVAL;
-	r = snprintf(buf, cap, "%s/auth-%04d-%02d-%02d.jsonl", dir, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	return r < 0 || (size_t)r >= cap ? -ENAMETOOLONG : r;
+	return shard_day_path(buf, cap, dir, "auth", sec);
 }

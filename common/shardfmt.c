@@ -294,7 +294,7 @@ int shard_format_end(char *buf, size_t cap, const char *sid, const struct shard_
 	return format_clipped(buf, cap, end_build, sid, e, s, 2);
 }
 
-int shard_path(char *buf, size_t cap, const char *dir, int64_t ts)
+int shard_day_path(char *buf, size_t cap, const char *dir, const char *prefix, int64_t ts)
 {
 	time_t tt = (time_t)ts;
 	struct tm tm;
@@ -302,10 +302,16 @@ int shard_path(char *buf, size_t cap, const char *dir, int64_t ts)
 
 	if (!gmtime_r(&tt, &tm))
 		return -EINVAL;
-	r = snprintf(buf, cap, "%s/sessions-%04d-%02d-%02d.jsonl", dir, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	r = snprintf(buf, cap, "%s/%s-%04d-%02d-%02d.jsonl", dir, prefix, tm.tm_year + 1900, tm.tm_mon + 1,
+		     tm.tm_mday);
 	if (r < 0 || (size_t)r >= cap)
 		return -ENAMETOOLONG;
 	return r;
+}
+
+int shard_path(char *buf, size_t cap, const char *dir, int64_t ts)
+{
+	return shard_day_path(buf, cap, dir, "sessions", ts);
 }
 
 int shard_rfc3339(char *buf, size_t cap, int64_t sec, long usec)

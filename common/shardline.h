@@ -109,6 +109,9 @@ int shard_format_end(char *buf, size_t cap, const char *sid, const struct shard_
 /* The shard file for a session that started at unix time ts:
  * <dir>/sessions-YYYY-MM-DD.jsonl (UTC day). Returns length or -ENAMETOOLONG. */
 int shard_path(char *buf, size_t cap, const char *dir, int64_t ts);
+/* The same for any daily file: <dir>/<prefix>-YYYY-MM-DD.jsonl (the auth
+ * files: prefix "auth"). */
+int shard_day_path(char *buf, size_t cap, const char *dir, const char *prefix, int64_t ts);
 
 /* RFC 3339 UTC with microseconds ("2026-11-24T12:00:00.123456Z"). */
 int shard_rfc3339(char *buf, size_t cap, int64_t sec, long usec);
