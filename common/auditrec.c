@@ -235,10 +235,11 @@ static void apply(struct auditrec *r, const struct field *f, bool in_msg)
 	else if (key_is(f, "operation"))
 		take_str(r->op, sizeof(r->op), f);
 	else if (key_is(f, "{"))
-		take_str(r->op, sizeof(r->op), &(struct field){ .val = f->val + (f->vlen && f->val[0] == ' '),
-								 .vlen = f->vlen - (f->vlen && f->val[0] == ' ') -
-									 (f->vlen > 1 && f->val[f->vlen - 1] == ' '),
-								 .quote = '"' });
+		take_str(r->op, sizeof(r->op),
+			 &(struct field){ .val = f->val + (f->vlen && f->val[0] == ' '),
+					  .vlen = f->vlen - (f->vlen && f->val[0] == ' ') -
+						  (f->vlen > 1 && f->val[f->vlen - 1] == ' '),
+					  .quote = '"' });
 	else if (key_is(f, "name") || (key_is(f, "path") && !r->target[0]))
 		take_str(r->target, sizeof(r->target), f);
 	else if (key_is(f, "profile") || key_is(f, "scontext"))

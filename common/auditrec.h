@@ -26,20 +26,20 @@ enum auditrec_kind {
 
 struct auditrec {
 	enum auditrec_kind kind;
-	unsigned type;     /* 1326, 1400, 1107 */
-	int64_t sec;       /* audit(SEC.MSEC:SERIAL): when the kernel logged it */
+	unsigned type; /* 1326, 1400, 1107 */
+	int64_t sec;   /* audit(SEC.MSEC:SERIAL): when the kernel logged it */
 	unsigned msec;
 	uint64_t serial;
-	long pid;          /* -1: absent */
-	long uid;          /* -1: absent */
-	int64_t ses;       /* audit session id, -1: absent or unset (4294967295) */
-	char comm[64];     /* decoded, may hold any byte but NUL */
+	long pid;      /* -1: absent */
+	long uid;      /* -1: absent */
+	int64_t ses;   /* audit session id, -1: absent or unset (4294967295) */
+	char comm[64]; /* decoded, may hold any byte but NUL */
 	char exe[256];
 	/* seccomp */
-	long syscall;      /* -1: absent */
-	uint32_t arch;     /* AUDIT_ARCH_*, 0: absent */
-	int sig;           /* 0: none */
-	uint32_t code;     /* the filter's return value (action | data) */
+	long syscall;  /* -1: absent */
+	uint32_t arch; /* AUDIT_ARCH_*, 0: absent */
+	int sig;       /* 0: none */
+	uint32_t code; /* the filter's return value (action | data) */
 	/* AppArmor / SELinux */
 	char op[64];       /* AppArmor operation=, SELinux permissions ("read write") */
 	char target[256];  /* name= (a path, a socket...) */

@@ -91,7 +91,8 @@ int authinfo_parse(const char *info, size_t n, struct authinfo *ai)
 			used += ml;
 			ai->method[used] = '\0';
 			if (!ai->key_fp[0] && p + ml < le &&
-			    ((ml == 9 && memcmp(p, "publickey", 9) == 0) || (ml == 9 && memcmp(p, "hostbased", 9) == 0)))
+			    ((ml == 9 && memcmp(p, "publickey", 9) == 0) ||
+			     (ml == 9 && memcmp(p, "hostbased", 9) == 0)))
 				take_key(ai, p + ml + 1, le);
 		}
 		p = le + (nl ? 1 : 0);

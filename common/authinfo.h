@@ -9,8 +9,8 @@
 #define AUTHINFO_FP_MAX 64 /* "SHA256:" + 43 characters, and the NUL */
 
 struct authinfo {
-	char method[96];  /* "publickey", "password", "publickey,password" (each step, in order) */
-	char key_type[64]; /* "ssh-ed25519", empty without a key */
+	char method[96];              /* "publickey", "password", "publickey,password" (each step, in order) */
+	char key_type[64];            /* "ssh-ed25519", empty without a key */
 	char key_fp[AUTHINFO_FP_MAX]; /* "SHA256:...", empty without a key */
 };
 

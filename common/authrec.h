@@ -15,8 +15,8 @@
 #define AUTHREC_USER_MAX 1024 /* escaped bytes of the user name in a line */
 
 struct authrec {
-	bool ok;             /* auth_succeeded, else auth_failed */
-	int64_t sec;         /* realtime of the attempt */
+	bool ok;     /* auth_succeeded, else auth_failed */
+	int64_t sec; /* realtime of the attempt */
 	long usec;
 	const char *user;    /* as typed; NULL: unknown */
 	const char *src_ip;  /* NULL: unknown (a local login) */
@@ -25,8 +25,8 @@ struct authrec {
 	const char *method;  /* password, publickey, keyboard-interactive/pam, none, pam */
 	const char *reason;  /* failed: bad_password, key_rejected, invalid_user, disconnected, PAM's error... */
 	const char *key_type, *key_fp; /* the key offered, when known */
-	const char *source;  /* where the daemon learnt it: pam, journal, pam+journal */
-	long pid;            /* the process that authenticated (sshd's, login's), 0: unknown */
+	const char *source;            /* where the daemon learnt it: pam, journal, pam+journal */
+	long pid;                      /* the process that authenticated (sshd's, login's), 0: unknown */
 };
 
 /* The line for a into buf (cap >= AUTHREC_LINE_MAX), newline included:

@@ -23,9 +23,9 @@ enum event_type {
 	EVENT_SESSION_TRUNCATED,  /* a session reached SessionMaxBytes=: its output is no longer recorded */
 	EVENT_SHARD_DIR_UNSAFE,   /* the shard filesystem is one users can write (fill) */
 	/* authentications and kernel denials (issue 13) */
-	EVENT_AUTH_FAILED,     /* a failed login attempt (PAM authfail, sshd's journal) */
-	EVENT_AUTH_SUCCEEDED,  /* a successful login (sshd's journal) */
-	EVENT_SESSION_DENIED,  /* the kernel refused a process of a session (seccomp, AppArmor, SELinux) */
+	EVENT_AUTH_FAILED,    /* a failed login attempt (PAM authfail, sshd's journal) */
+	EVENT_AUTH_SUCCEEDED, /* a successful login (sshd's journal) */
+	EVENT_SESSION_DENIED, /* the kernel refused a process of a session (seccomp, AppArmor, SELinux) */
 	_EVENT_MAX,
 };
 

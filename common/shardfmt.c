@@ -302,8 +302,7 @@ int shard_day_path(char *buf, size_t cap, const char *dir, const char *prefix, i
 
 	if (!gmtime_r(&tt, &tm))
 		return -EINVAL;
-	r = snprintf(buf, cap, "%s/%s-%04d-%02d-%02d.jsonl", dir, prefix, tm.tm_year + 1900, tm.tm_mon + 1,
-		     tm.tm_mday);
+	r = snprintf(buf, cap, "%s/%s-%04d-%02d-%02d.jsonl", dir, prefix, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	if (r < 0 || (size_t)r >= cap)
 		return -ENAMETOOLONG;
 	return r;

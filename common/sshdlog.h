@@ -20,8 +20,8 @@ enum sshdlog_kind {
 struct sshdlog {
 	enum sshdlog_kind kind;
 	bool invalid_user;
-	char method[48];   /* FAILED, ACCEPTED: password, publickey, keyboard-interactive/pam, none... */
-	char user[512];    /* decoded */
+	char method[48]; /* FAILED, ACCEPTED: password, publickey, keyboard-interactive/pam, none... */
+	char user[512];  /* decoded */
 	char src_ip[64];
 	int src_port;
 	char key_type[32]; /* "ED25519", empty without a key */

@@ -30,7 +30,7 @@ struct show {
 	bool timeline;
 	uint64_t events[2], bytes[2]; /* output, input */
 	unsigned resizes, markers, execs;
-	unsigned denials; /* deny lines (kernel denials, issue 13) */
+	unsigned denials;        /* deny lines (kernel denials, issue 13) */
 	struct json_object *end; /* the end line */
 };
 

@@ -92,7 +92,8 @@ static void read_entries(struct daemon *d, struct authwatch_journal *aj)
 static void journal_cb(struct loop_io *io, uint32_t ev)
 {
 	struct daemon *d = io->userdata;
-	struct authwatch_journal *aj = (struct authwatch_journal *)((char *)io - offsetof(struct authwatch_journal, io));
+	struct authwatch_journal *aj = (struct authwatch_journal *)((char *)io -
+								    offsetof(struct authwatch_journal, io));
 
 	(void)ev;
 	(void)sd_journal_process(aj->j);
@@ -102,8 +103,8 @@ static void journal_cb(struct loop_io *io, uint32_t ev)
 static void more_cb(struct loop_io *io, uint32_t ev)
 {
 	struct daemon *d = io->userdata;
-	struct authwatch_journal *aj =
-		(struct authwatch_journal *)((char *)io - offsetof(struct authwatch_journal, more_io));
+	struct authwatch_journal *aj = (struct authwatch_journal *)((char *)io -
+								    offsetof(struct authwatch_journal, more_io));
 
 	(void)ev;
 	loop_timer_ack(aj->more_fd);

@@ -83,7 +83,7 @@ struct daemon {
 	bool handoff;           /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[65536]; /* one batch of reads, shared by every relay */
 	/* authentications and kernel denials (issue 13) */
-	struct kdeny *kdeny;       /* NULL: not read (kdeny.h) */
+	struct kdeny *kdeny;         /* NULL: not read (kdeny.h) */
 	struct authwatch *authwatch; /* NULL: sshd's journal not followed (authwatch.h) */
 	/* Told by session_end before a session's end line is queued, so lines
 	 * still held above the session (kdeny's summaries) go in first; NULL:

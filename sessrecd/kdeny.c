@@ -20,9 +20,9 @@
 #include "log.h"
 #include "monoclock.h"
 
-#define KDENY_READS 256            /* records per wake-up: the loop stays fair */
-#define KDENY_RCVBUF (8 << 20)     /* a burst of records waits here */
-#define KDENY_BUF 9000             /* one netlink message (MAX_AUDIT_MESSAGE_LENGTH 8970) */
+#define KDENY_READS 256        /* records per wake-up: the loop stays fair */
+#define KDENY_RCVBUF (8 << 20) /* a burst of records waits here */
+#define KDENY_BUF 9000         /* one netlink message (MAX_AUDIT_MESSAGE_LENGTH 8970) */
 
 struct kdeny {
 	bool netlink; /* else /dev/kmsg */

@@ -17,10 +17,10 @@ struct session;
 #define KDENY_BUCKETS 64
 
 struct kdeny_bucket {
-	uint64_t serial; /* the session's, 0: free */
+	uint64_t serial;     /* the session's, 0: free */
 	struct auditrec rec; /* the first denial of the second */
-	uint64_t more;   /* denials after the first within rec.sec */
-	int64_t idle_ms; /* monotonic: the last denial */
+	uint64_t more;       /* denials after the first within rec.sec */
+	int64_t idle_ms;     /* monotonic: the last denial */
 };
 
 struct kdeny_rate {

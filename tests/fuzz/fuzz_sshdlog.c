@@ -22,8 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strnlen(l.user, sizeof(l.user)) == sizeof(l.user) || l.src_port <= 0 || l.src_port > 65535 ||
 	    strnlen(l.method, sizeof(l.method)) == sizeof(l.method) || !l.src_ip[0])
 		abort();
-	a = (struct authrec){ .user = l.user, .src_ip = l.src_ip, .src_port = l.src_port, .method = l.method,
-			      .key_type = l.key_type, .key_fp = l.key_fp };
+	a = (struct authrec){ .user = l.user,
+			      .src_ip = l.src_ip,
+			      .src_port = l.src_port,
+			      .method = l.method,
+			      .key_type = l.key_type,
+			      .key_fp = l.key_fp };
 	n = authrec_format(line, sizeof(line), &a);
 	if (n <= 0 || n >= AUTHREC_LINE_MAX || memchr(line, '\n', (size_t)n - 1))
 		abort();

@@ -9,8 +9,8 @@
 #include "auditrec.h"
 #include "testutil.h"
 
-#define SECCOMP_KILL                                                                                          \
-	"audit(1796548300.724:2): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=14816 comm=\"sc\" "            \
+#define SECCOMP_KILL                                                                                 \
+	"audit(1796548300.724:2): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=14816 comm=\"sc\" " \
 	"exe=\"/tmp/authdeny-x/sc\" sig=31 arch=c000003e syscall=121 compat=0 ip=0x7f5960ecf829 code=0x80000000"
 
 static int parse(unsigned type, const char *s, struct auditrec *r)
@@ -43,9 +43,10 @@ END_TEST
 START_TEST(test_kmsg)
 {
 	struct auditrec r;
-	const char *l = "5,1234,358936061,-;audit: type=1326 audit(1796548300.724:1): auid=1000 uid=1000 gid=1000 "
-			"ses=7 pid=42 comm=\"sc\" exe=\"/x\" sig=0 arch=c000003e syscall=110 compat=0 ip=0x7f "
-			"code=0x50000\n SUBSYSTEM=x\n";
+	const char *l =
+		"5,1234,358936061,-;audit: type=1326 audit(1796548300.724:1): auid=1000 uid=1000 gid=1000 "
+		"ses=7 pid=42 comm=\"sc\" exe=\"/x\" sig=0 arch=c000003e syscall=110 compat=0 ip=0x7f "
+		"code=0x50000\n SUBSYSTEM=x\n";
 
 	ck_assert_int_eq(auditrec_parse_kmsg(l, strlen(l), &r), 0);
 	ck_assert_int_eq(r.ses, 7);
@@ -68,8 +69,9 @@ START_TEST(test_hostile_names)
 	struct auditrec r;
 
 	/* the kernel hex-encodes a comm with a quote, space or control */
-	ck_assert_int_eq(parse(1326, "audit(1.5:9): pid=3 comm=2220785D1B5B324A exe=2F746D702F61 sig=0 "
-				     "arch=c00000b7 syscall=172 code=0x7ffc0000",
+	ck_assert_int_eq(parse(1326,
+			       "audit(1.5:9): pid=3 comm=2220785D1B5B324A exe=2F746D702F61 sig=0 "
+			       "arch=c00000b7 syscall=172 code=0x7ffc0000",
 			       &r),
 			 0);
 	ck_assert_str_eq(r.comm, "\" x]\x1b[2J");
@@ -108,9 +110,9 @@ START_TEST(test_apparmor)
 			       "profile=\"p\" name=\"/x\" pid=1 comm=\"c\"",
 			       &r),
 			 -ENOENT);
-	ck_assert_int_eq(parse(1400, "audit(1700000000.100:79): apparmor=\"STATUS\" operation=\"profile_load\" pid=1",
-			       &r),
-			 -ENOENT);
+	ck_assert_int_eq(
+		parse(1400, "audit(1700000000.100:79): apparmor=\"STATUS\" operation=\"profile_load\" pid=1", &r),
+		-ENOENT);
 }
 END_TEST
 
@@ -130,24 +132,23 @@ START_TEST(test_selinux)
 	ck_assert_str_eq(r.target, "index.html");
 	ck_assert_str_eq(r.profile, "system_u:system_r:httpd_t:s0");
 	ck_assert_str_eq(r.tclass, "file");
-	ck_assert_int_eq(parse(1400, "audit(1.2:3): avc:  granted  { setenforce } for  pid=1 comm=\"x\"", &r),
-			 -ENOENT);
-	ck_assert_int_eq(parse(1107,
-			       "audit(1700000000.300:81): pid=1 uid=81 auid=4294967295 ses=12 "
-			       "subj=system_u:system_r:system_dbusd_t msg='avc:  denied  { send_msg } for msgtype=method_call "
-			       "interface=org.x member=Y dest=org.z spid=900 tpid=1 "
-			       "scontext=u:r:t:s0 tcontext=u:r:z:s0 tclass=dbus permissive=0 exe=\"/usr/bin/dbus-daemon\" "
-			       "sauid=81 hostname=? addr=? terminal=?'",
-			       &r),
-			 0);
+	ck_assert_int_eq(parse(1400, "audit(1.2:3): avc:  granted  { setenforce } for  pid=1 comm=\"x\"", &r), -ENOENT);
+	ck_assert_int_eq(
+		parse(1107,
+		      "audit(1700000000.300:81): pid=1 uid=81 auid=4294967295 ses=12 "
+		      "subj=system_u:system_r:system_dbusd_t msg='avc:  denied  { send_msg } for msgtype=method_call "
+		      "interface=org.x member=Y dest=org.z spid=900 tpid=1 "
+		      "scontext=u:r:t:s0 tcontext=u:r:z:s0 tclass=dbus permissive=0 exe=\"/usr/bin/dbus-daemon\" "
+		      "sauid=81 hostname=? addr=? terminal=?'",
+		      &r),
+		0);
 	ck_assert_int_eq(r.kind, AUDITREC_KIND_SELINUX);
 	ck_assert_int_eq(r.pid, 1);
 	ck_assert_int_eq(r.ses, 12);
 	ck_assert_str_eq(r.op, "send_msg");
 	ck_assert_str_eq(r.tclass, "dbus");
 	ck_assert_str_eq(r.exe, "/usr/bin/dbus-daemon");
-	ck_assert_int_eq(parse(1107, "audit(1.2:3): pid=1 uid=0 msg='op=PAM:session_open acct=\"root\"'", &r),
-			 -ENOENT);
+	ck_assert_int_eq(parse(1107, "audit(1.2:3): pid=1 uid=0 msg='op=PAM:session_open acct=\"root\"'", &r), -ENOENT);
 }
 END_TEST
 

@@ -17,9 +17,18 @@ static const char *jstr(struct json_object *o, const char *k)
 
 START_TEST(test_line)
 {
-	struct authrec a = { .sec = 1796548300, .usec = 123456, .user = "ev\"il]\n\x1b[31m", .src_ip = "127.0.0.1",
-			     .src_port = 4242, .service = "sshd", .method = "publickey", .reason = "key_rejected",
-			     .key_type = "ED25519", .key_fp = "SHA256:x", .source = "journal", .pid = 77 };
+	struct authrec a = { .sec = 1796548300,
+			     .usec = 123456,
+			     .user = "ev\"il]\n\x1b[31m",
+			     .src_ip = "127.0.0.1",
+			     .src_port = 4242,
+			     .service = "sshd",
+			     .method = "publickey",
+			     .reason = "key_rejected",
+			     .key_type = "ED25519",
+			     .key_fp = "SHA256:x",
+			     .source = "journal",
+			     .pid = 77 };
 	char line[AUTHREC_LINE_MAX], path[128];
 	struct json_object *o;
 	int n = authrec_format(line, sizeof(line), &a);
@@ -39,7 +48,8 @@ START_TEST(test_line)
 	json_object_put(o);
 	a = (struct authrec){ .ok = true, .sec = 0, .user = "u" };
 	n = authrec_format(line, sizeof(line), &a);
-	ck_assert_str_eq(line, "{\"time\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"auth_succeeded\",\"user\":\"u\"}\n");
+	ck_assert_str_eq(line,
+			 "{\"time\":\"1970-01-01T00:00:00.000000Z\",\"event\":\"auth_succeeded\",\"user\":\"u\"}\n");
 	ck_assert_int_eq(authrec_path(path, sizeof(path), "/d", 1796548300), (int)strlen("/d/auth-2026-12-06.jsonl"));
 	ck_assert_str_eq(path, "/d/auth-2026-12-06.jsonl");
 }
@@ -48,8 +58,16 @@ END_TEST
 START_TEST(test_huge_fields)
 {
 	static char big[20000];
-	struct authrec a = { .user = big, .src_ip = big, .service = big, .method = big, .reason = big,
-			     .key_type = big, .key_fp = big, .source = big, .src_port = 65535, .pid = 99999999 };
+	struct authrec a = { .user = big,
+			     .src_ip = big,
+			     .service = big,
+			     .method = big,
+			     .reason = big,
+			     .key_type = big,
+			     .key_fp = big,
+			     .source = big,
+			     .src_port = 65535,
+			     .pid = 99999999 };
 	char line[AUTHREC_LINE_MAX];
 	struct json_object *o;
 	int n;

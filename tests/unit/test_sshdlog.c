@@ -69,7 +69,8 @@ END_TEST
 START_TEST(test_hostile_names)
 {
 	/* sshd's strnvis: \" stays, newline \n, ESC \033, backslash \\ */
-	struct sshdlog l = parse("Failed password for invalid user ev\"il]\\n\\033[31m\\\\x from 127.0.0.1 port 1 ssh2", 0);
+	struct sshdlog l = parse("Failed password for invalid user ev\"il]\\n\\033[31m\\\\x from 127.0.0.1 port 1 ssh2",
+				 0);
 
 	ck_assert_str_eq(l.user, "ev\"il]\n\x1b[31m\\x");
 	/* a name with " from " and spaces in it is still one name */
