@@ -32,7 +32,7 @@ struct kdeny {
 	uint64_t lost; /* records the source said it lost (kmsg EPIPE, ENOBUFS) */
 	struct kdeny_owner owner;
 	struct kdeny_rate rate;
-	char buf[KDENY_BUF];
+	char buf[KDENY_BUF] __attribute__((aligned(8))); /* netlink headers are read in place */
 };
 
 /* The audit multicast reaches the initial network namespace only: the one
@@ -112,13 +112,20 @@ static void read_netlink(struct daemon *d, struct kdeny *k)
 			}
 			return; /* EAGAIN, or an error the next wake-up sees again */
 		}
-		/* int: NLMSG_NEXT takes the aligned length off, which may
-		 * overshoot the last message's unaligned end below zero. */
-		for (struct nlmsghdr *h = (struct nlmsghdr *)k->buf; NLMSG_OK(h, (int)n); h = NLMSG_NEXT(h, n)) {
-			size_t len = h->nlmsg_len - NLMSG_HDRLEN;
+		/* Walked by hand: NLMSG_NEXT takes the aligned length off, which
+		 * may overshoot the last message's unaligned end. */
+		for (size_t left = (size_t)n, step; left >= NLMSG_HDRLEN; left -= step) {
+			struct nlmsghdr *h = (struct nlmsghdr *)(k->buf + ((size_t)n - left));
+			size_t len;
 
+			if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > left)
+				break;
+			len = h->nlmsg_len - NLMSG_HDRLEN;
 			if (auditrec_parse(h->nlmsg_type, NLMSG_DATA(h), strnlen(NLMSG_DATA(h), len), &r) == 0)
 				kdeny_take(d, &r);
+			step = NLMSG_ALIGN(h->nlmsg_len);
+			if (step > left)
+				break;
 		}
 	}
 }
