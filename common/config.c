@@ -68,9 +68,14 @@ static const struct key keys[] = {
 	/* hash chains and seals (issue 14) */
 	{ "Recording", "SealEpochSec", K_UINT, F(seal_epoch), 10, 604800 },
 	{ "Recording", "SealKeyFile", K_PATH, F(seal_key), 0, 0 },
+	/* authentications and kernel denials (issue 13) */
+	{ "Audit", "KernelDenials", K_BOOL, F(kernel_denials), 0, 0 },
+	{ "Audit", "AuditNetlink", K_BOOL, F(audit_netlink), 0, 0 },
+	{ "Audit", "SshdJournal", K_BOOL, F(sshd_journal), 0, 0 },
+	{ "Audit", "AuthLog", K_BOOL, F(auth_log), 0, 0 },
 };
 
-static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell", "Retention" };
+static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell", "Retention", "Audit" };
 
 /* clang-format off */
 static const struct {
@@ -148,6 +153,7 @@ void config_defaults(struct sessrec_config *c)
 	/* hash chains and seals (issue 14) */
 	c->seal_epoch = 900;
 	strcpy(c->seal_key, "/var/lib/sessrec/seal.key");
+	c->kernel_denials = c->audit_netlink = c->sshd_journal = c->auth_log = true;
 }
 
 int config_parse_size(const char *s, uint64_t *out)

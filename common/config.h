@@ -59,6 +59,11 @@ struct sessrec_config {
 	/* [Recording] hash chains and seals (issue 14) */
 	unsigned seal_epoch;     /* SealEpochSec= (900, 10..604800): read by sessrecctl keygen */
 	char seal_key[PATH_MAX]; /* SealKeyFile= (/var/lib/sessrec/seal.key; missing: chains only) */
+	/* [Audit] authentications and kernel denials (issue 13) */
+	bool kernel_denials; /* KernelDenials= (yes): seccomp/LSM denials into the sessions' shards */
+	bool audit_netlink;  /* AuditNetlink= (yes): the audit multicast first, else /dev/kmsg only */
+	bool sshd_journal;   /* SshdJournal= (yes): follow sshd's journal lines for authentications */
+	bool auth_log;       /* AuthLog= (yes): auth-YYYY-MM-DD.jsonl beside the shards */
 };
 
 void config_defaults(struct sessrec_config *c);

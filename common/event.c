@@ -45,6 +45,9 @@ static const struct {
 	[EVENT_SHARD_COMPRESSED] = { "shard_compressed", "f0c9a4d6ec3d4766a6b3e9e6d23835d6", LOG_INFO },
 	[EVENT_SHARD_DELETED] = { "shard_deleted", "de15f4bf178e4d59ba9e7dcdd4130ced", LOG_NOTICE },
 	[EVENT_SESSION_REFUSED] = { "session_refused", "894b657f568948bc90a8c0971efb4362", LOG_WARNING },
+	[EVENT_AUTH_FAILED] = { "auth_failed", "14ba6db120c9492490e78bb3fdc34540", LOG_NOTICE },
+	[EVENT_AUTH_SUCCEEDED] = { "auth_succeeded", "a7f485e708714a5dad60c4ede34be90a", LOG_INFO },
+	[EVENT_SESSION_DENIED] = { "session_denied", "1dbe6c89b6f44978a99bde85f3660ebe", LOG_WARNING },
 };
 
 static bool known(enum event_type t)

@@ -29,6 +29,10 @@ enum event_type {
 	EVENT_SHARD_COMPRESSED, /* a shard past CompressAfterDays= was gzipped */
 	EVENT_SHARD_DELETED,    /* a shard past KeepDays= or over MaxStoreSize= was deleted */
 	EVENT_SESSION_REFUSED,    /* a pty-less command NoTtyCommands= does not allow was refused */
+	/* authentications and kernel denials (issue 13) */
+	EVENT_AUTH_FAILED,    /* a failed login attempt (PAM authfail, sshd's journal) */
+	EVENT_AUTH_SUCCEEDED, /* a successful login (sshd's journal) */
+	EVENT_SESSION_DENIED, /* the kernel refused a process of a session (seccomp, AppArmor, SELinux) */
 	_EVENT_MAX,
 };
 

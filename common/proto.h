@@ -22,6 +22,8 @@
  *          once the session's output is drained and its end line written
  *   list   (uid 0)      -> sessions: [{sid user uid service tty pid start
  *          state bytes_in bytes_out}], resumed
+ *   authfail (uid 0) user service rhost error: a failed PAM authentication
+ *          (pam_sessrec authfail) -> ok; an auth_failed event
  */
 #pragma once
 #include <json-c/json.h>

@@ -327,6 +327,17 @@ struct json_object *protoclient_req_list(int64_t offset)
 	return done(req, offset > 0 && jsonadd_i64(req, "offset", offset) < 0);
 }
 
+struct json_object *protoclient_req_authfail(const char *user, const char *service, const char *rhost,
+					     const char *error)
+{
+	struct json_object *req = request("authfail");
+
+	if (!req)
+		return NULL;
+	return done(req, add_str(req, "user", user) < 0 || add_str(req, "service", service) < 0 ||
+				 add_str(req, "rhost", rhost) < 0 || add_str(req, "error", error) < 0);
+}
+
 long long protoclient_sessionid(void)
 {
 	char buf[32], *end;

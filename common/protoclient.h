@@ -117,6 +117,11 @@ struct json_object *protoclient_req_close(const char *sid, const char *kind);
  * on the last). A reply is one message (PROTO_MSG_MAX), hence the pages. */
 struct json_object *protoclient_req_list(int64_t offset);
 
+/* {"op":"authfail","user","service","rhost","error"} (uid 0): a failed PAM
+ * authentication, from pam_sessrec authfail; NULL fields are left out. */
+struct json_object *protoclient_req_authfail(const char *user, const char *service, const char *rhost,
+					     const char *error);
+
 /* The kernel's audit session id of this process (/proc/self/sessionid), or
  * -1 when it has none (unset, unreadable). */
 long long protoclient_sessionid(void);

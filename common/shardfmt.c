@@ -325,7 +325,7 @@ int shard_format_end(char *buf, size_t cap, const char *sid, const struct shard_
 	return format_clipped(buf, cap, end_build, sid, e, s, 2);
 }
 
-int shard_path(char *buf, size_t cap, const char *dir, int64_t ts)
+int shard_day_path(char *buf, size_t cap, const char *dir, const char *prefix, int64_t ts)
 {
 	time_t tt = (time_t)ts;
 	struct tm tm;
@@ -333,10 +333,15 @@ int shard_path(char *buf, size_t cap, const char *dir, int64_t ts)
 
 	if (!gmtime_r(&tt, &tm))
 		return -EINVAL;
-	r = snprintf(buf, cap, "%s/sessions-%04d-%02d-%02d.jsonl", dir, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	r = snprintf(buf, cap, "%s/%s-%04d-%02d-%02d.jsonl", dir, prefix, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	if (r < 0 || (size_t)r >= cap)
 		return -ENAMETOOLONG;
 	return r;
+}
+
+int shard_path(char *buf, size_t cap, const char *dir, int64_t ts)
+{
+	return shard_day_path(buf, cap, dir, "sessions", ts);
 }
 
 int shard_rfc3339(char *buf, size_t cap, int64_t sec, long usec)
@@ -359,4 +364,68 @@ int shard_rfc3339(char *buf, size_t cap, int64_t sec, long usec)
 	if (r < 0 || (size_t)r >= cap)
 		return -ENOSPC;
 	return r;
+}
+
+enum { DN_KIND, DN_COMM, DN_EXE, DN_SYSNAME, DN_ACTION, DN_OP, DN_TARGET, DN_PROFILE, DN_CLASS, DN_NSTR };
+
+struct deny_arg {
+	double t;
+	const struct shard_deny *dn;
+};
+
+static void deny_build(struct w *w, const char *sid, const void *arg, const char *const *s, const size_t *lim)
+{
+	/* clang-format off */
+	static const char *const key[DN_NSTR] = {
+		[DN_KIND] = "kind", [DN_COMM] = "comm", [DN_EXE] = "exe", [DN_SYSNAME] = "syscall_name",
+		[DN_ACTION] = "action", [DN_OP] = "op", [DN_TARGET] = "target", [DN_PROFILE] = "profile",
+		[DN_CLASS] = "class",
+	};
+	/* clang-format on */
+	const struct deny_arg *a = arg;
+	const struct shard_deny *dn = a->dn;
+	bool first = true;
+
+	w_sid(w, sid);
+	w_lit(w, ",\"t\":");
+	w_t(w, a->t);
+	w_lit(w, ",\"deny\":{");
+	for (int i = DN_KIND; i < DN_NSTR; i++) {
+		/* order: kind pid comm exe syscall syscall_name action sig op target profile class count */
+		if (i == DN_SYSNAME && dn->syscall >= 0) {
+			w_key(w, &first, "syscall");
+			w_fmt(w, "%ld", dn->syscall);
+		}
+		if (s[i]) {
+			w_key(w, &first, key[i]);
+			w_strn(w, s[i], strlen(s[i]), lim[i]);
+		}
+		if (i == DN_KIND) {
+			w_key(w, &first, "pid");
+			w_fmt(w, "%ld", dn->pid);
+		}
+		if (i == DN_ACTION && dn->sig) {
+			w_key(w, &first, "sig");
+			w_fmt(w, "%d", dn->sig);
+		}
+	}
+	if (dn->count > 1) {
+		w_key(w, &first, "count");
+		w_fmt(w, "%llu", (unsigned long long)dn->count);
+	}
+	w_lit(w, "}}");
+}
+
+int shard_format_deny(char *buf, size_t cap, const char *sid, double t, const struct shard_deny *dn)
+{
+	/* clang-format off */
+	const char *s[DN_NSTR] = {
+		[DN_KIND] = dn->kind ? dn->kind : "unknown", [DN_COMM] = dn->comm, [DN_EXE] = dn->exe,
+		[DN_SYSNAME] = dn->syscall_name, [DN_ACTION] = dn->action, [DN_OP] = dn->op,
+		[DN_TARGET] = dn->target, [DN_PROFILE] = dn->profile, [DN_CLASS] = dn->tclass,
+	};
+	/* clang-format on */
+	struct deny_arg a = { .t = t, .dn = dn };
+
+	return format_clipped(buf, cap, deny_build, sid, &a, s, DN_NSTR);
 }

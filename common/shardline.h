@@ -119,6 +119,9 @@ int shard_format_escrow(char *buf, size_t cap, const char *sid, double t, const 
 /* The shard file for a session that started at unix time ts:
  * <dir>/sessions-YYYY-MM-DD.jsonl (UTC day). Returns length or -ENAMETOOLONG. */
 int shard_path(char *buf, size_t cap, const char *dir, int64_t ts);
+/* The same for any daily file: <dir>/<prefix>-YYYY-MM-DD.jsonl (the auth
+ * files: prefix "auth"). */
+int shard_day_path(char *buf, size_t cap, const char *dir, const char *prefix, int64_t ts);
 
 /* RFC 3339 UTC with microseconds ("2026-11-24T12:00:00.123456Z"). */
 int shard_rfc3339(char *buf, size_t cap, int64_t sec, long usec);
@@ -137,3 +140,24 @@ size_t shard_json_escape(char *out, size_t cap, const uint8_t *p, size_t n, size
  * the length, at most SHARD_T_MAX. */
 #define SHARD_T_MAX 24
 size_t shard_format_t(char *out, double t);
+
+/* A kernel denial attributed to a session (issue 13):
+ * {"sid":S,"t":T,"deny":{"kind":"seccomp","pid":P,"comm":C,"exe":E,
+ * "syscall":N,"syscall_name":"getpid","action":"kill_process","sig":31}}
+ * (AppArmor/SELinux: "op", "target", "profile", "class" instead of the
+ * syscall fields). count > 1: the line stands for that many denials of the
+ * same pid, syscall and action within one second (a summary); absent it is
+ * one. NULL strings, syscall < 0 and sig 0 are left out (the kernel's
+ * record has no errno: a SECCOMP_RET_ERRNO is "errno");
+ * strings may be hostile (escaped, clipped to fit). */
+struct shard_deny {
+	const char *kind; /* seccomp, apparmor, selinux */
+	long pid;
+	const char *comm, *exe;
+	long syscall;
+	const char *syscall_name, *action;
+	int sig;
+	const char *op, *target, *profile, *tclass;
+	uint64_t count;
+};
+int shard_format_deny(char *buf, size_t cap, const char *sid, double t, const struct shard_deny *dn);

@@ -85,6 +85,10 @@ static const char *read_t(const char *p, const char *end, struct shardread_line 
 		l->kind = SHARDREAD_ESC;
 		return p;
 	}
+	if (STARTS(p, end, ",\"deny\":")) {
+		l->kind = SHARDREAD_DENY;
+		return p;
+	}
 	if (!STARTS(p, end, ",\"ch\":\""))
 		return NULL;
 	p += 7;
@@ -376,6 +380,10 @@ static int parse_kind(struct json_object *o, struct shardread_line *l)
 			return -EBADMSG;
 		l->kind = SHARDREAD_ESC;
 		return 0;
+	}
+	if ((r = get_typed(o, "deny", json_type_object, &v)) != 0) {
+		l->kind = SHARDREAD_DENY;
+		return r < 0 ? r : 0;
 	}
 	if ((r = get_typed(o, "ch", json_type_string, &v)) == 0) {
 		l->kind = SHARDREAD_OTHER;

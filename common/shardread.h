@@ -25,6 +25,7 @@ enum shardread_kind {
 	SHARDREAD_EXIT,    /* {"sid","t","exit":{...}} */
 	SHARDREAD_OTHER,   /* a JSON object with a sid and nothing known: skipped */
 	SHARDREAD_ESC,     /* {"sid","t","esc":"BASE64"[,"more":true]}: escrowed input */
+	SHARDREAD_DENY,    /* {"sid","t","deny":{...}}: a kernel denial (issue 13) */
 };
 
 /* One line, as far as it was read. Pointers point into the line or into obj
@@ -33,7 +34,7 @@ struct shardread_line {
 	enum shardread_kind kind;
 	const char *sid;
 	size_t sid_len;
-	double t; /* EVENT, EXEC, EXIT */
+	double t; /* EVENT, EXEC, EXIT, DENY */
 	char ch;  /* EVENT: 'o', 'i', 'r', 'm' or another byte */
 	/* EVENT payload: either the JSON-escaped body of "d" exactly as written
 	 * (fast path, d_json != NULL) or its decoded bytes (json-c path). */

@@ -49,6 +49,7 @@ struct json_object;
 /* The sids of the sessions the daemon holds, as the keys of seen (status.c).
  * 0, or CTL_EXIT_ERROR (unreachable, refused: nothing said). */
 int ctl_live_sids(struct ctl *ctl, struct json_object *seen);
+int ctl_cmd_auth(struct ctl *ctl, int argc, char **argv); /* authlist.c */
 
 /* Options every subcommand accepts, before or after its name: getopt_long
  * values, and the entries to put in each subcommand's option table. */

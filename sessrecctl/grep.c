@@ -150,7 +150,8 @@ static int take_line(struct grep *g, struct reader *r)
 
 	if (!(s = lookup(g, l->sid, l->sid_len)))
 		return -ENOMEM;
-	if (s->skip || l->kind == SHARDREAD_TRUNC || l->kind == SHARDREAD_EXEC || l->kind == SHARDREAD_EXIT)
+	if (s->skip || l->kind == SHARDREAD_TRUNC || l->kind == SHARDREAD_EXEC || l->kind == SHARDREAD_EXIT ||
+	    l->kind == SHARDREAD_DENY)
 		return 0;
 	if ((ret = shardscan_take(sc, SHARDSCAN_TEXT | SHARDSCAN_MEMBERS)) < 0)
 		return ret == -EBADMSG ? 0 : ret; /* corrupt: reported */

@@ -193,6 +193,7 @@ static int take_line(struct list *ls, struct reader *r)
 		s->ncmds++;
 		/* fall through */
 	case SHARDREAD_EXIT:
+	case SHARDREAD_DENY:
 	case SHARDREAD_EVENT:
 		if (l->t > s->last_t)
 			s->last_t = l->t;

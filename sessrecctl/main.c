@@ -32,6 +32,7 @@ static const char usage[] =
 	"  prune                compress and delete old shards ([Retention])\n"
 	"  verify SID|--all     check sessions' hash chains and seals\n"
 	"  keygen               make the sealing key, print the verification key\n"
+	"  auth                 the authentications recorded (failed and successful)\n"
 	"\n"
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
@@ -60,6 +61,7 @@ static const struct command commands[] = {
 	{ "reveal", ctl_cmd_reveal }, { "escrow-keygen", ctl_cmd_escrow_keygen },
 	{ "prune", ctl_cmd_prune },
 	{ "verify", ctl_cmd_verify }, { "keygen", ctl_cmd_keygen },
+	{ "auth", ctl_cmd_auth },
 };
 /* clang-format on */
 

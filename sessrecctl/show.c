@@ -30,6 +30,7 @@ struct show {
 	bool timeline;
 	uint64_t events[3], bytes[3]; /* output, input, stderr (a command without a pty) */
 	unsigned resizes, markers, execs;
+	unsigned denials;        /* deny lines (kernel denials, issue 13) */
 	struct json_object *end; /* the end line */
 };
 
@@ -223,6 +224,41 @@ static void show_exit(struct show *sh, const struct shardread_line *l)
 	out_write(&sh->o, "\n", 1);
 }
 
+/* A kernel denial (sessrec-shards(5), "deny"): every string is the
+ * recorded process's, so escaped. */
+static void show_deny(struct show *sh, const struct shardread_line *l)
+{
+	static const char *const rest[] = { "action", "sig", "op", "target", "profile", "class" };
+	struct json_object *e = NULL;
+	struct out *o = &sh->o;
+	const char *v;
+
+	json_object_object_get_ex(l->obj, "deny", &e);
+	when(sh, l->t);
+	out_str(o, "deny  ");
+	out_safe_str(o, str_of(e, "kind") ? str_of(e, "kind") : "?");
+	put(o, " pid ", str_of(e, "pid"), "");
+	if ((v = str_of(e, "comm"))) {
+		out_str(o, " (");
+		out_safe_str(o, v);
+		out_str(o, ")");
+	}
+	if ((v = str_of(e, "syscall"))) {
+		out_str(o, " syscall ");
+		out_safe_str(o, str_of(e, "syscall_name") ? str_of(e, "syscall_name") : v);
+		put(o, " (", v, ")");
+	}
+	for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
+		if ((v = str_of(e, rest[i]))) {
+			out_printf(o, " %s ", rest[i]);
+			out_safe_str(o, v);
+		}
+	if ((v = str_of(e, "count")))
+		put(o, ", ", v, " times in that second");
+	out_write(o, "\n", 1);
+	sh->denials++;
+}
+
 static void show_event(struct show *sh, const struct shardread_line *l, const struct sessread *sr)
 {
 	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : l->ch == 'e' ? 2 : -1;
@@ -278,6 +314,8 @@ static void show_summary(struct show *sh, const struct sessinfo *s)
 		out_write(o, "\n", 1);
 	}
 	out_printf(o, "  %-10s%u, markers %u, commands %u\n", "Resizes", sh->resizes, sh->markers, sh->execs);
+	if (sh->denials)
+		out_printf(o, "  %-10s%u lines\n", "Denials", sh->denials);
 	out_printf(o, "  %-10s%s\n", "Truncated", s->trunc ? "yes: the per-session cap was reached" : "no");
 	if ((v = str_of(end, "bytes_recorded"))) {
 		out_printf(o, "  %-10s", "Stored");
@@ -334,6 +372,10 @@ int ctl_cmd_show(struct ctl *ctl, int argc, char **argv)
 			break;
 		case SHARDREAD_EXIT:
 			show_exit(&sh, l);
+			s.last_t = l->t > s.last_t ? l->t : s.last_t;
+			break;
+		case SHARDREAD_DENY:
+			show_deny(&sh, l);
 			s.last_t = l->t > s.last_t ? l->t : s.last_t;
 			break;
 		case SHARDREAD_END:

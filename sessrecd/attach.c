@@ -8,6 +8,7 @@
 #include "attach.h"
 #include "auth.h"
 #include "cmdpolicy.h"
+#include "authinfo.h"
 #include "daemon.h"
 #include "emit.h"
 #include "jsonadd.h"
@@ -58,10 +59,17 @@ static struct json_object *reply_attached(const struct session *s, bool dry_run)
 static void emit_started(struct daemon *d, const struct session *s)
 {
 	struct event e = { .type = EVENT_SESSION_STARTED };
+	struct authinfo ai;
 	char uid[24];
 
 	session_event_base(s, &e, uid);
 	event_add(&e, "tty", s->st.tty[0] ? s->st.tty : "-");
+	/* How the login authenticated (SSH_AUTH_INFO_0), never the key. */
+	if (authinfo_parse(s->st.auth, strlen(s->st.auth), &ai) == 0) {
+		event_add(&e, "auth_method", ai.method);
+		event_add(&e, "key_type", ai.key_type[0] ? ai.key_type : NULL);
+		event_add(&e, "key_fp", ai.key_fp[0] ? ai.key_fp : NULL);
+	}
 	if (s->st.dry_run)
 		event_add(&e, "dry_run", "true");
 	else

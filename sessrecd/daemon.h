@@ -19,7 +19,9 @@
 
 struct chain;
 struct chainseed_cache;
+struct authwatch;
 struct conn;
+struct kdeny;
 struct relay;
 struct relaydisk;
 struct session;
@@ -87,6 +89,13 @@ struct daemon {
 	uint8_t escrow_pk[32];
 	struct chain *chain;    /* hash chains and seals of the lines the writer writes (chain.h) */
 	struct chainseed_cache *seed; /* a shard's tail read back by resumes, dropped at the tick (chainseed.h) */
+	/* authentications and kernel denials (issue 13) */
+	struct kdeny *kdeny;         /* NULL: not read (kdeny.h) */
+	struct authwatch *authwatch; /* NULL: sshd's journal not followed (authwatch.h) */
+	/* Told by session_end before a session's end line is queued, so lines
+	 * still held above the session (kdeny's summaries) go in first; NULL:
+	 * nobody holds any. A callback, as relay and recorder report upward. */
+	void (*session_ending)(struct daemon *d, struct session *s);
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

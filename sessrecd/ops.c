@@ -8,6 +8,7 @@
 
 #include "attach.h"
 #include "chain.h"
+#include "authwatch.h"
 #include "daemon.h"
 #include "emit.h"
 #include "io.h"
@@ -409,12 +410,34 @@ static void op_attach(struct daemon *d, struct conn *c, struct json_object *req,
 		server_wait_drained(d, c, res.drain);
 }
 
+/* A failed PAM authentication from pam_sessrec authfail (root only: the
+ * module runs in sshd, login, su as root); the fields are what PAM had,
+ * the user name the client's. */
+static void op_authfail(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
+{
+	struct authwatch_pam f = {
+		.user = proto_str(req, "user"),
+		.rhost = proto_str(req, "rhost"),
+		.service = proto_str(req, "service"),
+		.error = proto_str(req, "error"),
+		.pid = (long)server_conn_peer(c)->pid,
+	};
+
+	if (!f.user || !f.service) {
+		server_reply_error(d, c, "authfail: user and service are required");
+		return;
+	}
+	authwatch_pam_failure(d, &f);
+	server_reply(d, c, proto_reply_ok(), false);
+}
+
 static const struct op ops[] = {
 	{ "ping", false, FDS(0), op_ping },
 	{ "open", true, FDS(0), op_open },
 	{ "attach", false, FDS(0) | FDS(1) | FDS(2) | FDS(3), op_attach }, /* 2: a master, refused with its own line */
 	{ "close", true, FDS(0), op_close },
 	{ "list", true, FDS(0), op_list },
+	{ "authfail", true, FDS(0), op_authfail },
 };
 
 void ops_dispatch(struct daemon *d, struct conn *c, struct json_object *msg, int *fds, size_t nfds)

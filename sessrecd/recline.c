@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authinfo.h"
 #include "daemon.h"
 #include "log.h"
 #include "monoclock.h"
@@ -159,8 +160,9 @@ uint64_t recline_put(struct recording *rec, const char *line, size_t len, bool n
 int recline_header(const struct recording *rec, char *line, size_t cap)
 {
 	const struct session_state *st = rec->st;
-	char start[64], host[256];
+	char start[64], host[256], auth[sizeof(struct authinfo)];
 	struct shard_header h = { 0 };
+	struct authinfo ai;
 
 	if (rec->d->cfg.hostname[0])
 		snprintf(host, sizeof(host), "%s", rec->d->cfg.hostname);
@@ -169,6 +171,9 @@ int recline_header(const struct recording *rec, char *line, size_t cap)
 	host[sizeof(host) - 1] = '\0';
 	if (shard_rfc3339(start, sizeof(start), st->start_sec, st->start_usec) < 0)
 		start[0] = '\0';
+	/* meta.auth is the method and the key's fingerprint, never the key. */
+	if (authinfo_parse(st->auth, strlen(st->auth), &ai) < 0 || authinfo_summary(&ai, auth, sizeof(auth)) < 0)
+		auth[0] = '\0';
 	h.width = st->cols ? st->cols : 80;
 	h.height = st->rows ? st->rows : 24;
 	h.timestamp = st->start_sec;
@@ -183,7 +188,7 @@ int recline_header(const struct recording *rec, char *line, size_t cap)
 		.src_port = st->src_port,
 		.tty = st->tty[0] ? st->tty : NULL,
 		.host = host[0] ? host : NULL,
-		.auth = st->auth[0] ? st->auth : NULL,
+		.auth = auth[0] ? auth : NULL,
 		.start = start[0] ? start : NULL,
 		.cmd = st->cmd[0] ? st->cmd : NULL,
 		.pid = (long)st->pid,

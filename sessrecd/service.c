@@ -16,12 +16,14 @@
 
 #include "chain.h"
 #include "chainseed.h"
+#include "authwatch.h"
 #include "daemon.h"
 #include "emit.h"
 #include "escrow.h"
 #include "handoff.h"
 #include "handoff_exec.h"
 #include "io.h"
+#include "kdeny.h"
 #include "log.h"
 #include "monoclock.h"
 #include "notify.h"
@@ -368,6 +370,10 @@ void service_after_events(struct daemon *d)
 void service_start(struct daemon *d)
 {
 	resume_start(d);
+	if (kdeny_start(d) < 0)
+		log_line("kernel denials are not recorded: out of memory");
+	if (authwatch_start(d) < 0)
+		log_line("authentications are not recorded: out of memory");
 	update_timers(d);
 	notify_ready(d);
 }
@@ -389,6 +395,8 @@ int service_run(struct daemon *d)
 void service_fini(struct daemon *d)
 {
 	notify_stopping(d);
+	kdeny_stop(d); /* its summaries go into shards still open */
+	authwatch_stop(d);
 	if (d->handoff)
 		handoff_exec_detach_all(d);
 	session_shutdown(d);

@@ -423,6 +423,8 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	relaypipe_stop(&s->pipe); /* a transfer's metadata markers before the end line */
 	if (!command)
 		handoff_drop(&d->ho, s->st.sid);
+	if (d->session_ending)
+		d->session_ending(d, s);
 	/* A loss still being counted delays the end line and this event
 	 * (recording_news, RECORDER_FINISHED). */
 	if (recorder_finish(&s->rec, reason) == 0)

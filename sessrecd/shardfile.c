@@ -70,9 +70,7 @@ static int trust_file(int fd, const char *path)
 	return 0;
 }
 
-/* Opens path: a new file (O_EXCL, 0640 whatever the umask; *created) or
- * the one there if it passes shardtrust_file, never through a symlink. */
-static int open_shard(const char *path, bool *created)
+int shardfile_open(const char *path, bool *created)
 {
 	int fd, r;
 
@@ -118,7 +116,7 @@ struct shard_file *shardfile_get(struct daemon *d, const char *path)
 		f->refs++;
 		return f;
 	}
-	if ((fd = open_shard(path, &created)) < 0) {
+	if ((fd = shardfile_open(path, &created)) < 0) {
 		errno = -fd;
 		return NULL;
 	}

@@ -40,6 +40,12 @@ struct shard_file *shardfile_get(struct daemon *d, const char *path);
  * none is. */
 struct shard_file *shardfile_find(struct daemon *d, const char *path);
 
+/* Opens path for appending: a new file (O_EXCL, 0640 whatever the umask;
+ * *created) or the one there if it passes shardtrust_file, never through
+ * a symlink, in a directory shardtrust_dir trusts (logs why it refuses).
+ * The fd, or -EPERM / -errno. Also for the auth files (authwatch_file). */
+int shardfile_open(const char *path, bool *created);
+
 /* Takes f off the daemon's list and frees it (its fd closed or queued for
  * closing by the caller). */
 void shardfile_forget(struct daemon *d, struct shard_file *f);

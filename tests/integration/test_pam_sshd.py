@@ -7,6 +7,7 @@ commands, scp and sftp; a killed client; the daemon stopped or stuck
 (fail=open, fail=closed); dry_run; tokens that must not work. Everything
 runs in a private mount namespace: the machine's files are never changed."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -101,7 +102,13 @@ class Base(unittest.TestCase):
 
     def meta(self, sid, user):
         m = ph.check_meta(self, D, sid, user, 'sshd', 'ssh')
-        self.assertEqual(m.get('auth'), 'publickey ' + KEYS.pub)
+        # The method and the key's fingerprint as ssh-keygen -lf prints it, never the key.
+        fp = subprocess.run(['ssh-keygen', '-lf', KEYS.client + '.pub'], capture_output=True, text=True,
+                            check=True).stdout.split()[1]
+        self.assertEqual(m.get('auth'), 'publickey %s %s' % (KEYS.pub.split()[0], fp))
+        started = D.wait_event('session_started', sid=sid)[0]['sd']['relay@55555']
+        self.assertEqual((started.get('auth_method'), started.get('key_type'), started.get('key_fp')),
+                         ('publickey', KEYS.pub.split()[0], fp))
         return m
 
 
@@ -127,6 +134,28 @@ class Interactive(Base):
         self.assertIn(b'echo hello-$((6*7))\r', h.channel_bytes(lines, sid, 'i'))
         resizes = [o['d'] for o in h.session_lines(lines, sid) if o.get('ch') == 'r']
         self.assertIn('120x40', resizes)
+
+    def test_kernel_denials_of_the_session(self):
+        """A seccomp filter inside a recorded ssh login (issue 13): the
+        logged denial and the kill are deny lines of this session, found by
+        the audit session id pam_loginuid gave the login."""
+        probe = os.path.join(T, 'denyprobe')
+        if not os.path.exists(probe):
+            shutil.copy(h.binary('denyprobe'), probe)
+            os.chmod(probe, 0o755)
+        p = self.login(BASH)
+        sid = ph.ask_sid(p)
+        p.send('%s --pause-ms 300 --kill; echo deny-$((6*7))\r' % probe)
+        m = p.expect(rb'denyprobe pid=(\d+) denied=1')
+        p.expect(b'deny-42\r\n')
+        got = h.wait_for(lambda: (lambda d: d if len(d) >= 2 else None)(
+            [o['deny'] for o in h.session_lines(D.lines(), sid) if 'deny' in o]), 10)
+        self.assertTrue(got, 'no deny lines in %s' % sid)
+        self.assertEqual([(x['pid'], x['syscall_name'], x['action']) for x in got],
+                         [(int(m.group(1)), 'getppid', 'errno'), (int(m.group(1)), 'getpgid', 'kill_process')])
+        p.send('exit 0\r')
+        self.assertEqual(p.wait(15), 0)
+        self.assertEqual(len([o for o in h.session_lines(D.lines(), sid) if 'deny' in o]), 2)
 
     def test_dash(self):
         p = self.login(DASH)

@@ -36,6 +36,9 @@ static const struct {
 	{ EVENT_SHARD_COMPRESSED, "shard_compressed", LOG_INFO },
 	{ EVENT_SHARD_DELETED, "shard_deleted", LOG_NOTICE },
 	{ EVENT_SESSION_REFUSED, "session_refused", LOG_WARNING },
+	{ EVENT_AUTH_FAILED, "auth_failed", LOG_NOTICE },
+	{ EVENT_AUTH_SUCCEEDED, "auth_succeeded", LOG_INFO },
+	{ EVENT_SESSION_DENIED, "session_denied", LOG_WARNING },
 };
 
 START_TEST(test_table)
