@@ -20,7 +20,7 @@
 #define CONFIG_FILE_MAX (64 * 1024)
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-enum kind { K_PATH, K_SOCKET, K_PROCNAME, K_UINT, K_BOOL, K_SIZE, K_TARGETS, K_HOST, K_APPNAME, K_FACILITY };
+enum kind { K_PATH, K_SOCKET, K_PROCNAME, K_UINT, K_BOOL, K_SIZE, K_TARGETS, K_HOST, K_APPNAME, K_FACILITY, K_CMDSRC, K_ARGBYTES };
 
 struct key {
 	const char *section;
@@ -52,6 +52,10 @@ static const struct key keys[] = {
 	{ "Syslog", "Facility", K_FACILITY, F(facility), 0, 0 },
 	{ "Shell", "Shell", K_PATH, F(shell), 0, 0 },
 	{ "Shell", "Quiet", K_BOOL, F(quiet), 0, 0 },
+	/* Commands (issue 12) */
+	{ "Recording", "CommandSource", K_CMDSRC, F(command_source), 0, 0 },
+	{ "Recording", "CommandMaxArgBytes", K_ARGBYTES, F(command_max_args), 64, 4096 },
+	{ "Syslog", "CommandEvents", K_BOOL, F(command_events), 0, 0 },
 };
 
 static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell" };
@@ -126,6 +130,9 @@ void config_defaults(struct sessrec_config *c)
 	c->facility = LOG_LOCAL0;
 	strcpy(c->shell, "/bin/bash");
 	c->quiet = false;
+	strcpy(c->command_source, "auto");
+	c->command_max_args = 4096;
+	c->command_events = false;
 }
 
 int config_parse_size(const char *s, uint64_t *out)
@@ -326,6 +333,18 @@ static const char *apply(struct sessrec_config *c, const struct key *k, const ch
 			}
 		}
 		return "expected local0..local7, daemon, auth, authpriv or user";
+	case K_CMDSRC:
+		if (strcmp(v, "auto") && strcmp(v, "bpf") && strcmp(v, "proc") && strcmp(v, "off"))
+			return "expected auto, bpf, proc or off";
+		break;
+	case K_ARGBYTES: {
+		uint64_t sz;
+
+		if (config_parse_size(v, &sz) < 0 || sz < k->min || sz > k->max)
+			return "expected a size from 64 to 4K";
+		memcpy(field, &sz, sizeof(sz));
+		return NULL;
+	}
 	}
 	/* The string kinds: checked above to fit. */
 	memcpy(field, v, strlen(v) + 1);

@@ -40,6 +40,10 @@ struct sessrec_config {
 	/* [Shell] */
 	char shell[PATH_MAX]; /* Shell= the real shell when sessrec-shell is the login shell */
 	bool quiet;           /* Quiet= no notices to the user (honeypot) */
+	/* Commands (issue 12): exec/exit records of each session */
+	char command_source[8];    /* [Recording] CommandSource= auto|bpf|proc|off (auto) */
+	uint64_t command_max_args; /* [Recording] CommandMaxArgBytes= argv bytes per record (4K, 64..4K) */
+	bool command_events;       /* [Syslog] CommandEvents= command_executed events (no) */
 };
 
 void config_defaults(struct sessrec_config *c);

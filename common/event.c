@@ -34,6 +34,7 @@ static const struct {
 	[EVENT_RECORDING_RESUMED] = { "recording_resumed", "2d2645c4e2204f90830e4c24e3b4cd46", LOG_WARNING },
 	[EVENT_SESSION_TRUNCATED] = { "session_truncated", "6d4a6b01839141a28fe937fd2cab5b06", LOG_WARNING },
 	[EVENT_SHARD_DIR_UNSAFE] = { "shard_dir_unsafe", "46c73ccf1a984ee49ac2cec0546d7583", LOG_WARNING },
+	[EVENT_COMMAND_EXECUTED] = { "command_executed", "9ace0bdb735144cfacce933ccc751092", LOG_INFO },
 };
 
 static bool known(enum event_type t)

@@ -22,6 +22,7 @@ enum event_type {
 	EVENT_RECORDING_RESUMED,  /* ... and can again, behind a loss marker */
 	EVENT_SESSION_TRUNCATED,  /* a session reached SessionMaxBytes=: its output is no longer recorded */
 	EVENT_SHARD_DIR_UNSAFE,   /* the shard filesystem is one users can write (fill) */
+	EVENT_COMMAND_EXECUTED,   /* a command of a session exited (CommandEvents=yes) */
 	_EVENT_MAX,
 };
 

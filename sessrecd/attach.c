@@ -7,6 +7,7 @@
 
 #include "attach.h"
 #include "auth.h"
+#include "cmdtrace_rec.h"
 #include "daemon.h"
 #include "emit.h"
 #include "jsonadd.h"
@@ -99,6 +100,8 @@ static struct json_object *attach_tty(struct daemon *d, const struct ucred *peer
 		memcpy(s->st.tty, dev, sizeof(dev));
 	if (session_attach_tty(d, s, fds, why, sizeof(why)) < 0)
 		return refuse(d, peer, s, why, close_after);
+	/* Before the reply: the shim forks the shell only after it. */
+	cmdtrace_rec_attach(d, s, peer->pid);
 	emit_started(d, s);
 	notify_status(d);
 	return reply_attached(s, false);
@@ -150,6 +153,7 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 	if (cmd) {
 		copy_clipped(s->st.cmd, sizeof(s->st.cmd), cmd);
 		session_attach_command(d, s);
+		cmdtrace_rec_attach(d, s, peer->pid);
 		emit_command(d, s);
 		return reply_attached(s, false);
 	}

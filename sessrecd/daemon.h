@@ -25,6 +25,7 @@ struct emitter;
 struct shard_file;
 struct shard_sink;
 struct writer;
+struct cmdtrace;
 
 /* Command-line flags: they win over the configuration, also after reloads. */
 struct daemon_overrides {
@@ -80,6 +81,7 @@ struct daemon {
 	bool quit;
 	bool handoff;           /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[65536]; /* one batch of reads, shared by every relay */
+	struct cmdtrace *cmdtrace; /* the command tracer (cmdtrace.h); NULL: not started */
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

@@ -108,6 +108,14 @@ void recorder_output(struct recording *rec, const uint8_t *p, size_t n)
 	}
 }
 
+int recorder_command(struct recording *rec, const char *line, size_t len)
+{
+	int r = put_event(rec, line, len, true);
+
+	recline_hand_over(rec->d);
+	return r;
+}
+
 void recorder_flush_withheld(struct recording *rec)
 {
 	char text[96];

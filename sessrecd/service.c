@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cmdtrace_rec.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -320,6 +321,9 @@ void service_after_events(struct daemon *d)
 
 void service_start(struct daemon *d)
 {
+	/* Before sessions resume or attach: they are tracked from their attach. */
+	if (cmdtrace_rec_start(d) < 0)
+		log_line("commands: out of memory; sessions are recorded without commands");
 	resume_start(d);
 	update_timers(d);
 	notify_ready(d);
@@ -345,6 +349,8 @@ void service_fini(struct daemon *d)
 	if (d->handoff)
 		handoff_exec_detach_all(d);
 	session_shutdown(d);
+	/* Its last records are in (session_end drains it) while the writer still takes lines. */
+	cmdtrace_rec_stop(d);
 	if (d->writer) {
 		/* Every queued line reaches the disk before anyone hears "recorded". */
 		writer_stop(d->writer);

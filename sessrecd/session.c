@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cmdtrace.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -169,6 +170,8 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 
 void session_free(struct daemon *d, struct session *s)
 {
+	if (d->cmdtrace)
+		cmdtrace_untrack(d->cmdtrace, s->serial);
 	relay_stop(&s->relay);
 	recorder_release(&s->rec);
 	if (s->closer)
@@ -385,6 +388,9 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	if (!relaying(s->phase))
 		return;
 	s->end_reason = reason;
+	/* The commands queued so far go in before the end line. */
+	if (d->cmdtrace)
+		cmdtrace_untrack(d->cmdtrace, s->serial);
 	relay_stop(&s->relay);
 	handoff_drop(&d->ho, s->st.sid);
 	/* A loss still being counted delays the end line and this event

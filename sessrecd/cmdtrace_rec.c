@@ -1,0 +1,186 @@
+/* cmdtrace_rec: the tracer's events as the sessions' exec/exit lines and
+ * command_executed events (cmdtrace_rec.h). Convention: 0 or -errno. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdtrace.h"
+#include "cmdtrace_rec.h"
+#include "daemon.h"
+#include "emit.h"
+#include "event.h"
+#include "io.h"
+#include "log.h"
+#include "recorder.h"
+#include "session.h"
+#include "shardcmd.h"
+
+#define PENDING_SLOTS 1024 /* argv kept for command_executed, by pid (direct-mapped) */
+#define PENDING_TEXT 512
+
+/* What command_executed needs at the exit that the exit does not carry. */
+struct pending {
+	pid_t pid;
+	uint64_t tag;
+	char argv[PENDING_TEXT];
+};
+
+struct tracer {
+	struct cmdtrace t; /* d->cmdtrace points here */
+	struct daemon *d;
+	struct pending *pending; /* CommandEvents=yes only */
+};
+
+static struct tracer *tracer_of(struct cmdtrace *t)
+{
+	return (struct tracer *)((char *)t - offsetof(struct tracer, t));
+}
+
+static double since_start(const struct session *s, int64_t ns)
+{
+	int64_t d = ns - s->st.start_mono_ns;
+
+	return d <= 0 ? 0.0 : (double)d / 1e9;
+}
+
+static void remember(struct tracer *tr, const struct cmdtrace_event *ev)
+{
+	struct pending *p = &tr->pending[(unsigned)ev->pid % PENDING_SLOTS];
+
+	p->pid = ev->pid;
+	p->tag = ev->tag;
+	if (ev->args)
+		shard_argv_text(p->argv, sizeof(p->argv), ev->args, ev->args_len);
+	else
+		snprintf(p->argv, sizeof(p->argv), "-");
+}
+
+static void emit_executed(struct tracer *tr, const struct session *s, const struct cmdtrace_event *ev)
+{
+	struct pending *p = &tr->pending[(unsigned)ev->pid % PENDING_SLOTS];
+	struct event e = { .type = EVENT_COMMAND_EXECUTED };
+	char uid[24], pid[24], code[16], dur[32];
+	const char *argv = "-";
+
+	if (p->pid == ev->pid && p->tag == ev->tag) {
+		argv = p->argv;
+		p->pid = 0;
+	}
+	session_event_base(s, &e, uid);
+	snprintf(pid, sizeof(pid), "%d", (int)ev->pid);
+	snprintf(code, sizeof(code), "%d", ev->signal ? ev->signal : ev->code);
+	snprintf(dur, sizeof(dur), "%.6f", ev->dur_ns >= 0 ? (double)ev->dur_ns / 1e9 : 0.0);
+	event_add(&e, "pid", pid);
+	event_add(&e, "argv", argv);
+	event_add(&e, ev->signal ? "signal" : "code", code);
+	event_add(&e, "duration_s", dur);
+	emit_event(tr->d, &e);
+}
+
+static void on_event(void *userdata, const struct cmdtrace_event *ev)
+{
+	struct tracer *tr = userdata;
+	struct session *s = session_by_serial(tr->d, ev->tag);
+	char line[SHARD_LINE_MAX];
+	int n;
+
+	if (!s)
+		return;
+	if (ev->what == CMDTRACE_EXEC) {
+		struct shard_exec x = { .pid = ev->pid, .ppid = ev->ppid, .uid = ev->uid, .args = ev->args,
+					.args_len = ev->args_len, .args_cut = ev->args_cut, .cwd = ev->cwd };
+
+		n = shard_format_exec(line, sizeof(line), s->st.sid, since_start(s, ev->ns), &x,
+				      (size_t)tr->d->cfg.command_max_args);
+		if (tr->pending)
+			remember(tr, ev);
+	} else {
+		struct shard_exit x = { .pid = ev->pid, .code = ev->code, .signal = ev->signal,
+					.dur = ev->dur_ns >= 0 ? (double)ev->dur_ns / 1e9 : -1.0 };
+
+		n = shard_format_exit(line, sizeof(line), s->st.sid, since_start(s, ev->ns), &x);
+		if (tr->pending)
+			emit_executed(tr, s, ev);
+	}
+	if (n > 0)
+		(void)recorder_command(&s->rec, line, (size_t)n);
+}
+
+int cmdtrace_rec_start(struct daemon *d)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+
+	if (!tr)
+		return -ENOMEM;
+	tr->d = d;
+	if (d->cfg.command_events && !(tr->pending = calloc(PENDING_SLOTS, sizeof(*tr->pending)))) {
+		free(tr);
+		return -ENOMEM;
+	}
+	cmdtrace_start(&tr->t, &d->loop, d->cfg.command_source, on_event, tr);
+	d->cmdtrace = &tr->t;
+	return 0;
+}
+
+void cmdtrace_rec_stop(struct daemon *d)
+{
+	struct tracer *tr;
+
+	if (!d->cmdtrace)
+		return;
+	tr = tracer_of(d->cmdtrace);
+	cmdtrace_stop(&tr->t);
+	free(tr->pending);
+	free(tr);
+	d->cmdtrace = NULL;
+}
+
+/* Whether the audit session of s is its own: a login's (pam_loginuid gave
+ * it a fresh one), not the operator's shell around sessrecctl record or
+ * the daemon's, and no other live session claims it. */
+static bool audit_is_own(struct daemon *d, const struct session *s)
+{
+	char buf[24];
+	long self = -1;
+
+	if (s->st.audit_session < 0 || s->st.audit_session == 4294967295LL || !strcmp(s->st.service, "sessrecctl"))
+		return false;
+	if (io_read_file("/proc/self/sessionid", buf, sizeof(buf)) > 0)
+		self = strtol(buf, NULL, 10);
+	if (self == s->st.audit_session)
+		return false;
+	for (const struct session *o = d->sessions; o; o = o->next)
+		if (o != s && o->st.audit_session == s->st.audit_session && o->st.start_mono_ns &&
+		    (o->phase == SESSION_RELAYING || o->phase == SESSION_DRAINING || o->phase == SESSION_COMMAND))
+			return false;
+	return true;
+}
+
+void cmdtrace_rec_attach(struct daemon *d, struct session *s, pid_t root)
+{
+	int r;
+
+	if (!d->cmdtrace || d->cmdtrace->source == CMDTRACE_SRC_OFF || d->cmdtrace->source == CMDTRACE_SRC_NONE)
+		return;
+	r = cmdtrace_track(d->cmdtrace, s->serial, root, audit_is_own(d, s) ? s->st.audit_session : -1);
+	if (r < 0)
+		log_line("session %s: commands of pid %d not tracked: %s", s->st.sid, (int)root, strerror(-r));
+}
+
+const char *cmdtrace_sid_of_pid(struct daemon *d, pid_t pid)
+{
+	struct session *s;
+	uint64_t tag;
+
+	if (!d->cmdtrace || !(tag = cmdtrace_owner_of(d->cmdtrace, pid)))
+		return NULL;
+	s = session_by_serial(d, tag);
+	return s ? s->st.sid : NULL;
+}
+
+const char *cmdtrace_rec_source(const struct daemon *d)
+{
+	return d->cmdtrace ? cmdtrace_source_name(d->cmdtrace) : "off";
+}
