@@ -34,6 +34,7 @@ int ctl_cmd_play(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_export(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_commands(struct ctl *ctl, int argc, char **argv);
 
 /* Options every subcommand accepts, before or after its name: getopt_long
  * values, and the entries to put in each subcommand's option table. */

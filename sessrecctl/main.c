@@ -24,6 +24,7 @@ static const char usage[] =
 	"  export SID           write a session as asciicast, text or raw bytes\n"
 	"  grep PATTERN         search the text of sessions' input and output\n"
 	"  status               the live sessions sessrecd holds (root)\n"
+	"  commands [SID...]    the commands run in sessions, with status and duration\n"
 	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
 	"\n"
 	"Options (also accepted after the command):\n"
@@ -48,7 +49,7 @@ static const struct command commands[] = {
 	{ "list", ctl_cmd_list },     { "show", ctl_cmd_show },
 	{ "play", ctl_cmd_play },     { "export", ctl_cmd_export },
 	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
-	{ "record", ctl_cmd_record },
+	{ "record", ctl_cmd_record },   { "commands", ctl_cmd_commands },
 };
 /* clang-format on */
 

@@ -21,7 +21,8 @@ static const char status_usage[] =
 	"\n"
 	"The live sessions sessrecd holds, from its socket (root only): short sid,\n"
 	"user, uid, PAM service, tty, pid, start, state and bytes relayed each way,\n"
-	"then how many sessions it resumed after a restart.\n"
+	"then how many sessions it resumed after a restart, and where the daemon's\n"
+	"command records come from (bpf, proc, none, off).\n"
 	"Exit status 1 when the daemon cannot be reached or refuses.\n"
 	"\n"
 	"Options:\n"
@@ -75,7 +76,7 @@ static void print_session(struct out *o, struct json_object *s)
  * *next the offset of the following page or -1. 0 or an exit status after
  * one line on stderr. */
 static int fetch_page(const char *sock, int64_t offset, struct json_object *all, struct json_object *seen,
-		      int64_t *resumed, int64_t *next)
+		      int64_t *resumed, int64_t *next, struct json_object *daemon)
 {
 	struct json_object *req, *reply = NULL, *sessions = NULL;
 	struct protoclient_reply rep;
@@ -104,10 +105,18 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 		json_object_put(reply);
 		return CTL_EXIT_ERROR;
 	}
+	r = 0;
 	proto_int(reply, "resumed", resumed);
+	/* The daemon's command source (absent from daemons before it had one). */
+	for (size_t i = 0; i < 2; i++) {
+		static const char *const keys[2] = { "commands", "commands_lost" };
+		struct json_object *v;
+
+		if (json_object_object_get_ex(reply, keys[i], &v) && jsonadd_value(daemon, keys[i], json_object_get(v)) < 0)
+			r = -ENOMEM;
+	}
 	if (proto_int(reply, "next", next) < 0 || *next <= offset)
 		*next = -1; /* the last page (or a daemon that does not page) */
-	r = 0;
 	for (size_t i = 0; i < json_object_array_length(sessions) && r == 0; i++) {
 		struct json_object *s = json_object_array_get_idx(sessions, i);
 		const char *sid = proto_str(s, "sid");
@@ -134,7 +143,7 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *all = NULL, *seen = NULL, *reply = NULL;
-	const char *sock;
+	const char *sock, *commands;
 	bool json = false;
 	int64_t resumed = 0, offset = 0;
 	struct out o;
@@ -161,9 +170,10 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	}
 	/* every page: the daemon sends what fits one message */
 	while (offset >= 0)
-		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset)) != 0)
+		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset, reply)) != 0)
 			goto out;
 	n = json_object_array_length(all);
+	commands = proto_str(reply, "commands");
 	if (jsonadd_bool(reply, "ok", true) < 0 || jsonadd_value(reply, "sessions", json_object_get(all)) < 0 ||
 	    jsonadd_i64(reply, "resumed", resumed) < 0 || jsonadd_i64(reply, "total", (int64_t)n) < 0) {
 		ctl_err("%s", strerror(ENOMEM));
@@ -189,6 +199,15 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 			print_session(&o, json_object_array_get_idx(all, i));
 		out_printf(&o, "%zu live session%s, %lld resumed after a restart\n", n, n == 1 ? "" : "s",
 			   (long long)resumed);
+		if (commands) {
+			int64_t lost = 0;
+
+			out_str(&o, "commands: ");
+			out_safe_str(&o, commands);
+			if (proto_int(reply, "commands_lost", &lost) == 0 && lost > 0)
+				out_printf(&o, " (%lld records lost)", (long long)lost);
+			out_str(&o, !strcmp(commands, "none") ? " (no source could start: sessions are recorded without commands)\n" : "\n");
+		}
 	}
 	r = out_close(&o) < 0 ? CTL_EXIT_ERROR : 0;
 out:
