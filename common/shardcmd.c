@@ -97,7 +97,7 @@ int shard_format_exec(char *buf, size_t cap, const char *sid, double t, const st
 		return -ENOSPC;
 	hn = (size_t)r;
 	if (e->cwd)
-		tn = put_string(cwd, sizeof(cwd), (const uint8_t *)e->cwd, strlen(e->cwd), &whole);
+		tn = put_string(cwd, CWD_CLIP + 2, (const uint8_t *)e->cwd, strlen(e->cwd), &whole);
 	else
 		tn = (size_t)snprintf(cwd, sizeof(cwd), "null");
 	cwd[tn] = '\0';
