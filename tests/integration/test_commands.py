@@ -224,6 +224,28 @@ class ProcTest(unittest.TestCase):
         finally:
             d.cleanup()
 
+    def test_command_events(self):
+        d = h.Daemon(conf={'Syslog': {'CommandEvents': 'yes'}})
+        try:
+            sid = run_record(d, 'printf "ev-start\\n"; /bin/sh -c "exit 4"; /bin/echo "q\\"]x"; exit 0',
+                             'ev-start')
+            ev = d.wait_event('command_executed', sid=sid, count=3)
+            sd = [e['sd']['relay@55555'] for e in ev]
+            by = {x['argv']: x for x in sd}
+            self.assertEqual(by['/bin/sh -c exit 4']['code'], '4')
+            self.assertEqual(by['/bin/sh -c exit 4']['user'], 'root')
+            # the JSON escaping of argv, then RFC 5424's of the value: read back whole
+            self.assertEqual(by['/bin/echo q\\\"]x']['code'], '0')
+            self.assertTrue(all(float(x['duration_s']) >= 0 and int(x['pid']) > 0 for x in sd))
+        finally:
+            d.cleanup()
+        d = h.Daemon()
+        try:
+            run_record(d, 'printf "noev-start\\n"; /bin/true; exit 0', 'noev-start')
+            self.assertEqual(d.events('command_executed'), [])
+        finally:
+            d.cleanup()
+
     def test_bpf_unavailable(self):
         # Without CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN the program cannot load:
         # the proc connector serves; without CAP_NET_ADMIN too, nothing does
