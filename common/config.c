@@ -20,7 +20,20 @@
 #define CONFIG_FILE_MAX (64 * 1024)
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-enum kind { K_PATH, K_SOCKET, K_PROCNAME, K_UINT, K_BOOL, K_SIZE, K_TARGETS, K_HOST, K_APPNAME, K_FACILITY, K_CMDSRC, K_ARGBYTES };
+enum kind {
+	K_PATH,
+	K_SOCKET,
+	K_PROCNAME,
+	K_UINT,
+	K_BOOL,
+	K_SIZE,
+	K_TARGETS,
+	K_HOST,
+	K_APPNAME,
+	K_FACILITY,
+	K_CMDSRC,
+	K_ARGBYTES
+};
 
 struct key {
 	const char *section;

@@ -82,16 +82,20 @@ int shard_format_exec(char *buf, size_t cap, const char *sid, double t, const st
 
 	ts[shard_format_t(ts, t)] = '\0';
 	if (e->ppid > 0 && e->uid >= 0)
-		r = snprintf(head, sizeof(head), "{\"sid\":\"%.36s\",\"t\":%s,\"exec\":{\"pid\":%ld,\"ppid\":%ld,\"uid\":%lld,\"argv\":",
+		r = snprintf(head, sizeof(head),
+			     "{\"sid\":\"%.36s\",\"t\":%s,\"exec\":{\"pid\":%ld,\"ppid\":%ld,\"uid\":%lld,\"argv\":",
 			     sid, ts, e->pid, e->ppid, e->uid);
 	else if (e->uid >= 0)
-		r = snprintf(head, sizeof(head), "{\"sid\":\"%.36s\",\"t\":%s,\"exec\":{\"pid\":%ld,\"ppid\":null,\"uid\":%lld,\"argv\":",
+		r = snprintf(head, sizeof(head),
+			     "{\"sid\":\"%.36s\",\"t\":%s,\"exec\":{\"pid\":%ld,\"ppid\":null,\"uid\":%lld,\"argv\":",
 			     sid, ts, e->pid, e->uid);
 	else if (e->ppid > 0)
-		r = snprintf(head, sizeof(head), "{\"sid\":\"%.36s\",\"t\":%s,\"exec\":{\"pid\":%ld,\"ppid\":%ld,\"uid\":null,\"argv\":",
+		r = snprintf(head, sizeof(head),
+			     "{\"sid\":\"%.36s\",\"t\":%s,\"exec\":{\"pid\":%ld,\"ppid\":%ld,\"uid\":null,\"argv\":",
 			     sid, ts, e->pid, e->ppid);
 	else
-		r = snprintf(head, sizeof(head), "{\"sid\":\"%.36s\",\"t\":%s,\"exec\":{\"pid\":%ld,\"ppid\":null,\"uid\":null,\"argv\":",
+		r = snprintf(head, sizeof(head),
+			     "{\"sid\":\"%.36s\",\"t\":%s,\"exec\":{\"pid\":%ld,\"ppid\":null,\"uid\":null,\"argv\":",
 			     sid, ts, e->pid);
 	if (r < 0 || (size_t)r >= sizeof(head))
 		return -ENOSPC;
@@ -130,8 +134,9 @@ int shard_format_exit(char *buf, size_t cap, const char *sid, double t, const st
 		snprintf(code, sizeof(code), "%d", e->code);
 	if (e->dur >= 0)
 		dur[shard_format_t(dur, e->dur)] = '\0';
-	r = snprintf(buf, cap, "{\"sid\":\"%.36s\",\"t\":%s,\"exit\":{\"pid\":%ld,\"code\":%s,\"signal\":%s,\"dur\":%s}}\n",
-		     sid, ts, e->pid, code, sig, dur);
+	r = snprintf(buf, cap,
+		     "{\"sid\":\"%.36s\",\"t\":%s,\"exit\":{\"pid\":%ld,\"code\":%s,\"signal\":%s,\"dur\":%s}}\n", sid,
+		     ts, e->pid, code, sig, dur);
 	return r < 0 || (size_t)r >= cap ? -ENOSPC : r;
 }
 

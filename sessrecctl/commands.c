@@ -226,8 +226,9 @@ static int take_line(struct cmds *c, struct reader *r)
 		s->c = c;
 		s->skip = !wanted(c, s->sid);
 	}
-	if (s->skip || s->done || (l->kind != SHARDREAD_HDR && l->kind != SHARDREAD_END &&
-				   l->kind != SHARDREAD_EXEC && l->kind != SHARDREAD_EXIT))
+	if (s->skip || s->done ||
+	    (l->kind != SHARDREAD_HDR && l->kind != SHARDREAD_END && l->kind != SHARDREAD_EXEC &&
+	     l->kind != SHARDREAD_EXIT))
 		return 0;
 	if (!s->has_hdr && l->kind != SHARDREAD_HDR && filter_active(&c->f)) {
 		s->skip = true; /* with filters, a session is known by its header, its first line */
@@ -340,7 +341,8 @@ int ctl_cmd_commands(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if (!c.json)
-		out_printf(&c.o, "%-8s  %-19s  %-7s  %9s  %-7s  %s\n", "SID", "TIME", "PID", "DURATION", "STATUS", "ARGV");
+		out_printf(&c.o, "%-8s  %-19s  %-7s  %9s  %-7s  %s\n", "SID", "TIME", "PID", "DURATION", "STATUS",
+			   "ARGV");
 	if ((opt = scan(&c)) < 0)
 		ctl_err("%s", opt == -ENOMEM ? strerror(ENOMEM) : "writing the commands failed");
 	else if (c.printed && !c.st.io_error)

@@ -112,7 +112,8 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 		static const char *const keys[2] = { "commands", "commands_lost" };
 		struct json_object *v;
 
-		if (json_object_object_get_ex(reply, keys[i], &v) && jsonadd_value(daemon, keys[i], json_object_get(v)) < 0)
+		if (json_object_object_get_ex(reply, keys[i], &v) &&
+		    jsonadd_value(daemon, keys[i], json_object_get(v)) < 0)
 			r = -ENOMEM;
 	}
 	if (proto_int(reply, "next", next) < 0 || *next <= offset)
@@ -206,7 +207,9 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 			out_safe_str(&o, commands);
 			if (proto_int(reply, "commands_lost", &lost) == 0 && lost > 0)
 				out_printf(&o, " (%lld records lost)", (long long)lost);
-			out_str(&o, !strcmp(commands, "none") ? " (no source could start: sessions are recorded without commands)\n" : "\n");
+			out_str(&o, !strcmp(commands, "none")
+					    ? " (no source could start: sessions are recorded without commands)\n"
+					    : "\n");
 		}
 	}
 	r = out_close(&o) < 0 ? CTL_EXIT_ERROR : 0;

@@ -77,10 +77,14 @@ void cmdtrace_stop(struct cmdtrace *t)
 const char *cmdtrace_source_name(const struct cmdtrace *t)
 {
 	switch (t->source) {
-	case CMDTRACE_SRC_BPF: return "bpf";
-	case CMDTRACE_SRC_PROC: return "proc";
-	case CMDTRACE_SRC_NONE: return "none";
-	case CMDTRACE_SRC_OFF: break;
+	case CMDTRACE_SRC_BPF:
+		return "bpf";
+	case CMDTRACE_SRC_PROC:
+		return "proc";
+	case CMDTRACE_SRC_NONE:
+		return "none";
+	case CMDTRACE_SRC_OFF:
+		break;
 	}
 	return "off";
 }

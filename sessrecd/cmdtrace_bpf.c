@@ -76,7 +76,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		ev.dur_ns = (int64_t)r->dur_ns;
 		cmdtrace_status(&ev, r->code);
 	} else {
-		if (size < offsetof(struct cmdtrace_rec, args) || r->args_len > size - offsetof(struct cmdtrace_rec, args))
+		if (size < offsetof(struct cmdtrace_rec, args) ||
+		    r->args_len > size - offsetof(struct cmdtrace_rec, args))
 			return 0;
 		ev.what = CMDTRACE_EXEC;
 		ev.ppid = (pid_t)r->ppid;

@@ -91,7 +91,7 @@ int cmdtrace_cn_parse(const void *buf, size_t n, cmdtrace_cn_fn fn, void *userda
 		if ((r = one_event(p + NLMSG_HDRLEN + sizeof(cn), cn.len, fn, userdata)) < 0)
 			return r;
 		count += r;
-	next:
+next:
 		step = NLMSG_ALIGN(nh.nlmsg_len);
 		if (step >= n)
 			break;

@@ -15,16 +15,16 @@ enum cmdtrace_what {
 /* One exec or exit of a tracked process. */
 struct cmdtrace_event {
 	enum cmdtrace_what what;
-	uint64_t tag;         /* the session's */
-	int64_t ns;           /* CLOCK_MONOTONIC of the event */
-	pid_t pid, ppid;      /* ppid 0: unknown */
-	long long uid;        /* -1: unknown */
-	const uint8_t *args;  /* exec: NUL-separated argv; NULL: could not be read */
+	uint64_t tag;        /* the session's */
+	int64_t ns;          /* CLOCK_MONOTONIC of the event */
+	pid_t pid, ppid;     /* ppid 0: unknown */
+	long long uid;       /* -1: unknown */
+	const uint8_t *args; /* exec: NUL-separated argv; NULL: could not be read */
 	size_t args_len;
-	bool args_cut;        /* the source read fewer bytes than the process had */
-	const char *cwd;      /* exec: NULL when unknown */
-	int code, signal;     /* exit: code 0..255 (signal 0), or signal > 0 (code -1) */
-	int64_t dur_ns;       /* exit: since its exec; -1 unknown */
+	bool args_cut;    /* the source read fewer bytes than the process had */
+	const char *cwd;  /* exec: NULL when unknown */
+	int code, signal; /* exit: code 0..255 (signal 0), or signal > 0 (code -1) */
+	int64_t dur_ns;   /* exit: since its exec; -1 unknown */
 };
 
 typedef void (*cmdtrace_report_fn)(void *userdata, const struct cmdtrace_event *ev);

@@ -157,8 +157,9 @@ static ssize_t read_head(const char *path, uint8_t *buf, size_t cap, bool *more)
 
 static void on_exec(struct cmdtrace_proc *p, const struct cmdtrace_cn_event *cn, struct slot *s)
 {
-	struct cmdtrace_event ev = { .what = CMDTRACE_EXEC, .tag = s->tag, .ns = (int64_t)cn->ns, .pid = cn->tgid,
-				     .uid = -1 };
+	struct cmdtrace_event ev = {
+		.what = CMDTRACE_EXEC, .tag = s->tag, .ns = (int64_t)cn->ns, .pid = cn->tgid, .uid = -1
+	};
 	char path[48], cwd[4096];
 	uint8_t args[ARGS_MAX];
 	ssize_t n;
@@ -206,8 +207,11 @@ static void on_event(void *userdata, const struct cmdtrace_cn_event *cn)
 		if (!s)
 			break;
 		if (s->exec_ns) {
-			struct cmdtrace_event ev = { .what = CMDTRACE_EXIT, .tag = s->tag, .ns = (int64_t)cn->ns,
-						     .pid = cn->tgid, .dur_ns = (int64_t)(cn->ns - s->exec_ns) };
+			struct cmdtrace_event ev = { .what = CMDTRACE_EXIT,
+						     .tag = s->tag,
+						     .ns = (int64_t)cn->ns,
+						     .pid = cn->tgid,
+						     .dur_ns = (int64_t)(cn->ns - s->exec_ns) };
 
 			cmdtrace_status(&ev, cn->status);
 			p->fn(p->userdata, &ev);
@@ -225,6 +229,8 @@ int cmdtrace_proc_open(struct cmdtrace_proc **out, char *why, size_t cap)
 	int r, len, size = 4 << 20;
 
 	*out = NULL;
+	if (p)
+		p->fd = -1;
 	if (!p || !(p->pids = calloc(PIDS_CAP, sizeof(*p->pids)))) {
 		r = -ENOMEM;
 		snprintf(why, cap, "proc connector: out of memory");
@@ -257,7 +263,7 @@ void cmdtrace_proc_close(struct cmdtrace_proc *p)
 {
 	if (!p)
 		return;
-	if (p->fd > 0)
+	if (p->fd >= 0)
 		close(p->fd);
 	free(p->pids);
 	free(p);

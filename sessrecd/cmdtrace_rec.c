@@ -89,15 +89,22 @@ static void on_event(void *userdata, const struct cmdtrace_event *ev)
 	if (!s)
 		return;
 	if (ev->what == CMDTRACE_EXEC) {
-		struct shard_exec x = { .pid = ev->pid, .ppid = ev->ppid, .uid = ev->uid, .args = ev->args,
-					.args_len = ev->args_len, .args_cut = ev->args_cut, .cwd = ev->cwd };
+		struct shard_exec x = { .pid = ev->pid,
+					.ppid = ev->ppid,
+					.uid = ev->uid,
+					.args = ev->args,
+					.args_len = ev->args_len,
+					.args_cut = ev->args_cut,
+					.cwd = ev->cwd };
 
 		n = shard_format_exec(line, sizeof(line), s->st.sid, since_start(s, ev->ns), &x,
 				      (size_t)tr->d->cfg.command_max_args);
 		if (tr->pending)
 			remember(tr, ev);
 	} else {
-		struct shard_exit x = { .pid = ev->pid, .code = ev->code, .signal = ev->signal,
+		struct shard_exit x = { .pid = ev->pid,
+					.code = ev->code,
+					.signal = ev->signal,
 					.dur = ev->dur_ns >= 0 ? (double)ev->dur_ns / 1e9 : -1.0 };
 
 		n = shard_format_exit(line, sizeof(line), s->st.sid, since_start(s, ev->ns), &x);

@@ -81,7 +81,9 @@ struct daemon {
 	bool quit;
 	bool handoff;           /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[65536]; /* one batch of reads, shared by every relay */
-	struct cmdtrace *cmdtrace; /* the command tracer (cmdtrace.h); NULL: not started */
+
+	/* the command tracer (cmdtrace.h, cmdtrace_rec.h); NULL: not started */
+	struct cmdtrace *cmdtrace;
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

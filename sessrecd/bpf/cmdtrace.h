@@ -24,11 +24,11 @@ struct cmdtrace_rec {
 	__u32 kind; /* enum cmdtrace_kind */
 	__u32 pid;  /* tgid */
 	__u64 tag;
-	__u64 ns;      /* CLOCK_MONOTONIC of the event */
-	__u64 dur_ns;  /* exit: since the exec */
-	__u32 ppid;    /* exec */
-	__u32 uid;     /* exec */
-	__s32 code;    /* exit: the wait status as the kernel keeps it (exit_code) */
+	__u64 ns;        /* CLOCK_MONOTONIC of the event */
+	__u64 dur_ns;    /* exit: since the exec */
+	__u32 ppid;      /* exec */
+	__u32 uid;       /* exec */
+	__s32 code;      /* exit: the wait status as the kernel keeps it (exit_code) */
 	__u32 args_len;  /* exec: bytes in args (NUL-separated argv) */
 	__u32 args_full; /* exec: arg_end - arg_start: more than args_len when cut */
 	__u32 cwd_len;   /* exec: bytes in cwd */

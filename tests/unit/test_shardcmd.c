@@ -44,14 +44,16 @@ static json_object *exec_of(json_object *o)
 START_TEST(test_exec_layout)
 {
 	static const uint8_t args[] = "ls\0-l\0/tmp\0";
-	struct shard_exec e = { .pid = 42, .ppid = 7, .uid = 1000, .args = args, .args_len = sizeof(args) - 1,
-				.cwd = "/home/a" };
+	struct shard_exec e = {
+		.pid = 42, .ppid = 7, .uid = 1000, .args = args, .args_len = sizeof(args) - 1, .cwd = "/home/a"
+	};
 	char line[SHARD_LINE_MAX];
 	int n = shard_format_exec(line, sizeof(line), SID, 1.5, &e, 4096);
 
 	ck_assert_int_gt(n, 0);
 	line[n] = '\0';
-	ck_assert_str_eq(line, "{\"sid\":\"" SID "\",\"t\":1.500000,\"exec\":{\"pid\":42,\"ppid\":7,\"uid\":1000,"
+	ck_assert_str_eq(line, "{\"sid\":\"" SID
+			       "\",\"t\":1.500000,\"exec\":{\"pid\":42,\"ppid\":7,\"uid\":1000,"
 			       "\"argv\":[\"ls\",\"-l\",\"/tmp\"],\"cwd\":\"/home/a\"}}\n");
 }
 END_TEST
@@ -64,7 +66,8 @@ START_TEST(test_exec_unknown)
 
 	ck_assert_int_gt(n, 0);
 	line[n] = '\0';
-	ck_assert_str_eq(line, "{\"sid\":\"" SID "\",\"t\":0.250000,\"exec\":{\"pid\":42,\"ppid\":null,\"uid\":null,"
+	ck_assert_str_eq(line, "{\"sid\":\"" SID
+			       "\",\"t\":0.250000,\"exec\":{\"pid\":42,\"ppid\":null,\"uid\":null,"
 			       "\"argv\":null,\"cwd\":null}}\n");
 }
 END_TEST
@@ -72,8 +75,9 @@ END_TEST
 START_TEST(test_exec_hostile)
 {
 	static const uint8_t args[] = "sh\0a\nb\0q\"u\\o\0\x1b]52;c;AAAA\x07\0bad\xff\xc3\0";
-	struct shard_exec e = { .pid = 1, .ppid = 1, .uid = 0, .args = args, .args_len = sizeof(args) - 1,
-				.cwd = "/tmp/\n\x1b[2J" };
+	struct shard_exec e = {
+		.pid = 1, .ppid = 1, .uid = 0, .args = args, .args_len = sizeof(args) - 1, .cwd = "/tmp/\n\x1b[2J"
+	};
 	char line[SHARD_LINE_MAX];
 	int n = shard_format_exec(line, sizeof(line), SID, 1, &e, 4096);
 	json_object *o = parse(line, n), *argv = NULL, *x = exec_of(o);
@@ -194,12 +198,14 @@ START_TEST(test_exit)
 	int n = shard_format_exit(line, sizeof(line), SID, 2, &x);
 
 	line[n] = '\0';
-	ck_assert_str_eq(line, "{\"sid\":\"" SID "\",\"t\":2.000000,\"exit\":{\"pid\":9,\"code\":3,\"signal\":null,"
+	ck_assert_str_eq(line, "{\"sid\":\"" SID
+			       "\",\"t\":2.000000,\"exit\":{\"pid\":9,\"code\":3,\"signal\":null,"
 			       "\"dur\":0.004200}}\n");
 	x = (struct shard_exit){ .pid = 9, .code = -1, .signal = 9, .dur = -1 };
 	n = shard_format_exit(line, sizeof(line), SID, 2, &x);
 	line[n] = '\0';
-	ck_assert_str_eq(line, "{\"sid\":\"" SID "\",\"t\":2.000000,\"exit\":{\"pid\":9,\"code\":null,\"signal\":9,"
+	ck_assert_str_eq(line, "{\"sid\":\"" SID
+			       "\",\"t\":2.000000,\"exit\":{\"pid\":9,\"code\":null,\"signal\":9,"
 			       "\"dur\":null}}\n");
 	ck_assert_int_eq(shard_format_exit(line, 20, SID, 2, &x), -ENOSPC);
 }
