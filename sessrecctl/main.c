@@ -26,6 +26,8 @@ static const char usage[] =
 	"  status               the live sessions sessrecd holds (root)\n"
 	"  commands [SID...]    the commands run in sessions, with status and duration\n"
 	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
+	"  enroll USER...       make sessrec-shell their login shell (root)\n"
+	"  unenroll USER...     give them their real shell back (root)\n"
 	"\n"
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
@@ -49,7 +51,9 @@ static const struct command commands[] = {
 	{ "list", ctl_cmd_list },     { "show", ctl_cmd_show },
 	{ "play", ctl_cmd_play },     { "export", ctl_cmd_export },
 	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
-	{ "record", ctl_cmd_record },   { "commands", ctl_cmd_commands },
+	{ "record", ctl_cmd_record },
+	{ "enroll", ctl_cmd_enroll }, { "unenroll", ctl_cmd_unenroll },
+	{ "commands", ctl_cmd_commands },
 };
 /* clang-format on */
 
