@@ -269,21 +269,16 @@ int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 		goto out_re;
 	}
 	if (store_open(&g->st, ctl) == 0) {
-		int e = (r = filter_prepare(&g->f, "grep", &g->st)) != 0 ? 0 : scan(g);
+		int e = filter_prepare(&g->f, "grep", &g->st);
 
-		if (r != 0) {
-			store_close(&g->st);
-			goto out_o;
-		}
-		r = CTL_EXIT_ERROR;
-
-		if (e < 0)
+		if (e > 0)
+			r = e; /* a bad --command pattern, said */
+		else if ((e = scan(g)) < 0)
 			ctl_err("%s", e == -ENOMEM ? strerror(ENOMEM) : "writing the matches failed");
 		else if (g->matches && !g->st.io_error)
 			r = 0;
 		store_close(&g->st);
 	}
-out_o:
 	out_close(&g->o);
 	filter_release(&g->f);
 	sidtab_free(&g->tab, drop);

@@ -1,11 +1,15 @@
 /* cmdtrace_rec: the tracer's events as the sessions' exec/exit lines and
  * command_executed events (cmdtrace_rec.h). Convention: 0 or -errno. */
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "auth.h"
 #include "cmdtrace.h"
 #include "cmdtrace_rec.h"
 #include "daemon.h"
@@ -36,13 +40,6 @@ struct tracer {
 static struct tracer *tracer_of(struct cmdtrace *t)
 {
 	return (struct tracer *)((char *)t - offsetof(struct tracer, t));
-}
-
-static double since_start(const struct session *s, int64_t ns)
-{
-	int64_t d = ns - s->st.start_mono_ns;
-
-	return d <= 0 ? 0.0 : (double)d / 1e9;
 }
 
 static void remember(struct tracer *tr, const struct cmdtrace_event *ev)
@@ -79,6 +76,9 @@ static void emit_executed(struct tracer *tr, const struct session *s, const stru
 	emit_event(tr->d, &e);
 }
 
+/* A record's t is when it is recorded, like every line of the session, so
+ * a session's lines stay in time order; the kernel's event comes at most a
+ * loop batch earlier, and dur is the kernel's own. */
 static void on_event(void *userdata, const struct cmdtrace_event *ev)
 {
 	struct tracer *tr = userdata;
@@ -97,7 +97,7 @@ static void on_event(void *userdata, const struct cmdtrace_event *ev)
 					.args_cut = ev->args_cut,
 					.cwd = ev->cwd };
 
-		n = shard_format_exec(line, sizeof(line), s->st.sid, since_start(s, ev->ns), &x,
+		n = shard_format_exec(line, sizeof(line), s->st.sid, recorder_elapsed(&s->rec), &x,
 				      (size_t)tr->d->cfg.command_max_args);
 		if (tr->pending)
 			remember(tr, ev);
@@ -107,7 +107,7 @@ static void on_event(void *userdata, const struct cmdtrace_event *ev)
 					.signal = ev->signal,
 					.dur = ev->dur_ns >= 0 ? (double)ev->dur_ns / 1e9 : -1.0 };
 
-		n = shard_format_exit(line, sizeof(line), s->st.sid, since_start(s, ev->ns), &x);
+		n = shard_format_exit(line, sizeof(line), s->st.sid, recorder_elapsed(&s->rec), &x);
 		if (tr->pending)
 			emit_executed(tr, s, ev);
 	}
@@ -174,6 +174,118 @@ void cmdtrace_rec_attach(struct daemon *d, struct session *s, pid_t root)
 	r = cmdtrace_track(d->cmdtrace, s->serial, root, audit_is_own(d, s) ? s->st.audit_session : -1);
 	if (r < 0)
 		log_line("session %s: commands of pid %d not tracked: %s", s->st.sid, (int)root, strerror(-r));
+}
+
+/* When pid started, in unix seconds (its start after boot, from
+ * /proc/PID/stat, on CLOCK_BOOTTIME); -1 when unknown. */
+static double proc_start(pid_t pid)
+{
+	char path[48], buf[1024], *p;
+	unsigned long long ticks = 0;
+	struct timespec real, boot;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((n = io_read_file(path, buf, sizeof(buf))) <= 0 || !(p = strrchr(buf, ')')))
+		return -1;
+	/* after "pid (comm)": the state is field 3, starttime field 22 */
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &ticks) != 1 || clock_gettime(CLOCK_REALTIME, &real) < 0 ||
+	    clock_gettime(CLOCK_BOOTTIME, &boot) < 0)
+		return -1;
+	return (double)real.tv_sec + real.tv_nsec / 1e9 - (boot.tv_sec + boot.tv_nsec / 1e9) +
+	       (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The tgids in /proc that descend from root (root included), into *out
+ * (malloc'd); their count or -errno. */
+static ssize_t descendants(pid_t root, pid_t **out)
+{
+	pid_t *pid = NULL, *ppid = NULL;
+	bool *in = NULL;
+	size_t n = 0, cap = 0, found = 0;
+	struct dirent *e;
+	ssize_t r = -ENOMEM;
+	DIR *dir = opendir("/proc");
+	bool more = true;
+
+	*out = NULL;
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		pid_t p = (pid_t)strtol(e->d_name, NULL, 10), pp;
+
+		if (p <= 0 || auth_proc_ppid(p, &pp) < 0)
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 256;
+			pid_t *a = realloc(pid, c * sizeof(*a)), *b;
+
+			if (a)
+				pid = a;
+			if (!a || !(b = realloc(ppid, c * sizeof(*b))))
+				goto out;
+			ppid = b;
+			cap = c;
+		}
+		pid[n] = p;
+		ppid[n++] = pp;
+	}
+	if (!(in = calloc(n ? n : 1, sizeof(*in))))
+		goto out;
+	/* Passes until nothing joins: a tree of depth k takes k + 1. */
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			if (in[i])
+				continue;
+			in[i] = pid[i] == root;
+			for (size_t j = 0; j < n && !in[i]; j++)
+				in[i] = in[j] && pid[j] == ppid[i];
+			if (in[i]) {
+				found++;
+				more = true;
+			}
+		}
+	}
+	for (size_t i = 0, k = 0; i < n; i++)
+		if (in[i])
+			pid[k++] = pid[i];
+	*out = pid;
+	pid = NULL;
+	r = (ssize_t)found;
+out:
+	closedir(dir);
+	free(pid);
+	free(ppid);
+	free(in);
+	return r;
+}
+
+void cmdtrace_rec_resume(struct daemon *d, struct session *s)
+{
+	pid_t *pids = NULL;
+	ssize_t n;
+	double started;
+
+	if (!d->cmdtrace || d->cmdtrace->source == CMDTRACE_SRC_OFF || d->cmdtrace->source == CMDTRACE_SRC_NONE ||
+	    s->st.pid <= 0)
+		return;
+	started = proc_start((pid_t)s->st.pid);
+	if (started < 0 || started > (double)s->st.start_sec + 1) {
+		log_line("session %s: its opener (pid %lld) is gone; its commands are not tracked", s->st.sid,
+			 (long long)s->st.pid);
+		return;
+	}
+	if ((n = descendants((pid_t)s->st.pid, &pids)) < 0) {
+		log_line("session %s: commands not tracked: %s", s->st.sid, strerror((int)-n));
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		cmdtrace_track(d->cmdtrace, s->serial, pids[i],
+			       i == 0 && audit_is_own(d, s) ? s->st.audit_session : -1);
+	free(pids);
 }
 
 const char *cmdtrace_sid_of_pid(struct daemon *d, pid_t pid)

@@ -21,6 +21,13 @@ void cmdtrace_rec_stop(struct daemon *d);
  * on without commands. */
 void cmdtrace_rec_attach(struct daemon *d, struct session *s, pid_t root);
 
+/* s was resumed from an earlier daemon's state: the processes that descend
+ * from its opener now (sessrecctl record itself, or sshd's process for
+ * that login; one that started after the session is a reused pid and is
+ * left alone), and its own audit session, are tracked from now on. The
+ * commands run while no daemon traced are not recorded. */
+void cmdtrace_rec_resume(struct daemon *d, struct session *s);
+
 /* The sid of the live session process pid belongs to (by the tracer's
  * tree and audit attribution), NULL when none or no source: for modules
  * attributing kernel events to sessions (authdeny). */

@@ -41,7 +41,8 @@ static void truncate_now(struct recording *rec)
 }
 
 /* An event line. The cap (SessionMaxBytes=) counts the shard bytes of
- * output lines only: the first output line that would cross it turns into
+ * output lines only (and command lines: recorder_command): the first
+ * output line that would cross it turns into
  * the trunc line, and from then on output is dropped while input, resizes
  * and markers are still recorded (sessrec-shards(5)), so what the user
  * types after the cap is never hidden. */

@@ -10,6 +10,7 @@ and BPF taken away (capabilities dropped): the daemon says so once and
 records sessions."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -184,6 +185,33 @@ class BpfTest(unittest.TestCase):
         r = h.ctl('status', '--socket', self.d.sock)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn('commands: bpf\n', r.stdout.decode())
+
+
+class ResumeTest(unittest.TestCase):
+    def test_tracked_across_reexec(self):
+        # SIGUSR2: the daemon re-executes and resumes its sessions; it finds
+        # the session's processes again (a background job started before)
+        # and records what they run after it.
+        d = h.Daemon()
+        try:
+            go = os.path.join(d.tmp, 'go')
+            p = h.record(d.sock, 'printf "resume-start\\n"; (while [ ! -e %s ]; do /bin/sleep 0.1; done; '
+                                 '/bin/true bg-after-resume) & read y; /bin/true fg-after-resume; wait; exit 0' % go)
+            self.addCleanup(p.finish)
+            p.expect('resume-start')
+            sid = h.sids_with_output(d.lines(), b'resume-start')[0]
+            os.kill(d.pid, signal.SIGUSR2)
+            self.assertTrue(d.wait_event('session_resumed', sid=sid, timeout=10), d.output()[-500:])
+            with open(go, 'w'):
+                pass
+            p.send('a\r')
+            self.assertEqual(p.wait(20), 0, p.out[-300:])
+            self.assertIsNotNone(d.wait_end(sid))
+            a = argvs(d.lines(), sid)
+            self.assertIn(['/bin/true', 'fg-after-resume'], a)
+            self.assertIn(['/bin/true', 'bg-after-resume'], a)
+        finally:
+            d.cleanup()
 
 
 class ProcTest(unittest.TestCase):
