@@ -199,6 +199,7 @@ class ResumeTest(unittest.TestCase):
                                  '/bin/true bg-after-resume) & read y; /bin/true fg-after-resume; wait; exit 0' % go)
             self.addCleanup(p.finish)
             p.expect('resume-start')
+            self.assertTrue(h.wait_for(lambda: h.sids_with_output(d.lines(), b'resume-start'), 10))
             sid = h.sids_with_output(d.lines(), b'resume-start')[0]
             os.kill(d.pid, signal.SIGUSR2)
             self.assertTrue(d.wait_event('session_resumed', sid=sid, timeout=10), d.output()[-500:])
