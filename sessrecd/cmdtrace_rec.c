@@ -128,6 +128,10 @@ int cmdtrace_rec_start(struct daemon *d)
 	}
 	cmdtrace_start(&tr->t, &d->loop, d->cfg.command_source, on_event, tr);
 	d->cmdtrace = &tr->t;
+	/* Sessions resumed before the tracer started: found again by their tree. */
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING)
+			cmdtrace_rec_resume(d, s);
 	return 0;
 }
 

@@ -11,7 +11,8 @@ struct daemon;
 struct session;
 
 /* Starts the tracer with CommandSource= (one log line says which source);
- * d->cmdtrace is set. 0, or -ENOMEM. */
+ * d->cmdtrace is set; sessions already relaying (resumed) are tracked as
+ * cmdtrace_rec_resume does. 0, or -ENOMEM. */
 int cmdtrace_rec_start(struct daemon *d);
 void cmdtrace_rec_stop(struct daemon *d);
 

@@ -321,10 +321,11 @@ void service_after_events(struct daemon *d)
 
 void service_start(struct daemon *d)
 {
-	/* Before sessions resume or attach: they are tracked from their attach. */
+	resume_start(d);
+	/* After the resumed sessions relay again (loading eBPF takes a
+	 * moment), before any new one attaches: the loop is not running yet. */
 	if (cmdtrace_rec_start(d) < 0)
 		log_line("commands: out of memory; sessions are recorded without commands");
-	resume_start(d);
 	update_timers(d);
 	notify_ready(d);
 }

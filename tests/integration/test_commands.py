@@ -203,6 +203,8 @@ class ResumeTest(unittest.TestCase):
             sid = h.sids_with_output(d.lines(), b'resume-start')[0]
             os.kill(d.pid, signal.SIGUSR2)
             self.assertTrue(d.wait_event('session_resumed', sid=sid, timeout=10), d.output()[-500:])
+            # the tracer starts after the sessions resume: what runs before is in the gap
+            self.assertTrue(h.wait_for(lambda: d.output().count('commands: source bpf') == 2, 10))
             with open(go, 'w'):
                 pass
             p.send('a\r')
