@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "cmdtrace_ev.h"
@@ -23,8 +24,16 @@ enum cmdtrace_source {
 struct cmdtrace_bpf;
 struct cmdtrace_proc;
 
+typedef void (*cmdtrace_ready_fn)(void *userdata);
+
 struct cmdtrace {
 	enum cmdtrace_source source;
+	bool loading; /* cmdtrace_start_later: the sources open in a thread */
+	pthread_t thread;
+	int ready_fd; /* eventfd: the thread is done */
+	struct loop_io ready_io;
+	cmdtrace_ready_fn ready;
+	char want[8];
 	char why[160]; /* why a wanted source is not in use */
 	struct loop *loop;
 	struct loop_io io;
@@ -39,10 +48,20 @@ struct cmdtrace {
  * NONE with why) is in t->source. 0 even when no source could start. */
 int cmdtrace_start(struct cmdtrace *t, struct loop *l, const char *want, cmdtrace_report_fn fn, void *userdata);
 
-/* Stops the source; t can be started again. */
+/* The same, but the source is opened in a thread (loading eBPF takes a
+ * moment: sessions resumed after a restart must not wait for it); until
+ * ready is called (from the loop) nothing is tracked and the source is
+ * "starting". -errno when the thread cannot start (then nothing is). */
+int cmdtrace_start_later(struct cmdtrace *t, struct loop *l, const char *want, cmdtrace_report_fn fn, void *userdata,
+			 cmdtrace_ready_fn ready);
+
+/* Stops the source (waiting for a loading thread); t can be started again. */
 void cmdtrace_stop(struct cmdtrace *t);
 
-/* "bpf", "proc", "off", "none". */
+/* Whether a source runs (not off, none, or still starting). */
+bool cmdtrace_active(const struct cmdtrace *t);
+
+/* "bpf", "proc", "off", "none", "starting". */
 const char *cmdtrace_source_name(const struct cmdtrace *t);
 
 /* The processes of session tag: root and its descendants from now on

@@ -115,9 +115,22 @@ static void on_event(void *userdata, const struct cmdtrace_event *ev)
 		(void)recorder_command(&s->rec, line, (size_t)n);
 }
 
+/* Every session relaying now (resumed, or attached while the source
+ * loaded): found by its tree. */
+static void track_relaying(void *userdata)
+{
+	struct tracer *tr = userdata;
+
+	for (struct session *s = tr->d->sessions; s; s = s->next)
+		if (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING)
+			cmdtrace_rec_resume(tr->d, s);
+}
+
 int cmdtrace_rec_start(struct daemon *d)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
+	bool resumed = false;
+	int r;
 
 	if (!tr)
 		return -ENOMEM;
@@ -126,12 +139,16 @@ int cmdtrace_rec_start(struct daemon *d)
 		free(tr);
 		return -ENOMEM;
 	}
-	cmdtrace_start(&tr->t, &d->loop, d->cfg.command_source, on_event, tr);
-	d->cmdtrace = &tr->t;
-	/* Sessions resumed before the tracer started: found again by their tree. */
 	for (struct session *s = d->sessions; s; s = s->next)
-		if (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING)
-			cmdtrace_rec_resume(d, s);
+		resumed |= s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING;
+	d->cmdtrace = &tr->t;
+	/* Loading eBPF takes a moment: with no session yet, before the first
+	 * attach is answered (none of its commands is missed); with resumed
+	 * sessions, in a thread, so their terminals do not wait (what runs
+	 * until it is loaded is in the restart's gap). */
+	if (!resumed ||
+	    (r = cmdtrace_start_later(&tr->t, &d->loop, d->cfg.command_source, on_event, tr, track_relaying)) < 0)
+		cmdtrace_start(&tr->t, &d->loop, d->cfg.command_source, on_event, tr);
 	return 0;
 }
 
@@ -173,7 +190,7 @@ void cmdtrace_rec_attach(struct daemon *d, struct session *s, pid_t root)
 {
 	int r;
 
-	if (!d->cmdtrace || d->cmdtrace->source == CMDTRACE_SRC_OFF || d->cmdtrace->source == CMDTRACE_SRC_NONE)
+	if (!d->cmdtrace || !cmdtrace_active(d->cmdtrace))
 		return;
 	r = cmdtrace_track(d->cmdtrace, s->serial, root, audit_is_own(d, s) ? s->st.audit_session : -1);
 	if (r < 0)
@@ -273,8 +290,7 @@ void cmdtrace_rec_resume(struct daemon *d, struct session *s)
 	ssize_t n;
 	double started;
 
-	if (!d->cmdtrace || d->cmdtrace->source == CMDTRACE_SRC_OFF || d->cmdtrace->source == CMDTRACE_SRC_NONE ||
-	    s->st.pid <= 0)
+	if (!d->cmdtrace || !cmdtrace_active(d->cmdtrace) || s->st.pid <= 0)
 		return;
 	started = proc_start((pid_t)s->st.pid);
 	if (started < 0 || started > (double)s->st.start_sec + 1) {
