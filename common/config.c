@@ -20,7 +20,23 @@
 #define CONFIG_FILE_MAX (64 * 1024)
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-enum kind { K_PATH, K_SOCKET, K_PROCNAME, K_UINT, K_BOOL, K_SIZE, K_TARGETS, K_HOST, K_APPNAME, K_FACILITY, K_TEXT, K_PATTERNS, K_TRANSFER };
+enum kind {
+	K_PATH,
+	K_SOCKET,
+	K_PROCNAME,
+	K_UINT,
+	K_BOOL,
+	K_SIZE,
+	K_TARGETS,
+	K_HOST,
+	K_APPNAME,
+	K_FACILITY,
+	K_TEXT,
+	K_PATTERNS,
+	K_TRANSFER,
+	K_CMDSRC,
+	K_ARGBYTES
+};
 
 struct key {
 	const char *section;
@@ -73,6 +89,10 @@ static const struct key keys[] = {
 	{ "Audit", "AuditNetlink", K_BOOL, F(audit_netlink), 0, 0 },
 	{ "Audit", "SshdJournal", K_BOOL, F(sshd_journal), 0, 0 },
 	{ "Audit", "AuthLog", K_BOOL, F(auth_log), 0, 0 },
+	/* Commands (issue 12) */
+	{ "Recording", "CommandSource", K_CMDSRC, F(command_source), 0, 0 },
+	{ "Recording", "CommandMaxArgBytes", K_ARGBYTES, F(command_max_args), 64, 4096 },
+	{ "Syslog", "CommandEvents", K_BOOL, F(command_events), 0, 0 },
 };
 
 static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell", "Retention", "Audit" };
@@ -154,6 +174,9 @@ void config_defaults(struct sessrec_config *c)
 	c->seal_epoch = 900;
 	strcpy(c->seal_key, "/var/lib/sessrec/seal.key");
 	c->kernel_denials = c->audit_netlink = c->sshd_journal = c->auth_log = true;
+	strcpy(c->command_source, "auto");
+	c->command_max_args = 4096;
+	c->command_events = false;
 }
 
 int config_parse_size(const char *s, uint64_t *out)
@@ -371,6 +394,18 @@ static const char *apply(struct sessrec_config *c, const struct key *k, const ch
 		if (!meta && strcmp(v, "content") != 0)
 			return "expected content or metadata";
 		memcpy(field, &meta, sizeof(meta));
+		return NULL;
+	}
+	case K_CMDSRC:
+		if (strcmp(v, "auto") && strcmp(v, "bpf") && strcmp(v, "proc") && strcmp(v, "off"))
+			return "expected auto, bpf, proc or off";
+		break;
+	case K_ARGBYTES: {
+		uint64_t sz;
+
+		if (config_parse_size(v, &sz) < 0 || sz < k->min || sz > k->max)
+			return "expected a size from 64 to 4K";
+		memcpy(field, &sz, sizeof(sz));
 		return NULL;
 	}
 	}

@@ -64,6 +64,10 @@ struct sessrec_config {
 	bool audit_netlink;  /* AuditNetlink= (yes): the audit multicast first, else /dev/kmsg only */
 	bool sshd_journal;   /* SshdJournal= (yes): follow sshd's journal lines for authentications */
 	bool auth_log;       /* AuthLog= (yes): auth-YYYY-MM-DD.jsonl beside the shards */
+	/* Commands (issue 12): exec/exit records of each session */
+	char command_source[8];    /* [Recording] CommandSource= auto|bpf|proc|off (auto) */
+	uint64_t command_max_args; /* [Recording] CommandMaxArgBytes= argv bytes per record (4K, 64..4K) */
+	bool command_events;       /* [Syslog] CommandEvents= command_executed events (no) */
 };
 
 void config_defaults(struct sessrec_config *c);

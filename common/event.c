@@ -48,6 +48,7 @@ static const struct {
 	[EVENT_AUTH_FAILED] = { "auth_failed", "14ba6db120c9492490e78bb3fdc34540", LOG_NOTICE },
 	[EVENT_AUTH_SUCCEEDED] = { "auth_succeeded", "a7f485e708714a5dad60c4ede34be90a", LOG_INFO },
 	[EVENT_SESSION_DENIED] = { "session_denied", "1dbe6c89b6f44978a99bde85f3660ebe", LOG_WARNING },
+	[EVENT_COMMAND_EXECUTED] = { "command_executed", "9ace0bdb735144cfacce933ccc751092", LOG_INFO },
 };
 
 static bool known(enum event_type t)

@@ -33,6 +33,7 @@ enum event_type {
 	EVENT_AUTH_FAILED,    /* a failed login attempt (PAM authfail, sshd's journal) */
 	EVENT_AUTH_SUCCEEDED, /* a successful login (sshd's journal) */
 	EVENT_SESSION_DENIED, /* the kernel refused a process of a session (seccomp, AppArmor, SELinux) */
+	EVENT_COMMAND_EXECUTED,   /* a command of a session exited (CommandEvents=yes) */
 	_EVENT_MAX,
 };
 

@@ -50,6 +50,7 @@ struct json_object;
  * 0, or CTL_EXIT_ERROR (unreachable, refused: nothing said). */
 int ctl_live_sids(struct ctl *ctl, struct json_object *seen);
 int ctl_cmd_auth(struct ctl *ctl, int argc, char **argv); /* authlist.c */
+int ctl_cmd_commands(struct ctl *ctl, int argc, char **argv);
 
 /* Options every subcommand accepts, before or after its name: getopt_long
  * values, and the entries to put in each subcommand's option table. */

@@ -1,9 +1,13 @@
 /* filter: the session filters of list and grep, and their options.
  * Convention: exit statuses for option handling; the tests are bool. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cmdmatch.h"
 #include "filter.h"
 #include "timearg.h"
 
@@ -18,6 +22,9 @@ int filter_opt(struct ctl *ctl, struct filter *f, const char *cmd, int c, const 
 		return 0;
 	case FILTER_OPT_SRC:
 		f->src = arg;
+		return 0;
+	case FILTER_OPT_COMMAND:
+		f->command = arg;
 		return 0;
 	case FILTER_OPT_SINCE:
 	case FILTER_OPT_UNTIL:
@@ -39,7 +46,7 @@ int filter_opt(struct ctl *ctl, struct filter *f, const char *cmd, int c, const 
 
 bool filter_active(const struct filter *f)
 {
-	return f->user || f->host || f->src || f->has_since || f->has_until;
+	return f->user || f->host || f->src || f->has_since || f->has_until || f->command;
 }
 
 bool filter_day(const struct filter *f, int64_t day)
@@ -92,5 +99,42 @@ bool filter_match(const struct filter *f, const struct sessinfo *s)
 		return false;
 	if (f->has_until && !(s->start > 0 && s->start <= f->until))
 		return false;
+	if (f->command && !(f->commands && cmdmatch_has(f->commands, s->sid)))
+		return false;
 	return true;
+}
+
+int filter_prepare(struct filter *f, const char *cmd, struct store *st)
+{
+	regex_t re;
+	char err[256];
+	int c, r;
+
+	if (!f->command)
+		return 0;
+	if ((c = regcomp(&re, f->command, REG_EXTENDED | REG_NOSUB)) != 0) {
+		regerror(c, &re, err, sizeof(err));
+		return ctl_usage_err(cmd, "bad --command pattern '%s': %s", f->command, err);
+	}
+	if (!(f->commands = calloc(1, sizeof(*f->commands)))) {
+		regfree(&re);
+		ctl_err("%s", strerror(ENOMEM));
+		return CTL_EXIT_ERROR;
+	}
+	f->commands->keyoff = offsetof(struct cmdmatch_sid, sid);
+	r = cmdmatch_collect(st, &re, f->commands);
+	regfree(&re);
+	if (r < 0) {
+		ctl_err("%s", strerror(-r));
+		return CTL_EXIT_ERROR;
+	}
+	return 0;
+}
+
+void filter_release(struct filter *f)
+{
+	if (f->commands)
+		sidtab_free(f->commands, NULL);
+	free(f->commands);
+	f->commands = NULL;
 }

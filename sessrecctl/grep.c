@@ -31,7 +31,7 @@ static const char grep_usage[] =
 	"  -i, --ignore-case    ignore case\n"
 	"  --input              search only the input (keys typed)\n"
 	"  --output             search only the output\n"
-	"  --user, --since, --until, --host, --src   as in list\n"
+	"  --user, --since, --until, --host, --src, --command   as in list\n"
 	"  --dir DIR            read shards from DIR (repeatable)\n"
 	"  -h, --help           this help\n"
 	"\n"
@@ -163,6 +163,7 @@ static int take_line(struct grep *g, struct reader *r)
 	switch (l->kind) {
 	case SHARDREAD_HDR:
 		s->has_hdr = true;
+		sessinfo_set_sid(&si, l->sid, l->sid_len); /* --command knows sessions by sid */
 		if ((ret = sessinfo_hdr(&si, sc->m, sc->nm)) == 0 && !filter_match(&g->f, &si))
 			s->skip = true;
 		sessinfo_free(&si);
@@ -270,15 +271,18 @@ int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 		goto out_re;
 	}
 	if (store_open(&g->st, ctl) == 0) {
-		int e = scan(g);
+		int e = filter_prepare(&g->f, "grep", &g->st);
 
-		if (e < 0)
+		if (e > 0)
+			r = e; /* a bad --command pattern, said */
+		else if ((e = scan(g)) < 0)
 			ctl_err("%s", e == -ENOMEM ? strerror(ENOMEM) : "writing the matches failed");
 		else if (g->matches && !g->st.io_error)
 			r = 0;
 		store_close(&g->st);
 	}
 	out_close(&g->o);
+	filter_release(&g->f);
 	sidtab_free(&g->tab, drop);
 out_re:
 	regfree(&g->re);

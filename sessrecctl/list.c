@@ -34,6 +34,8 @@ static const char list_usage[] =
 	"  --until TIME         sessions that started at TIME or earlier\n"
 	"  --host HOST          sessions recorded on HOST\n"
 	"  --src ADDR[/BITS]    sessions from ADDR (or a network)\n"
+	"  --command PATTERN    sessions that ran a command whose arguments,\n"
+	"                       joined by spaces, match PATTERN (an ERE)\n"
 	"  --json               one JSON object per line, with the full sid and\n"
 	"                       every known field\n"
 	"  --dir DIR            read shards from DIR (repeatable)\n"
@@ -176,6 +178,7 @@ static int take_line(struct list *ls, struct reader *r)
 		return ret == -EBADMSG ? 0 : ret; /* corrupt: reported */
 	switch (l->kind) {
 	case SHARDREAD_HDR:
+		sessinfo_set_sid(&si, l->sid, l->sid_len); /* --command knows sessions by sid */
 		ret = sessinfo_hdr(&si, sc->m, sc->nm);
 		if (ret == 0)
 			ret = take_hdr(ls, s, &si, r, sc->line, sc->len);
@@ -495,9 +498,14 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_err("list", "unexpected argument '%s'", argv[optind]);
 	if ((r = store_open(&ls.st, ctl)) != 0)
 		return r;
+	if ((r = filter_prepare(&ls.f, "list", &ls.st)) != 0) {
+		store_close(&ls.st);
+		return r;
+	}
 	/* scratch holds a value of 4 * LIST_COL_MAX bytes, each escaped to 4 */
 	if (out_init(&ls.out, STDOUT_FILENO, 1 << 16) < 0 || out_init(&ls.scratch, -1, 16 * LIST_COL_MAX) < 0) {
 		out_close(&ls.out);
+		filter_release(&ls.f);
 		store_close(&ls.st);
 		ctl_err("%s", strerror(ENOMEM));
 		return CTL_EXIT_ERROR;
@@ -519,6 +527,7 @@ int ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 		close(ls.fd);
 	if (r == 0 && ls.st.io_error)
 		r = CTL_EXIT_ERROR;
+	filter_release(&ls.f);
 	store_close(&ls.st);
 	return r;
 }

@@ -24,6 +24,7 @@ static const char usage[] =
 	"  export SID           write a session as asciicast, text or raw bytes\n"
 	"  grep PATTERN         search the text of sessions' input and output\n"
 	"  status               the live sessions sessrecd holds (root)\n"
+	"  commands [SID...]    the commands run in sessions, with status and duration\n"
 	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
 	"  enroll USER...       make sessrec-shell their login shell (root)\n"
 	"  unenroll USER...     give them their real shell back (root)\n"
@@ -62,6 +63,7 @@ static const struct command commands[] = {
 	{ "prune", ctl_cmd_prune },
 	{ "verify", ctl_cmd_verify }, { "keygen", ctl_cmd_keygen },
 	{ "auth", ctl_cmd_auth },
+	{ "commands", ctl_cmd_commands },
 };
 /* clang-format on */
 

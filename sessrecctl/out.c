@@ -3,6 +3,7 @@
  * out_json (JSON).
  * Convention: 0 or -errno. */
 #include <errno.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -241,4 +242,35 @@ void out_fmt_bytes(char *buf, size_t cap, uint64_t n)
 		u++;
 	}
 	snprintf(buf, cap, v < 9.995 ? "%.2f%c" : v < 99.95 ? "%.1f%c" : "%.0f%c", v, units[u]);
+}
+
+/* See out.h. */
+void out_argv(struct out *o, struct json_object *argv)
+{
+	size_t n = json_object_array_length(argv);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *a = json_object_get_string(json_object_array_get_idx(argv, i));
+
+		if (i)
+			out_write(o, " ", 1);
+		if (!a)
+			a = "";
+		if (*a && !strpbrk(a, " \t'\"\\$`;&|<>()*?[]{}~#!")) {
+			out_safe_str(o, a);
+			continue;
+		}
+		out_write(o, "'", 1);
+		for (const char *p = a; *p; p++) {
+			const char *q = strchr(p, '\'');
+			size_t run = q ? (size_t)(q - p) : strlen(p);
+
+			out_safe(o, p, run);
+			p += run;
+			if (!*p)
+				break;
+			out_str(o, "'\\''");
+		}
+		out_write(o, "'", 1);
+	}
 }

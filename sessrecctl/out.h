@@ -31,6 +31,11 @@ void out_safe_pad(struct out *o, const char *s, int width);
  * ASCII outside strings (a raw C0 byte would be escaped too), so the
  * output holds no control character at all. */
 void out_json(struct out *o, const char *txt, size_t n);
+/* A shard's argv array as a shell would need it typed: words with blanks,
+ * quotes or shell syntax single-quoted, every byte through out_safe (show's
+ * timeline, sessrecctl commands). */
+struct json_object;
+void out_argv(struct out *o, struct json_object *argv);
 /* Writes what is buffered; returns o->err. */
 int out_flush(struct out *o);
 /* Flushes and frees; returns o->err. */

@@ -112,3 +112,11 @@ void sessinfo_free(struct sessinfo *s)
 	free(s->host);
 	free(s->reason);
 }
+
+void sessinfo_set_sid(struct sessinfo *s, const char *sid, size_t n)
+{
+	if (n > SHARDREAD_SID_MAX)
+		n = SHARDREAD_SID_MAX;
+	memcpy(s->sid, sid, n);
+	s->sid[n] = '\0';
+}

@@ -31,6 +31,8 @@ struct sessinfo {
  * the duration when the line has none. -ENOMEM or 0. */
 int sessinfo_hdr(struct sessinfo *s, const struct shardread_member *m, size_t n);
 int sessinfo_end(struct sessinfo *s, const struct shardread_member *m, size_t n);
+/* s->sid from a line's sid (clipped to SHARDREAD_SID_MAX). */
+void sessinfo_set_sid(struct sessinfo *s, const char *sid, size_t n);
 /* live, ended, truncated or unattached. */
 const char *sessinfo_state(const struct sessinfo *s);
 void sessinfo_free(struct sessinfo *s);

@@ -144,37 +144,6 @@ static void when(struct show *sh, double t)
 	out_printf(&sh->o, "  +%.3fs  ", t);
 }
 
-/* argv as a shell would need it typed: words with blanks or quotes quoted. */
-static void show_argv(struct out *o, struct json_object *argv)
-{
-	size_t n = json_object_array_length(argv);
-
-	for (size_t i = 0; i < n; i++) {
-		const char *a = json_object_get_string(json_object_array_get_idx(argv, i));
-
-		if (i)
-			out_write(o, " ", 1);
-		if (!a)
-			a = "";
-		if (*a && !strpbrk(a, " \t'\"\\$`;&|<>()*?[]{}~#!")) {
-			out_safe_str(o, a);
-			continue;
-		}
-		out_write(o, "'", 1);
-		for (const char *p = a; *p; p++) {
-			const char *q = strchr(p, '\'');
-			size_t run = q ? (size_t)(q - p) : strlen(p);
-
-			out_safe(o, p, run);
-			p += run;
-			if (!*p)
-				break;
-			out_str(o, "'\\''");
-		}
-		out_write(o, "'", 1);
-	}
-}
-
 static void show_exec(struct show *sh, const struct shardread_line *l)
 {
 	struct json_object *e = NULL, *argv = NULL, *v;
@@ -193,7 +162,7 @@ static void show_exec(struct show *sh, const struct shardread_line *l)
 	}
 	out_str(o, ": ");
 	if (json_object_object_get_ex(e, "argv", &argv) && json_object_is_type(argv, json_type_array))
-		show_argv(o, argv);
+		out_argv(o, argv);
 	else
 		out_str(o, "(arguments unknown)");
 	if (json_object_object_get_ex(e, "argv_truncated", &v) && json_object_get_boolean(v))

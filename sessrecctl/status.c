@@ -21,7 +21,8 @@ static const char status_usage[] =
 	"\n"
 	"The live sessions sessrecd holds, from its socket (root only): short sid,\n"
 	"user, uid, PAM service, tty, pid, start, state and bytes relayed each way,\n"
-	"then how many sessions it resumed after a restart.\n"
+	"then how many sessions it resumed after a restart, and where the daemon's\n"
+	"command records come from (bpf, proc, none, off).\n"
 	"Exit status 1 when the daemon cannot be reached or refuses.\n"
 	"\n"
 	"Options:\n"
@@ -76,7 +77,8 @@ static void print_session(struct out *o, struct json_object *s)
  * epoch (-1: checkpoints not sealed). 0 or an exit status after one line on
  * stderr (none when quiet). */
 static int fetch_page(const char *sock, int64_t offset, struct json_object *all, struct json_object *seen,
-		      int64_t *resumed, int64_t *next, bool *down, bool quiet, int64_t *seal_epoch)
+		      int64_t *resumed, int64_t *next, bool *down, bool quiet, int64_t *seal_epoch,
+		      struct json_object *daemon)
 {
 	struct json_object *req, *reply = NULL, *sessions = NULL;
 	struct protoclient_reply rep;
@@ -113,12 +115,21 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 		json_object_put(reply);
 		return CTL_EXIT_ERROR;
 	}
+	r = 0;
 	proto_int(reply, "resumed", resumed);
 	if (proto_int(reply, "seal_epoch", seal_epoch) < 0)
 		*seal_epoch = -1; /* checkpoints not sealed (no key), or an older daemon */
+	/* The daemon's command source, into daemon when not NULL (absent from daemons before it had one). */
+	for (size_t i = 0; i < 2; i++) {
+		static const char *const keys[2] = { "commands", "commands_lost" };
+		struct json_object *v;
+
+		if (daemon && json_object_object_get_ex(reply, keys[i], &v) &&
+		    jsonadd_value(daemon, keys[i], json_object_get(v)) < 0)
+			r = -ENOMEM;
+	}
 	if (proto_int(reply, "next", next) < 0 || *next <= offset)
 		*next = -1; /* the last page (or a daemon that does not page) */
-	r = 0;
 	for (size_t i = 0; i < json_object_array_length(sessions) && r == 0; i++) {
 		struct json_object *s = json_object_array_get_idx(sessions, i);
 		const char *sid = proto_str(s, "sid");
@@ -137,9 +148,9 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 }
 
 /* Every page of the live sessions into *all; seen (NULL: a private one)
- * gets their sids. */
+ * gets their sids, daemon (NULL: none) the daemon's command source. */
 static int live_sessions(const char *sock, struct json_object **all, struct json_object *seen, int64_t *resumed,
-			 bool *down, bool quiet, int64_t *seal_epoch)
+			 bool *down, bool quiet, int64_t *seal_epoch, struct json_object *daemon)
 {
 	struct json_object *own = seen ? NULL : json_object_new_object();
 	int64_t offset = 0, seal = -1;
@@ -154,7 +165,7 @@ static int live_sessions(const char *sock, struct json_object **all, struct json
 	}
 	/* every page: the daemon sends what fits one message */
 	while (r == 0 && offset >= 0)
-		r = fetch_page(sock, offset, *all, seen ? seen : own, resumed, &offset, down, quiet, &seal);
+		r = fetch_page(sock, offset, *all, seen ? seen : own, resumed, &offset, down, quiet, &seal, daemon);
 	json_object_put(own);
 	if (seal_epoch)
 		*seal_epoch = seal;
@@ -167,7 +178,7 @@ static int live_sessions(const char *sock, struct json_object **all, struct json
 
 int ctl_live_sessions(const char *sock, struct json_object **all, int64_t *resumed, bool *down)
 {
-	return live_sessions(sock, all, NULL, resumed, down, false, NULL);
+	return live_sessions(sock, all, NULL, resumed, down, false, NULL, NULL);
 }
 
 int ctl_live_sids(struct ctl *ctl, struct json_object *seen)
@@ -179,7 +190,7 @@ int ctl_live_sids(struct ctl *ctl, struct json_object *seen)
 
 	if (!sock)
 		return CTL_EXIT_ERROR;
-	r = live_sessions(sock, &all, seen, &resumed, NULL, true, NULL);
+	r = live_sessions(sock, &all, seen, &resumed, NULL, true, NULL, NULL);
 	json_object_put(all);
 	return r;
 }
@@ -193,7 +204,7 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *all = NULL, *reply = NULL;
-	const char *sock;
+	const char *sock, *commands;
 	bool json = false;
 	int64_t resumed = 0, seal = -1;
 	struct out o;
@@ -212,14 +223,15 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_err("status", "unexpected argument '%s'", argv[optind]);
 	if (!(sock = ctl_socket_path(ctl)))
 		return CTL_EXIT_ERROR;
-	if ((r = live_sessions(sock, &all, NULL, &resumed, NULL, false, &seal)) != 0)
-		goto out;
 	if (!(reply = json_object_new_object())) {
 		ctl_err("%s", strerror(ENOMEM));
 		r = CTL_EXIT_ERROR;
 		goto out;
 	}
+	if ((r = live_sessions(sock, &all, NULL, &resumed, NULL, false, &seal, reply)) != 0)
+		goto out;
 	n = json_object_array_length(all);
+	commands = proto_str(reply, "commands");
 	if (jsonadd_bool(reply, "ok", true) < 0 || jsonadd_value(reply, "sessions", json_object_get(all)) < 0 ||
 	    jsonadd_i64(reply, "resumed", resumed) < 0 || jsonadd_i64(reply, "total", (int64_t)n) < 0 ||
 	    (seal >= 0 ? jsonadd_i64(reply, "seal_epoch", seal) : jsonadd_bool(reply, "seal", false)) < 0) {
@@ -250,6 +262,17 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 			out_str(&o, "checkpoints not sealed: no seal key (hash chains only; sessrecctl keygen)\n");
 		out_printf(&o, "%zu live session%s, %lld resumed after a restart\n", n, n == 1 ? "" : "s",
 			   (long long)resumed);
+		if (commands) {
+			int64_t lost = 0;
+
+			out_str(&o, "commands: ");
+			out_safe_str(&o, commands);
+			if (proto_int(reply, "commands_lost", &lost) == 0 && lost > 0)
+				out_printf(&o, " (%lld records lost)", (long long)lost);
+			out_str(&o, !strcmp(commands, "none")
+					    ? " (no source could start: sessions are recorded without commands)\n"
+					    : "\n");
+		}
 	}
 	r = out_close(&o) < 0 ? CTL_EXIT_ERROR : 0;
 out:

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "cmdpolicy.h"
 #include "authinfo.h"
+#include "cmdtrace_rec.h"
 #include "daemon.h"
 #include "emit.h"
 #include "jsonadd.h"
@@ -140,6 +141,8 @@ static struct json_object *attach_tty(struct daemon *d, const struct ucred *peer
 		return refuse(d, peer, s, why, &res->close_after);
 	res->nfds = 1;
 	res->drain = s;
+	/* Before the reply: the shim forks the shell only after it. */
+	cmdtrace_rec_attach(d, s, peer->pid);
 	emit_started(d, s);
 	notify_status(d);
 	return reply_attached(s, false);
@@ -157,6 +160,8 @@ static struct json_object *attach_command(struct daemon *d, const struct ucred *
 		return refuse(d, peer, s, why, &res->close_after);
 	res->nfds = ATTACH_REPLY_FDS;
 	res->drain = s;
+	/* Before the reply: the shim forks the command only after it. */
+	cmdtrace_rec_attach(d, s, peer->pid);
 	emit_command(d, s);
 	notify_status(d);
 	return reply_attached(s, false);

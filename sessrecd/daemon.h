@@ -29,6 +29,7 @@ struct emitter;
 struct shard_file;
 struct shard_sink;
 struct writer;
+struct cmdtrace;
 
 /* Command-line flags: they win over the configuration, also after reloads. */
 struct daemon_overrides {
@@ -96,6 +97,8 @@ struct daemon {
 	 * still held above the session (kdeny's summaries) go in first; NULL:
 	 * nobody holds any. A callback, as relay and recorder report upward. */
 	void (*session_ending)(struct daemon *d, struct session *s);
+	/* the command tracer (cmdtrace.h, cmdtrace_rec.h); NULL: not started */
+	struct cmdtrace *cmdtrace;
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

@@ -6,6 +6,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "cmdtrace.h"
+#include "cmdtrace_rec.h"
 #include "attach.h"
 #include "chain.h"
 #include "authwatch.h"
@@ -386,6 +388,9 @@ static void op_list(struct daemon *d, struct conn *c, struct json_object *req, i
 		r = jsonadd_bool(o, "seal", false);
 	else if (r == 0 && d->chain)
 		r = jsonadd_i64(o, "seal_epoch", (int64_t)epoch);
+	/* Where command records come from (cmdtrace_rec.h): status says it. */
+	if (r == 0 && (r = jsonadd_str(o, "commands", cmdtrace_rec_source(d))) == 0 && d->cmdtrace)
+		r = jsonadd_u64(o, "commands_lost", cmdtrace_lost(d->cmdtrace));
 	if (r == 0 && (r = jsonadd_i64(o, "resumed", d->ho.resumed)) == 0 &&
 	    (r = jsonadd_i64(o, "total", total)) == 0 && (r = jsonadd_i64(o, "offset", offset)) == 0 && next >= 0 &&
 	    (r = jsonadd_i64(o, "next", next)) == 0)

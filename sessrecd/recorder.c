@@ -43,7 +43,8 @@ static void truncate_now(struct recording *rec)
 }
 
 /* An event line. The cap (SessionMaxBytes=) counts the shard bytes of
- * output lines only: the first output line that would cross it turns into
+ * output lines only (and command lines: recorder_command): the first
+ * output line that would cross it turns into
  * the trunc line, and from then on output is dropped while input, resizes
  * and markers are still recorded (sessrec-shards(5)), so what the user
  * types after the cap is never hidden. */
@@ -116,6 +117,14 @@ void recorder_stderr(struct recording *rec, const uint8_t *p, size_t n)
 		(void)shard_encode_event(&rec->carry_e, rec->st->sid, recline_elapsed(rec), 'e', p, n, out_sink, rec);
 		recline_hand_over(rec->d);
 	}
+}
+
+int recorder_command(struct recording *rec, const char *line, size_t len)
+{
+	int r = put_event(rec, line, len, true);
+
+	recline_hand_over(rec->d);
+	return r;
 }
 
 void recorder_flush_withheld(struct recording *rec)

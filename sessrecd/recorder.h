@@ -42,6 +42,11 @@ void recorder_input(struct recording *rec, const uint8_t *p, size_t n, bool secr
 void recorder_stderr(struct recording *rec, const uint8_t *p, size_t n);
 
 void recorder_resize(struct recording *rec, unsigned cols, unsigned rows);
+
+/* One command record (an exec or exit line, cmdtrace_rec.c): it counts
+ * toward the cap like output and is dropped after it. 0, -ECANCELED (not
+ * recording, or capped), -ENOMEM. */
+int recorder_command(struct recording *rec, const char *line, size_t len);
 void recorder_marker(struct recording *rec, const char *text);
 
 /* Writes the marker for withheld input not yet reported. */

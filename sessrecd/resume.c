@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdtrace_rec.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -260,6 +261,7 @@ static void resume(struct daemon *d, struct pair *p, const struct session_state 
 	}
 	recorder_marker(&s->rec, text);
 	session_resumed(d, s, p->held, mem_used);
+	cmdtrace_rec_resume(d, s);
 	emit_resumed(d, s, since > 0 && since < now ? (double)(now - since) / 1e9 : 0.0);
 	d->ho.resumed++;
 	if (s->phase == SESSION_DRAINING && relay_output_pending(&s->relay) == 0)

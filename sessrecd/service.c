@@ -17,6 +17,7 @@
 #include "chain.h"
 #include "chainseed.h"
 #include "authwatch.h"
+#include "cmdtrace_rec.h"
 #include "daemon.h"
 #include "emit.h"
 #include "escrow.h"
@@ -374,6 +375,10 @@ void service_start(struct daemon *d)
 		log_line("kernel denials are not recorded: out of memory");
 	if (authwatch_start(d) < 0)
 		log_line("authentications are not recorded: out of memory");
+	/* After the resumed sessions relay again (loading eBPF takes a
+	 * moment), before any new one attaches: the loop is not running yet. */
+	if (cmdtrace_rec_start(d) < 0)
+		log_line("commands: out of memory; sessions are recorded without commands");
 	update_timers(d);
 	notify_ready(d);
 }
@@ -400,6 +405,8 @@ void service_fini(struct daemon *d)
 	if (d->handoff)
 		handoff_exec_detach_all(d);
 	session_shutdown(d);
+	/* Its last records are in (session_end drains it) while the writer still takes lines. */
+	cmdtrace_rec_stop(d);
 	if (d->writer) {
 		/* Every queued line reaches the disk before anyone hears "recorded". */
 		writer_stop(d->writer);

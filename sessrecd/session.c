@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "cmdpolicy.h"
 #include "chain.h"
+#include "cmdtrace.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -205,6 +206,8 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 
 void session_free(struct daemon *d, struct session *s)
 {
+	if (d->cmdtrace)
+		cmdtrace_untrack(d->cmdtrace, s->serial);
 	enforce_tick(&s->enforce, &s->st, INT64_MAX); /* what outlived its SIGTERM */
 	relay_stop(&s->relay);
 	relaypipe_stop(&s->pipe);
@@ -419,6 +422,9 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 	if (!relaying(s->phase) && !command)
 		return;
 	s->end_reason = reason;
+	/* The commands queued so far go in before the end line. */
+	if (d->cmdtrace)
+		cmdtrace_untrack(d->cmdtrace, s->serial);
 	relay_stop(&s->relay);
 	relaypipe_stop(&s->pipe); /* a transfer's metadata markers before the end line */
 	if (!command)

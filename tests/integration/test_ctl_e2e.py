@@ -127,7 +127,7 @@ class E2ETest(unittest.TestCase):
         r = h.ctl('status', '--socket', D.sock)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(sid[:8], r.stdout.decode())
-        self.assertRegex(r.stdout.decode(), r'\n1 live session, \d+ resumed after a restart\n$')
+        self.assertRegex(r.stdout.decode(), r'\n1 live session, \d+ resumed after a restart\ncommands: \w+\n$')
         r = h.ctl('status', '--socket', D.sock, '--json')
         self.assertEqual([s['sid'] for s in json.loads(r.stdout)['sessions']], [sid])
         done = os.path.join(T, 'follow.done')

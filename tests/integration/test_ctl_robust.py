@@ -350,10 +350,11 @@ class Status(unittest.TestCase):
         r = h.ctl('status', '--socket', D.sock)
         self.assertEqual((r.returncode, r.stderr), (0, b''))
         lines = r.stdout.decode().splitlines()
-        self.assertEqual(lines[-1], '1000 live sessions, 0 resumed after a restart')
-        # the header, the sessions, whether checkpoints are sealed, the count
-        self.assertEqual(len(lines), 1 + 1000 + 2)
-        self.assertTrue(lines[-2].startswith('checkpoints '), lines[-2])
+        self.assertEqual(lines[-2], '1000 live sessions, 0 resumed after a restart')
+        self.assertRegex(lines[-1], r'^commands: \w+')  # where command records come from
+        # the header, the sessions, whether checkpoints are sealed, the count, the command source
+        self.assertEqual(len(lines), 1 + 1000 + 3)
+        self.assertTrue(lines[-3].startswith('checkpoints '), lines[-3])
         self.assertEqual({ln.split()[0] for ln in lines[1:-2]}, {s[:8] for s in got})
         # the daemon's pages: each one message, together every session once
         seen, offset, pages = [], 0, 0

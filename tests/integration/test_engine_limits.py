@@ -82,9 +82,10 @@ class CapTest(unittest.TestCase):
         self.assertTrue(p.out.startswith(rec), 'the recording is not a prefix of what the terminal got')
         self.assertGreater(len(rec), CAP // 2, 'recording stopped long before the cap')
         self.assertLessEqual(len(rec), CAP + 4096, 'recorded past the cap')
-        # The cap counts the shard bytes of output lines (sessrec-shards(5)).
-        out_bytes = sum(len(raw) for raw, o in lines if o and o.get('sid') == sid and o.get('ch') == 'o')
-        self.assertEqual(out_bytes, tbytes, 'session_truncated bytes are the output lines\' shard bytes')
+        # The cap counts the shard bytes of output and command lines (sessrec-shards(5)).
+        out_bytes = sum(len(raw) for raw, o in lines if o and o.get('sid') == sid
+                        and (o.get('ch') == 'o' or 'exec' in o or 'exit' in o))
+        self.assertEqual(out_bytes, tbytes, 'session_truncated bytes are the output and command lines\' shard bytes')
         shard_bytes = sum(len(raw) for raw, o in lines if o and o.get('sid') == sid)
         self.assertLessEqual(shard_bytes, 2 * CAP, 'shard bytes for a capped session')
         self.assertNotIn(b'got-after-the-cap', rec)

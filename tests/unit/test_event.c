@@ -39,6 +39,7 @@ static const struct {
 	{ EVENT_AUTH_FAILED, "auth_failed", LOG_NOTICE },
 	{ EVENT_AUTH_SUCCEEDED, "auth_succeeded", LOG_INFO },
 	{ EVENT_SESSION_DENIED, "session_denied", LOG_WARNING },
+	{ EVENT_COMMAND_EXECUTED, "command_executed", LOG_INFO },
 };
 
 START_TEST(test_table)
