@@ -10,6 +10,7 @@ import subprocess
 
 import harness as h
 import nspawnfix as nf
+import pamharness as ph
 
 DEBS_INSIDE = '/srv/sessrec-debs'
 USER = 'srdeb'
@@ -101,6 +102,26 @@ class Box(nf.Container):
                           '%s@127.0.0.1' % user])
         env = {'PATH': nf.PATH_ENV, 'HOME': '/root', 'TERM': 'xterm', 'LANG': 'C.UTF-8'}
         return h.Pty(argv, env=env, rows=rows, cols=cols)
+
+    def recorded_login(self, tc):
+        """A login at its prompt, ended with tc; its sid (the module set
+        $SESSREC_SID) once its header is in the shard, and the file (host
+        path) the shell writes to when it gets SIGHUP."""
+        p = self.login()
+        tc.addCleanup(p.finish)
+        p.expect(h.PROMPT_RX, 30)
+        sid = ph.ask_sid(p)
+        hup = '/home/%s/hup' % USER
+        p.send("trap 'echo HUP >> %s' HUP\r" % hup)
+        p.expect(h.PROMPT_RX)
+        tc.assertTrue(h.wait_for(lambda: [o for o in h.session_lines(self.lines(), sid) if 'hdr' in o], 5),
+                      'the login was not recorded')
+        return p, sid, self.path(hup)
+
+    def end_line(self, sid, timeout=15.0):
+        """The session's end line once written (None after timeout)."""
+        ends = h.wait_for(lambda: [o for o in h.session_lines(self.lines(), sid) if 'end' in o], timeout)
+        return ends[-1] if ends else None
 
     def journal(self, unit):
         return self.run(['journalctl', '-q', '--no-pager', '-o', 'cat', '-u', unit], check=False).stdout

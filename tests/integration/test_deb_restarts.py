@@ -11,7 +11,6 @@ marker per daemon restart (three: daemon-reexec re-executes systemd, not
 the daemon, whose pid stays). Skipped (77) where nspawn cannot run."""
 import os
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -19,7 +18,6 @@ import harness as h  # noqa: E402
 import harness_deb as hd  # noqa: E402
 import harness_survive as hs  # noqa: E402
 import nspawnfix as nf  # noqa: E402
-import pamharness as ph  # noqa: E402
 
 BOX = None
 WATCHDOG_DROPIN = '/etc/systemd/system/sessrecd.service.d/test-watchdog.conf'
@@ -64,14 +62,7 @@ class Restarts(unittest.TestCase):
         self.assertEqual(hs.numbers(p.out, tag), list(range(1, 21)), tag)
 
     def test_login_survives_restart_kill_watchdog_reexec(self):
-        p = BOX.login()
-        self.addCleanup(p.finish)
-        p.expect(h.PROMPT_RX, 30)
-        sid = ph.ask_sid(p)
-        hup = '/home/%s/hup' % hd.USER
-        p.send("trap 'echo HUP >> %s' HUP\r" % hup)
-        p.expect(h.PROMPT_RX)
-        self.assertTrue(h.wait_for(lambda: pr_header(sid), 5), 'the login was not recorded')
+        p, sid, hup = BOX.recorded_login(self)
         pid = BOX.main_pid('sessrecd.service')
 
         self.ticks(p, 'restart-', lambda: BOX.run(['systemctl', 'restart', 'sessrecd.service']))
@@ -93,10 +84,10 @@ class Restarts(unittest.TestCase):
 
         p.send('exit 7\r')
         self.assertEqual(p.wait(30), 7, 'ssh exit status: %r' % p.out[-300:])
-        self.assertFalse(os.path.exists(BOX.path(hup)), 'the shell got SIGHUP')
-        end = h.wait_for(lambda: [o for o in h.session_lines(BOX.lines(), sid) if 'end' in o], 15)
-        self.assertTrue(end, 'no end line')
-        self.assertEqual(end[-1]['end']['reason'], 'exit')
+        self.assertFalse(os.path.exists(hup), 'the shell got SIGHUP')
+        end = BOX.end_line(sid)
+        self.assertIsNotNone(end, 'no end line')
+        self.assertEqual(end['end']['reason'], 'exit')
         lines = BOX.lines()
         h.check_shard_sane(self, lines)
         hs.check_recording(self, lines, sid, p.out, 3)
@@ -105,10 +96,6 @@ class Restarts(unittest.TestCase):
         r = BOX.run(['journalctl', '-q', '--no-pager', '-o', 'cat', '--output-fields=SESSREC_SID',
                      'SESSREC_EVENT=session_resumed', 'SESSREC_SID=' + sid], check=False)
         self.assertEqual(len(r.stdout.split()), 3, r.stdout)
-
-
-def pr_header(sid):
-    return [o for o in h.session_lines(BOX.lines(), sid) if 'hdr' in o]
 
 
 if __name__ == '__main__':

@@ -20,7 +20,6 @@ import harness as h  # noqa: E402
 import harness_deb as hd  # noqa: E402
 import harness_survive as hs  # noqa: E402
 import nspawnfix as nf  # noqa: E402
-import pamharness as ph  # noqa: E402
 
 BOX = None
 
@@ -45,13 +44,7 @@ def runs_file(pid, path):
 
 class Upgrade(unittest.TestCase):
     def test_upgrade_remove_purge(self):
-        p = BOX.login()
-        self.addCleanup(p.finish)
-        p.expect(h.PROMPT_RX, 30)
-        sid = ph.ask_sid(p)
-        hup = '/home/%s/hup' % hd.USER
-        p.send("trap 'echo HUP >> %s' HUP\r" % hup)
-        p.expect(h.PROMPT_RX)
+        p, sid, hup = BOX.recorded_login(self)
         old = BOX.main_pid('sessrecd.service')
         self.assertTrue(old)
 
@@ -71,7 +64,7 @@ class Upgrade(unittest.TestCase):
         p.send('echo after-upgrade\r')
         p.expect(rb'after-upgrade\r\n')
         p.expect(h.PROMPT_RX)
-        self.assertFalse(os.path.exists(BOX.path(hup)), 'the shell got SIGHUP')
+        self.assertFalse(os.path.exists(hup), 'the shell got SIGHUP')
         lines = BOX.lines()
         hs.check_recording(self, lines, sid, p.out, 1, 'after the upgrade')
 
@@ -80,9 +73,9 @@ class Upgrade(unittest.TestCase):
         print(r.stdout, r.stderr, flush=True)
         self.assertIn('every live recorded session ends now', r.stdout + r.stderr)
         self.assertIsNotNone(p.wait(20), 'the login outlived the removal')
-        end = h.wait_for(lambda: [o for o in h.session_lines(BOX.lines(), sid) if 'end' in o], 10)
-        self.assertTrue(end, 'no end line after the removal')
-        self.assertEqual(end[-1]['end']['reason'], 'shutdown')
+        end = BOX.end_line(sid, 10)
+        self.assertIsNotNone(end, 'no end line after the removal')
+        self.assertEqual(end['end']['reason'], 'shutdown')
         lines = BOX.lines()
         hs.check_recording(self, lines, sid, p.out, 1, 'after the removal')
         self.assertEqual(BOX.installed_version('sessrec'), 'deinstall ok config-files ' + hd.upgrade_version())
