@@ -7,7 +7,8 @@ recorded ssh login live (the user enrolled as README says):
   the client showed, with the gap marker;
 - remove with the login still live: the removal says the live sessions
   end, the client's connection closes, the recording gets its end line
-  (reason "shutdown"); the user then logs in again, unrecorded;
+  (reason "shutdown"); the user then logs in again, unrecorded; a
+  reinstall puts the sshd snippet back, a second removal aside again;
 - purge: the configuration goes, the recordings stay in /var/lib/sessrec
   and sessrecctl built from source reads them.
 Skipped (77) where nspawn cannot run."""
@@ -92,6 +93,14 @@ class Upgrade(unittest.TestCase):
         q.send('exit 3\r')
         self.assertEqual(q.wait(20), 3)
         self.assertEqual([o['sid'] for _, o in BOX.lines() if o and 'hdr' in o], [sid])
+
+        # A reinstall puts the snippet back (sshd runs the shim again), and
+        # a second removal puts it aside again.
+        BOX.install(hd.upgrade_version())
+        r = BOX.run(['sshd', '-T', '-C', 'user=%s,host=x,addr=127.0.0.1' % hd.USER])
+        self.assertIn('forcecommand /usr/sbin/sessrec-shell', r.stdout)
+        BOX.run(['dpkg', '-r', 'libpam-sessrec', 'sessrec'])
+        self.assertFalse(os.path.exists(BOX.path('/etc/ssh/sshd_config.d/sessrec.conf')))
 
         # Purge: the configuration goes, the recordings stay.
         r = BOX.run(['dpkg', '--purge', 'sessrec', 'libpam-sessrec'])
