@@ -54,6 +54,11 @@ class Box(nf.Container):
     a package in is not installing it: dpkg does that, inside)."""
 
     def __init__(self):
+        for pkg in ('sessrec', 'libpam-sessrec'):
+            r = subprocess.run(['dpkg-query', '-W', '-f', '${Status}', pkg], capture_output=True, text=True)
+            if r.stdout.startswith('install'):
+                raise RuntimeError('%s is installed on this host: the container (an overlay of /) would '
+                                   'start with it' % pkg)
         files = {}
         for v in (tree_version(), upgrade_version()):
             for f in deb_files(v):

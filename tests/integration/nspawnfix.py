@@ -35,11 +35,12 @@ def why_not():
         return 'needs root'
     if not os.access(NSPAWN, os.X_OK):
         return 'no %s (package systemd-container)' % NSPAWN
+    # The layout of these machines (and CI): no systemd on the host, cgroup
+    # v1 with name=systemd and a cgroup2 "unified" hierarchy. Other layouts
+    # (a host systemd, pure cgroup2) are not what this fixture was made for.
     for hier in ('systemd', 'unified'):
         if not os.path.isdir(os.path.join(CGROOT, hier)):
             return 'no %s/%s hierarchy to make the container\'s cgroup in' % (CGROOT, hier)
-    if os.path.exists('/run/systemd/system'):
-        return None   # a host systemd: nspawn's own way works too
     try:
         with open('/proc/sys/kernel/pty/max') as f:
             pmax = int(f.read())
@@ -71,20 +72,24 @@ def _nspid(pid):
     return []
 
 
-def _rm_cgroup(path):
-    """Removes a cgroup directory and the ones nspawn or systemd made in it."""
-    if not os.path.isdir(path):
-        return
-    for top, dirs, _ in os.walk(path, topdown=False):
-        for d in dirs:
-            try:
-                os.rmdir(os.path.join(top, d))
-            except OSError:
-                pass
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
+def _rm_cgroup(path, timeout=10.0):
+    """Removes a cgroup directory and the ones nspawn or systemd made in it
+    (the last processes of a killed container may take a moment to go)."""
+    end = time.time() + timeout
+    while os.path.isdir(path):
+        for top, dirs, _ in os.walk(path, topdown=False):
+            for d in dirs:
+                try:
+                    os.rmdir(os.path.join(top, d))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(path)
+        except OSError:
+            if time.time() > end:
+                print('nspawnfix: cannot remove the cgroup %s' % path, flush=True)
+                return
+            time.sleep(0.1)
 
 
 class Container:
