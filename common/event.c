@@ -34,6 +34,8 @@ static const struct {
 	[EVENT_RECORDING_RESUMED] = { "recording_resumed", "2d2645c4e2204f90830e4c24e3b4cd46", LOG_WARNING },
 	[EVENT_SESSION_TRUNCATED] = { "session_truncated", "6d4a6b01839141a28fe937fd2cab5b06", LOG_WARNING },
 	[EVENT_SHARD_DIR_UNSAFE] = { "shard_dir_unsafe", "46c73ccf1a984ee49ac2cec0546d7583", LOG_WARNING },
+	[EVENT_SESSION_TERMINATED] = { "session_terminated", "7175e30f6e2c4014bc4a6942ceb78770", LOG_ALERT },
+	[EVENT_DEPLOYMENT_ERROR] = { "deployment_error", "29ec8db0d5ab4a8498737b5acfa990fe", LOG_ALERT },
 };
 
 static bool known(enum event_type t)

@@ -22,6 +22,9 @@ enum event_type {
 	EVENT_RECORDING_RESUMED,  /* ... and can again, behind a loss marker */
 	EVENT_SESSION_TRUNCATED,  /* a session reached SessionMaxBytes=: its output is no longer recorded */
 	EVENT_SHARD_DIR_UNSAFE,   /* the shard filesystem is one users can write (fill) */
+	/* deploy: enforcement of fail=closed and of the shim as login shell */
+	EVENT_SESSION_TERMINATED, /* fail=closed: a login not recorded (never attached, recording failed) was ended */
+	EVENT_DEPLOYMENT_ERROR,   /* a recorded sshd login whose shell is not the shim (pam_sessrec) */
 	_EVENT_MAX,
 };
 

@@ -252,7 +252,8 @@ struct json_object *protoclient_req_open(const struct protoclient_open *o)
 				 (o->sessionid >= 0 && jsonadd_i64(req, "sessionid", o->sessionid) < 0) ||
 				 (o->auth && o->auth[0] && add_str(req, "auth", o->auth) < 0) ||
 				 jsonadd_bool(req, "input", o->input) < 0 ||
-				 jsonadd_bool(req, "dry_run", o->dry_run) < 0);
+				 jsonadd_bool(req, "dry_run", o->dry_run) < 0 ||
+				 (o->fail_closed && add_str(req, "fail", "closed") < 0));
 }
 
 /* attach with a terminal (term, shell) or without one (cmd). */

@@ -77,9 +77,11 @@ struct protoclient_open {
 	const char *auth;    /* SSH_AUTH_INFO_0; NULL or "": left out */
 	bool input;          /* record what is typed too */
 	bool dry_run;        /* relay without recording */
+	bool fail_closed;    /* fail=closed: the daemon ends the login when it cannot be recorded
+			      * (sent as "fail":"closed"; absent: open, as from older clients) */
 };
 
-/* {"op":"open",...} -> sid, token (or a refusal, maybe with "skipped"). */
+/* {"op":"open",...,"fail"} -> sid, token (or a refusal, maybe with "skipped"). */
 struct json_object *protoclient_req_open(const struct protoclient_open *o);
 
 /* {"op":"attach","token","sid","term","shell"}, sent with the fds {outer

@@ -18,6 +18,7 @@
 
 #include "pam_sessrec.h"
 #include "proto.h"
+#include "shells.h"
 
 #define PAMSR_DATA "pam_sessrec_session"
 
@@ -56,6 +57,27 @@ static int unrecorded(pam_handle_t *pamh, const struct pamsr_args *a, const stru
 	}
 	pam_syslog(pamh, LOG_WARNING, "session of %s not recorded (%s: %s), allowed (fail=open)", user, reason,
 		   detail ? detail : "-");
+	return PAM_SUCCESS;
+}
+
+/* An sshd login reaches the shim only as its login shell (or a declared
+ * ForceCommand): any other shell runs user code (~/.bashrc, ~/.ssh/rc)
+ * before anything is recorded. fail=closed refuses such a login with one
+ * line; fail=open lets it in with the deployment_error alert. */
+static int check_deployment(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who)
+{
+	if (a->deploy == PAMSR_DEPLOY_FORCECOMMAND || shells_is_shim(who->shell))
+		return PAM_SUCCESS;
+	pamsr_emit_deployment_error(pamh, a, who, "shell_not_shim", who->shell);
+	if (a->fail_closed) {
+		pam_syslog(pamh, LOG_ERR,
+			   "login shell of %s is %s, not %s (sessrecctl enroll %s); refused (fail=closed)", who->user,
+			   who->shell ? who->shell : "-", SHELLS_SHIM_NAME, who->user);
+		pam_error(pamh, "%s", PAMSR_NOT_ENROLLED_MSG);
+		return PAM_SESSION_ERR;
+	}
+	pam_syslog(pamh, LOG_WARNING, "login shell of %s is %s, not %s (sessrecctl enroll %s); allowed (fail=open)",
+		   who->user, who->shell ? who->shell : "-", SHELLS_SHIM_NAME, who->user);
 	return PAM_SUCCESS;
 }
 
@@ -202,6 +224,12 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 				  !reg.skipped[0]);
 	if (r < 0)
 		return unrecorded(pamh, &a, &who, "daemon_unreachable", strerror(-r), true);
+	/* After the open: an unreachable daemon is the first thing to say. */
+	if (mode == PAMSR_MODE_SHIM && strcmp(who.proto, "ssh") == 0 &&
+	    (r = check_deployment(pamh, &a, &who)) != PAM_SUCCESS) {
+		drop_registration(pamh, &a, reg.sid);
+		return r;
+	}
 
 	if ((r = store_state(pamh, reg.sid)) < 0 || (r = export_env(pamh, &a, &reg, mode)) < 0) {
 		pam_set_data(pamh, PAMSR_DATA, NULL, NULL);

@@ -16,6 +16,14 @@
 #define PAMSR_TOKEN_MAX 128
 #define PAMSR_AUTH_MAX 2048 /* SSH_AUTH_INFO_0 kept under PROTO_MSG_MAX with the rest */
 #define PAMSR_REFUSED_MSG "Session recording is unavailable; login refused."
+#define PAMSR_NOT_ENROLLED_MSG "Session recording is not set up for this account; login refused."
+
+/* How sshd reaches the shim (deploy=): the shim as the user's login shell
+ * (the shipped deployment), or a ForceCommand the administrator declares. */
+enum pamsr_deploy {
+	PAMSR_DEPLOY_SHELL,
+	PAMSR_DEPLOY_FORCECOMMAND,
+};
 
 enum pamsr_mode {
 	PAMSR_MODE_AUTO, /* tty for login-like services, shim otherwise */
@@ -32,6 +40,7 @@ struct pamsr_args {
 	int timeout_ms;
 	enum pamsr_mode mode;
 	bool fail_closed, input, dry_run, debug, quiet;
+	enum pamsr_deploy deploy;
 };
 
 /* Who and what is being registered: everything the open request carries. */
@@ -124,6 +133,12 @@ int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, 
  * and app name so it lands beside the daemon's own events. */
 void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who, const char *reason,
 			const char *detail);
+
+/* deployment_error: a recorded sshd login whose passwd shell is not the
+ * shim (pam_sessrec(8), "DEPLOYMENT"); same fields and targets as
+ * pamsr_emit_skipped. */
+void pamsr_emit_deployment_error(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who,
+				 const char *reason, const char *detail);
 
 /* pam_sessrec_peer.c ------------------------------------------------------ */
 

@@ -183,6 +183,13 @@ static int parse_pair(struct pamsr_args *a, const char *name, size_t nlen, const
 			a->mode = PAMSR_MODE_TTY;
 		else
 			return -EINVAL;
+	} else if (IS("deploy")) {
+		if (strcmp(v, "shell") == 0)
+			a->deploy = PAMSR_DEPLOY_SHELL;
+		else if (strcmp(v, "forcecommand") == 0)
+			a->deploy = PAMSR_DEPLOY_FORCECOMMAND;
+		else
+			return -EINVAL;
 	} else if (IS("dry_run"))
 		return parse_bool(v, &a->dry_run);
 	else if (IS("debug"))

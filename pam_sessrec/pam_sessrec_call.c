@@ -106,6 +106,7 @@ int pamsr_call_open(const struct pamsr_args *a, const struct pamsr_who *who, str
 		.auth = who->auth,
 		.input = a->input,
 		.dry_run = a->dry_run,
+		.fail_closed = a->fail_closed,
 	});
 	r = protoclient_call(&c, req, NULL, 0, &rep);
 	json_object_put(req);
@@ -180,8 +181,10 @@ int pamsr_call_attach(const struct pamsr_args *a, uid_t uid, const char *token, 
 	return r;
 }
 
-void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who, const char *reason,
-			const char *detail)
+/* The module's own events (session_skipped, deployment_error), with the
+ * fields of session_skipped, to where the daemon's configuration sends them. */
+static void emit(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who, enum event_type type,
+		 const char *reason, const char *detail, const char *msg)
 {
 	struct sessrec_config *cfg = malloc(sizeof(*cfg));
 	char uid[24], pid[24], port[16], err[256];
@@ -215,17 +218,31 @@ void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const st
 					  .tty = who->tty,
 					  .pid = pid,
 					  .error = detail,
-					  .msg = "session not recorded",
+					  .msg = msg,
 				  });
+	e.type = type;
 	/* journal: /dev/log is journald's syslog socket under systemd. The
 	 * daemon's stdout is out of reach, so syslog stands in for it. */
 	if ((cfg->syslog_targets & (SYSLOG_TARGET_DEVLOG | SYSLOG_TARGET_JOURNAL)) ||
 	    (cfg->syslog_targets & (SYSLOG_TARGET_STDOUT | SYSLOG_TARGET_PID1)) == SYSLOG_TARGET_STDOUT)
 		r = event_send_devlog(devlog, &e, cfg->facility, cfg->hostname, cfg->app_name);
 	if (r < 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot send session_skipped to %s: %s", devlog, strerror(-r));
+		pam_syslog(pamh, LOG_WARNING, "cannot send %s to %s: %s", event_name(type), devlog, strerror(-r));
 	if ((cfg->syslog_targets & SYSLOG_TARGET_PID1) &&
 	    (r = event_send_pid1(&e, cfg->facility, cfg->hostname, cfg->app_name)) < 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot send session_skipped to PID 1's stdout: %s", strerror(-r));
+		pam_syslog(pamh, LOG_WARNING, "cannot send %s to PID 1's stdout: %s", event_name(type), strerror(-r));
 	free(cfg);
+}
+
+void pamsr_emit_skipped(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who, const char *reason,
+			const char *detail)
+{
+	emit(pamh, a, who, EVENT_SESSION_SKIPPED, reason, detail, "session not recorded");
+}
+
+void pamsr_emit_deployment_error(pam_handle_t *pamh, const struct pamsr_args *a, const struct pamsr_who *who,
+				 const char *reason, const char *detail)
+{
+	emit(pamh, a, who, EVENT_DEPLOYMENT_ERROR, reason, detail,
+	     "recorded login whose shell is not sessrec-shell: user code may run before the recording");
 }

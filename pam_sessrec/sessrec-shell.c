@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "proto.h"
 #include "protoclient.h"
 #include "ptyswitch.h"
+#include "shells.h"
 
 #define SHIM_DEFAULT_SHELL "/bin/bash"
 #define SHIM_DEFAULT_TIMEOUT_MS 1000
@@ -64,18 +66,26 @@ static bool is_self(const char *path, const char *self)
 	return self[0] && realpath(path, real) && strcmp(real, self) == 0;
 }
 
-/* The passwd shell, unless that is this shim (it is the login shell): then
- * Shell= from the configuration, never ourselves again. */
+/* The passwd shell, unless that is this shim (it is the login shell, as
+ * `sessrecctl enroll` sets it): then the shell enroll remembered (SHELLS_DIR,
+ * trusted only when root's alone), else Shell= from the configuration,
+ * never ourselves again. */
 static void find_shell(struct shim *sh)
 {
-	char self[PATH_MAX] = "";
+	char self[PATH_MAX] = "", kept[PATH_MAX], why[PATH_MAX + 128];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	struct passwd *pw = getpwuid(getuid());
 	const char *shell = NULL;
+	int r = 0;
 
 	self[n > 0 ? n : 0] = '\0';
 	if (pw && pw->pw_shell && pw->pw_shell[0] && !is_self(pw->pw_shell, self))
 		shell = pw->pw_shell;
+	if (!shell && pw && (r = shells_read(SHELLS_DIR, pw->pw_name, kept, sizeof(kept), why, sizeof(why))) == 0 &&
+	    !is_self(kept, self))
+		shell = kept;
+	else if (!shell && pw && r == -EPERM)
+		syslog(LOG_AUTHPRIV | LOG_WARNING, "%s ignored: %s", SHELLS_DIR, why);
 	if (!shell) {
 		shell = shim_config(sh)->shell;
 		if (!shell[0] || is_self(shell, self))
@@ -363,6 +373,36 @@ static void run_tty(struct shim *sh, const char *token)
 	fork_shell(sh, slave, have_raw ? &raw : NULL);
 }
 
+/* sshd runs ~/.ssh/rc through the login shell as `SHELL -c '/bin/sh
+ * .ssh/rc'` (session.c, do_rc_files), before the session's own shell or
+ * command, and a system rc as `/bin/sh /etc/ssh/sshrc`. Either is code run
+ * before anything is recorded: never run, and never worth the token. */
+static bool is_rc(int argc, char **argv)
+{
+	static const char *const forms[] = { "/bin/sh .ssh/rc", "/bin/sh /etc/ssh/sshrc" };
+	const char *cmd, *tail;
+	size_t n;
+
+	if (argc != 3 || strcmp(argv[1], "-c") != 0)
+		return false;
+	cmd = argv[2];
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (strcmp(cmd, forms[i]) == 0)
+			return true;
+	/* an absolute ~/.ssh/rc, as other OpenSSH versions write it */
+	n = strlen(cmd);
+	tail = "/.ssh/rc";
+	return strncmp(cmd, "/bin/sh /", 9) == 0 && n > strlen(tail) && strcmp(cmd + n - strlen(tail), tail) == 0 &&
+	       !strpbrk(cmd + 8, " \t;&|`$<>");
+}
+
+static void refuse_rc(const char *cmd)
+{
+	openlog("sessrec-shell", LOG_PID, LOG_AUTHPRIV);
+	syslog(LOG_WARNING, "uid %u: not running sshd's rc (%s) before a recorded session", (unsigned)getuid(), cmd);
+	exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	static struct shim sh;
@@ -376,6 +416,8 @@ int main(int argc, char **argv)
 	build_argv(&sh);
 	if (!token || !token[0])
 		exec_shell(&sh);
+	if (is_rc(argc, argv))
+		refuse_rc(argv[2]);
 	if (!isatty(0))
 		run_command(&sh, token);
 	run_tty(&sh, token);

@@ -34,6 +34,9 @@ int ctl_cmd_play(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_export(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
+/* deploy: the shim as recorded users' login shell (enroll.c) */
+int ctl_cmd_enroll(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_unenroll(struct ctl *ctl, int argc, char **argv);
 
 /* Options every subcommand accepts, before or after its name: getopt_long
  * values, and the entries to put in each subcommand's option table. */

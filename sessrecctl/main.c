@@ -25,6 +25,8 @@ static const char usage[] =
 	"  grep PATTERN         search the text of sessions' input and output\n"
 	"  status               the live sessions sessrecd holds (root)\n"
 	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
+	"  enroll USER...       make sessrec-shell their login shell (root)\n"
+	"  unenroll USER...     give them their real shell back (root)\n"
 	"\n"
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
@@ -49,6 +51,7 @@ static const struct command commands[] = {
 	{ "play", ctl_cmd_play },     { "export", ctl_cmd_export },
 	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
 	{ "record", ctl_cmd_record },
+	{ "enroll", ctl_cmd_enroll }, { "unenroll", ctl_cmd_unenroll },
 };
 /* clang-format on */
 

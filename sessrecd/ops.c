@@ -89,6 +89,7 @@ static int get_bool(struct json_object *req, const char *key, bool *out)
 static int parse_open(struct json_object *req, struct session_state *st, bool *dry_run, const char **bad)
 {
 	int64_t port = 0, audit = -1;
+	char fail[8];
 
 	memset(st, 0, sizeof(*st));
 	st->input = true;
@@ -120,10 +121,15 @@ static int parse_open(struct json_object *req, struct session_state *st, bool *d
 		*bad = "input";
 	else if (get_bool(req, "dry_run", dry_run) < 0)
 		*bad = "dry_run";
+	/* deploy: the login's fail= (absent, from older clients: open) */
+	else if (get_str(req, "fail", fail, sizeof(fail), false, false) < 0 ||
+		 (fail[0] && strcmp(fail, "open") != 0 && strcmp(fail, "closed") != 0))
+		*bad = "fail";
 	if (*bad)
 		return -EINVAL;
 	st->src_port = (int)port;
 	st->audit_session = audit;
+	st->fail_closed = strcmp(fail, "closed") == 0;
 	return 0;
 }
 

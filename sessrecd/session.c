@@ -90,6 +90,18 @@ static void relay_report(struct relay *r, enum relay_event ev, const char *reaso
 
 static void emit_recorded(struct daemon *d, struct session *s, const char *reason);
 
+/* fail=closed: the login of s cannot be recorded, so it is ended (enforce.h). */
+static void terminate(struct daemon *d, struct session *s, const char *reason)
+{
+	struct event e = { 0 };
+	char uid[24];
+
+	if (!s->st.fail_closed || s->enforce.kill_ms)
+		return;
+	session_event_base(s, &e, uid);
+	enforce_begin(d, &s->enforce, &s->st, reason, &e, mono_ms());
+}
+
 /* The recorder's news of a session's recording, as events (recevent.h). */
 static void recording_news(struct recording *rec, enum recorder_news what)
 {
@@ -105,6 +117,8 @@ static void recording_news(struct recording *rec, enum recorder_news what)
 	}
 	session_event_base(s, &e, uid);
 	recevent_news(rec, what, &e, &n);
+	if (what == RECORDER_DEGRADED_NEWS)
+		terminate(s->d, s, "recording_failed");
 }
 
 /* Gives s its serial, binds its relay and recording and puts it at the
@@ -169,6 +183,7 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 
 void session_free(struct daemon *d, struct session *s)
 {
+	enforce_tick(&s->enforce, &s->st, INT64_MAX); /* what outlived its SIGTERM */
 	relay_stop(&s->relay);
 	recorder_release(&s->rec);
 	if (s->closer)
@@ -537,6 +552,7 @@ static void expire(struct daemon *d, struct session *s, int64_t now)
 	} else if (s->phase == SESSION_OPEN && token_expired(d, s, now)) {
 		session_emit_unattached(d, s, "token_expired");
 		set_phase(d, s, SESSION_UNATTACHED);
+		terminate(d, s, "unattached");
 	} else if (s->phase == SESSION_UNATTACHED && opener_gone(s)) {
 		session_free(d, s); /* said when it expired */
 	}
@@ -553,6 +569,7 @@ void session_tick(struct daemon *d, int64_t now, bool house)
 		if (s->phase == SESSION_RELAYING &&
 		    (s->sync.urgent || (s->sync.dirty && now - s->sync.saved_ms >= SESSION_STATE_EVERY_MS)))
 			session_save(d, s);
+		enforce_tick(&s->enforce, &s->st, now);
 		if (house)
 			expire(d, s, now);
 	}

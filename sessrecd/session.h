@@ -21,7 +21,8 @@
  *   FINISHING --writer wrote the end line (session_writer_progress)-->
  *        ENDED, or freed when a close waits (it is answered "recorded")
  *   OPEN --TokenTimeoutSec passed without an attach (session_tick): the
- *        session_unattached alert at once--> UNATTACHED
+ *        session_unattached alert at once--> UNATTACHED (under fail=closed
+ *        its login is ended too: enforce.h)
  *   OPEN, COMMAND, DRYRUN, ENDED, UNATTACHED --op close, expiry
  *        (session_tick)--> (freed)
  *
@@ -31,6 +32,7 @@
 #include <stdint.h>
 
 #include "daemon.h"
+#include "enforce.h"
 #include "event.h"
 #include "proto.h"
 #include "recorder.h"
@@ -79,6 +81,7 @@ struct session {
 	struct relay relay;
 	struct recording rec;
 	struct session_waiter *closer; /* a close request waiting for the end */
+	struct enforce enforce;        /* fail=closed: its login being ended (enforce.h) */
 };
 
 /* A new session in phase OPEN with a fresh sid and token, linked into the

@@ -20,12 +20,13 @@ struct field {
 	const char *key;
 	enum ftype type;
 	size_t off;
-	size_t size; /* F_STR: buffer size */
+	size_t size;   /* F_STR: buffer size */
+	bool optional; /* absent in older state files: left as zero */
 };
 
 /* clang-format off */
-#define S(k) { #k, F_STR, offsetof(struct session_state, k), sizeof(((struct session_state *)0)->k) }
-#define N(k, t) { #k, t, offsetof(struct session_state, k), 0 }
+#define S(k) { #k, F_STR, offsetof(struct session_state, k), sizeof(((struct session_state *)0)->k), false }
+#define N(k, t) { #k, t, offsetof(struct session_state, k), 0, false }
 
 static const struct field fields[] = {
 	S(sid), S(user), S(service), S(proto), S(src_ip), S(tty), S(auth), S(cmd), S(term), S(shell),
@@ -36,8 +37,9 @@ static const struct field fields[] = {
 	N(bytes_recorded, F_U64), N(withheld, F_U64), N(resizes, F_UINT),
 	N(withheld_lines, F_U64), N(out_recorded, F_U64),
 	N(truncated, F_BOOL), N(failed, F_BOOL), N(have_termios, F_BOOL),
-	N(cols, F_UINT), N(rows, F_UINT), { "outer_fd", F_NOFD, 0, 0 }, { "master_fd", F_NOFD, 0, 0 },
+	N(cols, F_UINT), N(rows, F_UINT), { "outer_fd", F_NOFD, 0, 0, false }, { "master_fd", F_NOFD, 0, 0, false },
 	S(owner), N(cap, F_U64), N(withhold, F_BOOL), N(saved_ns, F_I64), N(handoff_ns, F_I64),
+	{ "fail_closed", F_BOOL, offsetof(struct session_state, fail_closed), 0, true },
 };
 /* clang-format on */
 
@@ -191,7 +193,7 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 	int64_t x;
 
 	if (!json_object_object_get_ex(o, f->key, &v))
-		return -EINVAL;
+		return f->optional ? 0 : -EINVAL;
 	switch (f->type) {
 	case F_STR:
 		if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) >= f->size ||

@@ -70,6 +70,9 @@ struct session_state {
 	int64_t saved_ns;       /* CLOCK_MONOTONIC of this state's writing */
 	int64_t handoff_ns;     /* ... of a clean handoff to the next daemon, 0: none */
 	struct state_loss loss; /* "loss" in the file; absent (older daemons): none */
+	/* deploy: fail=closed from the open (absent: open); the daemon ends
+	 * such a login it cannot record (enforce.h) */
+	bool fail_closed;
 };
 
 /* Whether a session's state file lags behind its state: the relay and the

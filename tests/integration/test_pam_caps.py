@@ -19,7 +19,8 @@ D = T = SSHD = CONF = SINK = None
 
 
 def line(fail):
-    return ph.module_line(users='%s,%s' % (HOG, OTHER), socket=D.sock, config=CONF, timeout_ms=1000, fail=fail)
+    return ph.module_line(users='%s,%s' % (HOG, OTHER), socket=D.sock, config=CONF, timeout_ms=1000, fail=fail,
+                          deploy='forcecommand')
 
 
 def setUpModule():

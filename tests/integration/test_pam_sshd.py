@@ -45,7 +45,7 @@ exec %(shim)s
 
 def line(**extra):
     """The module lines: the recorded users, and srp-dry with dry_run."""
-    args = dict(socket=D.sock, config=CONF, timeout_ms=1000)
+    args = dict(socket=D.sock, config=CONF, timeout_ms=1000, deploy='forcecommand')
     args.update(extra)
     main = ph.module_line(users=','.join((BASH, DASH, TOK)), **args)
     dry = ph.module_line(users=DRY, dry_run=True, **args)

@@ -22,7 +22,7 @@ def setUpModule():
     keys = ph.Keys(T)
     for i, u in enumerate(USERS):
         ph.ensure_user(u, '/bin/dash' if i % 4 == 3 else '/bin/bash', keys)
-    line = ph.module_line(socket=D.sock, users=','.join(USERS), timeout_ms=5000)
+    line = ph.module_line(socket=D.sock, users=','.join(USERS), timeout_ms=5000, deploy='forcecommand')
     SSHD = ph.Sshd(T, keys, line, USERS)
 
 

@@ -32,7 +32,7 @@ def setUpModule():
     ph.ensure_user(USER, '/bin/bash', keys)
     sink = ph.SyslogSink(T)
     conf = ph.module_config(T, sink)
-    line = ph.module_line(users=USER, socket=D.sock, config=conf, timeout_ms=1000)
+    line = ph.module_line(users=USER, socket=D.sock, config=conf, timeout_ms=1000, deploy='forcecommand')
     SSHD = ph.Sshd(T, keys, line, [USER])
 
 

@@ -31,6 +31,8 @@ static const struct {
 	{ EVENT_RECORDING_RESUMED, "recording_resumed", LOG_WARNING },
 	{ EVENT_SESSION_TRUNCATED, "session_truncated", LOG_WARNING },
 	{ EVENT_SHARD_DIR_UNSAFE, "shard_dir_unsafe", LOG_WARNING },
+	{ EVENT_SESSION_TERMINATED, "session_terminated", LOG_ALERT },
+	{ EVENT_DEPLOYMENT_ERROR, "deployment_error", LOG_ALERT },
 };
 
 START_TEST(test_table)

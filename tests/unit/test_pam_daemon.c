@@ -91,11 +91,13 @@ START_TEST(test_env_flags)
 	pam_handle_t *pamh;
 
 	pamtest_peer(&t, replies, 1);
-	pamh = pamtest_start(&t, "sshd", "daemon", "fail=closed quiet dry_run");
+	/* daemon's shell is nologin: the ForceCommand deployment is declared. */
+	pamh = pamtest_start(&t, "sshd", "daemon", "fail=closed quiet dry_run deploy=forcecommand");
 	ck_assert_int_eq(pam.open_session(pamh, 0), PAM_SUCCESS);
 	ck_assert_int_eq(peer_requests(&t.p, req, 2), 1);
 	ck_assert_str_eq(jstr(req[0], "user"), "daemon");
 	ck_assert_str_eq(jstr(req[0], "dry_run"), "true");
+	ck_assert_str_eq(jstr(req[0], "fail"), "closed");
 	ck_assert_str_eq(jstr(req[0], "input"), "true");
 	/* No remote host, no SSH_CONNECTION, no auth info: left out. */
 	ck_assert(!jhas(req[0], "rhost") && !jhas(req[0], "rport") && !jhas(req[0], "auth"));
@@ -179,6 +181,50 @@ static int sink_open(const struct peer *p, char *conf, size_t cap)
 	ck_assert_int_eq(fclose(f), 0);
 	return fd;
 }
+
+/* An sshd login whose passwd shell is not sessrec-shell (root's is bash):
+ * fail=closed refuses it with one line and drops the registration;
+ * fail=open lets it in; both send deployment_error. */
+START_TEST(test_deployment)
+{
+	const char *replies[] = { OPEN_OK, CLOSE_OK };
+	struct json_object *req[3];
+	struct pamtest t;
+	pam_handle_t *pamh;
+	char conf[128], args[256], line[4096];
+	bool closed = _i == 0;
+	ssize_t n;
+	int sink;
+
+	pamtest_peer(&t, replies, closed ? 2 : 1);
+	sink = sink_open(&t.p, conf, sizeof(conf));
+	snprintf(args, sizeof(args), "config=%s fail=%s", conf, closed ? "closed" : "open");
+	pamh = pamtest_start(&t, "sshd", "root", args);
+	ck_assert_int_eq(pam.open_session(pamh, 0), closed ? PAM_SESSION_ERR : PAM_SUCCESS);
+	ck_assert_str_eq(t.said.text,
+			 closed ? "Session recording is not set up for this account; login refused.\n" : "");
+	ck_assert_int_eq(peer_requests(&t.p, req, 3), closed ? 2 : 1);
+	ck_assert_str_eq(jstr(req[0], "op"), "open");
+	if (closed) {
+		ck_assert_str_eq(jstr(req[1], "op"), "close");
+		ck_assert_str_eq(jstr(req[1], "kind"), "not_recorded");
+		ck_assert_ptr_null(pam.getenv(pamh, "SESSREC_TOKEN"));
+		json_object_put(req[1]);
+	} else {
+		ck_assert_ptr_nonnull(pam.getenv(pamh, "SESSREC_TOKEN"));
+		ck_assert(!jhas(req[0], "fail"));
+	}
+	json_object_put(req[0]);
+	n = recv(sink, line, sizeof(line) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	line[n] = '\0';
+	ck_assert_msg(strstr(line, " deployment_error [relay@55555 ") && strstr(line, "reason=\"shell_not_shim\"") &&
+			      strstr(line, "error=\"/bin/bash\"") && strstr(line, "user=\"root\""),
+		      "%s", line);
+	close(sink);
+	pamtest_end(&t);
+}
+END_TEST
 
 START_TEST(test_refusal)
 {
@@ -293,6 +339,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_open_close_requests);
 	tcase_add_test(tc, test_env_flags);
 	tcase_add_test(tc, test_close_other_pid);
+	tcase_add_loop_test(tc, test_deployment, 0, 2);
 	tcase_add_loop_test(tc, test_refusal, 0, (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(tc, test_hygiene);
 	suite_add_tcase(s, tc);

@@ -54,6 +54,13 @@ static struct json_object *open_minimal(void)
 								.input = true });
 }
 
+static struct json_object *open_closed(void)
+{
+	/* fail=closed travels; fail=open is the absence of the field. */
+	return protoclient_req_open(&(struct protoclient_open){
+		.user = "bob", .uid = 1001, .pid = 43, .sessionid = -1, .input = true, .fail_closed = true });
+}
+
 static struct json_object *attach_tty(void)
 {
 	return protoclient_req_attach("TOKEN", "SID", "xterm-256color", "/bin/bash");
@@ -107,6 +114,8 @@ static const struct {
 	{ close_plain, "{\"op\":\"close\",\"sid\":\"SID\"}" },
 	{ list_first, "{\"op\":\"list\"}" },
 	{ list_page, "{\"op\":\"list\",\"offset\":1234}" },
+	{ open_closed, "{\"op\":\"open\",\"user\":\"bob\",\"uid\":1001,\"pid\":43,\"input\":true,"
+		       "\"dry_run\":false,\"fail\":\"closed\"}" },
 };
 /* clang-format on */
 

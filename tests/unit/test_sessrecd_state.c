@@ -69,6 +69,7 @@ static void sample(struct session_state *st)
 	st->withhold = true;
 	st->saved_ns = 123456789999999LL;
 	st->handoff_ns = 123456790000000LL;
+	st->fail_closed = true;
 	st->loss = (struct state_loss){ .stage = 2,
 					.err = 28,
 					.at_least = true,
@@ -122,6 +123,7 @@ static void assert_same(const struct session_state *a, const struct session_stat
 	ck_assert_int_eq(a->withhold, b->withhold);
 	ck_assert_int_eq(a->saved_ns, b->saved_ns);
 	ck_assert_int_eq(a->handoff_ns, b->handoff_ns);
+	ck_assert_int_eq(a->fail_closed, b->fail_closed);
 	ck_assert_int_eq(a->loss.stage, b->loss.stage);
 	ck_assert_int_eq(a->loss.err, b->loss.err);
 	ck_assert_int_eq(a->loss.at_least, b->loss.at_least);
@@ -251,6 +253,7 @@ static const struct {
 	{ "\"tty\":\"/dev/pts/7\"", "\"tty\":\"" "/dev/pts/0123456789012345678901234567890123456789012345678901234567\"" },
 	{ "}}", "}},\"extra\":" },
 	{ "{\"version\"", "[{\"version\"" },
+	{ "\"fail_closed\":true", "\"fail_closed\":\"closed\"" },
 };
 /* clang-format on */
 
@@ -276,6 +279,28 @@ START_TEST(test_malformed)
 	/* Refused whole: nothing of the bad file is left behind. */
 	ck_assert_str_eq(b.sid, "");
 	ck_assert_str_eq(b.user, "");
+}
+END_TEST
+
+/* A state file of an older daemon has no fail_closed: the login is fail=open. */
+START_TEST(test_no_fail_closed)
+{
+	struct session_state a, b;
+	char buf[STATE_JSON_MAX], out[STATE_JSON_MAX];
+	const char *at;
+	int n;
+
+	sample(&a);
+	n = state_to_json(&a, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	at = strstr(buf, ",\"fail_closed\":true");
+	ck_assert_ptr_nonnull(at);
+	memcpy(out, buf, (size_t)(at - buf));
+	strcpy(out + (at - buf), at + strlen(",\"fail_closed\":true"));
+	ck_assert_int_eq(state_from_json(out, strlen(out), &b), 0);
+	ck_assert_int_eq(b.fail_closed, false);
+	a.fail_closed = false;
+	assert_same(&a, &b);
 }
 END_TEST
 
@@ -427,6 +452,7 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, test_too_small);
 	tcase_add_loop_test(tc, test_malformed, 0, sizeof(edits) / sizeof(edits[0]));
 	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_no_fail_closed);
 	tcase_add_test(tc, test_relaymem_ring);
 	tcase_add_test(tc, test_relaymem_taken);
 	tcase_add_test(tc, test_relaymem_anchor);
