@@ -87,7 +87,8 @@ class Box(nf.Container):
     def enroll(self, user=USER):
         """A user with a key, a known prompt and no motd, then README's
         steps that choose who is recorded: the PAM profile on, the user in
-        the group "recorded", sshd reloaded (the snippet is installed)."""
+        the group "recorded" and enrolled (sessrec-shell as login shell),
+        sshd reloaded (the snippet is installed)."""
         self.run(['useradd', '-m', '-s', '/bin/bash', user])
         home = '/home/' + user
         self.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/root/srdeb-key'])
@@ -98,6 +99,7 @@ class Box(nf.Container):
                 ".hushlogin" % (home, user, user, user), env={'P': prof})
         self.run(['pam-auth-update', '--enable', 'sessrec'])
         self.run(['usermod', '-aG', 'recorded', user])
+        self.run(['sessrecctl', 'enroll', user])
         self.run(['systemctl', 'reload', 'ssh.service'])
 
     def login(self, user=USER, rows=24, cols=80):
