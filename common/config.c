@@ -20,7 +20,7 @@
 #define CONFIG_FILE_MAX (64 * 1024)
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-enum kind { K_PATH, K_SOCKET, K_PROCNAME, K_UINT, K_BOOL, K_SIZE, K_TARGETS, K_HOST, K_APPNAME, K_FACILITY };
+enum kind { K_PATH, K_SOCKET, K_PROCNAME, K_UINT, K_BOOL, K_SIZE, K_TARGETS, K_HOST, K_APPNAME, K_FACILITY, K_TEXT, K_PATTERNS, K_TRANSFER };
 
 struct key {
 	const char *section;
@@ -28,7 +28,7 @@ struct key {
 	enum kind kind;
 	size_t off;
 	size_t size;       /* of the field (strings) */
-	unsigned min, max; /* K_UINT range, K_SIZE minimum */
+	unsigned min, max; /* K_UINT range, K_SIZE minimum; K_PATH: min 1 allows an empty value (none) */
 };
 
 #define F(field) offsetof(struct sessrec_config, field), sizeof(((struct sessrec_config *)0)->field)
@@ -52,9 +52,20 @@ static const struct key keys[] = {
 	{ "Syslog", "Facility", K_FACILITY, F(facility), 0, 0 },
 	{ "Shell", "Shell", K_PATH, F(shell), 0, 0 },
 	{ "Shell", "Quiet", K_BOOL, F(quiet), 0, 0 },
+	/* escrow of withheld input */
+	{ "Recording", "EscrowPublicKey", K_PATH, F(escrow_key), 1, 0 },
+	/* retention (sessrecctl prune) */
+	{ "Retention", "CompressAfterDays", K_UINT, F(compress_after_days), 0, 36500 },
+	{ "Retention", "KeepDays", K_UINT, F(keep_days), 0, 36500 },
+	{ "Retention", "MaxStoreSize", K_SIZE, F(max_store_size), 0, 0 },
+	{ "Retention", "LegalHold", K_TEXT, F(legal_hold), 0, 0 },
+	{ "Retention", "LegalHoldFile", K_PATH, F(legal_hold_file), 1, 0 },
+	/* Sessions without a pty */
+	{ "Daemon", "NoTtyCommands", K_PATTERNS, F(notty_commands), 0, 0 },
+	{ "Recording", "TransferContent", K_TRANSFER, F(transfer_metadata), 0, 0 },
 };
 
-static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell" };
+static const char *const sections[] = { "Daemon", "Recording", "Syslog", "Shell", "Retention" };
 
 /* clang-format off */
 static const struct {
@@ -126,6 +137,7 @@ void config_defaults(struct sessrec_config *c)
 	c->facility = LOG_LOCAL0;
 	strcpy(c->shell, "/bin/bash");
 	c->quiet = false;
+	strcpy(c->legal_hold_file, CONFIG_DEFAULT_LEGAL_HOLD);
 }
 
 int config_parse_size(const char *s, uint64_t *out)
@@ -264,8 +276,10 @@ static const char *apply(struct sessrec_config *c, const struct key *k, const ch
 
 	switch (k->kind) {
 	case K_PATH:
+		if (k->min && !*v)
+			break; /* an optional path left empty */
 		if (!path_ok(v, k->size - 1))
-			return "expected an absolute path";
+			return k->min ? "expected an absolute path, or nothing" : "expected an absolute path";
 		break;
 	case K_SOCKET:
 		if (!path_ok(v, SOCKET_PATH_MAX))
@@ -326,6 +340,23 @@ static const char *apply(struct sessrec_config *c, const struct key *k, const ch
 			}
 		}
 		return "expected local0..local7, daemon, auth, authpriv or user";
+	case K_TEXT:
+		if (!ascii_ok(v, 0x20, k->size - 1, true))
+			return "expected printable ASCII characters";
+		break;
+	case K_PATTERNS:
+		if (!cmdpolicy_patterns_valid(v))
+			return "expected command name patterns (letters, digits, . _ + - * ? [ ] !) separated by "
+			       "spaces, at most 190 characters";
+		break;
+	case K_TRANSFER: {
+		bool meta = strcmp(v, "metadata") == 0;
+
+		if (!meta && strcmp(v, "content") != 0)
+			return "expected content or metadata";
+		memcpy(field, &meta, sizeof(meta));
+		return NULL;
+	}
 	}
 	/* The string kinds: checked above to fit. */
 	memcpy(field, v, strlen(v) + 1);

@@ -7,8 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmdpolicy.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/sessrec/sessrecd.conf"
 #define CONFIG_DEFAULT_SHARD_DIR "/var/lib/sessrec"
+#define CONFIG_DEFAULT_LEGAL_HOLD "/etc/sessrec/legal-hold"
 
 enum {
 	SYSLOG_TARGET_JOURNAL = 1 << 0,
@@ -40,6 +43,17 @@ struct sessrec_config {
 	/* [Shell] */
 	char shell[PATH_MAX]; /* Shell= the real shell when sessrec-shell is the login shell */
 	bool quiet;           /* Quiet= no notices to the user (honeypot) */
+	/* Escrow of withheld input (sessrecd.conf(5), EscrowPublicKey=) */
+	char escrow_key[PATH_MAX]; /* [Recording] EscrowPublicKey= (empty: withheld input is dropped) */
+	/* Retention, applied by `sessrecctl prune` (sessrecd.conf(5), [Retention]) */
+	unsigned compress_after_days;   /* CompressAfterDays= (0: never) */
+	unsigned keep_days;             /* KeepDays= (0: forever) */
+	uint64_t max_store_size;        /* MaxStoreSize= (0: no cap) */
+	char legal_hold[192];           /* LegalHold= sids or user names, comma or space separated */
+	char legal_hold_file[PATH_MAX]; /* LegalHoldFile= (/etc/sessrec/legal-hold; missing: none) */
+	/* Sessions without a pty (sessrecd(8), "COMMAND SESSIONS") */
+	char notty_commands[CMDPOLICY_PATTERNS_MAX + 1]; /* [Daemon] NoTtyCommands= (empty: every command) */
+	bool transfer_metadata; /* [Recording] TransferContent=metadata (default content) */
 };
 
 void config_defaults(struct sessrec_config *c);

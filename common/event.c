@@ -1,6 +1,7 @@
 /* event: the table of lifecycle events (name, journal MESSAGE_ID, severity),
  * their RFC 5424 rendering and the syslog-socket and PID 1 targets, shared by
  * sessrecd and pam_sessrec. Convention: length / 0 or -errno. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -8,14 +9,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+
 #include "event.h"
 
 #define EVENT_LINE_MAX 4096 /* one datagram; rsyslog's default limit is 8k */
+#define EVENT_JOURNAL_MAX 8192
 
 static const struct {
 	const char *name;
@@ -36,6 +42,9 @@ static const struct {
 	[EVENT_SHARD_DIR_UNSAFE] = { "shard_dir_unsafe", "46c73ccf1a984ee49ac2cec0546d7583", LOG_WARNING },
 	[EVENT_SESSION_TERMINATED] = { "session_terminated", "7175e30f6e2c4014bc4a6942ceb78770", LOG_ALERT },
 	[EVENT_DEPLOYMENT_ERROR] = { "deployment_error", "29ec8db0d5ab4a8498737b5acfa990fe", LOG_ALERT },
+	[EVENT_SHARD_COMPRESSED] = { "shard_compressed", "f0c9a4d6ec3d4766a6b3e9e6d23835d6", LOG_INFO },
+	[EVENT_SHARD_DELETED] = { "shard_deleted", "de15f4bf178e4d59ba9e7dcdd4130ced", LOG_NOTICE },
+	[EVENT_SESSION_REFUSED] = { "session_refused", "894b657f568948bc90a8c0971efb4362", LOG_WARNING },
 };
 
 static bool known(enum event_type t)
@@ -131,6 +140,58 @@ int event_send_pid1(const struct event *e, int fac, const char *host, const char
 		r = -EIO;
 	close(fd);
 	return r;
+}
+
+/* "session_started: sid=... user=..." when the event has no text of its own. */
+static void journal_message(const struct event *e, char *buf, size_t cap)
+{
+	size_t n = (size_t)snprintf(buf, cap, "%s", event_name(e->type));
+
+	for (size_t i = 0; i < e->nparams && n + 1 < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s=%s", i ? " " : ": ", e->params[i].name,
+				      e->params[i].value);
+}
+
+int event_send_journal(const struct event *e, int fac, const char *app)
+{
+	char buf[EVENT_JOURNAL_MAX], msg[2048];
+	struct iovec iov[EVENT_PARAMS_MAX + 8];
+	size_t niov = 0, used = 0;
+
+	if (!known(e->type))
+		return -EINVAL;
+	if (e->msg)
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+	else
+		journal_message(e, msg, sizeof(msg));
+
+		/* Each field is "NAME=value" in buf; a field that does not fit is left out. */
+#define FIELD(...)                                                                                     \
+	do {                                                                                           \
+		int k_ = snprintf(buf + used, sizeof(buf) - used, __VA_ARGS__);                        \
+		if (k_ > 0 && (size_t)k_ < sizeof(buf) - used) {                                       \
+			iov[niov++] = (struct iovec){ .iov_base = buf + used, .iov_len = (size_t)k_ }; \
+			used += (size_t)k_;                                                            \
+		}                                                                                      \
+	} while (0)
+
+	FIELD("MESSAGE=%s", msg);
+	FIELD("MESSAGE_ID=%s", event_message_id(e->type));
+	FIELD("PRIORITY=%d", event_priority(e->type));
+	FIELD("SYSLOG_FACILITY=%d", LOG_FAC(fac));
+	FIELD("SYSLOG_IDENTIFIER=%s", app);
+	FIELD("SESSREC_EVENT=%s", event_name(e->type));
+	for (size_t i = 0; i < e->nparams; i++) {
+		char name[64];
+		size_t k;
+
+		for (k = 0; e->params[i].name[k] && k < sizeof(name) - 1; k++)
+			name[k] = (char)toupper((unsigned char)e->params[i].name[k]);
+		name[k] = '\0';
+		FIELD("SESSREC_%s=%s", name, e->params[i].value);
+	}
+#undef FIELD
+	return sd_journal_sendv(iov, (int)niov);
 }
 
 void event_session_skipped(struct event *e, const struct event_skipped *s)

@@ -25,6 +25,10 @@ enum event_type {
 	/* deploy: enforcement of fail=closed and of the shim as login shell */
 	EVENT_SESSION_TERMINATED, /* fail=closed: a login not recorded (never attached, recording failed) was ended */
 	EVENT_DEPLOYMENT_ERROR,   /* a recorded sshd login whose shell is not the shim (pam_sessrec) */
+	/* retention (sessrecctl prune) */
+	EVENT_SHARD_COMPRESSED, /* a shard past CompressAfterDays= was gzipped */
+	EVENT_SHARD_DELETED,    /* a shard past KeepDays= or over MaxStoreSize= was deleted */
+	EVENT_SESSION_REFUSED,    /* a pty-less command NoTtyCommands= does not allow was refused */
 	_EVENT_MAX,
 };
 
@@ -63,6 +67,12 @@ int event_send_devlog(const char *path, const struct event *e, int fac, const ch
  * (/proc/1/fd/1: a container's log stream), non-blocking, timestamped now;
  * 0, -EIO when the write fell short, or -errno. */
 int event_send_pid1(const struct event *e, int fac, const char *host, const char *app);
+
+/* Sends e to the systemd journal (sd_journal_sendv): MESSAGE (e->msg, or
+ * "name: k=v ..."), MESSAGE_ID, PRIORITY, SYSLOG_FACILITY, SYSLOG_IDENTIFIER
+ * app, SESSREC_EVENT and one SESSREC_<NAME> field per parameter (a field
+ * that does not fit 8 KiB is left out). 0 or -errno. */
+int event_send_journal(const struct event *e, int fac, const char *app);
 
 /* What a session_skipped says; each field NULL is left out. uid, src_port
  * and pid are decimal strings. */

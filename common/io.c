@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -189,5 +190,13 @@ int io_write_atomic(const char *path, const void *data, size_t n, unsigned mode)
 		return r;
 	}
 	sync_parent(path);
+	return 0;
+}
+
+int io_waitpid(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
 	return 0;
 }

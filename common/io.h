@@ -15,3 +15,5 @@ ssize_t io_read_file(const char *path, char *buf, size_t cap);
 int io_mkdir_p(const char *path, unsigned mode);
 /* Writes data to path atomically (temp file in the same directory, fsync, rename), mode as given. */
 int io_write_atomic(const char *path, const void *data, size_t n, unsigned mode);
+/* waitpid(pid, status, 0) again after EINTR: 0 with *status, or -errno. */
+int io_waitpid(pid_t pid, int *status);

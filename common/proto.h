@@ -9,8 +9,12 @@
  *          input(bool) dry_run(bool) cmd    -> sid, token
  *          refused for disk pressure with "skipped":"disk_pressure"
  *   attach token sid term shell, fds [outer tty, inner pty master]  -> sid
- *          or token sid cmd, no fds (a non-tty command: recorded as such)
- *   close  (uid 0) sid kind -> state: recorded|unattached|command|gone, sent
+ *          or token sid cmd, fds [stdin, stdout, stderr] (a command without
+ *          a tty) -> sid, fds [its stdin, stdout, stderr pipe ends]; then,
+ *          on the same connection at its end, {"op":"drained","sid",
+ *          "status":"recorded"}; refused by NoTtyCommands= with
+ *          "refused":"policy"
+ *   close  (uid 0) sid kind -> state: recorded|unattached|dry_run|gone, sent
  *          once the session's output is drained and its end line written
  *   list   (uid 0)      -> sessions: [{sid user uid service tty pid start
  *          state bytes_in bytes_out}], resumed

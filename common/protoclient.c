@@ -162,8 +162,9 @@ static int exchange(int sock, int64_t deadline, struct json_object *req, const i
 	return 0;
 }
 
-int protoclient_call(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
-		     struct protoclient_reply *rep)
+/* The call; with keep, the connection stays open on success (*keep). */
+static int call(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
+		struct protoclient_reply *rep, int *keep)
 {
 	int64_t deadline = deadline_of(c->timeout_ms > 0 ? c->timeout_ms : -1);
 	const char *path = c->socket ? c->socket : PROTO_DEFAULT_SOCKET;
@@ -172,6 +173,8 @@ int protoclient_call(const struct protoclient *c, struct json_object *req, const
 	int sock, r;
 
 	*rep = (struct protoclient_reply){ .msg = NULL };
+	if (keep)
+		*keep = -1;
 	if (!req)
 		return -ENOMEM;
 	sock = connect_as(c, path, left_ms(deadline));
@@ -179,7 +182,10 @@ int protoclient_call(const struct protoclient *c, struct json_object *req, const
 		return sock;
 	rep->reached = true;
 	r = exchange(sock, deadline, req, fds, nfds, maxrfds, rep, &ok);
-	close(sock);
+	if (r == 0 && ok && keep)
+		*keep = sock;
+	else
+		close(sock);
 	if (r < 0)
 		return r;
 	if (!ok) {
@@ -190,6 +196,43 @@ int protoclient_call(const struct protoclient *c, struct json_object *req, const
 		return -EREMOTEIO;
 	}
 	return 0;
+}
+
+int protoclient_call(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
+		     struct protoclient_reply *rep)
+{
+	return call(c, req, fds, nfds, rep, NULL);
+}
+
+int protoclient_call_keep(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
+			  struct protoclient_reply *rep, int *sock)
+{
+	return call(c, req, fds, nfds, rep, sock);
+}
+
+int protoclient_wait_drained(int sock)
+{
+	struct json_object *msg = NULL;
+	const char *op, *status;
+	int fds[FDPASS_MAX];
+	size_t nfds = 0;
+	int r;
+
+	do
+		r = wait_fd(sock, POLLIN, -1);
+	while (r == -EINTR);
+	if (r < 0)
+		return r;
+	/* Blocking: the daemon answers once the session's end is written. */
+	if ((r = proto_recv(sock, &msg, fds, FDPASS_MAX, &nfds, 0)) < 0)
+		return r;
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	op = proto_str(msg, "op");
+	status = proto_str(msg, "status");
+	r = op && strcmp(op, "drained") == 0 && status && strcmp(status, "recorded") == 0 ? 0 : -EBADMSG;
+	json_object_put(msg);
+	return r;
 }
 
 void protoclient_reply_free(struct protoclient_reply *rep)

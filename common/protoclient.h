@@ -47,6 +47,19 @@ struct protoclient_reply {
 int protoclient_call(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
 		     struct protoclient_reply *rep);
 
+/* protoclient_call that keeps the connection open when the daemon said
+ * {"ok":true}: *sock gets it (CLOEXEC, blocking; the caller closes it),
+ * -1 on every other path. For the attach of a command, answered later on
+ * the same connection with "drained". */
+int protoclient_call_keep(const struct protoclient *c, struct json_object *req, const int *fds, size_t nfds,
+			  struct protoclient_reply *rep, int *sock);
+
+/* Waits, without a time limit, for the daemon's {"op":"drained","sid":S,
+ * "status":"recorded"} on sock: 0 when it came, -ECONNRESET when the
+ * daemon closed the connection first (it is gone: the caller gives up
+ * waiting), -EBADMSG for any other message, or -errno. */
+int protoclient_wait_drained(int sock);
+
 /* Puts rep->msg and closes rep->fds; rep is empty afterwards (safe twice). */
 void protoclient_reply_free(struct protoclient_reply *rep);
 
@@ -88,8 +101,9 @@ struct json_object *protoclient_req_open(const struct protoclient_open *o);
  * tty, inner pty master}: the daemon takes the terminal. -> dry_run */
 struct json_object *protoclient_req_attach(const char *token, const char *sid, const char *term, const char *shell);
 
-/* {"op":"attach","token","sid","cmd"}, no fds: a session without a
- * terminal; the daemon notes the command line. */
+/* {"op":"attach","token","sid","cmd"}, sent with the fds {stdin, stdout,
+ * stderr}: a session without a terminal. The reply carries the command's
+ * three pipe ends; "drained" follows on the connection at the end. */
 struct json_object *protoclient_req_command(const char *token, const char *sid, const char *cmd);
 
 /* {"op":"close","sid","kind"} (uid 0): kind, may be NULL, is the word

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "b64.h"
 #include "shardline.h"
 
 #define LINE_LAST (SHARD_LINE_MAX - 1) /* longest line, its newline included */
@@ -253,6 +254,36 @@ static void trunc_build(struct w *w, const char *sid, const void *arg, const cha
 int shard_format_trunc(char *buf, size_t cap, const char *sid)
 {
 	return format_clipped(buf, cap, trunc_build, sid, NULL, NULL, 0);
+}
+
+struct escline {
+	double t;
+	const uint8_t *sealed;
+	size_t n;
+	bool more;
+};
+
+/* {"sid":S,"t":T,"esc":"BASE64"[,"more":true]}: nothing to clip. */
+static void esc_build(struct w *w, const char *sid, const void *arg, const char *const *s, const size_t *lim)
+{
+	const struct escline *l = arg;
+	char b64[B64_ENCODED_LEN(SHARD_ESCROW_SEALED_MAX)];
+
+	w_sid(w, sid);
+	w_lit(w, ",\"t\":");
+	w_t(w, l->t);
+	w_lit(w, ",\"esc\":\"");
+	w_put(w, b64, b64_encode(b64, l->sealed, l->n));
+	w_lit(w, l->more ? "\",\"more\":true}" : "\"}");
+}
+
+int shard_format_escrow(char *buf, size_t cap, const char *sid, double t, const uint8_t *sealed, size_t n, bool more)
+{
+	struct escline l = { .t = t, .sealed = sealed, .n = n, .more = more };
+
+	if (n > SHARD_ESCROW_SEALED_MAX)
+		return -ENOSPC;
+	return format_clipped(buf, cap, esc_build, sid, &l, NULL, 0);
 }
 
 static void end_build(struct w *w, const char *sid, const void *arg, const char *const *s, const size_t *lim)

@@ -106,6 +106,16 @@ int shard_format_marker(char *buf, size_t cap, const char *sid, double t, const 
 int shard_format_trunc(char *buf, size_t cap, const char *sid);
 int shard_format_end(char *buf, size_t cap, const char *sid, const struct shard_end *e);
 
+/* Escrow of withheld input (sessrec-shards(5), "Escrow"): a withheld line
+ * is sealed (libsodium crypto_box_seal, in sessrecd) in pieces of at most
+ * SHARD_ESCROW_PIECE bytes, each piece one line
+ * {"sid":S,"t":T,"esc":"BASE64"[,"more":true]}; "more" says the next piece
+ * continues the same line. A sealed piece is 48 bytes longer than its
+ * text, and a line of the largest one stays well under SHARD_LINE_MAX. */
+#define SHARD_ESCROW_PIECE 2048
+#define SHARD_ESCROW_SEALED_MAX (SHARD_ESCROW_PIECE + 48)
+int shard_format_escrow(char *buf, size_t cap, const char *sid, double t, const uint8_t *sealed, size_t n, bool more);
+
 /* The shard file for a session that started at unix time ts:
  * <dir>/sessions-YYYY-MM-DD.jsonl (UTC day). Returns length or -ENAMETOOLONG. */
 int shard_path(char *buf, size_t cap, const char *dir, int64_t ts);

@@ -81,6 +81,10 @@ static const char *read_t(const char *p, const char *end, struct shardread_line 
 		l->kind = SHARDREAD_EXIT;
 		return p;
 	}
+	if (STARTS(p, end, ",\"esc\":\"")) {
+		l->kind = SHARDREAD_ESC;
+		return p;
+	}
 	if (!STARTS(p, end, ",\"ch\":\""))
 		return NULL;
 	p += 7;
@@ -367,6 +371,12 @@ static int parse_kind(struct json_object *o, struct shardread_line *l)
 		l->kind = SHARDREAD_EXIT;
 		return r < 0 ? r : 0;
 	}
+	if ((r = get_typed(o, "esc", json_type_string, &v)) != 0) {
+		if (r < 0 || get_typed(o, "more", json_type_boolean, &v) < 0)
+			return -EBADMSG;
+		l->kind = SHARDREAD_ESC;
+		return 0;
+	}
 	if ((r = get_typed(o, "ch", json_type_string, &v)) == 0) {
 		l->kind = SHARDREAD_OTHER;
 		return 0;
@@ -521,4 +531,26 @@ int shardread_obj_members(struct json_object *line, struct shardread_member *m, 
 			obj_members(v, k, 1, m, cap, n);
 	}
 	return *n > cap ? -ENOSPC : 0;
+}
+
+ssize_t shardread_escrow(const struct shardread_line *l, uint8_t *out, size_t cap, bool *more)
+{
+	struct json_object *v;
+	const char *b64;
+	size_t n;
+	ssize_t k;
+
+	*more = false;
+	if (l->kind != SHARDREAD_ESC || !l->obj || get_typed(l->obj, "esc", json_type_string, &v) != 1)
+		return -EBADMSG;
+	b64 = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (n % 4 || n / 4 * 3 - (n && b64[n - 1] == '=') - (n > 1 && b64[n - 2] == '=') > cap)
+		return -EBADMSG;
+	k = b64_decode(out, b64, n);
+	if (k < 0)
+		return -EBADMSG;
+	if (get_typed(l->obj, "more", json_type_boolean, &v) == 1)
+		*more = json_object_get_boolean(v);
+	return k;
 }

@@ -24,6 +24,7 @@ enum shardread_kind {
 	SHARDREAD_EXEC,    /* {"sid","t","exec":{...}} */
 	SHARDREAD_EXIT,    /* {"sid","t","exit":{...}} */
 	SHARDREAD_OTHER,   /* a JSON object with a sid and nothing known: skipped */
+	SHARDREAD_ESC,     /* {"sid","t","esc":"BASE64"[,"more":true]}: escrowed input */
 };
 
 /* One line, as far as it was read. Pointers point into the line or into obj
@@ -113,6 +114,11 @@ int shardread_obj_members(struct json_object *line, struct shardread_member *m, 
 /* The bytes of a string member ('s') into out (cap >= m->val_len), no NUL
  * added. Returns the length or -EBADMSG. */
 ssize_t shardread_member_str(const struct shardread_member *m, char *out, size_t cap);
+
+/* An ESC line parsed whole (l->obj): the sealed bytes of "esc" into out
+ * (cap bytes), *more from "more". Returns the length, or -EBADMSG when
+ * "esc" is no base64 or does not fit in cap. */
+ssize_t shardread_escrow(const struct shardread_line *l, uint8_t *out, size_t cap, bool *more);
 
 /* Puts l->obj, if any. */
 void shardread_release(struct shardread_line *l);

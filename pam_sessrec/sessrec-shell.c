@@ -5,6 +5,7 @@
  * Convention: attach is 0 or -1 with a reason for the user; the run_* steps
  * do not return (they exec the shell or exit with its status). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "io.h"
 #include "proto.h"
 #include "protoclient.h"
 #include "ptyswitch.h"
@@ -214,6 +217,21 @@ static const char *shim_socket(void)
 	return s && s[0] ? s : PROTO_DEFAULT_SOCKET;
 }
 
+/* Why an attach failed (r < 0), in words for the user. */
+static void failure_reason(int r, const struct protoclient_reply *rep, const char *socket, char *reason, size_t cap)
+{
+	const char *err;
+
+	if (r == -EREMOTEIO) {
+		err = protoclient_error(rep);
+		snprintf(reason, cap, "%s", err ? err : "refused by sessrecd");
+	} else if (!rep->reached) {
+		snprintf(reason, cap, "cannot connect to %s: %s", socket, strerror(-r));
+	} else {
+		snprintf(reason, cap, "no answer from sessrecd: %s", strerror(-r));
+	}
+}
+
 /* One attach round trip (req: a terminal with fds, or a command without).
  * 0 when the daemon took the session (*dry_run: it wants the shell on the
  * outer tty), else -1 with a reason for the user. */
@@ -221,39 +239,16 @@ static int attach(struct json_object *req, const int *fds, size_t nfds, bool *dr
 {
 	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout() };
 	struct protoclient_reply rep;
-	const char *err;
 	int r;
 
 	*dry_run = false;
 	r = protoclient_call(&c, req, fds, nfds, &rep);
-	if (r == -EREMOTEIO) {
-		err = protoclient_error(&rep);
-		snprintf(reason, cap, "%s", err ? err : "refused by sessrecd");
-	} else if (r < 0 && !rep.reached) {
-		snprintf(reason, cap, "cannot connect to %s: %s", c.socket, strerror(-r));
-	} else if (r < 0) {
-		snprintf(reason, cap, "no answer from sessrecd: %s", strerror(-r));
-	} else if (proto_bool(rep.msg, "dry_run", dry_run) < 0) {
+	if (r < 0)
+		failure_reason(r, &rep, c.socket, reason, cap);
+	else if (proto_bool(rep.msg, "dry_run", dry_run) < 0)
 		*dry_run = false;
-	}
 	protoclient_reply_free(&rep);
 	return r < 0 ? -1 : 0;
-}
-
-/* Step 1: no terminal (ssh host cmd, scp, sftp). The daemon only notes the
- * command line. */
-static void run_command(struct shim *sh, const char *token)
-{
-	struct json_object *req = protoclient_req_command(token, getenv("SESSREC_SID"), sh->cmd ? sh->cmd : sh->shell);
-	char reason[512];
-	bool dry_run;
-	int r;
-
-	r = attach(req, NULL, 0, &dry_run, reason, sizeof(reason));
-	json_object_put(req);
-	if (r < 0)
-		policy_fail(sh, reason);
-	exec_shell(sh);
 }
 
 /* Passes the child's end on to whoever waits for us: the same signal (with
@@ -274,6 +269,112 @@ static void exit_like(int status)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	raise(sig);
 	exit(128 + sig);
+}
+
+/* fork(), the child's end waited for with the default SIGCHLD; a failure
+ * ends the login. */
+static pid_t fork_child(void)
+{
+	pid_t pid;
+
+	signal(SIGCHLD, SIG_DFL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sessrec: cannot fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	return pid;
+}
+
+/* The status of our child pid once it ended. */
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	if (io_waitpid(pid, &status) < 0)
+		exit(1);
+	return status;
+}
+
+/* The attach of a command without a terminal, with our stdin, stdout and
+ * stderr (sshd's pipes). 0 with the command's three pipe ends in cmd and
+ * the connection (for "drained") in *sock, or dry_run; -1 with a reason.
+ * A command NoTtyCommands= does not allow never runs, whatever fail= says:
+ * one line and exit 1. */
+static int attach_command(struct shim *sh, const char *token, int cmd[3], int *sock, bool *dry_run, char *reason,
+			  size_t cap)
+{
+	struct protoclient c = { .socket = shim_socket(), .timeout_ms = shim_timeout(), .reply_fds = 3 };
+	struct json_object *req = protoclient_req_command(token, getenv("SESSREC_SID"), sh->cmd ? sh->cmd : sh->shell);
+	struct protoclient_reply rep;
+	const char *refused;
+	int r;
+
+	*dry_run = false;
+	r = protoclient_call_keep(&c, req, (int[]){ 0, 1, 2 }, 3, &rep, sock);
+	json_object_put(req);
+	refused = r == -EREMOTEIO ? proto_str(rep.msg, "refused") : NULL;
+	if (refused && strcmp(refused, "policy") == 0) {
+		fprintf(stderr, "sessrec: %s\n", protoclient_error(&rep) ? protoclient_error(&rep) : "command refused");
+		exit(1);
+	}
+	if (r == 0 && proto_bool(rep.msg, "dry_run", dry_run) == 0 && *dry_run) {
+		close(*sock);
+	} else if (r == 0 && rep.nfds != 3) {
+		snprintf(reason, cap, "sessrecd sent %zu fds, not the command's 3 pipes", rep.nfds);
+		close(*sock);
+		r = -EBADMSG;
+	} else if (r == 0) {
+		memcpy(cmd, rep.fds, sizeof(int) * 3);
+		rep.nfds = 0; /* ours now */
+	} else {
+		failure_reason(r, &rep, c.socket, reason, cap);
+	}
+	protoclient_reply_free(&rep);
+	return r < 0 ? -1 : 0;
+}
+
+/* Step 1: no terminal (ssh host cmd, scp, sftp). The command's stdin,
+ * stdout and stderr go through sessrecd, which records them: the child
+ * gets the daemon's pipes on 0-2 and nothing else; we keep none of sshd's
+ * pipes (its EOF must come from the daemon), wait for the command, then
+ * for "drained" (everything written out and recorded), and exit with its
+ * status. */
+static void run_command(struct shim *sh, const char *token)
+{
+	char reason[512];
+	bool dry_run;
+	int cmd[3], sock = -1, status, null;
+	pid_t pid;
+
+	if (attach_command(sh, token, cmd, &sock, &dry_run, reason, sizeof(reason)) < 0)
+		policy_fail(sh, reason);
+	if (sock < 0 || dry_run)
+		exec_shell(sh);
+	/* Nobody of the user's may take over the process that holds the
+	 * daemon's connection. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	pid = fork_child();
+	if (pid == 0) {
+		for (int i = 0; i < 3; i++)
+			if (dup2(cmd[i], i) < 0)
+				_exit(126);
+		close_range(3, ~0U, 0);
+		exec_shell(sh);
+	}
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3; i++) {
+		close(cmd[i]);
+		if (null >= 0)
+			dup2(null, i);
+	}
+	if (null > 2)
+		close(null);
+	status = wait_child(pid);
+	/* EOF instead (the daemon went away): nothing more to wait for. */
+	(void)protoclient_wait_drained(sock);
+	close(sock);
+	exit_like(status);
 }
 
 static bool same_modes(const struct termios *a, const struct termios *b)
@@ -306,15 +407,10 @@ static void wait_drained(const struct termios *raw)
  * modes while sessrecd relays, NULL when their restoring cannot be seen. */
 static void fork_shell(struct shim *sh, int slave, const struct termios *raw)
 {
-	pid_t pid, w;
+	pid_t pid;
 	int status, r;
 
-	signal(SIGCHLD, SIG_DFL);
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "sessrec: cannot fork: %s\n", strerror(errno));
-		exit(1);
-	}
+	pid = fork_child();
 	if (pid == 0) {
 		r = ptyswitch_child(slave);
 		if (r < 0) {
@@ -328,11 +424,7 @@ static void fork_shell(struct shim *sh, int slave, const struct termios *raw)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		exit(1);
+	status = wait_child(pid);
 	if (raw)
 		wait_drained(raw);
 	exit_like(status);

@@ -91,18 +91,14 @@ int ctl_getopt(const char *cmd, int argc, char **argv, const char *shortopts, co
 	return c;
 }
 
-/* Reads the configuration once; a missing default file means defaults. */
-static int load_config(struct ctl *ctl)
+int ctl_config(struct ctl *ctl, struct sessrec_config *cfg)
 {
-	struct sessrec_config cfg;
 	const char *path = ctl->config ? ctl->config : CONFIG_DEFAULT_PATH;
 	char err[512] = "";
 	int r;
 
-	if (ctl->conf_dir[0])
-		return 0;
-	config_defaults(&cfg);
-	r = config_load(&cfg, path, ctl->config == NULL, err, sizeof(err));
+	config_defaults(cfg);
+	r = config_load(cfg, path, ctl->config == NULL, err, sizeof(err));
 	if (r < 0) {
 		if (err[0])
 			ctl_err("%s", err);
@@ -110,6 +106,18 @@ static int load_config(struct ctl *ctl)
 			ctl_err("%s: %s", path, strerror(-r));
 		return CTL_EXIT_ERROR;
 	}
+	return 0;
+}
+
+/* Reads the configuration once; a missing default file means defaults. */
+static int load_config(struct ctl *ctl)
+{
+	struct sessrec_config cfg;
+
+	if (ctl->conf_dir[0])
+		return 0;
+	if (ctl_config(ctl, &cfg))
+		return CTL_EXIT_ERROR;
 	snprintf(ctl->conf_dir, sizeof(ctl->conf_dir), "%s",
 		 cfg.shard_dir[0] ? cfg.shard_dir : CONFIG_DEFAULT_SHARD_DIR);
 	snprintf(ctl->conf_socket, sizeof(ctl->conf_socket), "%s",

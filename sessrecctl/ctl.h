@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CTL_MAX_DIRS 64
 
@@ -37,6 +38,10 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
 /* deploy: the shim as recorded users' login shell (enroll.c) */
 int ctl_cmd_enroll(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_unenroll(struct ctl *ctl, int argc, char **argv);
+/* reveal.c: the escrow of withheld input; prune.c: retention. */
+int ctl_cmd_reveal(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_escrow_keygen(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_prune(struct ctl *ctl, int argc, char **argv);
 
 /* Options every subcommand accepts, before or after its name: getopt_long
  * values, and the entries to put in each subcommand's option table. */
@@ -69,6 +74,18 @@ int ctl_shard_dirs(struct ctl *ctl);
 /* The daemon's socket: --socket, else the configuration's Socket=. NULL
  * after one line on stderr. */
 const char *ctl_socket_path(struct ctl *ctl);
+
+/* The live sessions of the daemon at sock ("list", every page; root
+ * only) into a new array *all, and how many it resumed. 0, or an exit
+ * status after one line on stderr; with down not NULL, a daemon that is not
+ * running (no socket, refused) is 0 with *down true and *all empty. */
+struct json_object;
+int ctl_live_sessions(const char *sock, struct json_object **all, int64_t *resumed, bool *down);
+
+/* sessrecd's configuration (--config, else the default file, which may be
+ * missing) into cfg; 0, or CTL_EXIT_ERROR after one line on stderr. */
+struct sessrec_config;
+int ctl_config(struct ctl *ctl, struct sessrec_config *cfg);
 
 /* "sessrecctl: ..." on stderr. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -77,7 +77,8 @@ static int cast_event(struct export_job *ex, const struct shardread_line *l, con
 		out_write(&ex->o, l->t_text, l->t_text_len);
 	else
 		out_write(&ex->o, t, shard_format_t(t, l->t));
-	out_printf(&ex->o, ", \"%c\", \"", l->ch);
+	/* asciicast v2 knows o, i, r and m: stderr is output ("o"). */
+	out_printf(&ex->o, ", \"%c\", \"", l->ch == 'e' ? 'o' : l->ch);
 	if (l->d_json && l->d_utf8) {
 		out_write(&ex->o, l->d_json, l->d_len);
 	} else {
@@ -128,11 +129,14 @@ static int run(struct export_job *ex, struct sessread *sr)
 		if (l->kind == SHARDREAD_HDR && ex->fmt == FMT_CAST && !ex->header)
 			cast_header(ex, l->obj);
 		if (l->kind == SHARDREAD_EVENT) {
-			if (ex->fmt == FMT_CAST && (l->ch == 'o' || (ex->input && l->ch == 'i')))
+			/* a command's stderr ("e") went to the user with its output */
+			bool ch = l->ch == want || (want == 'o' && l->ch == 'e');
+
+			if (ex->fmt == FMT_CAST && (l->ch == 'o' || l->ch == 'e' || (ex->input && l->ch == 'i')))
 				r = cast_event(ex, l, sr);
-			else if (ex->fmt == FMT_TEXT && l->ch == want)
+			else if (ex->fmt == FMT_TEXT && ch)
 				r = termtext_feed(&ex->tt, l->t, sr->data, sr->ndata);
-			else if (ex->fmt == FMT_RAW && l->ch == want)
+			else if (ex->fmt == FMT_RAW && ch)
 				out_write(&ex->o, sr->data, sr->ndata);
 		}
 	}

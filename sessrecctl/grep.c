@@ -49,7 +49,7 @@ struct chan {
 
 struct gsess {
 	bool skip, has_hdr;
-	struct chan *chan[2]; /* output, input; while the session is open */
+	struct chan *chan[3]; /* output, input, stderr; while the session is open */
 	char sid[];
 };
 
@@ -57,7 +57,7 @@ struct grep {
 	struct store st;
 	struct filter f;
 	regex_t re;
-	bool chans[2];
+	bool chans[3];
 	struct out o;
 	unsigned long matches;
 	struct sidtab tab; /* the sessions of the shard being read */
@@ -93,7 +93,7 @@ static int close_session(struct gsess *s)
 {
 	int r = 0;
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		if (!s->chan[k])
 			continue;
 		if (r == 0)
@@ -108,7 +108,7 @@ static int close_session(struct gsess *s)
 static void drop(void *entry)
 {
 	struct gsess *s = entry;
-	struct grep *g = s->chan[0] ? s->chan[0]->g : s->chan[1] ? s->chan[1]->g : NULL;
+	struct grep *g = s->chan[0] ? s->chan[0]->g : s->chan[1] ? s->chan[1]->g : s->chan[2] ? s->chan[2]->g : NULL;
 	int r = close_session(s);
 
 	if (g && r < 0 && !g->err)
@@ -124,7 +124,7 @@ static int drop_all(struct grep *g)
 /* An event's text (in data) into its channel's text converter. */
 static int event(struct grep *g, struct gsess *s, const struct shardread_line *l, const uint8_t *data, size_t n)
 {
-	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : -1;
+	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : l->ch == 'e' ? 2 : -1;
 
 	if (k < 0 || !g->chans[k])
 		return 0;
@@ -257,6 +257,7 @@ int ctl_cmd_grep(struct ctl *ctl, int argc, char **argv)
 	}
 	g->chans[0] = !only_in || only_out;
 	g->chans[1] = !only_out || only_in;
+	g->chans[2] = g->chans[0]; /* stderr is output the user saw */
 	if ((c = regcomp(&g->re, argv[optind], flags)) != 0) {
 		regerror(c, &g->re, err, sizeof(err));
 		ctl_usage_err("grep", "bad pattern '%s': %s", argv[optind], err);

@@ -27,6 +27,9 @@ static const char usage[] =
 	"  record [-- CMD...]   run CMD (or a shell) recorded by sessrecd\n"
 	"  enroll USER...       make sessrec-shell their login shell (root)\n"
 	"  unenroll USER...     give them their real shell back (root)\n"
+	"  reveal SID           the input a session withheld, opened with the escrow key\n"
+	"  escrow-keygen        make the key pair for EscrowPublicKey=\n"
+	"  prune                compress and delete old shards ([Retention])\n"
 	"\n"
 	"Options (also accepted after the command):\n"
 	"  --dir DIR            read shards from DIR (repeatable); default: the\n"
@@ -52,6 +55,8 @@ static const struct command commands[] = {
 	{ "grep", ctl_cmd_grep },     { "status", ctl_cmd_status },
 	{ "record", ctl_cmd_record },
 	{ "enroll", ctl_cmd_enroll }, { "unenroll", ctl_cmd_unenroll },
+	{ "reveal", ctl_cmd_reveal }, { "escrow-keygen", ctl_cmd_escrow_keygen },
+	{ "prune", ctl_cmd_prune },
 };
 /* clang-format on */
 

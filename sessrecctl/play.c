@@ -301,7 +301,8 @@ static int run(struct play *p, struct sessread *sr)
 			wait_input(p, FOLLOW_POLL_MS / 1000.0);
 			continue;
 		}
-		if (l->kind == SHARDREAD_EVENT && l->ch == 'o') {
+		/* a command's stderr ("e") is replayed with its output */
+		if (l->kind == SHARDREAD_EVENT && (l->ch == 'o' || l->ch == 'e')) {
 			if (!p->follow)
 				wait_event(p, l->t);
 			if (!p->quit && (r = show(p, (const uint8_t *)sr->data, sr->ndata)) < 0) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "io.h"
 #include "proto.h"
 #include "protoclient.h"
 #include "ptyswitch.h"
@@ -211,12 +212,8 @@ static void child_exec(struct record *rec, int slave)
 static int wait_child(pid_t pid)
 {
 	int status;
-	pid_t w;
 
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
+	if (io_waitpid(pid, &status) < 0)
 		return 1;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);

@@ -28,7 +28,7 @@ static const char show_usage[] =
 struct show {
 	struct out o;
 	bool timeline;
-	uint64_t events[2], bytes[2]; /* output, input */
+	uint64_t events[3], bytes[3]; /* output, input, stderr (a command without a pty) */
 	unsigned resizes, markers, execs;
 	struct json_object *end; /* the end line */
 };
@@ -225,7 +225,7 @@ static void show_exit(struct show *sh, const struct shardread_line *l)
 
 static void show_event(struct show *sh, const struct shardread_line *l, const struct sessread *sr)
 {
-	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : -1;
+	int k = l->ch == 'o' ? 0 : l->ch == 'i' ? 1 : l->ch == 'e' ? 2 : -1;
 
 	if (k >= 0) {
 		sh->events[k]++;
@@ -265,13 +265,15 @@ static void show_summary(struct show *sh, const struct sessinfo *s)
 		out_safe_str(o, v);
 		out_write(o, "\n", 1);
 	}
-	for (int k = 0; k < 2; k++) {
-		out_printf(o, "  %-10s", k ? "Input" : "Output");
-		if ((v = str_of(end, k ? "bytes_in" : "bytes_out")))
+	for (int k = 0; k < 3; k++) {
+		if (k == 2 && !sh->events[2])
+			continue; /* only commands without a pty have a stderr channel */
+		out_printf(o, "  %-10s", k == 2 ? "Stderr" : k ? "Input" : "Output");
+		if (k < 2 && (v = str_of(end, k ? "bytes_in" : "bytes_out")))
 			put(o, "", v, " bytes relayed, ");
 		out_printf(o, "%llu bytes recorded in %llu event%s", (unsigned long long)sh->bytes[k],
 			   (unsigned long long)sh->events[k], sh->events[k] == 1 ? "" : "s");
-		if (k && (v = str_of(end, "withheld")) && strcmp(v, "0") != 0)
+		if (k == 1 && (v = str_of(end, "withheld")) && strcmp(v, "0") != 0)
 			put(o, ", ", v, " bytes withheld (secrets)");
 		out_write(o, "\n", 1);
 	}

@@ -75,7 +75,7 @@ static void print_session(struct out *o, struct json_object *s)
  * *next the offset of the following page or -1. 0 or an exit status after
  * one line on stderr. */
 static int fetch_page(const char *sock, int64_t offset, struct json_object *all, struct json_object *seen,
-		      int64_t *resumed, int64_t *next)
+		      int64_t *resumed, int64_t *next, bool *down)
 {
 	struct json_object *req, *reply = NULL, *sessions = NULL;
 	struct protoclient_reply rep;
@@ -89,6 +89,12 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 	r = protoclient_call(&(struct protoclient){ .socket = sock, .timeout_ms = STATUS_TIMEOUT_MS }, req, NULL, 0,
 			     &rep);
 	json_object_put(req);
+	if (down && offset == 0 && (r == -ENOENT || r == -ECONNREFUSED)) {
+		protoclient_reply_free(&rep);
+		*down = true; /* the caller copes with a daemon that is not running */
+		*next = -1;
+		return 0;
+	}
 	if (r < 0 && r != -EREMOTEIO) {
 		protoclient_reply_free(&rep);
 		ctl_err("cannot reach sessrecd at %s: %s%s", sock, strerror(-r),
@@ -125,6 +131,30 @@ static int fetch_page(const char *sock, int64_t offset, struct json_object *all,
 	return 0;
 }
 
+int ctl_live_sessions(const char *sock, struct json_object **all, int64_t *resumed, bool *down)
+{
+	struct json_object *seen = json_object_new_object();
+	int64_t offset = 0;
+	int r = 0;
+
+	*resumed = 0;
+	if (down)
+		*down = false;
+	if (!(*all = json_object_new_array()) || !seen) {
+		ctl_err("%s", strerror(ENOMEM));
+		r = CTL_EXIT_ERROR;
+	}
+	/* every page: the daemon sends what fits one message */
+	while (r == 0 && offset >= 0)
+		r = fetch_page(sock, offset, *all, seen, resumed, &offset, down);
+	json_object_put(seen);
+	if (r) {
+		json_object_put(*all);
+		*all = NULL;
+	}
+	return r;
+}
+
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 {
 	enum { OPT_JSON = CTL_OPT_LOCAL };
@@ -133,10 +163,10 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct json_object *all = NULL, *seen = NULL, *reply = NULL;
+	struct json_object *all = NULL, *reply = NULL;
 	const char *sock;
 	bool json = false;
-	int64_t resumed = 0, offset = 0;
+	int64_t resumed = 0;
 	struct out o;
 	size_t n = 0;
 	int c, r;
@@ -153,16 +183,13 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_err("status", "unexpected argument '%s'", argv[optind]);
 	if (!(sock = ctl_socket_path(ctl)))
 		return CTL_EXIT_ERROR;
-	r = CTL_EXIT_ERROR;
-	if (!(all = json_object_new_array()) || !(seen = json_object_new_object()) ||
-	    !(reply = json_object_new_object())) {
+	if ((r = ctl_live_sessions(sock, &all, &resumed, NULL)) != 0)
+		goto out;
+	if (!(reply = json_object_new_object())) {
 		ctl_err("%s", strerror(ENOMEM));
+		r = CTL_EXIT_ERROR;
 		goto out;
 	}
-	/* every page: the daemon sends what fits one message */
-	while (offset >= 0)
-		if ((r = fetch_page(sock, offset, all, seen, &resumed, &offset)) != 0)
-			goto out;
 	n = json_object_array_length(all);
 	if (jsonadd_bool(reply, "ok", true) < 0 || jsonadd_value(reply, "sessions", json_object_get(all)) < 0 ||
 	    jsonadd_i64(reply, "resumed", resumed) < 0 || jsonadd_i64(reply, "total", (int64_t)n) < 0) {
@@ -193,7 +220,6 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	r = out_close(&o) < 0 ? CTL_EXIT_ERROR : 0;
 out:
 	json_object_put(all);
-	json_object_put(seen);
 	json_object_put(reply);
 	return r;
 }

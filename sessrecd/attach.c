@@ -7,6 +7,7 @@
 
 #include "attach.h"
 #include "auth.h"
+#include "cmdpolicy.h"
 #include "daemon.h"
 #include "emit.h"
 #include "jsonadd.h"
@@ -78,6 +79,30 @@ static void emit_command(struct daemon *d, const struct session *s)
 	emit_event(d, &e);
 }
 
+/* NoTtyCommands= refused the command (judged whole, before any clipping):
+ * session_refused, the recording says so, and the reply tells the shim
+ * not to run it whatever its fail= policy ("refused":"policy"). */
+static struct json_object *refuse_command(struct daemon *d, struct session *s, const char *why, bool *close_after)
+{
+	struct event e = { .type = EVENT_SESSION_REFUSED };
+	struct json_object *o;
+	char uid[24];
+
+	session_event_base(s, &e, uid);
+	event_add(&e, "cmd", s->st.cmd);
+	event_add(&e, "reason", "notty_policy");
+	event_add(&e, "error", why);
+	emit_event(d, &e);
+	session_refuse_command(d, s, why);
+	*close_after = true;
+	o = proto_reply_error(why);
+	if (o && jsonadd_str(o, "refused", "policy") < 0) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
 /* Clipped copy of an optional, untrusted string (TERM, SHELL, cmd). */
 static void copy_clipped(char *dst, size_t cap, const char *src)
 {
@@ -104,21 +129,39 @@ static struct json_object *attach_tty(struct daemon *d, const struct ucred *peer
 	return reply_attached(s, false);
 }
 
+static struct json_object *attach_command(struct daemon *d, const struct ucred *peer, struct session *s,
+					  const char *cmd, int *fds, struct attach_result *res)
+{
+	char why[256];
+
+	copy_clipped(s->st.cmd, sizeof(s->st.cmd), cmd);
+	if (!cmdpolicy_allowed(d->cfg.notty_commands, cmd, why, sizeof(why)))
+		return refuse_command(d, s, why, &res->close_after);
+	if (session_attach_command(d, s, fds, res->fds, why, sizeof(why)) < 0)
+		return refuse(d, peer, s, why, &res->close_after);
+	res->nfds = ATTACH_REPLY_FDS;
+	res->drain = s;
+	emit_command(d, s);
+	notify_status(d);
+	return reply_attached(s, false);
+}
+
 struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, struct json_object *req, int *fds,
-				  size_t nfds, bool *close_after)
+				  size_t nfds, struct attach_result *res)
 {
 	const char *token = proto_str(req, "token"), *cmd = proto_str(req, "cmd"), *sid;
+	bool *close_after = &res->close_after;
 	struct json_object *v;
 	struct session *s;
 	char why[256];
 
-	*close_after = false;
+	*res = (struct attach_result){ .fds = { -1, -1, -1 } };
 	if (!token)
 		return malformed("attach: missing token", close_after);
 	if (json_object_object_get_ex(req, "cmd", &v) && !cmd)
 		return malformed("attach: cmd is not a string", close_after);
-	if (nfds != (cmd ? 0u : 2u))
-		return malformed(cmd ? "attach: a command attach takes no fds"
+	if (nfds != (cmd ? 3u : 2u))
+		return malformed(cmd ? "attach: a command attach takes 3 fds (stdin, stdout, stderr)"
 				     : "attach: expected 2 fds (outer tty, inner pty master)",
 				 close_after);
 	s = session_by_token(d, token);
@@ -147,11 +190,7 @@ struct json_object *attach_handle(struct daemon *d, const struct ucred *peer, st
 		emit_started(d, s);
 		return reply_attached(s, true);
 	}
-	if (cmd) {
-		copy_clipped(s->st.cmd, sizeof(s->st.cmd), cmd);
-		session_attach_command(d, s);
-		emit_command(d, s);
-		return reply_attached(s, false);
-	}
+	if (cmd)
+		return attach_command(d, peer, s, cmd, fds, res);
 	return attach_tty(d, peer, s, fds, close_after);
 }

@@ -80,6 +80,9 @@ struct daemon {
 	bool quit;
 	bool handoff;           /* at the quit: hand the sessions over, do not end them */
 	uint8_t scratch[65536]; /* one batch of reads, shared by every relay */
+	/* escrow of withheld input (escrow.c): the key of EscrowPublicKey= */
+	bool escrow_on;
+	uint8_t escrow_pk[32];
 };
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */

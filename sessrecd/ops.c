@@ -286,6 +286,7 @@ static void op_close(struct daemon *d, struct conn *c, struct json_object *req, 
 	case SESSION_RELAYING:
 	case SESSION_DRAINING:
 	case SESSION_FINISHING:
+	case SESSION_COMMAND:
 		/* Answered once the session drained and its end line is written. */
 		if (server_wait_close(d, c, s) < 0)
 			server_reply_error(d, c, "close: a close of this session is already waiting");
@@ -296,9 +297,6 @@ static void op_close(struct daemon *d, struct conn *c, struct json_object *req, 
 		break;
 	case SESSION_UNATTACHED:
 		state = "unattached"; /* said when its token expired */
-		break;
-	case SESSION_COMMAND:
-		state = "command";
 		break;
 	case SESSION_DRYRUN:
 		state = "dry_run";
@@ -394,16 +392,19 @@ out:
 
 static void op_attach(struct daemon *d, struct conn *c, struct json_object *req, int *fds, size_t nfds)
 {
-	bool close_after;
-	struct json_object *o = attach_handle(d, server_conn_peer(c), req, fds, nfds, &close_after);
+	struct attach_result res;
+	struct json_object *o = attach_handle(d, server_conn_peer(c), req, fds, nfds, &res);
 
-	server_reply(d, c, o, close_after);
+	/* A command's pipes go back with the reply; the connection then
+	 * waits for the session's end ("drained"). */
+	if (server_reply_fds(d, c, o, res.fds, res.nfds, res.close_after) && res.drain)
+		server_wait_drained(d, c, res.drain);
 }
 
 static const struct op ops[] = {
 	{ "ping", false, FDS(0), op_ping },
 	{ "open", true, FDS(0), op_open },
-	{ "attach", false, FDS(0) | FDS(2), op_attach },
+	{ "attach", false, FDS(0) | FDS(2) | FDS(3), op_attach },
 	{ "close", true, FDS(0), op_close },
 	{ "list", true, FDS(0), op_list },
 };

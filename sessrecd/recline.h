@@ -13,6 +13,7 @@
 #include "wlines.h"
 
 struct daemon;
+struct escrow_buf;
 struct recording;
 struct session_state;
 struct state_sync;
@@ -85,6 +86,8 @@ struct recording {
 	bool stated_at_least;            /* a marker written stated such a lower bound */
 	uint64_t loss_off;               /* the shard's size when the loss began (state.h) */
 	const char *finish_reason;       /* the end line waits for the writer's count */
+	struct escrow_buf *escrow;       /* a withheld line not sealed yet (escrow.c); NULL: none */
+	struct shard_utf8 carry_e;       /* a command session's stderr ("e", relaypipe.h) */
 };
 
 /* Queues one line for rec's file whatever the cap (header, trunc, end,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "escrow.h"
 #include "io.h"
 #include "log.h"
 #include "monoclock.h"
@@ -108,12 +109,21 @@ void recorder_output(struct recording *rec, const uint8_t *p, size_t n)
 	}
 }
 
+void recorder_stderr(struct recording *rec, const uint8_t *p, size_t n)
+{
+	if (recording(rec) && !rec->st->truncated) {
+		(void)shard_encode_event(&rec->carry_e, rec->st->sid, recline_elapsed(rec), 'e', p, n, out_sink, rec);
+		recline_hand_over(rec->d);
+	}
+}
+
 void recorder_flush_withheld(struct recording *rec)
 {
 	char text[96];
 
 	if (!rec->withheld_pending)
 		return;
+	escrow_flush(rec); /* the sealed line goes just before its marker */
 	snprintf(text, sizeof(text), "input withheld: %llu bytes (echo off)",
 		 (unsigned long long)rec->withheld_pending);
 	rec->withheld_pending = 0;
@@ -130,6 +140,7 @@ void recorder_input(struct recording *rec, const uint8_t *p, size_t n, bool secr
 		rec->withheld_pending += n;
 		rec->st->withheld += n;
 		rec->sync->dirty = true;
+		escrow_add(rec, p, n);
 		/* One marker per withheld line: Enter ends what was typed. */
 		if (memchr(p, '\r', n) || memchr(p, '\n', n))
 			recorder_flush_withheld(rec);
@@ -226,6 +237,8 @@ int recorder_finish(struct recording *rec, const char *reason)
 	if (recording(rec)) {
 		if (!st->truncated)
 			(void)shard_encode_flush(&rec->carry_o, st->sid, t, 'o', out_sink, rec);
+		if (!st->truncated)
+			(void)shard_encode_flush(&rec->carry_e, st->sid, t, 'e', out_sink, rec);
 		(void)shard_encode_flush(&rec->carry_i, st->sid, t, 'i', in_sink, rec);
 	}
 	recorder_flush_withheld(rec);
@@ -241,6 +254,7 @@ int recorder_finish(struct recording *rec, const char *reason)
 
 void recorder_release(struct recording *rec)
 {
+	escrow_drop(rec);
 	recline_release(rec);
 }
 

@@ -37,6 +37,10 @@ int recorder_begin(struct recording *rec);
 void recorder_output(struct recording *rec, const uint8_t *p, size_t n);
 void recorder_input(struct recording *rec, const uint8_t *p, size_t n, bool secret);
 
+/* What a command session without a pty wrote to stderr: the "e" channel,
+ * output like "o" (the cap counts it). */
+void recorder_stderr(struct recording *rec, const uint8_t *p, size_t n);
+
 void recorder_resize(struct recording *rec, unsigned cols, unsigned rows);
 void recorder_marker(struct recording *rec, const char *text);
 

@@ -67,6 +67,24 @@ void server_reply(struct daemon *d, struct conn *c, struct json_object *reply, b
 		server_conn_destroy(d, c);
 }
 
+bool server_reply_fds(struct daemon *d, struct conn *c, struct json_object *reply, int *fds, size_t nfds,
+		      bool close_after)
+{
+	int r = reply ? proto_send_flags(c->fd, reply, fds, nfds, MSG_DONTWAIT) : -ENOMEM;
+
+	json_object_put(reply);
+	for (size_t i = 0; i < nfds; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+	if (r < 0 || close_after) {
+		server_conn_destroy(d, c);
+		return false;
+	}
+	return true;
+}
+
 void server_reply_error(struct daemon *d, struct conn *c, const char *msg)
 {
 	server_reply(d, c, proto_reply_error(msg), true);
@@ -108,6 +126,26 @@ int server_wait_close(struct daemon *d, struct conn *c, struct session *s)
 	if (loop_set(&d->loop, &c->io, c->fd, EPOLLRDHUP) < 0)
 		server_conn_destroy(d, c);
 	return 0;
+}
+
+static void drained_answer(struct session_waiter *w, const char *sid, const char *state)
+{
+	struct conn *c = (struct conn *)(void *)((char *)w - offsetof(struct conn, wait));
+	struct json_object *o = json_object_new_object();
+
+	if (o && (jsonadd_str(o, "op", "drained") < 0 || jsonadd_str(o, "sid", sid) < 0 ||
+		  jsonadd_str(o, "status", state) < 0)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	server_reply(c->d, c, o, true);
+}
+
+void server_wait_drained(struct daemon *d, struct conn *c, struct session *s)
+{
+	c->wait.ended = drained_answer;
+	if (session_wait_drained(s, &c->wait) < 0 || loop_set(&d->loop, &c->io, c->fd, EPOLLRDHUP) < 0)
+		server_conn_destroy(d, c);
 }
 
 static void conn_cb(struct loop_io *io, uint32_t ev)
@@ -152,8 +190,11 @@ static unsigned conns_of_uid(struct daemon *d, uid_t uid)
 {
 	unsigned n = 0;
 
+	/* One waiting for its session's end is capped as a session
+	 * (MaxSessionsPerUser=): else a user's long commands would leave
+	 * their next attach no connection. */
 	for (struct conn *c = d->conns; c; c = c->next)
-		n += c->cred.uid == uid;
+		n += c->cred.uid == uid && !c->wait.s;
 	return n;
 }
 

@@ -31,6 +31,18 @@ int server_conn_install(struct daemon *d, int fd, const struct ucred *cred);
  * after it when close_after, or when it cannot be sent. */
 void server_reply(struct daemon *d, struct conn *c, struct json_object *reply, bool close_after);
 
+/* server_reply with fds carried by the reply (SCM_RIGHTS): they are the
+ * caller's copies and closed here once sent (or not). Whether the
+ * connection is still there. */
+bool server_reply_fds(struct daemon *d, struct conn *c, struct json_object *reply, int *fds, size_t nfds,
+		      bool close_after);
+
+/* The attach connection c waits for the end of s: once its end line is
+ * written c gets {"op":"drained","sid":S,"status":"recorded"} and is
+ * closed; meanwhile only its hangup is watched, and it counts against no
+ * per-uid cap (its session does). */
+void server_wait_drained(struct daemon *d, struct conn *c, struct session *s);
+
 /* {"ok":false,"error":msg}, then the connection is closed. */
 void server_reply_error(struct daemon *d, struct conn *c, const char *msg);
 

@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "emit.h"
+#include "escrow.h"
 #include "handoff.h"
 #include "handoff_exec.h"
 #include "io.h"
@@ -118,6 +119,8 @@ static void check_disk(struct daemon *d)
 	for (struct session *s = d->sessions; s; s = s->next)
 		if (s->phase == SESSION_RELAYING)
 			relay_update(&s->relay);
+		else if (s->phase == SESSION_COMMAND)
+			relaypipe_update(&s->pipe);
 }
 
 static void writer_cb(struct loop_io *io, uint32_t ev)
@@ -139,7 +142,9 @@ static void writer_cb(struct loop_io *io, uint32_t ev)
 void service_reload(struct daemon *d)
 {
 	struct sessrec_config c;
-	char err[512] = "";
+	uint8_t escrow_pk[SEALKEY_BYTES];
+	bool escrow_on;
+	char err[PATH_MAX + 512] = "";
 	int r;
 
 	notify_reloading(d);
@@ -168,6 +173,13 @@ void service_reload(struct daemon *d)
 		notify_ready(d);
 		return;
 	}
+	if (escrow_load(c.escrow_key, escrow_pk, &escrow_on, err, sizeof(err)) < 0) {
+		log_line("reload: %s; the running configuration stays", err);
+		notify_ready(d);
+		return;
+	}
+	d->escrow_on = escrow_on;
+	memcpy(d->escrow_pk, escrow_pk, sizeof(escrow_pk));
 	if (strcmp(c.process_name, d->cfg.process_name) != 0 && (r = proctitle_set(&d->title, c.process_name)) < 0)
 		log_line("reload: cannot set the process name: %s", strerror(-r));
 	d->cfg = c;
@@ -301,6 +313,10 @@ int service_init(struct daemon *d, char *err, size_t errlen)
 			 d->cfg.shard_dir, strerror(-r));
 	if ((r = check_shard_dir(d, d->cfg.shard_dir, err, errlen)) < 0)
 		return r;
+	if ((r = escrow_load(d->cfg.escrow_key, d->escrow_pk, &d->escrow_on, err, errlen)) < 0)
+		return r;
+	if (d->escrow_on)
+		log_line("withheld input is escrowed to the key in %s", d->cfg.escrow_key);
 	r = io_mkdir_p(d->cfg.state_dir, 0700);
 	d->state_ok = r == 0;
 	if (r < 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cmdpolicy.h"
 #include "daemon.h"
 #include "emit.h"
 #include "handoff.h"
@@ -28,7 +29,8 @@
 
 static bool live(enum session_phase p)
 {
-	return p == SESSION_OPEN || p == SESSION_RELAYING || p == SESSION_DRAINING || p == SESSION_FINISHING;
+	return p == SESSION_OPEN || p == SESSION_RELAYING || p == SESSION_DRAINING || p == SESSION_FINISHING ||
+	       p == SESSION_COMMAND;
 }
 
 static bool relaying(enum session_phase p)
@@ -88,6 +90,14 @@ static void relay_report(struct relay *r, enum relay_event ev, const char *reaso
 	set_phase(d, s, SESSION_DRAINING);
 }
 
+/* A command's pipes are done. */
+static void pipe_report(struct relaypipe *rp, const char *reason)
+{
+	struct session *s = rp->userdata;
+
+	session_end(s->d, s, reason);
+}
+
 static void emit_recorded(struct daemon *d, struct session *s, const char *reason);
 
 /* fail=closed: the login of s cannot be recorded, so it is ended (enforce.h). */
@@ -128,6 +138,7 @@ static void session_link(struct daemon *d, struct session *s, enum session_phase
 	s->d = d;
 	s->serial = ++d->next_serial;
 	relay_init(&s->relay, d, &s->st, &s->sync, &s->rec, relay_report, s);
+	relaypipe_init(&s->pipe, d, &s->st, &s->sync, &s->rec, pipe_report, s);
 	recorder_init(&s->rec, d, &s->st, &s->sync, s->serial);
 	s->rec.report = recording_news;
 	s->phase = SESSION_ENDED; /* counts as nothing until set_phase */
@@ -185,9 +196,12 @@ void session_free(struct daemon *d, struct session *s)
 {
 	enforce_tick(&s->enforce, &s->st, INT64_MAX); /* what outlived its SIGTERM */
 	relay_stop(&s->relay);
+	relaypipe_stop(&s->pipe);
 	recorder_release(&s->rec);
 	if (s->closer)
 		s->closer->s = NULL;
+	if (s->drainer)
+		s->drainer->s = NULL;
 	dirty_remove(d, s);
 	set_phase(d, s, SESSION_ENDED);
 	if (s->prev)
@@ -201,44 +215,6 @@ void session_free(struct daemon *d, struct session *s)
 	free(s);
 }
 
-struct session *session_by_sid(struct daemon *d, const char *sid)
-{
-	for (struct session *s = d->sessions; s; s = s->next)
-		if (strcmp(s->st.sid, sid) == 0)
-			return s;
-	return NULL;
-}
-
-struct session *session_by_token(struct daemon *d, const char *token)
-{
-	struct session *found = NULL;
-
-	/* Every issued token is compared, so the time taken does not say
-	 * which session's token a guess came close to. */
-	for (struct session *s = d->sessions; s; s = s->next)
-		if (s->token[0] && auth_token_equal(s->token, token))
-			found = s;
-	return found;
-}
-
-struct session *session_by_serial(struct daemon *d, uint64_t serial)
-{
-	for (struct session *s = d->sessions; s; s = s->next)
-		if (s->serial == serial)
-			return s;
-	return NULL;
-}
-
-unsigned session_live_count(const struct daemon *d)
-{
-	return d->nlive;
-}
-
-unsigned session_relay_count(const struct daemon *d)
-{
-	return d->nrelay;
-}
-
 unsigned session_user_count(const struct daemon *d, int64_t uid)
 {
 	unsigned n = 0;
@@ -246,37 +222,6 @@ unsigned session_user_count(const struct daemon *d, int64_t uid)
 	for (const struct session *s = d->sessions; s; s = s->next)
 		n += s->st.uid == uid && live(s->phase);
 	return n;
-}
-
-const char *session_phase_name(enum session_phase p)
-{
-	/* clang-format off */
-	switch (p) {
-	case SESSION_OPEN: return "open";
-	case SESSION_RELAYING: return "recording";
-	case SESSION_DRAINING: return "draining";
-	case SESSION_FINISHING: return "finishing";
-	case SESSION_ENDED: return "ended";
-	case SESSION_COMMAND: return "command";
-	case SESSION_DRYRUN: return "dry_run";
-	case SESSION_UNATTACHED: return "unattached";
-	}
-	/* clang-format on */
-	return "unknown";
-}
-
-void session_event_base(const struct session *s, struct event *e, char *uid)
-{
-	const struct session_state *st = &s->st;
-
-	snprintf(uid, 24, "%lld", (long long)st->uid);
-	event_add(e, "sid", st->sid);
-	event_add(e, "user", st->user);
-	event_add(e, "uid", uid);
-	/* seed 000's service= is the protocol (ssh, telnet) */
-	event_add(e, "service", st->proto[0] ? st->proto : st->service);
-	event_add(e, "pam_service", st->service);
-	event_add(e, "src_ip", st->src_ip[0] ? st->src_ip : "-");
 }
 
 static void emit_recorded(struct daemon *d, struct session *s, const char *reason)
@@ -361,17 +306,46 @@ int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why,
 	return 0;
 }
 
-void session_attach_command(struct daemon *d, struct session *s)
+int session_attach_command(struct daemon *d, struct session *s, int *fds, int cmd_fds[RELAYPIPE_NCHAN], char *why,
+			   size_t cap)
 {
+	bool meta = d->cfg.transfer_metadata && cmdpolicy_transfer(s->st.cmd) != CMDPOLICY_NOT_TRANSFER;
 	int r;
 
 	mark_start(s);
 	s->st.cap = d->cfg.session_cap;
-	if ((r = recorder_begin(&s->rec)) < 0)
+	if ((r = relaypipe_take(&s->pipe, fds, cmd_fds, why, cap)) < 0)
+		return r;
+	if ((r = recorder_begin(&s->rec)) < 0) {
+		/* Nothing runs unrecorded: the shim falls back per its policy
+		 * (on its own copies of sshd's pipes). */
 		log_line("session %s: cannot record the command in %s: %s", s->st.sid, d->cfg.shard_dir, strerror(-r));
-	else
-		recorder_finish(&s->rec, "command");
+		snprintf(why, cap, "cannot write recordings: %s", strerror(-r));
+		relaypipe_stop(&s->pipe);
+		for (int i = 0; i < RELAYPIPE_NCHAN; i++) {
+			close(cmd_fds[i]);
+			cmd_fds[i] = -1;
+		}
+		return r;
+	}
 	set_phase(d, s, SESSION_COMMAND);
+	relaypipe_start(&s->pipe, meta);
+	return 0;
+}
+
+void session_refuse_command(struct daemon *d, struct session *s, const char *why)
+{
+	char text[320];
+
+	mark_start(s);
+	s->st.cap = d->cfg.session_cap;
+	if (recorder_begin(&s->rec) == 0) {
+		snprintf(text, sizeof(text), "refused: %s", why);
+		recorder_marker(&s->rec, text);
+		(void)recorder_finish(&s->rec, "refused");
+	}
+	s->ended_ms = mono_ms();
+	set_phase(d, s, SESSION_ENDED);
 }
 
 void session_attach_dry_run(struct session *s)
@@ -397,16 +371,21 @@ void session_resumed(struct daemon *d, struct session *s, bool held, bool state_
 
 void session_end(struct daemon *d, struct session *s, const char *reason)
 {
-	if (!relaying(s->phase))
+	bool command = s->phase == SESSION_COMMAND;
+
+	if (!relaying(s->phase) && !command)
 		return;
 	s->end_reason = reason;
 	relay_stop(&s->relay);
-	handoff_drop(&d->ho, s->st.sid);
+	relaypipe_stop(&s->pipe); /* a transfer's metadata markers before the end line */
+	if (!command)
+		handoff_drop(&d->ho, s->st.sid);
 	/* A loss still being counted delays the end line and this event
 	 * (recording_news, RECORDER_FINISHED). */
 	if (recorder_finish(&s->rec, reason) == 0)
 		emit_recorded(d, s, reason);
-	sessionfile_remove(d, &s->st);
+	if (!command)
+		sessionfile_remove(d, &s->st);
 	set_phase(d, s, SESSION_FINISHING);
 	s->ended_ms = mono_ms();
 	/* The answer to a waiting close, and the session's going, happen in
@@ -416,6 +395,8 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 
 void session_stop(struct daemon *d, struct session *s)
 {
+	if (s->phase == SESSION_COMMAND)
+		session_end(d, s, "shutdown");
 	if (!relaying(s->phase))
 		return;
 	relay_flush_once(&s->relay);
@@ -447,15 +428,39 @@ int session_wait_end(struct session *s, struct session_waiter *w, int64_t now)
 		return -EBUSY;
 	s->closer = w;
 	w->s = s;
-	relay_closing(&s->relay, now);
+	if (s->phase == SESSION_COMMAND)
+		relaypipe_closing(&s->pipe, now);
+	else
+		relay_closing(&s->relay, now);
+	return 0;
+}
+
+int session_wait_drained(struct session *s, struct session_waiter *w)
+{
+	if (s->drainer)
+		return -EBUSY;
+	s->drainer = w;
+	w->s = s;
 	return 0;
 }
 
 void session_unwait(struct session_waiter *w)
 {
-	if (w->s)
+	if (w->s && w->s->closer == w)
 		w->s->closer = NULL;
+	if (w->s && w->s->drainer == w)
+		w->s->drainer = NULL;
 	w->s = NULL;
+}
+
+/* The attach connection waiting for the end of s hears "drained". */
+static void answer_drained(struct session *s)
+{
+	struct session_waiter *w = s->drainer;
+
+	s->drainer = NULL;
+	w->s = NULL;
+	w->ended(w, s->st.sid, "recorded");
 }
 
 /* The close waiting for the end line of s hears "recorded". */
@@ -472,6 +477,8 @@ static void answer_close(struct session *s)
 static void finalize(struct daemon *d, struct session *s)
 {
 	dirty_remove(d, s);
+	if (s->drainer)
+		answer_drained(s);
 	if (!s->closer) {
 		set_phase(d, s, SESSION_ENDED);
 		return;
@@ -509,6 +516,8 @@ void session_writer_stopped(struct daemon *d)
 			continue;
 		if (s->closer)
 			answer_close(s);
+		if (s->drainer)
+			answer_drained(s);
 		s->rec.end_seq = 0;
 	}
 }
@@ -524,16 +533,6 @@ static bool opener_gone(const struct session *s)
 static bool token_expired(struct daemon *d, const struct session *s, int64_t now)
 {
 	return now - s->opened_ms > (int64_t)d->cfg.token_ttl * 1000;
-}
-
-void session_emit_unattached(struct daemon *d, const struct session *s, const char *kind)
-{
-	struct event e = { .type = EVENT_SESSION_UNATTACHED };
-	char uid[24];
-
-	session_event_base(s, &e, uid);
-	event_add(&e, "kind", kind);
-	emit_event(d, &e);
 }
 
 /* Expiries, once a second. A registration nobody attached within the
@@ -566,6 +565,8 @@ void session_tick(struct daemon *d, int64_t now, bool house)
 		next = s->next;
 		if (relaying(s->phase))
 			relay_tick(&s->relay, now);
+		else if (s->phase == SESSION_COMMAND)
+			relaypipe_tick(&s->pipe, now);
 		if (s->phase == SESSION_RELAYING &&
 		    (s->sync.urgent || (s->sync.dirty && now - s->sync.saved_ms >= SESSION_STATE_EVERY_MS)))
 			session_save(d, s);

@@ -8,7 +8,8 @@
  *
  *   (new) --session_new (op open)--> OPEN
  *   OPEN --session_attach_tty (attach with 2 fds)--> RELAYING
- *   OPEN --session_attach_command (attach with cmd)--> COMMAND
+ *   OPEN --session_attach_command (attach with cmd and 3 fds)--> COMMAND
+ *   OPEN --session_refuse_command (NoTtyCommands= refused cmd)--> ENDED
  *   OPEN --session_attach_dry_run (attach, dry run)--> DRYRUN
  *   (state file) --session_adopt (resume)--> RELAYING, no fds yet;
  *        --session_resumed--> RELAYING, or DRAINING when the shell was gone
@@ -17,15 +18,18 @@
  *   RELAYING, DRAINING --session_end: relay reports RELAY_END (terminal
  *        hung up, output drained, drain deadline, error); SIGTERM
  *        (session_stop); lost at resume (session_end_lost)--> FINISHING
+ *   COMMAND --session_end: relaypipe reports its end (stdout and stderr
+ *        closed and taken, a side gone, PAM's close); SIGTERM--> FINISHING
  *   RELAYING, DRAINING --session_detach (handoff at SIGTERM)--> (freed)
  *   FINISHING --writer wrote the end line (session_writer_progress)-->
  *        ENDED, or freed when a close waits (it is answered "recorded")
  *   OPEN --TokenTimeoutSec passed without an attach (session_tick): the
  *        session_unattached alert at once--> UNATTACHED (under fail=closed
  *        its login is ended too: enforce.h)
- *   OPEN, COMMAND, DRYRUN, ENDED, UNATTACHED --op close, expiry
+ *   OPEN, DRYRUN, ENDED, UNATTACHED --op close, expiry
  *        (session_tick)--> (freed)
  *
+ * The lookups, counts, phase names and event params are in sessionreg.c.
  * Convention: 0 or -errno; lookups return NULL when nothing matches. */
 #pragma once
 #include <stdbool.h>
@@ -37,6 +41,7 @@
 #include "proto.h"
 #include "recorder.h"
 #include "relay.h"
+#include "relaypipe.h"
 #include "state.h"
 
 enum session_phase {
@@ -45,7 +50,7 @@ enum session_phase {
 	SESSION_DRAINING,  /* inner side at EOF: flushing output to the outer tty */
 	SESSION_FINISHING, /* end line queued; waiting for the writer to write it */
 	SESSION_ENDED,     /* recorded; kept until PAM's close (or expiry) */
-	SESSION_COMMAND,   /* a non-tty command was noted */
+	SESSION_COMMAND,   /* a command without a pty: its stdin, stdout, stderr relayed (relaypipe) */
 	SESSION_DRYRUN,    /* attached in dry-run mode: nothing relayed or recorded */
 	/* not attached within TokenTimeoutSec=: alerted at once; waits for PAM's
 	 * close or its opener's end, and holds no slot */
@@ -82,6 +87,8 @@ struct session {
 	struct recording rec;
 	struct session_waiter *closer; /* a close request waiting for the end */
 	struct enforce enforce;        /* fail=closed: its login being ended (enforce.h) */
+	struct relaypipe pipe;          /* COMMAND: the command's three pipes */
+	struct session_waiter *drainer; /* the attach connection waiting for "drained" */
 };
 
 /* A new session in phase OPEN with a fresh sid and token, linked into the
@@ -131,9 +138,18 @@ void session_emit_unattached(struct daemon *d, const struct session *s, const ch
  * caller's). */
 int session_attach_tty(struct daemon *d, struct session *s, int *fds, char *why, size_t cap);
 
-/* OPEN -> COMMAND: the non-tty command in s->st.cmd is recorded (header
- * and end line) when the shard can be opened (logged when not). */
-void session_attach_command(struct daemon *d, struct session *s);
+/* OPEN -> COMMAND: the command in s->st.cmd runs without a pty; fds
+ * (sshd's stdin, stdout, stderr; set to -1 once taken) are relayed through
+ * three pipes whose command ends go into cmd_fds (the caller sends and
+ * closes them), and recorded ("i", "o", "e"; a transfer as metadata under
+ * TransferContent=metadata). On failure s stays OPEN and why says what
+ * failed (fds taken by then are closed: the shim keeps its own copies). */
+int session_attach_command(struct daemon *d, struct session *s, int *fds, int cmd_fds[RELAYPIPE_NCHAN], char *why,
+			   size_t cap);
+
+/* OPEN -> ENDED: NoTtyCommands= refused the command in s->st.cmd; its
+ * recording holds the header, a marker saying why, and the end line. */
+void session_refuse_command(struct daemon *d, struct session *s, const char *why);
 
 /* OPEN -> DRYRUN: nothing is relayed or recorded. */
 void session_attach_dry_run(struct session *s);
@@ -166,6 +182,11 @@ void session_detach(struct daemon *d, struct session *s);
 /* w waits for the end of s (relaying, draining or finishing); the relay
  * gives the inner side RELAY_CLOSE_MS. -EBUSY when another waits already. */
 int session_wait_end(struct session *s, struct session_waiter *w, int64_t now);
+
+/* w (the attach connection) waits for the end of s: w->ended hears
+ * "recorded" once its end line is written (sessrecd(8), "drained").
+ * -EBUSY when another waits already. */
+int session_wait_drained(struct session *s, struct session_waiter *w);
 
 /* w no longer waits (its connection went). */
 void session_unwait(struct session_waiter *w);

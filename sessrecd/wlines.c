@@ -82,9 +82,9 @@ void wlines_loss_line(struct wlines_loss *lost, const char *line, size_t len)
 	lost->bytes += len;
 	shardscan_init(&sc, &src);
 	sc.quiet = true;
-	if (shardscan_next(&sc) == 1 && sc.l.kind == SHARDREAD_EVENT && (sc.l.ch == 'o' || sc.l.ch == 'i') &&
+	if (shardscan_next(&sc) == 1 && sc.l.kind == SHARDREAD_EVENT && (sc.l.ch == 'o' || sc.l.ch == 'e' || sc.l.ch == 'i') &&
 	    shardscan_take(&sc, SHARDSCAN_BYTES) == 0 && sc.l.kind == SHARDREAD_EVENT) {
-		if (sc.l.ch == 'o')
+		if (sc.l.ch == 'o' || sc.l.ch == 'e') /* stderr is output too */
 			lost->out += sc.ndata;
 		else if (sc.l.ch == 'i')
 			lost->in += sc.ndata;

@@ -6,11 +6,13 @@
  * then fed to the text converter (output and input modes, split where its
  * first byte says): every line it gives is valid UTF-8 without newlines or
  * control characters but TAB, and no longer than TERMTEXT_LINE_MAX. */
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "shardline.h"
 #include "shardread.h"
 #include "termtext.h"
 #include "utf8.h"
@@ -105,6 +107,14 @@ static void one_line(const char *line, size_t len)
 	if (rs == 0 && slow.kind == SHARDREAD_EVENT) {
 		shardread_bytes(&slow, a, cap);
 		shardread_text(&slow, a, cap);
+	}
+	if (rs == 0 && slow.kind == SHARDREAD_ESC) {
+		/* escrow lines: the sealed bytes never overrun the reader's buffer */
+		uint8_t sealed[SHARD_ESCROW_SEALED_MAX];
+		bool more;
+		ssize_t k = shardread_escrow(&slow, sealed, sizeof(sealed), &more);
+
+		REQUIRE(k == -EBADMSG || (k >= 0 && (size_t)k <= sizeof(sealed)));
 	}
 	shardread_release(&slow);
 	free(a);

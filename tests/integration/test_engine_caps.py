@@ -111,7 +111,12 @@ class UnattachedExpiryTest(Caps):
         r = h.open_session(self.d.sock, user='root', uid=0)
         self.assertIs(r.get('ok'), True, r)
         self.d.wait_event('session_unattached', r['sid'], timeout=15)
-        late = h.call(self.d.sock, {'op': 'attach', 'token': r['token'], 'cmd': 'true'})
+        pipes = [os.pipe() for _ in range(3)]  # a command attach carries stdin, stdout, stderr
+        late = h.call(self.d.sock, {'op': 'attach', 'token': r['token'], 'cmd': 'true'},
+                      fds=[pipes[0][0], pipes[1][1], pipes[2][1]])
+        for p in pipes:
+            os.close(p[0])
+            os.close(p[1])
         self.assertIs(late.get('ok'), False, late)
         self.assertEqual(late.get('error'), 'token expired')
         self.assertEqual(h.close_session(self.d.sock, r['sid']).get('state'), 'unattached')

@@ -38,6 +38,35 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.facility, LOG_LOCAL0);
 	ck_assert_str_eq(c.shell, "/bin/bash");
 	ck_assert(!c.quiet);
+	ck_assert_str_eq(c.escrow_key, "");
+	ck_assert_uint_eq(c.compress_after_days, 0);
+	ck_assert_uint_eq(c.keep_days, 0);
+	ck_assert_uint_eq(c.max_store_size, 0);
+	ck_assert_str_eq(c.legal_hold, "");
+	ck_assert_str_eq(c.legal_hold_file, "/etc/sessrec/legal-hold");
+}
+END_TEST
+
+START_TEST(test_escrow_retention)
+{
+	struct sessrec_config c;
+	char err[256] = "";
+
+	config_defaults(&c);
+	ck_assert_int_eq(config_load_string(&c,
+					    "[Recording]\nEscrowPublicKey=/etc/sessrec/escrow.pub\n"
+					    "[Retention]\nCompressAfterDays=7\nKeepDays=365\nMaxStoreSize=20G\n"
+					    "LegalHold=alice, 3f2c0000-0000-4000-8000-000000000000\nLegalHoldFile=\n",
+					    "t", err, sizeof(err)),
+			 0);
+	ck_assert_str_eq(c.escrow_key, "/etc/sessrec/escrow.pub");
+	ck_assert_uint_eq(c.compress_after_days, 7);
+	ck_assert_uint_eq(c.keep_days, 365);
+	ck_assert_uint_eq(c.max_store_size, 20ULL << 30);
+	ck_assert_str_eq(c.legal_hold, "alice, 3f2c0000-0000-4000-8000-000000000000");
+	ck_assert_str_eq(c.legal_hold_file, "");
+	ck_assert_int_eq(config_load_string(&c, "[Recording]\nEscrowPublicKey=\n", "t", err, sizeof(err)), 0);
+	ck_assert_str_eq(c.escrow_key, "");
 }
 END_TEST
 
@@ -185,6 +214,11 @@ static const struct {
 	{ "[Syslog]\nHostname=h\xc3\xa9\n", "test.conf:2: bad value for Hostname= in [Syslog]: expected at most 255 printable ASCII characters, no spaces" },
 	{ "[Shell]\nShell=bash\n", "test.conf:2: bad value for Shell= in [Shell]: expected an absolute path" },
 	{ "[Shell]\nQuiet=\n", "test.conf:2: bad value for Quiet= in [Shell]: expected yes or no" },
+	/* escrow and retention */
+	{ "[Recording]\nEscrowPublicKey=escrow.pub\n", "test.conf:2: bad value for EscrowPublicKey= in [Recording]: expected an absolute path, or nothing" },
+	{ "[Retention]\nKeepDays=-1\n", "test.conf:2: bad value for KeepDays= in [Retention]: expected a number from 0 to 36500" },
+	{ "[Retention]\nMaxStoreSize=1X\n", "test.conf:2: bad value for MaxStoreSize= in [Retention]: expected a size such as 512K, 10M, 1G" },
+	{ "[Retention]\nLegalHold=al\x01ice\n", "test.conf:2: bad value for LegalHold= in [Retention]: expected printable ASCII characters" },
 };
 /* clang-format on */
 
@@ -430,6 +464,7 @@ static Suite *config_suite(void)
 	TCase *tf = tcase_create("files");
 
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_escrow_retention);
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good) / sizeof(good[0]));
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_long_line);

@@ -33,6 +33,9 @@ static const struct {
 	{ EVENT_SHARD_DIR_UNSAFE, "shard_dir_unsafe", LOG_WARNING },
 	{ EVENT_SESSION_TERMINATED, "session_terminated", LOG_ALERT },
 	{ EVENT_DEPLOYMENT_ERROR, "deployment_error", LOG_ALERT },
+	{ EVENT_SHARD_COMPRESSED, "shard_compressed", LOG_INFO },
+	{ EVENT_SHARD_DELETED, "shard_deleted", LOG_NOTICE },
+	{ EVENT_SESSION_REFUSED, "session_refused", LOG_WARNING },
 };
 
 START_TEST(test_table)

@@ -170,6 +170,8 @@ enum server {
 	GARBAGE,    /* not JSON */
 	OVERSIZED,  /* one byte over PROTO_MSG_MAX */
 	NO_OK,      /* an object without an "ok" bool */
+	DRAINED,    /* ok with three fds, then "drained" on the same connection */
+	GONE,       /* ok with three fds, then the connection closes */
 };
 
 static void send_raw(int c, const char *s, size_t n)
@@ -237,6 +239,12 @@ static void serve_one(int l, enum server how)
 		break;
 	case NO_OK:
 		send_raw(c, "{\"op\":\"ok\"}", 11);
+		break;
+	case DRAINED:
+	case GONE:
+		proto_send(c, rep, (int[]){ p[0], p[1], p[0] }, 3);
+		if (how == DRAINED)
+			send_raw(c, "{\"op\":\"drained\",\"sid\":\"S\",\"status\":\"recorded\"}", 46);
 		break;
 	}
 	json_object_put(rep);
@@ -317,6 +325,29 @@ START_TEST(test_call_fds_back)
 	ck_assert_int_eq(testutil_count_fds(), before + 2);
 	protoclient_reply_free(&rep);
 	ck_assert_uint_eq(rep.nfds, 0);
+	ck_assert_int_eq(testutil_count_fds(), before);
+	json_object_put(req);
+	reap(pid);
+}
+END_TEST
+
+/* A command's attach: the connection stays for the daemon's "drained",
+ * or says the daemon went (EOF). */
+START_TEST(test_call_keep_drained)
+{
+	struct protoclient c = { .socket = sockpath, .timeout_ms = 5000, .reply_fds = 3 };
+	struct json_object *req = protoclient_req_command("TOKEN", "SID", "scp -t /tmp");
+	struct protoclient_reply rep;
+	int before = testutil_count_fds(), sock = -1;
+	pid_t pid = serve(_i ? GONE : DRAINED);
+
+	ck_assert_int_eq(protoclient_call_keep(&c, req, (int[]){ 0, 1, 2 }, 3, &rep, &sock), 0);
+	ck_assert_int_ge(sock, 0);
+	ck_assert(testutil_cloexec(sock));
+	ck_assert_uint_eq(rep.nfds, 3);
+	protoclient_reply_free(&rep);
+	ck_assert_int_eq(protoclient_wait_drained(sock), _i ? -ECONNRESET : 0);
+	close(sock);
 	ck_assert_int_eq(testutil_count_fds(), before);
 	json_object_put(req);
 	reap(pid);
@@ -480,6 +511,7 @@ static Suite *protoclient_suite(void)
 	tcase_add_checked_fixture(call, setup, teardown);
 	tcase_add_test(call, test_call_bytes_and_fds_out);
 	tcase_add_test(call, test_call_fds_back);
+	tcase_add_loop_test(call, test_call_keep_drained, 0, 2);
 	tcase_add_loop_test(call, test_call_refused, 0, 2);
 	tcase_add_loop_test(call, test_call_bad_reply, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(call, test_call_deadline);

@@ -154,6 +154,8 @@ START_TEST(test_dry_run_and_command)
 {
 	struct rig r;
 	struct session *a, *b;
+	int in[2], out[2], err[2], fds[3], cmd[3];
+	char why[256] = "";
 
 	rig_init(&r);
 	a = session_new(r.d);
@@ -162,13 +164,29 @@ START_TEST(test_dry_run_and_command)
 	session_attach_dry_run(a);
 	ck_assert_int_eq(a->phase, SESSION_DRYRUN);
 	strcpy(b->st.cmd, "uname -a");
-	session_attach_command(r.d, b);
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(pipe(err), 0);
+	fds[0] = in[0];
+	fds[1] = out[1];
+	fds[2] = err[1];
+	ck_assert_msg(session_attach_command(r.d, b, fds, cmd, why, sizeof(why)) == 0, "attach: %s", why);
 	ck_assert_int_eq(b->phase, SESSION_COMMAND);
-	ck_assert_uint_eq(session_live_count(r.d), 0);
+	ck_assert_int_eq(fds[0], -1); /* taken */
+	/* a running command holds a slot; it has no terminal relay */
+	ck_assert_uint_eq(session_live_count(r.d), 1);
 	ck_assert_uint_eq(session_relay_count(r.d), 0);
 	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "uname -a"));
-	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "\"reason\":\"command\""));
 	ck_assert_uint_eq(r.m.nevents, 0); /* attach.c says so, not the session */
+	/* the command closes its stdout and stderr: the session ends */
+	for (int i = 0; i < 3; i++)
+		close(cmd[i]);
+	RUN_UNTIL(&r, b->phase == SESSION_FINISHING);
+	ck_assert_ptr_nonnull(memsink_line(&r.m, NULL, "\"reason\":\"exit\""));
+	ck_assert_ptr_nonnull(memsink_event(&r.m, NULL, "session_recorded"));
+	close(in[1]);
+	close(out[0]);
+	close(err[0]);
 	r.term = r.term_tty = -1;
 	r.shell = -1;
 	rig_fini(&r);

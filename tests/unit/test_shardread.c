@@ -65,6 +65,10 @@ static const struct row rows[] = {
 	{ P "\"t\":1.0,\"ch\":\"o\",\"d\":\"x\",\"hdr\":{}}", FAST, SHARDREAD_HDR },
 	{ P "\"t\":0.5,\"exec\":{\"pid\":1,\"argv\":[\"ls\",\"-l\"]}}", SLOW, SHARDREAD_EXEC },
 	{ P "\"t\":0.6,\"exit\":{\"pid\":1,\"code\":0,\"signal\":null}}", SLOW, SHARDREAD_EXIT },
+	{ P "\"t\":0.7,\"esc\":\"q83vEg==\"}", SLOW, SHARDREAD_ESC },
+	{ P "\"t\":0.7,\"esc\":\"q83vEg==\",\"more\":true}", SLOW, SHARDREAD_ESC },
+	{ P "\"t\":0.7,\"esc\":5}", BAD, 0 },
+	{ P "\"t\":0.7,\"esc\":\"q83vEg==\",\"more\":1}", BAD, 0 },
 	{ P "\"hdr\":{\"version\":2,\"tags\":[\"a\"]},\"meta\":{}}", SLOW, SHARDREAD_HDR },
 	{ P "\"hdr\":{\"a\":1},\"hdr\":{\"b\":2}}", SLOW, SHARDREAD_HDR },
 	{ P "\"hdr\":{\"a\":{\"b\":{\"c\":{\"d\":1}}}}}", SLOW, SHARDREAD_HDR },
@@ -256,6 +260,39 @@ END_TEST
 
 /* Every prefix of every row is a line cut short: nothing may read past it,
  * and the fast paths may accept only what json-c accepts. */
+/* shardread_escrow: the sealed bytes and "more" of an ESC line; bad
+ * base64 and pieces larger than the caller's buffer refused. */
+START_TEST(test_escrow)
+{
+	static const struct {
+		const char *line;
+		ssize_t n;
+		bool more;
+	} esc[] = {
+		{ P "\"t\":0.7,\"esc\":\"q83vEg==\"}", 4, false },
+		{ P "\"t\":0.7,\"esc\":\"q83vEjRW\",\"more\":true}", 6, true },
+		{ P "\"t\":0.7,\"esc\":\"q83vEjRW\",\"more\":false}", 6, false },
+		{ P "\"t\":0.7,\"esc\":\"q83vEjRWeA==\"}", -EBADMSG, false }, /* 7 bytes > cap 6 */
+		{ P "\"t\":0.7,\"esc\":\"q83\"}", -EBADMSG, false },
+		{ P "\"t\":0.7,\"esc\":\"q8*vEg==\"}", -EBADMSG, false },
+	};
+	uint8_t out[6];
+	struct shardread_line l;
+
+	for (size_t i = 0; i < sizeof(esc) / sizeof(esc[0]); i++) {
+		bool more = !esc[i].more;
+
+		ck_assert_int_eq(shardread_parse(esc[i].line, strlen(esc[i].line), &l), 0);
+		ck_assert_int_eq(l.kind, SHARDREAD_ESC);
+		ck_assert_int_eq(shardread_escrow(&l, out, sizeof(out), &more), esc[i].n);
+		ck_assert_int_eq(more, esc[i].more);
+		if (esc[i].n > 0)
+			ck_assert_int_eq(out[0], 0xab);
+		shardread_release(&l);
+	}
+}
+END_TEST
+
 START_TEST(test_prefixes)
 {
 	const char *line = rows[_i].line;
@@ -707,6 +744,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_scan, 0, 2);
 	tcase_add_loop_test(tc, test_scan_members, 0, 2);
 	tcase_add_test(tc, test_sid);
+	tcase_add_test(tc, test_escrow);
 	tcase_add_test(tc, test_writer_lines_are_fast);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("termtext");
