@@ -46,6 +46,10 @@ class Installed(unittest.TestCase):
             self.assertEqual(BOX.run(['systemctl', 'is-enabled', unit]).stdout.strip(), 'enabled', unit)
         r = BOX.run(['sessrecctl', 'status'])
         self.assertEqual(r.returncode, 0)
+        # Every timer conf/ ships (the retention timer) is enabled and waiting.
+        for t in sorted(f for f in os.listdir(os.path.join(h.SRC, 'conf')) if f.endswith('.timer')):
+            self.assertEqual(BOX.run(['systemctl', 'is-enabled', t]).stdout.strip(), 'enabled', t)
+            self.assertEqual(BOX.run(['systemctl', 'is-active', t]).stdout.strip(), 'active', t)
 
     def test_verify_clean(self):
         r = BOX.run(['systemd-analyze', 'verify', '--man=no', '/lib/systemd/system/sessrecd.service',
