@@ -100,8 +100,6 @@ static void pipe_report(struct relaypipe *rp, const char *reason)
 	session_end(s->d, s, reason);
 }
 
-static void emit_recorded(struct daemon *d, struct session *s, const char *reason);
-
 /* fail=closed: the login of s cannot be recorded, so it is ended (enforce.h). */
 static void terminate(struct daemon *d, struct session *s, const char *reason)
 {
@@ -121,7 +119,7 @@ static void recorded(struct daemon *d, struct session *s, const char *reason)
 	if (d->writer && d->chain)
 		s->recorded_due = true;
 	else
-		emit_recorded(d, s, reason);
+		session_emit_recorded(d, s, reason);
 }
 
 /* The recorder's news of a session's recording, as events (recevent.h). */
@@ -236,45 +234,6 @@ unsigned session_user_count(const struct daemon *d, int64_t uid)
 	for (const struct session *s = d->sessions; s; s = s->next)
 		n += s->st.uid == uid && live(s->phase);
 	return n;
-}
-
-static void emit_recorded(struct daemon *d, struct session *s, const char *reason)
-{
-	const struct session_state *st = &s->st;
-	struct event e = { .type = EVENT_SESSION_RECORDED };
-	struct recevent_nums n;
-	char dur[32], bytes[24], wlines[24], hash[CHK_HEX_LEN + 1], seal[CHK_HEX_LEN + 1], epoch[24];
-	struct chk k;
-
-	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
-	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
-	event_add(&e, "sid", st->sid);
-	event_add(&e, "service", st->proto[0] ? st->proto : st->service);
-	event_add(&e, "src_ip", st->src_ip[0] ? st->src_ip : "-");
-	event_add(&e, "user", st->user);
-	event_add(&e, "duration_s", dur);
-	event_add(&e, "bytes", bytes);
-	event_add(&e, "truncated", st->truncated || st->failed ? "true" : "false");
-	event_add(&e, "reason", reason);
-	/* Cap, disk and shard loss apart: see sessrecd(8), "LOSS ACCOUNTING". */
-	recevent_loss_params(&s->rec, &e, &n);
-	/* Many lines typed under stty -echo: a shell hidden as passwords. */
-	snprintf(wlines, sizeof(wlines), "%llu", (unsigned long long)st->withheld_lines);
-	event_add(&e, "withheld_lines", wlines);
-	event_add(&e, "withheld_flag", st->withheld_lines > SHARD_WITHHELD_FLAG ? "true" : "false");
-	/* The off-box anchor of the session's chain (sessrecd(8), SEALS). */
-	s->recorded_due = false;
-	if (d->chain && chain_take_final(d->chain, s->serial, &k)) {
-		chk_hex(hash, k.h);
-		event_add(&e, "chain_hash", hash);
-		if (k.sealed) {
-			chk_hex(seal, k.seal);
-			snprintf(epoch, sizeof(epoch), "%llu", (unsigned long long)k.epoch);
-			event_add(&e, "seal", seal);
-			event_add(&e, "seal_epoch", epoch);
-		}
-	}
-	emit_event(d, &e);
 }
 
 /* ---- state files (sessionfile.h) ---- */
@@ -528,7 +487,7 @@ static void finalize(struct daemon *d, struct session *s)
 	if (s->drainer)
 		answer_drained(s);
 	if (s->recorded_due)
-		emit_recorded(d, s, s->end_reason);
+		session_emit_recorded(d, s, s->end_reason);
 	if (!s->closer) {
 		set_phase(d, s, SESSION_ENDED);
 		return;
@@ -565,7 +524,7 @@ void session_writer_stopped(struct daemon *d)
 		if (s->phase != SESSION_FINISHING)
 			continue;
 		if (s->recorded_due)
-			emit_recorded(d, s, s->end_reason);
+			session_emit_recorded(d, s, s->end_reason);
 		if (s->closer)
 			answer_close(s);
 		if (s->drainer)

@@ -116,6 +116,10 @@ struct session *session_by_serial(struct daemon *d, uint64_t serial);
 unsigned session_live_count(const struct daemon *d);
 unsigned session_relay_count(const struct daemon *d);
 
+/* The session_recorded event of s (sessionreg.c): its counts, losses, the
+ * withheld flag and the chain's off-box anchor. */
+void session_emit_recorded(struct daemon *d, struct session *s, const char *reason);
+
 /* The sessions of uid that count against MaxSessions= (a walk of the
  * registry: opens are rare, the relay's path never asks). */
 unsigned session_user_count(const struct daemon *d, int64_t uid);

@@ -6,9 +6,13 @@
 #include <string.h>
 
 #include "auth.h"
+#include "chain.h"
+#include "chk.h"
 #include "daemon.h"
 #include "emit.h"
+#include "recevent.h"
 #include "session.h"
+#include "shardline.h"
 
 struct session *session_by_sid(struct daemon *d, const char *sid)
 {
@@ -86,5 +90,44 @@ void session_emit_unattached(struct daemon *d, const struct session *s, const ch
 
 	session_event_base(s, &e, uid);
 	event_add(&e, "kind", kind);
+	emit_event(d, &e);
+}
+
+void session_emit_recorded(struct daemon *d, struct session *s, const char *reason)
+{
+	const struct session_state *st = &s->st;
+	struct event e = { .type = EVENT_SESSION_RECORDED };
+	struct recevent_nums n;
+	char dur[32], bytes[24], wlines[24], hash[CHK_HEX_LEN + 1], seal[CHK_HEX_LEN + 1], epoch[24];
+	struct chk k;
+
+	snprintf(dur, sizeof(dur), "%.3f", recorder_elapsed(&s->rec));
+	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)(st->bytes_in + st->bytes_out));
+	event_add(&e, "sid", st->sid);
+	event_add(&e, "service", st->proto[0] ? st->proto : st->service);
+	event_add(&e, "src_ip", st->src_ip[0] ? st->src_ip : "-");
+	event_add(&e, "user", st->user);
+	event_add(&e, "duration_s", dur);
+	event_add(&e, "bytes", bytes);
+	event_add(&e, "truncated", st->truncated || st->failed ? "true" : "false");
+	event_add(&e, "reason", reason);
+	/* Cap, disk and shard loss apart: see sessrecd(8), "LOSS ACCOUNTING". */
+	recevent_loss_params(&s->rec, &e, &n);
+	/* Many lines typed under stty -echo: a shell hidden as passwords. */
+	snprintf(wlines, sizeof(wlines), "%llu", (unsigned long long)st->withheld_lines);
+	event_add(&e, "withheld_lines", wlines);
+	event_add(&e, "withheld_flag", st->withheld_lines > SHARD_WITHHELD_FLAG ? "true" : "false");
+	/* The off-box anchor of the session's chain (sessrecd(8), SEALS). */
+	s->recorded_due = false;
+	if (d->chain && chain_take_final(d->chain, s->serial, &k)) {
+		chk_hex(hash, k.h);
+		event_add(&e, "chain_hash", hash);
+		if (k.sealed) {
+			chk_hex(seal, k.seal);
+			snprintf(epoch, sizeof(epoch), "%llu", (unsigned long long)k.epoch);
+			event_add(&e, "seal", seal);
+			event_add(&e, "seal_epoch", epoch);
+		}
+	}
 	emit_event(d, &e);
 }
