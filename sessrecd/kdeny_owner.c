@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "io.h"
+#include "cmdtrace_rec.h"
 #include "kdeny_owner.h"
 #include "session.h"
 
@@ -199,7 +200,13 @@ struct session *kdeny_owner(struct daemon *d, struct kdeny_owner *o, long pid, i
 	/* A session recorded inside another (sessrecctl record in an ssh
 	 * login) shares its audit session: the process tree tells them apart. */
 	if (!s || same_ses > 1) {
-		struct session *t = by_tree(d, pid);
+		/* The command tracer's view first: it saw every fork of the
+		 * session's tree, even of a process gone by now; /proc else. */
+		const char *sid = cmdtrace_sid_of_pid(d, (pid_t)pid);
+		struct session *t = sid ? session_by_sid(d, sid) : NULL;
+
+		if (!t)
+			t = by_tree(d, pid);
 
 		s = t ? t : s;
 	}
