@@ -4,8 +4,9 @@ running /bin/true 200 times, sh -c 'exit 3', a pipeline, a command killed
 by a signal, a background job, a double-forked daemon that runs a command
 after its parent exited, and `su -c id OTHER` (typed password): every exec
 with its argv, status and duration, the id run as OTHER; nothing from a
-second concurrent login or from execs outside any session. Runs in a
-private mount namespace."""
+second concurrent login or from execs outside any session; and a command
+session without a pty (`ssh host 'cmd'`) gets its own commands' records.
+Runs in a private mount namespace."""
 import json
 import os
 import pwd
@@ -17,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 import pamharness as ph  # noqa: E402
 
-A, B, OTHER = 'srp-cmd-a', 'srp-cmd-b', 'srp-cmd-o'
+A, B, C, OTHER = 'srp-cmd-a', 'srp-cmd-b', 'srp-cmd-c', 'srp-cmd-o'
 D = T = SSHD = None
 
 MAIN = ("for i in $(seq 200); do /bin/true; done; sh -c 'exit 3'; "
@@ -34,9 +35,10 @@ def setUpModule():
     keys = ph.Keys(T)
     ph.ensure_user(A, '/bin/bash', keys)
     ph.ensure_user(B, '/bin/bash', keys)
+    ph.ensure_user(C, '/bin/bash', keys)
     ph.ensure_user(OTHER, '/bin/bash', password=True)
-    line = ph.module_line(socket=D.sock, users='%s,%s' % (A, B), timeout_ms=5000)
-    SSHD = ph.Sshd(T, keys, line, [A, B])
+    line = ph.module_line(socket=D.sock, users='%s,%s,%s' % (A, B, C), timeout_ms=5000)
+    SSHD = ph.Sshd(T, keys, line, [A, B, C])
 
 
 def tearDownModule():
@@ -108,9 +110,28 @@ class SshdCommands(unittest.TestCase):
         self.assertEqual(argv_b.count(['/bin/true', 'second-marker']), 50)
         self.assertNotIn('outside-marker', json.dumps(argv_b))
         self.assertNotIn(['/bin/true'], argv_b)
+        # (C's command session, from the other test, is the only other one)
+        sc = ph.sids_of_user(D, C)
         for _, o in lines:
             if o and ('exec' in o or 'exit' in o):
-                self.assertIn(o['sid'], (sa, sb))
+                self.assertIn(o['sid'], [sa, sb] + sc)
+
+    def test_command_session_commands(self):
+        """ssh host 'cmd' (no pty): its commands land in its own session."""
+        r = SSHD.run(C, "ls /nonexistent-dir-cmdsess; sh -c 'exit 3'; /bin/echo cmdsess-done")
+        self.assertIn(b'cmdsess-done', r.stdout)
+        sids = [s for s in ph.sids_of_user(D, C) if D.wait_end(s, 30) is not None]
+        lines = D.lines()
+        mine = [s for s in sids if any('/nonexistent-dir-cmdsess' in json.dumps(o['exec'].get('argv'))
+                                       for o in execs(lines, s))]
+        self.assertEqual(len(mine), 1, sids)
+        sid = mine[0]
+        ex = execs(lines, sid)
+        exits = {o['exit']['pid']: o['exit'] for o in h.session_lines(lines, sid) if isinstance(o.get('exit'), dict)}
+        by = {tuple(e['exec']['argv']): e['exec'] for e in ex}
+        self.assertIn(('ls', '/nonexistent-dir-cmdsess'), by)
+        self.assertEqual(exits[by[('ls', '/nonexistent-dir-cmdsess')]['pid']]['code'], 2)
+        self.assertEqual(exits[by[('sh', '-c', 'exit 3')]['pid']]['code'], 3)
 
 
 if __name__ == '__main__':
