@@ -95,12 +95,13 @@ def events(text, msgid=None, sid=None):
 
 
 def shard_lines(shard_dir):
-    """Every line of every shard as (raw bytes, obj or None)."""
+    """Every line of every shard as (raw bytes, obj or None); the day's
+    auth-YYYY-MM-DD.jsonl beside them is no session's and is left out."""
     out = []
     if not os.path.isdir(shard_dir):
         return out
     for f in sorted(os.listdir(shard_dir)):
-        if not f.endswith('.jsonl'):
+        if not f.endswith('.jsonl') or f.startswith('auth-'):
             continue
         with open(os.path.join(shard_dir, f), 'rb') as fh:
             for raw in fh:
