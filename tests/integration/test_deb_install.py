@@ -4,7 +4,10 @@ the service; the group, the directories, the configuration, the PAM
 profile, the man pages and the completion are where the packages say;
 `systemd-analyze verify` is clean on the installed units and `systemd-
 analyze security` scores sessrecd.service at 1.7 or better (printed); the
-daemon answers on the installed socket. Skipped (77) where nspawn cannot run."""
+daemon answers on the installed socket; the shipped retention service,
+started by systemd as its timer would, compresses, deletes and holds dated
+shards as a [Retention] drop-in says, with its events in the journal.
+Skipped (77) where nspawn cannot run."""
 import os
 import re
 import sys
@@ -13,6 +16,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 import harness_deb as hd  # noqa: E402
+import test_retention as tr  # noqa: E402
 import nspawnfix as nf  # noqa: E402
 
 EXPOSURE_LIMIT = 1.7
@@ -93,6 +97,28 @@ class Installed(unittest.TestCase):
         self.assertTrue(os.path.isfile(BOX.path('/usr/share/bash-completion/completions/sessrecctl')))
         r = BOX.run(['bash', '-c', '. /usr/share/bash-completion/completions/sessrecctl; complete -p sessrecctl'])
         self.assertIn('sessrecctl', r.stdout)
+
+    def test_retention_under_systemd(self):
+        shards = BOX.path('/var/lib/sessrec')
+        old, _ = tr.session_text(40, 'olduser')
+        held, held_sid = tr.session_text(41, 'holduser')
+        mid, _ = tr.session_text(10, 'miduser')
+        paths = {ago: tr.write_shard(shards, ago, text) for ago, text in ((40, old), (41, held), (10, mid))}
+        conf_d = BOX.path('/etc/sessrec/sessrecd.conf.d')
+        os.makedirs(conf_d, exist_ok=True)
+        with open(os.path.join(conf_d, 'retention.conf'), 'w') as f:
+            f.write('[Retention]\nCompressAfterDays=7\nKeepDays=30\nLegalHold=holduser\n')
+        BOX.run(['systemctl', 'start', 'sessrec-retention.service'], timeout=120)
+        self.assertFalse(os.path.exists(paths[40]), 'past KeepDays=: deleted')
+        self.assertFalse(os.path.exists(paths[10]))
+        self.assertTrue(os.path.exists(paths[10] + '.gz'), 'past CompressAfterDays=: compressed')
+        self.assertTrue(os.path.exists(paths[41]) or os.path.exists(paths[41] + '.gz'), 'held: kept')
+        r = BOX.run(['sessrecctl', 'show', held_sid[:8]], check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('holduser', r.stdout)
+        log = BOX.run(['journalctl', '--no-pager', '-o', 'cat', '-u', 'sessrec-retention.service']).stdout
+        self.assertIn('shard_deleted', log)
+        self.assertIn('shard_compressed', log)
 
 
 if __name__ == '__main__':
