@@ -1,6 +1,7 @@
 /* shells: the enrolled users' real shells, read with StrictModes-style
  * trust checks (see shells.h). Convention: 0 or -errno. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -81,12 +82,16 @@ static int trust_dirs(const char *dir, char *why, size_t cap)
 	if (dir[0] != '/' || n >= sizeof(path))
 		return untrusted(why, cap, "%s: not an absolute path", dir);
 	memcpy(path, dir, n + 1);
-	for (;;) {
+	for (bool first = true;; first = false) {
 		char *slash;
 
 		if (lstat(path, &st) < 0)
 			return errno == ENOENT ? -ENOENT : untrusted(why, cap, "%s: %s", path, strerror(errno));
-		if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		/* As for the shard directory (shardtrust.c): a parent may be a
+		 * sticky root-owned directory such as /tmp, where nobody else can
+		 * rename what is in it; the directory holding the files may not. */
+		if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) && (first || !(st.st_mode & S_ISVTX))))
 			return untrusted(why, cap, "%s: not a directory of root's alone (owner %u, mode %04o)", path,
 					 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		if (strcmp(path, "/") == 0)

@@ -15,7 +15,8 @@
 
 static char dir[PATH_MAX], sub[PATH_MAX + 16];
 
-/* Not under /tmp: a directory others can write is never trusted. */
+/* In the working directory (under /tmp too: a sticky root-owned parent is
+ * trusted, as for the shard directory). */
 static void setup(void)
 {
 	char cwd[PATH_MAX - 32];
