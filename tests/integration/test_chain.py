@@ -266,8 +266,11 @@ class ChainTest(hs.Sessions, unittest.TestCase):
     def test_swap_two_lines(self):
         lines = raw_lines(self.shard)
         slow = self.sids['slow12']
-        idx = self.session_idx(lines, slow, lambda o: o.get('ch') == 'o')
-        a, b = idx[2], idx[3]
+        idx = self.session_idx(lines, slow, lambda o: 't' in o)
+        # two timed lines of the session next to each other in the file (an
+        # output and a command record, say), of different times
+        a, b = next((x, y) for x, y in zip(idx[2:], idx[3:])
+                    if y == x + 1 and json.loads(lines[x])['t'] != json.loads(lines[y])['t'])
         lines[a], lines[b] = lines[b], lines[a]
         res = self.check_damage(lines, slow, 'lines reordered')
         self.assertEqual(res['line'], b + 1, 'the line whose time goes back: %r' % res)
