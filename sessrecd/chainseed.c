@@ -160,7 +160,7 @@ int chainseed_scan(struct chainseed_cache *c, int fd, const char *sid, struct ch
 		size_t from = 0, upto = c->blen - done;
 
 		if (c->off > 0) {
-			const char *nl = memchr(c->buf, '\n', c->blen);
+			const char *nl = c->blen ? memchr(c->buf, '\n', c->blen) : NULL; /* no buffer yet: NULL */
 
 			from = nl ? (size_t)(nl - c->buf) + 1 : c->blen; /* a line cut by the read's start */
 		}

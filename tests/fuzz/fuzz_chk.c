@@ -31,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(obj >= line && obj + olen <= line + size);
 		roundtrip(obj, olen);
 	}
-	if (size <= sizeof(buf) && chk_line_input(line, size, buf, sizeof(buf), &in, &inlen, &obj, &olen)) {
+	if (size > sizeof(buf))
+		return 0;
+	if (chk_line_input(line, size, buf, sizeof(buf), &in, &inlen, &obj, &olen)) {
 		REQUIRE(in == buf && inlen >= 2 && inlen < size && buf[inlen - 1] == '}');
 		REQUIRE(memcmp(buf, line, inlen - 1) == 0);
 		REQUIRE(obj > line && obj + olen == line + size - 1 && *obj == '{');
