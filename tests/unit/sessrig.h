@@ -1,6 +1,7 @@
 /* sessrig: the test rig of the session unit tests (test_sessrecd_session,
- * test_sessrecd_enforce): a daemon with the in-memory emitter and shard
- * sink (memsink.h), a session attached to a pty standing in for the user's
+ * test_sessrecd_enforce, test_sessrecd_kdeny): a daemon with the in-memory
+ * emitter and shard sink (memsink.h), a session attached to a pty standing
+ * in for the user's
  * terminal (outer) and the inner pty the daemon makes (the test plays the
  * shell on its slave), the writer's reports.
  * Header only (static inline). */

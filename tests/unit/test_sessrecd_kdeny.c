@@ -3,9 +3,8 @@
  * in a second is a line at once, the rest of that second one line with
  * their exact count when the second is over or the session ends, other
  * syscalls and pids apart; and the attribution by audit session id
- * (kdeny_owner). */
+ * (kdeny_owner). The session rig is sessrig.h's. */
 #include <check.h>
-#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,63 +15,21 @@
 #include "kdeny_rate.h"
 #include "memsink.h"
 #include "session.h"
+#include "sessrig.h"
 #include "testutil.h"
 
-struct rig {
-	struct daemon *d;
-	struct memsink m;
-	char dir[64];
+/* The session rig of sessrig.h, with a relaying session of audit session
+ * 42 (a login's, as pam_loginuid gives one). */
+static struct session *start(struct rig *r)
+{
 	struct session *s;
-	int term, shell; /* the user's and the shell's ends of the two ptys */
-};
 
-static void rig_init(struct rig *r)
-{
-	char why[256] = "";
-	int tty;
-
-	memset(r, 0, sizeof(*r));
-	r->d = calloc(1, sizeof(*r->d));
-	ck_assert_ptr_nonnull(r->d);
-	config_defaults(&r->d->cfg);
-	snprintf(r->dir, sizeof(r->dir), "/tmp/test_sessrecd_kdeny.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(r->dir));
-	snprintf(r->d->cfg.shard_dir, sizeof(r->d->cfg.shard_dir), "%s", r->dir);
-	ck_assert_int_eq(loop_init(&r->d->loop), 0);
-	r->d->ho.keeper_fd = -1;
-	memsink_init(&r->m);
-	r->d->emitter = &r->m.emitter;
-	r->d->sink = &r->m.sink;
-	/* a relaying session: live, with a shard */
-	r->s = session_new(r->d);
-	ck_assert_ptr_nonnull(r->s);
-	strcpy(r->s->st.user, "alice");
-	r->s->st.uid = 1000;
-	r->s->st.pid = getpid();
-	r->s->st.audit_session = 42;
-	ck_assert_int_eq(openpty(&r->term, &tty, NULL, NULL, NULL), 0);
-	/* No hangup: the test is no session leader of the terminal. */
-	ck_assert_msg(session_attach_tty(r->d, r->s, tty, false, &r->shell, why, sizeof(why)) == 0, "attach: %s",
-		      why);
-	close(tty); /* the daemon keeps its own description of the terminal */
-	ck_assert_int_eq(r->s->phase, SESSION_RELAYING);
-	ck_assert_ptr_nonnull(r->s->rec.file);
-}
-
-static void rig_fini(struct rig *r)
-{
-	char cmd[128];
-
-	while (r->d->sessions)
-		session_free(r->d, r->d->sessions);
-	recorder_close_all(r->d);
-	loop_fini(&r->d->loop);
-	memsink_free(&r->m);
-	free(r->d);
-	close(r->term);
-	close(r->shell);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
-	ck_assert_int_eq(system(cmd), 0);
+	rig_init(r);
+	s = attach(r);
+	s->st.audit_session = 42;
+	ck_assert_int_eq(s->phase, SESSION_RELAYING);
+	ck_assert_ptr_nonnull(s->rec.file);
+	return s;
 }
 
 static struct auditrec rec(long pid, long nr, int64_t sec)
@@ -105,14 +62,15 @@ START_TEST(test_summary_counts)
 {
 	static struct kdeny_rate k;
 	struct rig r;
+	struct session *s;
 	struct auditrec a = rec(100, 39, 1000), b = rec(100, 110, 1000), c = rec(101, 39, 1000);
 
-	rig_init(&r);
+	s = start(&r);
 	memset(&k, 0, sizeof(k));
 	for (int i = 0; i < 1000; i++)
-		kdeny_rate_take(r.d, &k, r.s, &a, 1);
-	kdeny_rate_take(r.d, &k, r.s, &b, 1);
-	kdeny_rate_take(r.d, &k, r.s, &c, 1);
+		kdeny_rate_take(r.d, &k, s, &a, 1);
+	kdeny_rate_take(r.d, &k, s, &b, 1);
+	kdeny_rate_take(r.d, &k, s, &c, 1);
 	/* three first lines at once, nothing counted written yet */
 	ck_assert_uint_eq(count_lines(&r, "\"deny\":"), 3);
 	ck_assert_uint_eq(count_lines(&r, "\"count\""), 0);
@@ -128,9 +86,9 @@ START_TEST(test_summary_counts)
 	/* a new second starts a new first line; the session's end writes the rest */
 	a.sec = 1001;
 	for (int i = 0; i < 5; i++)
-		kdeny_rate_take(r.d, &k, r.s, &a, 4);
+		kdeny_rate_take(r.d, &k, s, &a, 4);
 	ck_assert_uint_eq(count_lines(&r, "\"deny\":"), 5);
-	kdeny_rate_session(r.d, &k, r.s);
+	kdeny_rate_session(r.d, &k, s);
 	ck_assert_uint_eq(count_lines(&r, "\"count\":4}"), 1);
 	ck_assert_uint_eq(k.denials, 1007);
 	/* every line an event too */
@@ -145,16 +103,17 @@ START_TEST(test_owner_by_audit_session)
 {
 	static struct kdeny_owner o;
 	struct rig r;
+	struct session *s;
 
-	rig_init(&r);
+	s = start(&r);
 	kdeny_owner_init(&o);
 	/* pid 2 (kthreadd) is in no session's tree: only the audit session id
 	 * says so */
-	ck_assert_ptr_eq(kdeny_owner(r.d, &o, 2, 42, 1), r.s);
+	ck_assert_ptr_eq(kdeny_owner(r.d, &o, 2, 42, 1), s);
 	ck_assert_ptr_null(kdeny_owner(r.d, &o, 2, 43, 100000));
 	ck_assert_ptr_null(kdeny_owner(r.d, &o, 2, -1, 100000));
 	/* remembered a while, then not */
-	ck_assert_ptr_eq(kdeny_owner(r.d, &o, 2, -1, 2 + KDENY_OWNER_TTL_MS - 1), r.s);
+	ck_assert_ptr_eq(kdeny_owner(r.d, &o, 2, -1, 2 + KDENY_OWNER_TTL_MS - 1), s);
 	rig_fini(&r);
 }
 END_TEST
