@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cmdtrace_cn.h"
 #include "cmdtrace_src.h"
 #include "io.h"
@@ -103,19 +104,12 @@ static void pid_remove(struct cmdtrace_proc *p, struct slot *s)
 /* The tag of tgid's audit session when the daemon named it; 0 otherwise. */
 static uint64_t audit_owner(struct cmdtrace_proc *p, pid_t tgid)
 {
-	char path[48], buf[24];
-	unsigned long ses;
-	ssize_t n;
+	int64_t ses;
 
-	if (!p->naudits)
+	if (!p->naudits || auth_proc_sessionid(tgid, &ses) < 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/sessionid", (int)tgid);
-	if ((n = io_read_file(path, buf, sizeof(buf) - 1)) <= 0)
-		return 0;
-	buf[n] = '\0';
-	ses = strtoul(buf, NULL, 10);
 	for (size_t i = 0; i < p->naudits; i++)
-		if (p->audits[i].ses == ses)
+		if ((int64_t)p->audits[i].ses == ses)
 			return p->audits[i].tag;
 	return 0;
 }

@@ -170,14 +170,11 @@ void cmdtrace_rec_stop(struct daemon *d)
  * the daemon's, and no other live session claims it. */
 static bool audit_is_own(struct daemon *d, const struct session *s)
 {
-	char buf[24];
-	long self = -1;
+	int64_t self;
 
-	if (s->st.audit_session < 0 || s->st.audit_session == 4294967295LL || !strcmp(s->st.service, "sessrecctl"))
+	if (!auth_audit_set(s->st.audit_session) || !strcmp(s->st.service, "sessrecctl"))
 		return false;
-	if (io_read_file("/proc/self/sessionid", buf, sizeof(buf)) > 0)
-		self = strtol(buf, NULL, 10);
-	if (self == s->st.audit_session)
+	if (auth_proc_sessionid(getpid(), &self) == 0 && self == s->st.audit_session)
 		return false;
 	for (const struct session *o = d->sessions; o; o = o->next)
 		if (o != s && o->st.audit_session == s->st.audit_session && o->st.start_mono_ns &&
