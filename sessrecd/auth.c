@@ -176,6 +176,19 @@ int auth_proc_ctty(pid_t pid, dev_t *dev, pid_t *session)
 	return 0;
 }
 
+int auth_proc_place(pid_t pid, pid_t *ppid, pid_t *session)
+{
+	char buf[1024];
+	long long v;
+	int r;
+
+	if ((r = read_proc(pid, "stat", buf, sizeof(buf))) < 0 || (r = parse_stat_field(buf, 4, &v)) < 0 ||
+	    (r = auth_parse_stat_session(buf, session)) < 0)
+		return r;
+	*ppid = (pid_t)v;
+	return 0;
+}
+
 int auth_proc_ppid(pid_t pid, pid_t *ppid)
 {
 	char buf[4096];

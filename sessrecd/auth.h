@@ -40,6 +40,9 @@ bool auth_token_equal(const char *a, const char *b);
  * id of pid, from one reading of /proc/PID/stat. */
 int auth_proc_ctty(pid_t pid, dev_t *dev, pid_t *session);
 int auth_proc_ppid(pid_t pid, pid_t *ppid);
+/* The parent (field 4) and session id (field 6) of pid, from one reading
+ * of /proc/PID/stat. */
+int auth_proc_place(pid_t pid, pid_t *ppid, pid_t *session);
 int auth_proc_sessionid(pid_t pid, int64_t *id);
 
 /* 1 when pid is ancestor or descends from it (PPid walked up to pid 1),

@@ -12,34 +12,12 @@
 
 #include "daemon.h"
 #include "io.h"
+#include "auth.h"
 #include "cmdtrace_rec.h"
 #include "kdeny_owner.h"
 #include "session.h"
 
 #define KDENY_ANCESTRY_MAX 64
-
-/* What /proc/PID/stat says of a process's place. */
-struct proc_place {
-	long ppid, sid;
-};
-
-static int read_place(long pid, struct proc_place *pl)
-{
-	char path[64], buf[1024], *p;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	n = io_read_file(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return n < 0 ? (int)n : -ENOENT;
-	buf[n] = '\0';
-	/* comm may hold ") " itself: the fields start after the last ')'. */
-	if (!(p = strrchr(buf, ')')))
-		return -EINVAL;
-	if (sscanf(p + 1, " %*c %ld %*d %ld", &pl->ppid, &pl->sid) != 2)
-		return -EINVAL;
-	return 0;
-}
 
 static void read_link(long pid, const char *what, char *out, size_t cap)
 {
@@ -128,15 +106,15 @@ static struct session *remembered(struct daemon *d, struct kdeny_owner *o, long 
 static struct session *by_tree(struct daemon *d, long pid)
 {
 	long chain[KDENY_ANCESTRY_MAX];
-	struct proc_place pl;
+	pid_t ppid, sid;
 	size_t n = 0;
 	long tsid = -1;
 
-	for (long p = pid; p > 1 && n < KDENY_ANCESTRY_MAX; p = pl.ppid) {
-		if (read_place(p, &pl) < 0)
+	for (long p = pid; p > 1 && n < KDENY_ANCESTRY_MAX; p = ppid) {
+		if (auth_proc_place((pid_t)p, &ppid, &sid) < 0)
 			break;
 		if (n == 0)
-			tsid = pl.sid;
+			tsid = sid;
 		chain[n++] = p;
 	}
 	if (n == 0)

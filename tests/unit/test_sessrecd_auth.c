@@ -211,6 +211,11 @@ START_TEST(test_proc_self)
 	if (access("/proc/self/sessionid", R_OK) == 0)
 		ck_assert_int_eq(auth_proc_sessionid(getpid(), &id), 0);
 	ck_assert_int_lt(auth_proc_ppid(0x7ffffff0, &pp), 0);
+	pp = session = -1;
+	ck_assert_int_eq(auth_proc_place(getpid(), &pp, &session), 0);
+	ck_assert_int_eq(pp, parent);
+	ck_assert_int_eq(session, getsid(0));
+	ck_assert_int_lt(auth_proc_place(0x7ffffff0, &pp, &session), 0);
 }
 END_TEST
 
