@@ -3,6 +3,7 @@
 script(1), ttyrec and tlog-rec measured in the same run.
 
     python3 bench/bench_engine.py [--build DIR] [--compare DIR] [--quick] [--rounds N]
+    python3 bench/bench_engine.py [--build DIR] [--compare DIR] --idle-only N
 
 Every variant runs its command on a fresh pty that this script reads as fast
 as it can. Besides the peers, `null` (bench/null_relay.c, compiled here) is
@@ -32,6 +33,12 @@ Figures:
 - memory per idle session: the VmRSS of sessrecd and its keeper with 1 and
   N idle sessions (1000, 100 with --quick); for the others the RSS of the recorder
   process(es) one idle session keeps (each session is a process of its own).
+
+--idle-only N runs only the last part for the sessrecd build(s): N idle
+sessions, the memory they cost and the echo p99 of one more session among
+them, beside the echo p99 of a session alone on the same daemon (measured
+before the idle ones start: the lowest p99 of --rounds runs, 3 by default,
+so the machine's noise does not flatter the ratio).
 """
 import argparse, base64, ctypes, fcntl, json, os, random, resource, select, shlex, shutil, signal
 import statistics, struct, subprocess, sys, tempfile, termios, time
@@ -137,6 +144,14 @@ def spawn(argv, env=None):
             os._exit(127)
     os.close(slave)
     return pid, master
+
+
+def readable(fd, timeout):
+    """Whether fd is readable within timeout seconds: poll(), since fds go
+    past select()'s FD_SETSIZE with the idle sessions open."""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(max(0, timeout) * 1000))
 
 
 def proc_stat(pid):
@@ -269,7 +284,8 @@ class Daemon:
             die('sessrecctl keygen: ' + r.stderr.strip())
         with open(conf, 'w') as f:
             # The 10 MiB default cap would stop recording the big cat early.
-            f.write('[Recording]\nSessionMaxBytes=64G\nMinFreeSpace=1M\n'
+            # MaxSessions= (1024 by default) would refuse the 1,900 idle ones.
+            f.write('[Daemon]\nMaxSessions=4096\n[Recording]\nSessionMaxBytes=64G\nMinFreeSpace=1M\n'
                     'SealKeyFile=%s\n' % key)
         self.log = open(os.path.join(base, 'sessrecd.log'), 'w+')
         self.argv = [sessrecd, '--foreground', '--config', conf, '--socket', self.sock,
@@ -448,12 +464,11 @@ class Bench:
         buf = b''
         end = time.time() + 10
         while b'READY' not in buf:
-            r, _, _ = select.select([master], [], [], max(0, end - time.time()))
-            if not r:
+            if not readable(master, end - time.time()):
                 die('%s: no READY from the echo program: %r' % (v.name, buf[-200:]))
             buf += os.read(master, 4096)
         time.sleep(0.05)
-        while select.select([master], [], [], 0)[0]:
+        while readable(master, 0):
             os.read(master, 4096)
         samples = []
         for _ in range(n):
@@ -461,8 +476,7 @@ class Bench:
             os.write(master, b'a')
             got = b''
             while not got:
-                r, _, _ = select.select([master], [], [], 5)
-                if not r:
+                if not readable(master, 5):
                     die('%s: no echo within 5 s' % v.name)
                 got = os.read(master, 64)
             samples.append((time.perf_counter_ns() - t0) / 1000)
@@ -592,6 +606,46 @@ def fmt(x, spec):
     return '-' if x is None else format(x, spec)
 
 
+def idle_only(args):
+    """--idle-only N: memory per idle session and the echo p99 among N
+    idle sessions against the echo p99 alone, for the sessrecd build(s)."""
+    if os.geteuid() != 0:
+        die('run as root (sessrecd opens sessions for uid 0 only)')
+    n, echo_n, rounds = args.idle_only, 2000, args.rounds or 3
+    if n < 2:
+        die('--idle-only needs 2 sessions or more')
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    set_subreaper()
+    b = Bench(args)
+    res = {}
+    try:
+        builds = [('sessrec', args.build)] + ([('sessrec@base', args.compare)] if args.compare else [])
+        vs = []
+        for name, build in builds:
+            d = Daemon(os.path.abspath(build), b.tmp, name.replace('@', '-'), b.reaper)
+            b.daemons.append(d)
+            vs.append(sessrec_variant(name, d))
+        for v in vs:
+            alone = min(b.run_echo(v, echo_n)[1] for _ in range(rounds))
+            one, _ = b.daemon_rss(v, 1)
+            many, among = b.daemon_rss(v, n, echo_n)
+            res[v.name] = (one, many, alone, among[1])
+            log('  %s: VmRSS %d KiB with 1 idle session, %d KiB with %d; echo p99 alone %.1f us, '
+                'among them %.1f us' % (v.name, one, many, n, alone, among[1]))
+            b.rec_clear(v)
+    finally:
+        b.reaper.reap(5)
+        b.stop()
+    for name, (one, many, alone, among) in res.items():
+        kib = (many - one) / (n - 1)
+        print('%s: memory per idle session %.1f KiB (sessrecd+keeper VmRSS %d KiB with 1, %d KiB '
+              'with %d; target %s): %s' % (name, kib, one, many, n, TARGETS['kib_idle'][0],
+                                          'ok' if TARGETS['kib_idle'][1](kib) else 'MISSED'))
+        print('%s: echo p99 among %d idle sessions %.1f us vs %.1f us alone (target <= 2x): %s' % (
+            name, n, among, alone, 'ok' if among <= 2 * alone else 'MISSED'))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--build', default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -601,7 +655,11 @@ def main():
     ap.add_argument('--quick', action='store_true', help='20 MB, 1 round, 100 idle sessions')
     ap.add_argument('--rounds', type=int, help='interleaved rounds (3; 1 with --quick): more '
                     'rounds, steadier medians on a noisy machine')
+    ap.add_argument('--idle-only', type=int, metavar='N', help='only the idle part: memory per '
+                    'idle session with N of them, echo among them and alone (sessrecd only)')
     args = ap.parse_args()
+    if args.idle_only is not None:
+        return idle_only(args)
     if os.geteuid() != 0:
         die('run as root (sessrecd opens sessions for uid 0 only)')
     ns_note = utmp_for_tlog()
