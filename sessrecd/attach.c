@@ -2,6 +2,7 @@
  * transition (session.h) and the events that say so. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,7 +67,7 @@ static void emit_started(struct daemon *d, const struct session *s)
 	session_event_base(s, &e, uid);
 	event_add(&e, "tty", s->st.tty[0] ? s->st.tty : "-");
 	/* How the login authenticated (SSH_AUTH_INFO_0), never the key. */
-	if (authinfo_parse(s->st.auth, strlen(s->st.auth), &ai) == 0) {
+	if (authinfo_parse(state_str(s->st.auth), strlen(state_str(s->st.auth)), &ai) == 0) {
 		event_add(&e, "auth_method", ai.method);
 		event_add(&e, "key_type", ai.key_type[0] ? ai.key_type : NULL);
 		event_add(&e, "key_fp", ai.key_fp[0] ? ai.key_fp : NULL);
@@ -74,7 +75,7 @@ static void emit_started(struct daemon *d, const struct session *s)
 	if (s->st.dry_run)
 		event_add(&e, "dry_run", "true");
 	else
-		event_add(&e, "shard", s->st.shard);
+		event_add(&e, "shard", state_str(s->st.shard));
 	emit_event(d, &e);
 }
 
@@ -84,7 +85,7 @@ static void emit_command(struct daemon *d, const struct session *s)
 	char uid[24];
 
 	session_event_base(s, &e, uid);
-	event_add(&e, "cmd", s->st.cmd);
+	event_add(&e, "cmd", state_str(s->st.cmd));
 	emit_event(d, &e);
 }
 
@@ -98,7 +99,7 @@ static struct json_object *refuse_command(struct daemon *d, struct session *s, c
 	char uid[24];
 
 	session_event_base(s, &e, uid);
-	event_add(&e, "cmd", s->st.cmd);
+	event_add(&e, "cmd", state_str(s->st.cmd));
 	event_add(&e, "reason", "notty_policy");
 	event_add(&e, "error", why);
 	emit_event(d, &e);
@@ -120,6 +121,20 @@ static void copy_clipped(char *dst, size_t cap, const char *src)
 	if (n)
 		memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/* A heap string of the state (state_set), clipped like copy_clipped; 0 or
+ * -ENOMEM. */
+static int set_clipped(char **dst, size_t cap, const char *src)
+{
+	size_t n = src ? utf8_clip((const uint8_t *)src, strlen(src), cap - 1) : 0;
+	char *p = NULL;
+
+	if (n && !(p = strndup(src, n)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = p;
+	return 0;
 }
 
 static struct json_object *attach_tty(struct daemon *d, const struct ucred *peer, struct session *s, int outer,
@@ -153,7 +168,8 @@ static struct json_object *attach_command(struct daemon *d, const struct ucred *
 {
 	char why[256];
 
-	copy_clipped(s->st.cmd, sizeof(s->st.cmd), cmd);
+	if (set_clipped(&s->st.cmd, STATE_CMD_MAX, cmd) < 0)
+		return refuse(d, peer, s, "out of memory", &res->close_after);
 	if (!cmdpolicy_allowed(d->cfg.notty_commands, cmd, why, sizeof(why)))
 		return refuse_command(d, s, why, &res->close_after);
 	if (session_attach_command(d, s, fds, res->fds, why, sizeof(why)) < 0)

@@ -89,11 +89,14 @@ static int get_bool(struct json_object *req, const char *key, bool *out)
 	return proto_bool(req, key, out);
 }
 
-/* Fills st from an open request; the name of the first bad field in *bad. */
+/* Fills st from an open request (its strings are the caller's to free);
+ * the name of the first bad field in *bad (st then owns none). */
 static int parse_open(struct json_object *req, struct session_state *st, bool *dry_run, const char **bad)
 {
 	int64_t port = 0, audit = -1;
-	char fail[8];
+	char fail[8], text[STATE_AUTH_MAX];
+
+	_Static_assert(STATE_CMD_MAX == STATE_AUTH_MAX, "one buffer clips both at their limit");
 
 	memset(st, 0, sizeof(*st));
 	st->input = true;
@@ -117,9 +120,11 @@ static int parse_open(struct json_object *req, struct session_state *st, bool *d
 		*bad = "tty";
 	else if (get_int(req, "sessionid", -1, UINT32_MAX, &audit, false) < 0)
 		*bad = "sessionid";
-	else if (get_str(req, "auth", st->auth, sizeof(st->auth), false, true) < 0)
+	else if (get_str(req, "auth", text, sizeof(text), false, true) < 0 ||
+		 state_set(&st->auth, STATE_AUTH_MAX, text) < 0)
 		*bad = "auth";
-	else if (get_str(req, "cmd", st->cmd, sizeof(st->cmd), false, true) < 0)
+	else if (get_str(req, "cmd", text, sizeof(text), false, true) < 0 ||
+		 state_set(&st->cmd, STATE_CMD_MAX, text) < 0)
 		*bad = "cmd";
 	else if (get_bool(req, "input", &st->input) < 0)
 		*bad = "input";
@@ -129,8 +134,10 @@ static int parse_open(struct json_object *req, struct session_state *st, bool *d
 	else if (get_str(req, "fail", fail, sizeof(fail), false, false) < 0 ||
 		 (fail[0] && strcmp(fail, "open") != 0 && strcmp(fail, "closed") != 0))
 		*bad = "fail";
-	if (*bad)
+	if (*bad) {
+		state_free(st);
 		return -EINVAL;
+	}
 	st->src_port = (int)port;
 	st->audit_session = audit;
 	st->fail_closed = strcmp(fail, "closed") == 0;
@@ -226,29 +233,31 @@ static void op_open(struct daemon *d, struct conn *c, struct json_object *req, i
 		reply_skipped(d, c,
 			      r < 0 ? "the shard directory is not usable" : "not enough free space for recordings",
 			      r < 0 ? "shard_dir_error" : "disk_pressure");
-		return;
+		goto out;
 	}
 	if (session_live_count(d) >= d->cfg.max_sessions) {
 		emit_skipped(d, &st, "session_limit");
 		snprintf(err, sizeof(err), "too many sessions (MaxSessions=%u)", d->cfg.max_sessions);
 		reply_skipped(d, c, err, "session_limit");
-		return;
+		goto out;
 	}
 	if (user_over_share(d, st.uid, err, sizeof(err))) {
 		emit_skipped(d, &st, "user_session_limit");
 		reply_skipped(d, c, err, "user_session_limit");
-		return;
+		goto out;
 	}
 	s = session_new(d);
 	if (!s) {
 		log_line("open: cannot register a session: %s", strerror(errno));
 		server_reply_error(d, c, "cannot register the session");
-		return;
+		goto out;
 	}
 	memcpy(st.sid, s->st.sid, sizeof(st.sid));
 	st.input = st.input && d->cfg.record_input;
 	st.dry_run = dry_run;
-	s->st = st;
+	state_free(&s->st);
+	s->st = st; /* the session takes st's strings */
+	memset(&st, 0, sizeof(st));
 	notify_status(d);
 	o = proto_reply_ok();
 	if (o && (jsonadd_str(o, "sid", s->st.sid) < 0 || jsonadd_str(o, "token", s->token) < 0)) {
@@ -256,6 +265,8 @@ static void op_open(struct daemon *d, struct conn *c, struct json_object *req, i
 		o = NULL; /* the connection goes; the open session expires with its opener */
 	}
 	server_reply(d, c, o, false);
+out:
+	state_free(&st);
 }
 
 /* "sftp", "forwarding": a word of the caller's, or the default. */

@@ -32,13 +32,13 @@ void recevent_news(struct recording *rec, enum recorder_news what, struct event 
 		e->type = EVENT_SHARD_LOST;
 		e->msg = "shard file removed; the session goes on in a new file";
 		snprintf(n->bytes, sizeof(n->bytes), "%llu", (unsigned long long)rec->news_bytes);
-		event_add(e, "path", rec->st->shard);
+		event_add(e, "path", state_str(rec->st->shard));
 		event_add(e, "bytes", n->bytes);
 		break;
 	case RECORDER_DEGRADED_NEWS:
 		e->type = EVENT_RECORDING_DEGRADED;
 		e->msg = "recording lines cannot be written; they are counted until writing works again";
-		event_add(e, "path", rec->st->shard);
+		event_add(e, "path", state_str(rec->st->shard));
 		event_add(e, "reason", recloss_err_name(rec->loss_err));
 		event_add(e, "error", strerror(rec->loss_err));
 		break;
@@ -54,7 +54,7 @@ void recevent_news(struct recording *rec, enum recorder_news what, struct event 
 		e->type = EVENT_RECORDING_RESUMED;
 		e->msg = "recording resumed behind a marker stating the bytes lost";
 		loss_nums(n, &rec->news_lost);
-		event_add(e, "path", rec->st->shard);
+		event_add(e, "path", state_str(rec->st->shard));
 		add_loss(e, n);
 		break;
 	}

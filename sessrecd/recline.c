@@ -172,7 +172,8 @@ int recline_header(const struct recording *rec, char *line, size_t cap)
 	if (shard_rfc3339(start, sizeof(start), st->start_sec, st->start_usec) < 0)
 		start[0] = '\0';
 	/* meta.auth is the method and the key's fingerprint, never the key. */
-	if (authinfo_parse(st->auth, strlen(st->auth), &ai) < 0 || authinfo_summary(&ai, auth, sizeof(auth)) < 0)
+	if (authinfo_parse(state_str(st->auth), strlen(state_str(st->auth)), &ai) < 0 ||
+	    authinfo_summary(&ai, auth, sizeof(auth)) < 0)
 		auth[0] = '\0';
 	h.width = st->cols ? st->cols : 80;
 	h.height = st->rows ? st->rows : 24;
@@ -190,7 +191,7 @@ int recline_header(const struct recording *rec, char *line, size_t cap)
 		.host = host[0] ? host : NULL,
 		.auth = auth[0] ? auth : NULL,
 		.start = start[0] ? start : NULL,
-		.cmd = st->cmd[0] ? st->cmd : NULL,
+		.cmd = st->cmd, /* NULL when empty */
 		.pid = (long)st->pid,
 		.audit_session = (long)st->audit_session,
 		.input = st->input,
@@ -238,5 +239,5 @@ void recline_stop(struct recording *rec, int err)
 	rec->st->failed = true;
 	rec->sync->urgent = true;
 	log_line("session %s: cannot record to %s: %s; recording stopped, the session goes on", rec->st->sid,
-		 rec->st->shard[0] ? rec->st->shard : "its shard", strerror(err));
+		 rec->st->shard ? rec->st->shard : "its shard", strerror(err));
 }

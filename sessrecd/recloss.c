@@ -71,7 +71,8 @@ static void follow_rename(struct shard_file *f)
 		return;
 	name[n] = '\0';
 	for (struct recording *rec = f->recs; rec; rec = rec->file_next) {
-		if (strcmp(rec->st->shard, name) != 0 && state_copy(rec->st->shard, sizeof(rec->st->shard), name) == 0)
+		if (strcmp(state_str(rec->st->shard), name) != 0 &&
+		    state_set(&rec->st->shard, STATE_PATH_MAX, name) == 0)
 			rec->sync->urgent = true;
 	}
 }
@@ -105,7 +106,9 @@ static void replace_file(struct daemon *d, struct shard_file *f)
 			continue;
 		}
 		recline_attach(rec, nf);
-		state_copy(rec->st->shard, sizeof(rec->st->shard), path);
+		if (state_set(&rec->st->shard, STATE_PATH_MAX, path) < 0)
+			log_line("session %s: out of memory for the name of %s; its state file keeps the old one",
+				 rec->st->sid, path);
 		recloss_replaced(rec, gone, false);
 	}
 	recline_unref(d, f);
@@ -303,7 +306,7 @@ static uint64_t stated_end(struct recording *rec, uint64_t read)
 
 	if (!rec->lost_stated.out || rec->stated_at_least)
 		return UINT64_MAX;
-	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	fd = open(state_str(rec->st->shard), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return UINT64_MAX;
 	e = shardtail_bytes(fd, 0, rec->st->sid, 'o', &shard_out);
@@ -324,7 +327,7 @@ uint64_t recloss_restore_output(struct recording *rec, uint64_t kept, uint64_t r
 		return stated_end(rec, read);
 	if (rec->loss != RECORDER_DEGRADED || !rec->loss_off)
 		return UINT64_MAX;
-	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	fd = open(state_str(rec->st->shard), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return UINT64_MAX;
 	/* Nothing of the session since the loss began (a marker in flight at
@@ -386,8 +389,8 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 	if (!rec->file) {
 		/* Ended: its loss is in its end line, unless that failed too. */
 		if (r->kind == WRITER_FAILED && rec->loss == RECORDER_OK)
-			log_line("session %s: cannot write its end line to %s: %s", rec->st->sid, rec->st->shard,
-				 strerror(r->err));
+			log_line("session %s: cannot write its end line to %s: %s", rec->st->sid,
+				 state_str(rec->st->shard), strerror(r->err));
 		return false;
 	}
 	switch (r->kind) {
@@ -398,7 +401,7 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 			rec->loss_err = r->err;
 			rec->loss_off = fstat(rec->file->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 			log_line("session %s: cannot write %s: %s; lines are counted lost until writing works again",
-				 rec->st->sid, rec->st->shard, strerror(r->err));
+				 rec->st->sid, state_str(rec->st->shard), strerror(r->err));
 			recloss_news(rec, RECORDER_DEGRADED_NEWS);
 		} else if (rec->loss == RECORDER_MARKING || rec->loss == RECORDER_PROBING) {
 			wlines_loss_add(&rec->lost_pending, &rec->lost_marking);
@@ -434,8 +437,8 @@ bool recloss_report(struct recording *rec, const struct writer_error *r)
 			return false;
 		}
 		recline_hand_over(rec->d);
-		log_line("session %s: writing %s works again; %llu bytes were lost", rec->st->sid, rec->st->shard,
-			 (unsigned long long)rec->news_lost.bytes);
+		log_line("session %s: writing %s works again; %llu bytes were lost", rec->st->sid,
+			 state_str(rec->st->shard), (unsigned long long)rec->news_lost.bytes);
 		recloss_news(rec, RECORDER_RESUMED_NEWS);
 		break;
 	}

@@ -92,7 +92,10 @@ int recorder_begin(struct recording *rec)
 	if (!(f = recloss_open(rec->d, path)))
 		return -errno;
 	recline_attach(rec, f);
-	state_copy(rec->st->shard, sizeof(rec->st->shard), path);
+	if ((r = state_set(&rec->st->shard, STATE_PATH_MAX, path)) < 0) {
+		recline_release(rec);
+		return r;
+	}
 	n = recline_header(rec, line, sizeof(line));
 	if (n < 0) {
 		recline_release(rec);
@@ -346,14 +349,14 @@ static void resume_chain(struct recording *rec)
 		return;
 	if (!d->seed)
 		d->seed = calloc(1, sizeof(*d->seed)); /* NULL: read for this session alone */
-	fd = open(rec->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	fd = open(state_str(rec->st->shard), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	r = fd < 0 ? -errno : chainseed_scan(d->seed ? d->seed : &one, fd, rec->st->sid, &cs);
 	chainseed_drop(&one);
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {
-		log_line("session %s: cannot find where its hash chain stands in %s: %s; it starts again",
-			 rec->st->sid, rec->st->shard, strerror(-r));
+		log_line("session %s: cannot find where its hash chain stands in %s: %s; it starts again", rec->st->sid,
+			 state_str(rec->st->shard), strerror(-r));
 		return;
 	}
 	(void)writer_chain_seed(rec->d->writer, rec->owner, &cs);
@@ -366,9 +369,9 @@ int recorder_resume(struct recording *rec, const struct state_pending *p)
 	int fd;
 
 	/* Written by a daemon as root, still checked. */
-	if (!shard_name_ok(st->shard))
+	if (!shard_name_ok(state_str(st->shard)))
 		return -EINVAL;
-	if (!(f = recloss_open(rec->d, st->shard)))
+	if (!(f = recloss_open(rec->d, state_str(st->shard))))
 		return -errno;
 	recline_attach(rec, f);
 	if (f->created) {
@@ -381,9 +384,9 @@ int recorder_resume(struct recording *rec, const struct state_pending *p)
 	recloss_restore(rec);
 	if (f->refs == 1) {
 		/* O_APPEND is write-only here: a descriptor that may read. */
-		fd = open(st->shard, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+		fd = open(state_str(st->shard), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 		if (fd >= 0) {
-			repair_tail(fd, st->shard);
+			repair_tail(fd, state_str(st->shard));
 			close(fd);
 		}
 	}

@@ -182,7 +182,7 @@ static int recorded_upto(struct relay *r, uint64_t *got)
 
 	if (!a)
 		return -ENOENT;
-	fd = open(r->st->shard, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	fd = open(state_str(r->st->shard), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &sb) < 0)
@@ -226,12 +226,12 @@ void relaytake_recover(struct relay *r, struct relaytake_recovery *out)
 		log_line(
 			"session %s: cannot tell how far %s holds its output: %s; recording again from the last "
 			"confirmed byte",
-			r->st->sid, r->st->shard, strerror(-e));
+			r->st->sid, state_str(r->st->shard), strerror(-e));
 		got = h->out_durable;
 		out->unsure = h->out_read - got;
 	} else if (got > h->out_read) {
 		log_line("session %s: %s holds %llu bytes more output than were read; none recorded again", r->st->sid,
-			 r->st->shard, (unsigned long long)(got - h->out_read));
+			 state_str(r->st->shard), (unsigned long long)(got - h->out_read));
 		got = h->out_read;
 	}
 	from = got < h->out_kept ? h->out_kept : got;

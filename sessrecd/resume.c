@@ -242,7 +242,7 @@ static void resume(struct daemon *d, struct pair *p, const struct session_state 
 	}
 	if ((r = recorder_resume(&s->rec, pend)) < 0) {
 		log_line("session %s: cannot go on recording in %s: %s; the session goes on unrecorded", st->sid,
-			 st->shard, strerror(-r));
+			 state_str(st->shard), strerror(-r));
 		s->st.failed = true;
 	} else {
 		resume_loss(s, mem_used);
@@ -314,8 +314,9 @@ static void from_states(struct daemon *d, struct pairs *ps, bool *used)
 				state_pending_free(&pend);
 			continue;
 		}
-		if (strcmp(st.owner, d->ho.owner) != 0) {
+		if (strcmp(state_str(st.owner), d->ho.owner) != 0) {
 			state_pending_free(&pend); /* another daemon's session */
+			state_free(&st);
 			continue;
 		}
 		if (p) {
@@ -327,6 +328,7 @@ static void from_states(struct daemon *d, struct pairs *ps, bool *used)
 			resume(d, &none, &st, &pend);
 		}
 		state_pending_free(&pend);
+		state_free(&st);
 	}
 	closedir(dir);
 }

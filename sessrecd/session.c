@@ -192,7 +192,11 @@ struct session *session_adopt(struct daemon *d, const struct session_state *st)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->st = *st;
+	if (state_dup(&s->st, st) < 0) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (!s->st.cap)
 		s->st.cap = d->cfg.session_cap;
 	s->token_spent = true;
@@ -224,6 +228,7 @@ void session_free(struct daemon *d, struct session *s)
 		s->next->prev = s->prev;
 	d->nsessions--;
 	explicit_bzero(s->token, sizeof(s->token));
+	state_free(&s->st);
 	free(s);
 }
 
@@ -304,7 +309,7 @@ int session_attach_tty(struct daemon *d, struct session *s, int outer, bool hang
 int session_attach_command(struct daemon *d, struct session *s, int *fds, int cmd_fds[RELAYPIPE_NCHAN], char *why,
 			   size_t cap)
 {
-	bool meta = d->cfg.transfer_metadata && cmdpolicy_transfer(s->st.cmd) != CMDPOLICY_NOT_TRANSFER;
+	bool meta = d->cfg.transfer_metadata && cmdpolicy_transfer(state_str(s->st.cmd)) != CMDPOLICY_NOT_TRANSFER;
 	int r;
 
 	mark_start(s);

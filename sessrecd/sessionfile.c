@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "monoclock.h"
@@ -17,7 +18,10 @@
  * counters: whose session it is and when it was written. */
 static void prepare(struct daemon *d, struct session_state *st, int64_t saved_ns, int64_t handoff_ns)
 {
-	state_copy(st->owner, sizeof(st->owner), d->ho.owner);
+	/* Unchanged after the first time: no allocation per writing. Out of
+	 * memory, the file says no owner and no later daemon takes it. */
+	if (strcmp(state_str(st->owner), d->ho.owner) != 0)
+		(void)state_set(&st->owner, STATE_PATH_MAX, d->ho.owner);
 	st->saved_ns = saved_ns;
 	st->handoff_ns = handoff_ns;
 }

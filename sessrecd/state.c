@@ -14,23 +14,24 @@
 
 /* F_NOFD: a key STATE_VERSION 1 carries for daemons that kept live fds in
  * the state; written as -1, checked on reading, never used. */
-enum ftype { F_STR, F_I64, F_BOOL, F_U64, F_UINT, F_INT, F_LONG, F_NOFD };
+enum ftype { F_STR, F_HEAP, F_I64, F_BOOL, F_U64, F_UINT, F_INT, F_LONG, F_NOFD };
 
 struct field {
 	const char *key;
 	enum ftype type;
 	size_t off;
-	size_t size;   /* F_STR: buffer size */
+	size_t size;   /* F_STR: buffer size; F_HEAP: its limit */
 	bool optional; /* absent in older state files: left as zero */
 };
 
 /* clang-format off */
 #define S(k) { #k, F_STR, offsetof(struct session_state, k), sizeof(((struct session_state *)0)->k), false }
+#define H(k, max) { #k, F_HEAP, offsetof(struct session_state, k), max, false }
 #define N(k, t) { #k, t, offsetof(struct session_state, k), 0, false }
 
 static const struct field fields[] = {
-	S(sid), S(user), S(service), S(proto), S(src_ip), S(tty), S(auth), S(cmd), S(term), S(shell),
-	S(shard),
+	S(sid), S(user), S(service), S(proto), S(src_ip), S(tty), H(auth, STATE_AUTH_MAX), H(cmd, STATE_CMD_MAX),
+	S(term), S(shell), H(shard, STATE_PATH_MAX),
 	N(uid, F_I64), N(pid, F_I64), N(audit_session, F_I64), N(src_port, F_INT),
 	N(input, F_BOOL), N(dry_run, F_BOOL), N(start_sec, F_I64), N(start_usec, F_LONG),
 	N(start_mono_ns, F_I64), N(bytes_in, F_U64), N(bytes_out, F_U64),
@@ -38,7 +39,7 @@ static const struct field fields[] = {
 	N(withheld_lines, F_U64), N(out_recorded, F_U64),
 	N(truncated, F_BOOL), N(failed, F_BOOL), N(have_termios, F_BOOL),
 	N(cols, F_UINT), N(rows, F_UINT), { "outer_fd", F_NOFD, 0, 0, false }, { "master_fd", F_NOFD, 0, 0, false },
-	S(owner), N(cap, F_U64), N(withhold, F_BOOL), N(saved_ns, F_I64), N(handoff_ns, F_I64),
+	H(owner, STATE_PATH_MAX), N(cap, F_U64), N(withhold, F_BOOL), N(saved_ns, F_I64), N(handoff_ns, F_I64),
 	{ "fail_closed", F_BOOL, offsetof(struct session_state, fail_closed), 0, true },
 };
 /* clang-format on */
@@ -50,6 +51,43 @@ int state_copy(char *dst, size_t cap, const char *src)
 	if (n >= cap)
 		return -ENAMETOOLONG;
 	memcpy(dst, src ? src : "", n + 1);
+	return 0;
+}
+
+int state_set(char **dst, size_t cap, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+	char *p = NULL;
+
+	if (n >= cap)
+		return -ENAMETOOLONG;
+	if (n && !(p = strndup(src, n)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+void state_free(struct session_state *st)
+{
+	char **strs[] = { &st->auth, &st->cmd, &st->shard, &st->owner };
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+int state_dup(struct session_state *dst, const struct session_state *src)
+{
+	*dst = *src;
+	dst->auth = dst->cmd = dst->shard = dst->owner = NULL;
+	if (state_set(&dst->auth, STATE_AUTH_MAX, src->auth) < 0 || state_set(&dst->cmd, STATE_CMD_MAX, src->cmd) < 0 ||
+	    state_set(&dst->shard, STATE_PATH_MAX, src->shard) < 0 ||
+	    state_set(&dst->owner, STATE_PATH_MAX, src->owner) < 0) {
+		state_free(dst);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -84,6 +122,7 @@ static struct json_object *field_json(const struct field *f, const struct sessio
 	/* clang-format off */
 	switch (f->type) {
 	case F_STR: return json_object_new_string(p);
+	case F_HEAP: return json_object_new_string(state_str(*(char *const *)(const void *)p));
 	case F_I64: return json_object_new_int64(*(const int64_t *)(const void *)p);
 	case F_BOOL: return json_object_new_boolean(*(const bool *)(const void *)p);
 	case F_U64: return json_object_new_uint64(*(const uint64_t *)(const void *)p);
@@ -205,6 +244,7 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 	char *p = (char *)st + f->off;
 	struct json_object *v;
 	int64_t x;
+	int r;
 
 	if (!json_object_object_get_ex(o, f->key, &v))
 		return f->optional ? 0 : -EINVAL;
@@ -215,6 +255,12 @@ static int field_from(struct json_object *o, const struct field *f, struct sessi
 			return -EINVAL;
 		memcpy(p, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
 		return 0;
+	case F_HEAP:
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+			return -EINVAL;
+		r = state_set((char **)(void *)p, f->size, json_object_get_string(v));
+		return r == -ENAMETOOLONG ? -EINVAL : r;
 	case F_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
 			return -EINVAL;
@@ -350,8 +396,10 @@ int state_from_json(const char *text, size_t n, struct session_state *st)
 	if (!o)
 		return r;
 	r = from_object(o, st);
-	if (r < 0)
+	if (r < 0) {
+		state_free(st);
 		memset(st, 0, sizeof(*st));
+	}
 	json_object_put(o);
 	return r;
 }
@@ -499,6 +547,7 @@ int state_load_pending(const char *path, struct session_state *st, struct state_
 		r = pending_from(o, p);
 	if (r < 0) {
 		state_pending_free(p);
+		state_free(st);
 		memset(st, 0, sizeof(*st));
 	}
 out:

@@ -13,6 +13,10 @@
 
 #define STATE_VERSION 1
 #define STATE_JSON_MAX 16384
+/* The limits of the state's heap strings (each holds less than this). */
+#define STATE_AUTH_MAX 2048
+#define STATE_CMD_MAX 2048
+#define STATE_PATH_MAX PATH_MAX
 /* A state file written at a handoff also carries the session's pending
  * relay bytes (base64): up to 64 KiB + 16 KiB of them. */
 #define STATE_FILE_MAX (256 * 1024)
@@ -48,8 +52,12 @@ struct session_state {
 	char proto[32];   /* ssh, telnet, console, local */
 	char src_ip[64];
 	char tty[64];
-	char auth[2048]; /* SSH_AUTH_INFO_0 */
-	char cmd[2048];  /* non-tty command */
+	/* The long strings are on the heap at their length (state_set), NULL
+	 * when empty: inline, their limits made most of an idle session's
+	 * memory (docs/architecture.md, "Memory of an idle session"). A
+	 * session_state owns them: state_free, state_dup. */
+	char *auth;      /* SSH_AUTH_INFO_0, < STATE_AUTH_MAX */
+	char *cmd;       /* non-tty command, < STATE_CMD_MAX */
 	char term[64];   /* TERM from the attach (untrusted) */
 	char shell[256]; /* SHELL from the attach (untrusted) */
 	int64_t uid;
@@ -67,13 +75,13 @@ struct session_state {
 	uint64_t withheld_lines;      /* withholding episodes (one marker each) */
 	uint64_t out_recorded;        /* shard bytes of recorded output lines: what the cap counts */
 	unsigned resizes;
-	char shard[PATH_MAX]; /* the shard file it records into */
+	char *shard; /* the shard file it records into, < STATE_PATH_MAX */
 	bool truncated, failed;
 	bool have_termios;
 	struct termios termios; /* the outer tty's modes before raw */
 	unsigned cols, rows;    /* last window size seen */
 	/* restarts */
-	char owner[PATH_MAX];   /* the daemon's socket: whose session this is */
+	char *owner;            /* the daemon's socket: whose session this is, < STATE_PATH_MAX */
 	uint64_t cap;           /* SessionMaxBytes= at the attach */
 	bool withhold;          /* WithholdSecrets= at the attach */
 	int64_t saved_ns;       /* CLOCK_MONOTONIC of this state's writing */
@@ -103,11 +111,30 @@ struct state_pending {
 	size_t to_outer_len, to_inner_len;
 };
 
+/* A heap string of the state as a C string: "" for NULL. */
+static inline const char *state_str(const char *s)
+{
+	return s ? s : "";
+}
+
+/* Makes *dst a copy of src (NULL when src is NULL or empty), freeing what
+ * it held; -ENAMETOOLONG (*dst unchanged) when src has cap bytes or more,
+ * -ENOMEM. */
+int state_set(char **dst, size_t cap, const char *src);
+
+/* Frees st's heap strings (they become NULL); the rest stays. */
+void state_free(struct session_state *st);
+
+/* *dst := *src with heap strings of its own; 0 or -ENOMEM (dst then owns
+ * none). */
+int state_dup(struct session_state *dst, const struct session_state *src);
+
 /* Serialises st as one JSON object into buf; returns the length or -ENOSPC. */
 int state_to_json(const struct session_state *st, char *buf, size_t cap);
 
 /* Parses what state_to_json wrote (strictly: every field present with its
- * type, strings within their sizes). 0 or -EINVAL / -ENOMEM. */
+ * type, strings within their sizes) into st, which is overwritten (free
+ * its strings first). 0 or -EINVAL / -ENOMEM (st then owns none). */
 int state_from_json(const char *text, size_t n, struct session_state *st);
 
 /* Reads and parses a state file. 0 or -errno. */
@@ -118,7 +145,8 @@ int state_load(const char *path, struct session_state *st);
 int state_handoff_json(const struct session_state *st, const struct state_pending *p, char **out);
 
 /* Reads a state file that may carry pending bytes (STATE_FILE_MAX at
- * most); p is zeroed when it carries none. 0 or -errno (nothing to free). */
+ * most); p is zeroed when it carries none. 0 or -errno (nothing to free);
+ * on success st's strings and p are the caller's to free. */
 int state_load_pending(const char *path, struct session_state *st, struct state_pending *p);
 
 /* Frees the buffers of p and zeroes it. */

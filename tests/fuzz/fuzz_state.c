@@ -17,6 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char buf[STATE_JSON_MAX];
 	int n;
 
+	state_free(&a); /* the strings of the last input */
+	state_free(&b);
 	if (state_from_json((const char *)data, size, &a) < 0)
 		return 0;
 	if (a.tty_owner.taken && (a.tty_owner.mode > 07777 || a.tty_owner.uid < 0 || a.tty_owner.gid < 0))

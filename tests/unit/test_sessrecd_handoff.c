@@ -236,7 +236,7 @@ START_TEST(test_state_pending)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	memset(&a, 0, sizeof(a));
 	strcpy(a.sid, SID_A);
-	strcpy(a.owner, "/run/sessrec/sessrecd.sock");
+	ck_assert_int_eq(state_set(&a.owner, STATE_PATH_MAX, "/run/sessrec/sessrecd.sock"), 0);
 	a.cap = 10485760;
 	a.withhold = true;
 	a.saved_ns = 5;
@@ -259,7 +259,7 @@ START_TEST(test_state_pending)
 	free(json);
 	ck_assert_int_eq(state_load_pending(path, &b, &q), 0);
 	ck_assert_str_eq(b.sid, SID_A);
-	ck_assert_str_eq(b.owner, a.owner);
+	ck_assert_str_eq(state_str(b.owner), a.owner);
 	ck_assert_uint_eq(b.cap, a.cap);
 	ck_assert_int_eq(b.withhold, true);
 	ck_assert_int_eq(b.saved_ns, 5);

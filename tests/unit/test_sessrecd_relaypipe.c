@@ -43,7 +43,7 @@ static void prig_init(struct prig *r, const char *cmd, bool metadata)
 	strcpy(r->s->st.user, "alice");
 	r->s->st.uid = 1000;
 	r->s->st.input = true;
-	snprintf(r->s->st.cmd, sizeof(r->s->st.cmd), "%s", cmd);
+	ck_assert_int_eq(state_set(&r->s->st.cmd, STATE_CMD_MAX, cmd), 0);
 	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);

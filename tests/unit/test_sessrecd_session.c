@@ -184,7 +184,7 @@ START_TEST(test_dry_run_and_command)
 	ck_assert_uint_eq(session_live_count(r.d), 2);
 	session_attach_dry_run(a);
 	ck_assert_int_eq(a->phase, SESSION_DRYRUN);
-	strcpy(b->st.cmd, "uname -a");
+	ck_assert_int_eq(state_set(&b->st.cmd, STATE_CMD_MAX, "uname -a"), 0);
 	ck_assert_int_eq(pipe(in), 0);
 	ck_assert_int_eq(pipe(out), 0);
 	ck_assert_int_eq(pipe(err), 0);

@@ -29,11 +29,11 @@ static void sample(struct session_state *st)
 	strcpy(st->proto, "ssh");
 	strcpy(st->src_ip, "2001:db8::1");
 	strcpy(st->tty, "/dev/pts/7");
-	strcpy(st->auth, "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI");
-	strcpy(st->cmd, "");
+	ck_assert_int_eq(state_set(&st->auth, STATE_AUTH_MAX, "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI"), 0);
+	ck_assert_int_eq(state_set(&st->cmd, STATE_CMD_MAX, ""), 0);
 	strcpy(st->term, "xterm-256color");
 	strcpy(st->shell, "/bin/bash");
-	strcpy(st->shard, "/var/lib/sessrec/sessions-2026-11-24.jsonl");
+	ck_assert_int_eq(state_set(&st->shard, STATE_PATH_MAX, "/var/lib/sessrec/sessions-2026-11-24.jsonl"), 0);
 	st->uid = 1000;
 	st->pid = 4242;
 	st->audit_session = 4294967295LL;
@@ -64,7 +64,7 @@ static void sample(struct session_state *st)
 	cfsetospeed(&st->termios, B9600);
 	st->cols = 101;
 	st->rows = 33;
-	strcpy(st->owner, "/run/sessrec/sessrecd.sock");
+	ck_assert_int_eq(state_set(&st->owner, STATE_PATH_MAX, "/run/sessrec/sessrecd.sock"), 0);
 	st->cap = 10485760;
 	st->withhold = true;
 	st->saved_ns = 123456789999999LL;
@@ -92,11 +92,11 @@ static void assert_same(const struct session_state *a, const struct session_stat
 	ck_assert_str_eq(a->proto, b->proto);
 	ck_assert_str_eq(a->src_ip, b->src_ip);
 	ck_assert_str_eq(a->tty, b->tty);
-	ck_assert_str_eq(a->auth, b->auth);
-	ck_assert_str_eq(a->cmd, b->cmd);
+	ck_assert_str_eq(state_str(a->auth), state_str(b->auth));
+	ck_assert_str_eq(state_str(a->cmd), state_str(b->cmd));
 	ck_assert_str_eq(a->term, b->term);
 	ck_assert_str_eq(a->shell, b->shell);
-	ck_assert_str_eq(a->shard, b->shard);
+	ck_assert_str_eq(state_str(a->shard), state_str(b->shard));
 	ck_assert_int_eq(a->uid, b->uid);
 	ck_assert_int_eq(a->pid, b->pid);
 	ck_assert_int_eq(a->audit_session, b->audit_session);
@@ -118,7 +118,7 @@ static void assert_same(const struct session_state *a, const struct session_stat
 	ck_assert_int_eq(a->have_termios, b->have_termios);
 	ck_assert_uint_eq(a->cols, b->cols);
 	ck_assert_uint_eq(a->rows, b->rows);
-	ck_assert_str_eq(a->owner, b->owner);
+	ck_assert_str_eq(state_str(a->owner), state_str(b->owner));
 	ck_assert_uint_eq(a->cap, b->cap);
 	ck_assert_int_eq(a->withhold, b->withhold);
 	ck_assert_int_eq(a->saved_ns, b->saved_ns);
@@ -159,7 +159,7 @@ START_TEST(test_roundtrip)
 		a.have_termios = false;
 		memset(&a.termios, 0, sizeof(a.termios));
 		a.audit_session = -1;
-		strcpy(a.cmd, "scp -t /tmp");
+		ck_assert_int_eq(state_set(&a.cmd, STATE_CMD_MAX, "scp -t /tmp"), 0);
 	}
 	n = state_to_json(&a, buf, sizeof(buf));
 	ck_assert_int_gt(n, 0);
