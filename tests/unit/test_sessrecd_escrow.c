@@ -61,6 +61,7 @@ static void rig_fini(struct rig *r)
 
 	recorder_release(&r->rec);
 	recorder_close_all(r->d);
+	state_free(&r->st);
 	memsink_free(&r->m);
 	free(r->d);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);

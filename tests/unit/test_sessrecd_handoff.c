@@ -275,6 +275,7 @@ START_TEST(test_state_pending)
 	ck_assert_uint_eq(q.to_inner_len, 16384);
 	ck_assert(memcmp(q.to_inner, big + 3, 16384) == 0);
 	state_pending_free(&q);
+	state_free(&b);
 	/* A plain state file loads with nothing pending. */
 	{
 		char plain[STATE_JSON_MAX];
@@ -284,7 +285,9 @@ START_TEST(test_state_pending)
 		ck_assert_int_eq(io_write_atomic(path, plain, (size_t)n, 0600), 0);
 		ck_assert_int_eq(state_load_pending(path, &b, &q), 0);
 		ck_assert_uint_eq(q.to_outer_len + q.to_inner_len + q.carry_o_len + q.carry_i_len, 0);
+		state_free(&b);
 	}
+	state_free(&a);
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(rmdir(dir), 0);
 }

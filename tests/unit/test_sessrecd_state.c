@@ -166,6 +166,8 @@ START_TEST(test_roundtrip)
 	ck_assert_uint_eq(strlen(buf), (size_t)n);
 	ck_assert_int_eq(state_from_json(buf, (size_t)n, &b), 0);
 	assert_same(&a, &b);
+	state_free(&a);
+	state_free(&b);
 }
 END_TEST
 
@@ -193,6 +195,8 @@ START_TEST(test_loss)
 	ck_assert_uint_eq(b.loss.pending_bytes, 0);
 	ck_assert_uint_eq(b.loss.stated_bytes, 0);
 	ck_assert_int_eq(b.loss.err, 0);
+	state_free(&a);
+	state_free(&b);
 }
 END_TEST
 
@@ -216,6 +220,7 @@ START_TEST(test_tty_owner)
 	ck_assert_int_eq(b.tty_owner.uid, 1001);
 	ck_assert_int_eq(b.tty_owner.gid, 5);
 	ck_assert_uint_eq(b.tty_owner.mode, 0620);
+	state_free(&b);
 	at = strstr(buf, "\"mode\":400");
 	memcpy(at, "\"mode\":9999999", 14);
 	ck_assert_int_eq(state_from_json(buf, strlen(buf), &b), -EINVAL);
@@ -224,6 +229,8 @@ START_TEST(test_tty_owner)
 	ck_assert_ptr_null(strstr(buf, "tty_owner"));
 	ck_assert_int_eq(state_from_json(buf, (size_t)n, &b), 0);
 	ck_assert(!b.tty_owner.taken);
+	state_free(&a);
+	state_free(&b);
 }
 END_TEST
 
@@ -241,9 +248,11 @@ START_TEST(test_file)
 	ck_assert_int_eq(io_write_atomic(path, buf, (size_t)n, 0600), 0);
 	ck_assert_int_eq(state_load(path, &b), 0);
 	assert_same(&a, &b);
+	state_free(&b);
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(state_load(path, &b), -ENOENT);
 	ck_assert_int_eq(rmdir(dir), 0);
+	state_free(&a);
 }
 END_TEST
 
@@ -255,6 +264,7 @@ START_TEST(test_too_small)
 	sample(&a);
 	memset(buf, 'Z', sizeof(buf));
 	ck_assert_int_eq(state_to_json(&a, buf, sizeof(buf)), -ENOSPC);
+	state_free(&a);
 }
 END_TEST
 
@@ -310,6 +320,7 @@ START_TEST(test_malformed)
 	/* Refused whole: nothing of the bad file is left behind. */
 	ck_assert_str_eq(b.sid, "");
 	ck_assert_str_eq(b.user, "");
+	state_free(&a);
 }
 END_TEST
 
@@ -332,6 +343,8 @@ START_TEST(test_no_fail_closed)
 	ck_assert_int_eq(b.fail_closed, false);
 	a.fail_closed = false;
 	assert_same(&a, &b);
+	state_free(&a);
+	state_free(&b);
 }
 END_TEST
 
