@@ -310,8 +310,10 @@ static void from_states(struct daemon *d, struct pairs *ps, bool *used)
 				 r < 0 ? strerror(-r) : "it names another session");
 			if (p)
 				(void)unlink(path);
-			if (r == 0)
+			if (r == 0) {
 				state_pending_free(&pend);
+				state_free(&st);
+			}
 			continue;
 		}
 		if (strcmp(state_str(st.owner), d->ho.owner) != 0) {
