@@ -78,6 +78,9 @@ struct daemon {
 	struct loop_io sig_io, tick_io, wd_io;
 	unsigned tick_ms; /* the tick's current period, 0: disarmed */
 	int64_t house_last_ms;
+	struct session *tick_next; /* the session tick's cursor (session_tick_some) */
+	bool tick_house;           /* this pass does the expiries */
+	bool tick_pass;            /* a pass is under way: the timer fires again at once */
 	uint64_t watchdog_usec;
 	unsigned status_sessions; /* the count last put in STATUS= */
 	struct emitter *emitter;  /* NULL: events go to the configured targets (tests set one) */
@@ -103,6 +106,7 @@ struct daemon {
 
 #define DAEMON_TICK_MS 250   /* window size checks, deadlines */
 #define DAEMON_HOUSE_MS 1000 /* expiries when nothing relays */
+#define DAEMON_TICK_SLICE 32 /* sessions per slice of a tick: ~40 us of ioctls at most between events */
 #define DAEMON_MAX_CONNS 512
 #define DAEMON_MAX_CONNS_PER_UID 16 /* for uids other than 0 */
 #define DAEMON_CONN_IDLE_MS 30000

@@ -110,6 +110,13 @@ int loop_timer_arm(int fd, unsigned first_ms, unsigned interval_ms)
 	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
+int loop_timer_soon(int fd, unsigned interval_ms)
+{
+	struct itimerspec its = { .it_value = { .tv_nsec = 1 }, .it_interval = ms_ts(interval_ms) };
+
+	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
 void loop_timer_ack(int fd)
 {
 	uint64_t n;

@@ -51,6 +51,8 @@ int loop_timerfd(void);
 /* Arms fd to fire after first_ms and then every interval_ms (0: once);
  * first_ms == 0 disarms. */
 int loop_timer_arm(int fd, unsigned first_ms, unsigned interval_ms);
+/* Fires as soon as the loop next waits, then every interval_ms (0: once). */
+int loop_timer_soon(int fd, unsigned interval_ms);
 /* Reads the expiration count so the timer stops being readable. */
 void loop_timer_ack(int fd);
 

@@ -2,6 +2,7 @@
  * tokens and events of sessions; their state files are written by
  * sessionfile.c. Convention: 0 or -errno. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,8 @@ void session_free(struct daemon *d, struct session *s)
 		s->drainer->s = NULL;
 	dirty_remove(d, s);
 	set_phase(d, s, SESSION_ENDED);
+	if (d->tick_next == s)
+		d->tick_next = s->next;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -573,12 +576,19 @@ static void expire(struct daemon *d, struct session *s, int64_t now)
 	}
 }
 
-void session_tick(struct daemon *d, int64_t now, bool house)
+void session_tick_begin(struct daemon *d, bool house)
 {
-	struct session *s, *next;
+	d->tick_next = d->sessions;
+	d->tick_house = house;
+	d->tick_pass = true;
+}
 
-	for (s = d->sessions; s; s = next) {
-		next = s->next;
+bool session_tick_some(struct daemon *d, int64_t now, unsigned max)
+{
+	struct session *s;
+
+	for (unsigned i = 0; i < max && (s = d->tick_next); i++) {
+		d->tick_next = s->next; /* session_free moves it on past s too */
 		if (relaying(s->phase))
 			relay_tick(&s->relay, now);
 		else if (s->phase == SESSION_COMMAND)
@@ -587,9 +597,19 @@ void session_tick(struct daemon *d, int64_t now, bool house)
 		    (s->sync.urgent || (s->sync.dirty && now - s->sync.saved_ms >= SESSION_STATE_EVERY_MS)))
 			session_save(d, s);
 		enforce_tick(&s->enforce, &s->st, now);
-		if (house)
+		if (d->tick_house)
 			expire(d, s, now);
 	}
+	if (!d->tick_next)
+		d->tick_pass = false;
+	return !d->tick_pass;
+}
+
+void session_tick(struct daemon *d, int64_t now, bool house)
+{
+	session_tick_begin(d, house);
+	while (!session_tick_some(d, now, UINT_MAX))
+		;
 }
 
 void session_shutdown(struct daemon *d)

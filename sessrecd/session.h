@@ -232,5 +232,12 @@ void session_hold(struct daemon *d, struct session *s);
  * unattached ones whose opener is gone, are freed. */
 void session_tick(struct daemon *d, int64_t now, bool house);
 
+/* The same pass in slices of at most max sessions, so that a tick over
+ * 1,900 sessions (a TIOCGWINSZ each, ~1 us) does not hold the loop for
+ * milliseconds while one of them echoes: begin, then some until it says
+ * the pass is over. A session freed meanwhile is stepped over. */
+void session_tick_begin(struct daemon *d, bool house);
+bool session_tick_some(struct daemon *d, int64_t now, unsigned max);
+
 /* SIGTERM: every relaying session ends with reason "shutdown". */
 void session_shutdown(struct daemon *d);
