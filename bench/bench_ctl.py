@@ -3,11 +3,15 @@
 `list` over ~1 GB of day shards against `grep -c '"hdr"'` on the same files,
 `export` of a 100 MB session against `cat` of its shard, peak RSS of each
 (GNU time). The shards are written in the exact shardline format into a
-temporary directory under /tmp, removed afterwards. Warm page cache: every
+temporary directory under /tmp, removed afterwards. For `verify` (issue 16:
+at least 500 MB/s) a private sessrecd with seals on records ~1 GB of the
+engine bench's mix (bench_engine.py), so the chains and seals are the
+daemon's own: `verify --all` with and without `--key`, and `list` against
+grep on that store too. Warm page cache: every
 file is read once before timing; each command runs three times, the best
 wall time counts.
 
-usage: bench_ctl.py [--build DIR] [--store-mb N] [--session-mb N] [--keep]
+usage: bench_ctl.py [--build DIR] [--store-mb N] [--session-mb N] [--chained-mb N] [--keep]
 SESSREC_BUILD (or --build) is the build directory holding sessrecctl."""
 import argparse
 import os
@@ -19,8 +23,11 @@ import tempfile
 import time
 import uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'integration'))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
+sys.path.insert(0, HERE)
 import ctlshard  # noqa: E402
+import bench_engine  # noqa: E402
 
 DAY = 86400
 
@@ -123,6 +130,48 @@ def write_big_session(d, total, rng):
     return sid, path
 
 
+def record_chained(build, tmp, total_mb):
+    """Records total_mb of the engine bench's mix through a private sessrecd
+    (seals on), in sessions of at most 100 MB; returns its shard directory
+    and a file holding the verification key keygen printed."""
+    keyout = {}
+    run = subprocess.run
+
+    def keygen_capture(argv, **kw):  # the Daemon's keygen: keep what it prints
+        if 'keygen' in argv:
+            kw.update(stdout=subprocess.PIPE, text=True)
+            r = run(argv, **kw)
+            keyout['text'] = r.stdout
+            return r
+        return run(argv, **kw)
+    bench_engine.set_subreaper()
+    b = bench_engine.Bench(None)
+    bench_engine.subprocess.run = keygen_capture
+    try:
+        d = bench_engine.Daemon(os.path.abspath(build), b.tmp, 'chained', b.reaper)
+        b.daemons.append(d)
+        v = bench_engine.sessrec_variant('sessrec', d)
+        v.rec_path = None  # the bench clears a shard between runs; keep them
+        mb = min(100, total_mb)
+        data = os.path.join(b.tmp, 'data')
+        size, newlines, _, _ = bench_engine.make_data(data, mb * 1000 * 1000)
+        for _ in range((total_mb + mb - 1) // mb):
+            b.run_cat(v, data, size + newlines)
+        d.stop()
+        out = os.path.join(tmp, 'chained')
+        shutil.copytree(d.shards, out)
+    finally:
+        bench_engine.subprocess.run = run
+        b.stop()
+    words = [w for w in keyout.get('text', '').split() if w.count('/') == 2 and len(w.split('/')[0]) == 64]
+    if not words:
+        sys.exit('sessrecctl keygen printed no verification key')
+    key = os.path.join(tmp, 'verify.key')
+    with open(key, 'w') as f:
+        f.write(words[0] + '\n')
+    return out, key
+
+
 def measure(cmd, runs=5):
     """Best wall time of runs, and peak RSS (KiB) from GNU time."""
     best = None
@@ -142,9 +191,11 @@ def measure(cmd, runs=5):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--build', default=os.environ.get('SESSREC_BUILD', '/tmp/b-ctl'))
+    ap.add_argument('--build', default=os.environ.get('SESSREC_BUILD', os.path.join(HERE, '..', 'build')))
     ap.add_argument('--store-mb', type=int, default=1024)
     ap.add_argument('--session-mb', type=int, default=100)
+    ap.add_argument('--chained-mb', type=int, default=1000,
+                    help='MB recorded through sessrecd for verify (0: skip)')
     ap.add_argument('--keep', action='store_true')
     a = ap.parse_args()
     ctlshard.BUILD = a.build
@@ -181,6 +232,26 @@ def main():
                                                    '--dir', big, '--dir', store], bigsize + size),
             ('sessrecctl grep (store)', [ctl, 'grep', 'no such text', '--dir', store], size),
         ]
+        if a.chained_mb:
+            t = time.perf_counter()
+            chained, key = record_chained(a.build, tmp, a.chained_mb)
+            cfiles = sorted(os.path.join(chained, f) for f in os.listdir(chained))
+            csize = sum(os.path.getsize(f) for f in cfiles)
+            print('chained store: %.2f GB recorded by sessrecd with seals on (in %.0fs)'
+                  % (csize / 1e9, time.perf_counter() - t))
+            for f in cfiles:
+                subprocess.run(['cat', f], stdout=subprocess.DEVNULL)
+            r = subprocess.run([ctl, 'verify', '--all', '--key', key, '--dir', chained],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode != 0:  # a verify that fails fast measures nothing
+                sys.exit('verify of the chained store failed:\n' + r.stdout[-2000:])
+            rows += [
+                ("grep -c '\"hdr\"' (chained store)", ['grep', '-c', '"hdr"', *cfiles], csize),
+                ('sessrecctl list (chained store)', [ctl, 'list', '--dir', chained], csize),
+                ('sessrecctl verify --all (chains)', [ctl, 'verify', '--all', '--dir', chained], csize),
+                ('sessrecctl verify --all --key (seals)', [ctl, 'verify', '--all', '--key', key, '--dir', chained],
+                 csize),
+            ]
         print('%-40s %9s %9s %12s' % ('command', 'wall s', 'MB/s', 'peak RSS MiB'))
         for name, cmd, n in rows:
             wall, rss = measure(cmd)
