@@ -1,8 +1,9 @@
 /* shardline: the event line encoder of day shards (sessrec-shards(5)) and
  * the project's one JSON string escaper; the other lines are in shardfmt.c,
- * the "t" formatter in shardt.c. The encoder runs on every recorded byte: valid
- * text is taken a block at a time with bit masks (SSE2 where there is, a
- * portable loop elsewhere), the rest item by item; no allocation, no json-c.
+ * the "t" formatter in shardt.c, the ESC stand-in ("x1b") in shardx1b.c.
+ * The encoder runs on every recorded byte: valid text is taken a block at a
+ * time with bit masks (SSE2 where there is, a portable loop elsewhere), the
+ * rest item by item; no allocation, no json-c.
  * Convention: a length or 0 on success, -errno on failure; never logs. */
 #include <errno.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 
 #include "b64.h"
 #include "shardline.h"
+#include "shardx1b.h"
 #include "utf8.h"
 
 #define LINE_LAST (SHARD_LINE_MAX - 1) /* longest line, its newline included */
@@ -183,10 +185,12 @@ static size_t b64_two(char *out, const uint8_t *a, size_t na, const uint8_t *b, 
 	return o + b64_encode(out + o, b + m, nb - m);
 }
 
-/* Closes the line, hands it over, starts the next chunk after this one. */
+/* Closes the line, hands it over (with the ESC stand-in when that makes
+ * it shorter), starts the next chunk after this one. */
 static int enc_emit(struct enc *e)
 {
-	char *o = e->line + e->hdr + e->d;
+	char *o = e->line + e->hdr + e->d, x[SHARD_LINE_MAX];
+	size_t xl;
 	int r;
 
 	if (e->npre + e->nseg == 0)
@@ -200,7 +204,8 @@ static int enc_emit(struct enc *e)
 	}
 	*o++ = '}';
 	*o++ = '\n';
-	r = e->fn(e->userdata, e->line, (size_t)(o - e->line));
+	xl = shardx1b_line(x, sizeof(x), e->line, (size_t)(o - e->line), e->hdr, e->d);
+	r = xl ? e->fn(e->userdata, x, xl) : e->fn(e->userdata, e->line, (size_t)(o - e->line));
 	e->seg += e->nseg;
 	e->nseg = e->npre = e->d = 0;
 	e->bad = false;
