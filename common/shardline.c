@@ -189,7 +189,7 @@ static size_t b64_two(char *out, const uint8_t *a, size_t na, const uint8_t *b, 
  * it shorter), starts the next chunk after this one. */
 static int enc_emit(struct enc *e)
 {
-	char *o = e->line + e->hdr + e->d, x[SHARD_LINE_MAX];
+	char *o = e->line + e->hdr + e->d, x[SHARDX1B_ROOM(SHARD_LINE_MAX)];
 	size_t xl;
 	int r;
 

@@ -2,7 +2,10 @@
  * sessrec-shards(5), "Data: d and raw"). The writer rewrites a finished
  * line rather than escaping differently as it goes: the fast encoder's
  * line fitting stays as it is (the rewritten line is always shorter), and
- * lines without ESC cost one memchr pass. Convention: lengths. */
+ * a line costs one vector pass over d and, when it pays, one copy.
+ * Convention: lengths. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "shardx1b.h"
@@ -12,71 +15,126 @@
 #define D_KEY "\"d\":\""
 #define D_KEY_LEN 5
 
-/* The number of ESC escapes in the JSON body b[0..n): each backslash
- * starts an escape, \uXXXX or a short one, so "\\u001b" (an escaped
- * backslash, then text) is not one. */
-static size_t count_esc(const char *b, size_t n)
+/* Whether the backslash at b[j] starts an escape: the backslashes right
+ * before it pair up ("\\", the only escape with a second backslash), so
+ * "\\u001b" (an escaped backslash, then text) is no ESC. */
+static inline bool escape_at(const char *b, size_t j)
 {
-	const char *p = b, *end = b + n;
-	size_t k = 0;
+	size_t r = 0;
 
-	while ((p = memchr(p, '\\', (size_t)(end - p))) && end - p >= 2) {
-		if (p[1] != 'u') {
-			p += 2;
-			continue;
+	while (r < j && b[j - 1 - r] == '\\')
+		r++;
+	return r % 2 == 0;
+}
+
+#if defined(__SSE2__) && !defined(SHARDLINE_NO_SIMD)
+#include <emmintrin.h>
+
+static inline __m128i load16(const char *p)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+static inline __m128i at(const char *p, int c)
+{
+	return _mm_cmpeq_epi8(load16(p), _mm_set1_epi8((char)c));
+}
+
+#define AND(a, b) _mm_and_si128(a, b)
+#endif
+
+/* Whether an ESC escape starts at b[j] (j + 6 <= n). */
+static inline bool esc_json_at(const char *b, size_t j)
+{
+	return memcmp(b + j, ESC_JSON, ESC_JSON_LEN) == 0 && escape_at(b, j);
+}
+
+/* Copies the JSON body b[0..n) to o with each ESC escape as the stand-in,
+ * in one pass that stops only where "\u..1b" or 0xe2 (the stand-in's
+ * first byte) is: 16 bytes at a time where there is SSE2, each block
+ * copied whole and again after each of its escapes (as shardline.c's
+ * enc_block does), so terminal output's other escapes (\r\n) cost
+ * nothing. o needs n + 16 bytes of room. Returns the length written
+ * (*k: the ESCs), or -1 when b holds a real U+241B. */
+static long rewrite(char *o, const char *b, size_t n, size_t *k)
+{
+	char *const o0 = o;
+	size_t i = 0, from = 0; /* from: the next input byte to copy */
+
+	*k = 0;
+#if defined(__SSE2__) && !defined(SHARDLINE_NO_SIMD)
+	/* A block's loads reach 16 + 21 bytes past i (an escape ending
+	 * 6 bytes into the next block, then a block's copy). */
+	for (; i + 48 <= n; i += 16) {
+		const char *p = b + i;
+		/* no branch on what a block holds: half of terminal output's
+		 * blocks have a backslash, and a mispredicted branch costs
+		 * more than the compares */
+		unsigned esc = (unsigned)_mm_movemask_epi8(
+			AND(AND(at(p, '\\'), at(p + 1, 'u')), AND(at(p + 4, '1'), at(p + 5, 'b'))));
+
+		if (_mm_movemask_epi8(AND(AND(at(p, 0xe2), at(p + 1, 0x90)), at(p + 2, 0x9b))))
+			return -1;
+		if (from >= i + 16)
+			continue; /* inside an escape from the block before */
+		_mm_storeu_si128((__m128i *)(void *)o, load16(b + from));
+		for (; esc; esc &= esc - 1) {
+			size_t j = i + (size_t)__builtin_ctz(esc);
+
+			if (j < from || b[j + 2] != '0' || b[j + 3] != '0' || !escape_at(b, j))
+				continue;
+			o += j - from;
+			memcpy(o, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN);
+			o += SHARDX1B_CHAR_LEN;
+			from = j + ESC_JSON_LEN;
+			(*k)++;
+			_mm_storeu_si128((__m128i *)(void *)o, load16(b + from));
 		}
-		if (end - p >= ESC_JSON_LEN && memcmp(p, ESC_JSON, ESC_JSON_LEN) == 0)
-			k++;
-		p += ESC_JSON_LEN;
-		if (p > end)
-			break;
+		if (from < i + 16) {
+			o += i + 16 - from;
+			from = i + 16;
+		}
 	}
-	return k;
+#endif
+	for (i = from; i < n;) {
+		if (n - i >= SHARDX1B_CHAR_LEN && memcmp(b + i, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN) == 0)
+			return -1;
+		if (b[i] == '\\' && n - i >= ESC_JSON_LEN && esc_json_at(b, i)) {
+			memcpy(o, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN);
+			o += SHARDX1B_CHAR_LEN;
+			i += ESC_JSON_LEN;
+			(*k)++;
+		} else {
+			*o++ = b[i++];
+		}
+	}
+	return o - o0;
 }
 
 size_t shardx1b_line(char *out, size_t cap, const char *line, size_t len, size_t d_at, size_t d_len)
 {
-	const char *b = line + d_at, *end = b + d_len, *p = b, *q;
-	size_t k, want, o;
+	const char *b = line + d_at;
+	size_t o, k, tail = len - d_at - d_len;
+	long w;
 
-	if (d_at < D_KEY_LEN || d_at + d_len > len || memcmp(b - D_KEY_LEN, D_KEY, D_KEY_LEN) != 0)
-		return 0;
-	/* Each ESC saves 6 - 3 bytes; the member must be paid for, strictly. */
-	k = count_esc(b, d_len);
-	if (k * (ESC_JSON_LEN - SHARDX1B_CHAR_LEN) <= SHARDX1B_MEMBER_LEN)
-		return 0;
-	/* A real U+241B would read back as ESC: such a line stays plain. The
-	 * writer never escapes it (it escapes controls only), so its bytes
-	 * are enough to look for. */
-	if (memmem(b, d_len, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN))
-		return 0;
-	want = len + SHARDX1B_MEMBER_LEN - k * (ESC_JSON_LEN - SHARDX1B_CHAR_LEN);
-	if (want > cap)
+	if (d_at < D_KEY_LEN || d_at + d_len > len || cap < SHARDX1B_ROOM(len) ||
+	    memcmp(b - D_KEY_LEN, D_KEY, D_KEY_LEN) != 0)
 		return 0;
 	o = d_at - D_KEY_LEN;
 	memcpy(out, line, o);
 	memcpy(out + o, SHARDX1B_MEMBER D_KEY, SHARDX1B_MEMBER_LEN + D_KEY_LEN);
 	o += SHARDX1B_MEMBER_LEN + D_KEY_LEN;
-	while ((q = memchr(p, '\\', (size_t)(end - p)))) {
-		size_t el = q + 1 < end && q[1] == 'u' ? ESC_JSON_LEN : 2;
-
-		if ((size_t)(end - q) < el) /* not the writer's body: cannot be */
-			break;
-		memcpy(out + o, p, (size_t)(q - p));
-		o += (size_t)(q - p);
-		if (el == ESC_JSON_LEN && memcmp(q, ESC_JSON, ESC_JSON_LEN) == 0) {
-			memcpy(out + o, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN);
-			o += SHARDX1B_CHAR_LEN;
-		} else {
-			memcpy(out + o, q, el);
-			o += el;
-		}
-		p = q + el;
-	}
-	memcpy(out + o, p, (size_t)(end - p));
-	o += (size_t)(end - p);
-	memcpy(out + o, end, len - d_at - d_len);
-	return o + (len - d_at - d_len);
+	/* Written on the chance that it pays, which terminal output's long
+	 * lines nearly always do. Each ESC saves 6 - 3 bytes, and the member
+	 * must be paid for, strictly. A real U+241B would read back as ESC:
+	 * such a line stays plain (the writer escapes controls only, so its
+	 * bytes are there as they are). */
+	w = rewrite(out + o, b, d_len, &k);
+	if (w < 0 || k * (ESC_JSON_LEN - SHARDX1B_CHAR_LEN) <= SHARDX1B_MEMBER_LEN)
+		return 0;
+	o += (size_t)w;
+	memcpy(out + o, b + d_len, tail);
+	return o + tail;
 }
 
 size_t shardx1b_expand(uint8_t *p, size_t n)

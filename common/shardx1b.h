@@ -19,9 +19,11 @@
  * "d" key ends at d_at ({..."ch":"o","d":"BODY"...}). When the line
  * with the stand-in is shorter (enough ESCs to pay for the member) and d
  * holds no real U+241B (then a reader could not tell them apart), writes
- * that line to out (cap >= len) and returns its length; else returns 0 and
- * the line stays as it is. Nothing but d changes: raw, when present, keeps
- * the exact bytes. */
+ * that line to out and returns its length; else returns 0 and the line
+ * stays as it is (out was scribbled on). Nothing but d changes: raw, when
+ * present, keeps the exact bytes. cap >= SHARDX1B_ROOM(len): the copy
+ * moves 16 bytes at a time. */
+#define SHARDX1B_ROOM(len) ((len) + SHARDX1B_MEMBER_LEN + 32)
 size_t shardx1b_line(char *out, size_t cap, const char *line, size_t len, size_t d_at, size_t d_len);
 
 /* The reader's side: d's decoded text p[0..n) of a line with the member,

@@ -27,7 +27,7 @@ static inline char *shardline_model(const char *sid, double t, char ch, const ui
 	room = SHARD_LINE_MAX - 1 - np - 3; /* "}\n */
 	while (at < n) {
 		size_t used, w0 = w, xl;
-		char x[SHARD_LINE_MAX];
+		char x[SHARDX1B_ROOM(SHARD_LINE_MAX)];
 
 		memcpy(want + w, pre, np);
 		w += np;

@@ -57,7 +57,7 @@ static void expect_one_line(const uint8_t *p, size_t n)
 {
 	struct shard_utf8 carry = { 0 };
 	struct lines got = { 0 };
-	char want[SHARD_LINE_MAX], x[SHARD_LINE_MAX];
+	char want[SHARD_LINE_MAX], x[SHARDX1B_ROOM(SHARD_LINE_MAX)];
 	size_t w = prefix(want, 0.5), used, np = w, dl, xl;
 
 	w += shard_json_escape(want + w, sizeof(want) - w, p, n, &used);

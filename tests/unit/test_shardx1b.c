@@ -224,6 +224,92 @@ START_TEST(test_reader_lines)
 }
 END_TEST
 
+/* The rewrite of shardx1b_line (16 bytes at a time) against a plain
+ * reading of the same bodies, built of pieces that put escapes, escaped
+ * backslashes and stand-ins across every block boundary. */
+static size_t reference(char *out, const char *line, size_t len, size_t d_at, size_t d_len)
+{
+	const char *b = line + d_at;
+	size_t o = d_at - 5, k = 0;
+
+	memcpy(out, line, o);
+	memcpy(out + o, "\"x1b\":\"" ST "\",\"d\":\"", 17);
+	o += 17;
+	for (size_t i = 0; i < d_len;) {
+		if (b[i] == '\\') {
+			size_t el = b[i + 1] == 'u' ? 6 : 2;
+
+			if (el == 6 && memcmp(b + i, "\\u001b", 6) == 0) {
+				memcpy(out + o, ST, 3);
+				o += 3;
+				k++;
+			} else {
+				memcpy(out + o, b + i, el);
+				o += el;
+			}
+			i += el;
+			continue;
+		}
+		if (i + 3 <= d_len && memcmp(b + i, ST, 3) == 0)
+			return 0;
+		out[o++] = b[i++];
+	}
+	if (k * 3 <= 12)
+		return 0;
+	memcpy(out + o, b + d_len, len - d_at - d_len);
+	return o + len - d_at - d_len;
+}
+
+START_TEST(test_rewrite_model)
+{
+	static const char *const pieces[] = {
+		"\\u001b", "\\u001b", "\\u001b", "\\\\", "\\\\u001b", "\\r\\n", "a", "bcdefgh", "\\u0007",
+		"\\u001c", "\xc3\xa9", "\xe2\x90\x9c", "\xe2\x94\x80", "u001b", ST,
+	};
+	char *line = malloc(SHARD_LINE_MAX), *got = malloc(SHARDX1B_ROOM(SHARD_LINE_MAX)),
+	     *want = malloc(SHARDX1B_ROOM(SHARD_LINE_MAX));
+	unsigned seed = 99;
+	size_t paid = 0, plain = 0;
+
+	ck_assert_ptr_nonnull(line);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_ptr_nonnull(want);
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)sprintf(line, PRE "\"d\":\""), d_at = n, max;
+
+		seed = seed * 1103515245u + 12345u;
+		max = 40 + (seed >> 16) % 3800;
+		for (;;) {
+			const char *q;
+
+			seed = seed * 1103515245u + 12345u;
+			/* the real stand-in rarely, or no line would pay */
+			q = pieces[(seed >> 16) % (round % 4 ? 14 : 15)];
+			if (n + strlen(q) > d_at + max)
+				break;
+			memcpy(line + n, q, strlen(q));
+			n += strlen(q);
+		}
+		size_t d_len = n - d_at, wl, gl;
+
+		memcpy(line + n, "\"}\n", 3);
+		n += 3;
+		wl = reference(want, line, n, d_at, d_len);
+		gl = shardx1b_line(got, SHARDX1B_ROOM(SHARD_LINE_MAX), line, n, d_at, d_len);
+		if (gl != wl || memcmp(got, want, wl) != 0)
+			ck_abort_msg("line %.*s\ngot  %zu %.*s\nwant %zu %.*s", (int)n, line, gl, (int)gl, got, wl,
+				     (int)wl, want);
+		paid += wl > 0;
+		plain += wl == 0;
+	}
+	ck_assert_uint_gt(paid, 1000);
+	ck_assert_uint_gt(plain, 1000);
+	free(line);
+	free(got);
+	free(want);
+}
+END_TEST
+
 START_TEST(test_expand)
 {
 	/* clang-format off */
@@ -254,6 +340,7 @@ static Suite *shardx1b_suite(void)
 	tcase_add_loop_test(tc, test_golden, 0, sizeof(goldens) / sizeof(goldens[0]));
 	tcase_add_loop_test(tc, test_mixed_roundtrip, 0, 6);
 	tcase_add_test(tc, test_reader_lines);
+	tcase_add_test(tc, test_rewrite_model);
 	tcase_add_test(tc, test_expand);
 	suite_add_tcase(s, tc);
 	return s;
