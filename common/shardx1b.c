@@ -114,12 +114,13 @@ static long rewrite(char *o, const char *b, size_t n, size_t *k)
 size_t shardx1b_line(char *out, size_t cap, const char *line, size_t len, size_t d_at, size_t d_len)
 {
 	const char *b = line + d_at;
-	size_t o, k, tail = len - d_at - d_len;
+	size_t o, k, tail;
 	long w;
 
 	if (d_at < D_KEY_LEN || d_at + d_len > len || cap < SHARDX1B_ROOM(len) ||
 	    memcmp(b - D_KEY_LEN, D_KEY, D_KEY_LEN) != 0)
 		return 0;
+	tail = len - d_at - d_len;
 	o = d_at - D_KEY_LEN;
 	memcpy(out, line, o);
 	memcpy(out + o, SHARDX1B_MEMBER D_KEY, SHARDX1B_MEMBER_LEN + D_KEY_LEN);
