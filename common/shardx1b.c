@@ -117,6 +117,9 @@ size_t shardx1b_line(char *out, size_t cap, const char *line, size_t len, size_t
 	size_t o, k, tail;
 	long w;
 
+	/* Too short for the ESCs that would pay (an echoed key, say): at once. */
+	if (d_len < (SHARDX1B_MEMBER_LEN / (ESC_JSON_LEN - SHARDX1B_CHAR_LEN) + 1) * ESC_JSON_LEN)
+		return 0;
 	if (d_at < D_KEY_LEN || d_at + d_len > len || cap < SHARDX1B_ROOM(len) ||
 	    memcmp(b - D_KEY_LEN, D_KEY, D_KEY_LEN) != 0)
 		return 0;

@@ -99,6 +99,8 @@ static const struct golden {
 } goldens[] = {
 	/* five ESCs save 15 bytes, the member costs 12: it pays */
 	G("\x1b[1m\x1b[0m\x1b[K\x1b[A\x1b" "B", LX(ST "[1m" ST "[0m" ST "[K" ST "[A" ST "B")),
+	/* the shortest d that pays: five ESCs alone */
+	G("\x1b\x1b\x1b\x1b\x1b", LX(ST ST ST ST ST)),
 	/* four save 12: not shorter, so not used */
 	G("\x1b[1m\x1b[0m\x1b[K\x1b[A", L("\\u001b[1m\\u001b[0m\\u001b[K\\u001b[A")),
 	/* a real U+241B in the output: the line is written the old way */
