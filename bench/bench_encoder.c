@@ -1,8 +1,9 @@
 /* bench_encoder: throughput of the shard line encoder (common/shardline) on
  * terminal-like inputs fed in pty-sized reads; prints MB/s of input and the
  * expansion (shard bytes per input byte). Usage: bench_encoder [MiB]
- * Not built by cmake: cc -O2 -Icommon bench/bench_encoder.c common/shardline.c
- * common/utf8.c common/b64.c common/monoclock.c */
+ * Not built by cmake: cc -O2 -D_GNU_SOURCE -Icommon bench/bench_encoder.c
+ * common/shardline.c common/shardt.c common/shardx1b.c common/utf8.c
+ * common/b64.c common/monoclock.c */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>

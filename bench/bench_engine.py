@@ -76,10 +76,11 @@ def die(msg):
 def make_data(path, size):
     """A deterministic mix like a busy terminal: words, UTF-8 (2-, 3- and
     4-byte characters), SGR colour sequences, erase-line + carriage return
-    progress lines, tabs. Returns (bytes, newlines, escape floor, share of
-    ESC in the output): the floor is what JSON escaping alone makes of each
-    byte the pty gives (ESC as \u001b, \r \n \t as two bytes each), before
-    any line framing."""
+    progress lines, tabs. Returns (bytes, newlines, escape floor, the same
+    with the stand-in, share of ESC in the output): the floor is what JSON
+    escaping alone makes of each byte the pty gives (ESC as \u001b, \r \n \t
+    as two bytes each), before any line framing; with the stand-in, ESC is
+    U+241B, 3 bytes (lines with "x1b", sessrec-shards(5))."""
     rnd = random.Random(5555)
     ascii_words = ('the of and to in is for on that by this with from are at as be '
                    'server error warning request user session connect close open '
@@ -103,7 +104,7 @@ def make_data(path, size):
             line = '\t' + line
         lines.append(line + '\n')
     block = ''.join(lines).encode()
-    written = newlines = escaped = esc = 0
+    written = newlines = escaped = esc = 0  # escaped: with ESC as \u001b
     with open(path, 'wb') as f:
         while written < size:
             chunk = block[:size - written]
@@ -114,7 +115,8 @@ def make_data(path, size):
             esc += chunk.count(b'\x1b')
             # the pty adds a \r per \n: each becomes 2 bytes in JSON too
             escaped += 5 * chunk.count(b'\x1b') + chunk.count(b'\r') + chunk.count(b'\t') + 2 * n
-    return written, newlines, (written + newlines + escaped) / (written + newlines), esc / (written + newlines)
+    total = written + newlines
+    return written, newlines, (total + escaped) / total, (total + escaped - 3 * esc) / total, esc / total
 
 
 # ---------------------------------------------------------------- processes
@@ -450,6 +452,8 @@ class Bench:
                         if o.get('ch') == 'o':
                             if 'raw' in o:
                                 out += len(base64.b64decode(o['raw']))
+                            elif o.get('x1b') == '\u241b':  # each U+241B of d is one ESC
+                                out += len(o['d'].replace('\u241b', '\x1b').encode())
                             else:
                                 out += len(o['d'].encode())
                         trunc |= 'trunc' in o
@@ -686,7 +690,7 @@ def main():
         vs = variants(daemons, shutil.which, build_null_relay(b.tmp))
         recorders = [v for v in vs if v.daemon]
         data = os.path.join(b.tmp, 'data')
-        size, newlines, floor, esc_share = make_data(data, mb * 1000 * 1000)
+        size, newlines, floor, floor_x1b, esc_share = make_data(data, mb * 1000 * 1000)
         expect = size + newlines  # the pty turns each \n into \r\n
         log('bench_engine: %d MB mix, %d round(s), variants: %s%s' % (
             mb, rounds, ' '.join(v.name for v in vs),
@@ -819,8 +823,8 @@ def main():
         print('%s recording complete (every output byte in the shard, end line, no trunc): %s'
               % (n, 'yes' if good else 'NO (%d of %d bytes)' % (out, expect)))
     print('the mix: %.1f%% of output bytes are ESC, one newline per %.0f bytes; JSON escaping alone '
-          'makes it %.3f bytes per output byte before any line framing' % (
-              100.0 * esc_share, size / newlines, floor))
+          'makes it %.3f bytes per output byte before any line framing, %.3f with ESC as the 3-byte '
+          'stand-in U+241B ("x1b" lines)' % (100.0 * esc_share, size / newlines, floor, floor_x1b))
     print('sessrec records input and output; tlog-rec runs with --log-input; script and ttyrec '
           'record output only; null is bench/null_relay.c, a relay that records nothing (the '
           'cost of the pty hop alone).')

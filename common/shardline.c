@@ -1,17 +1,18 @@
-/* shardline: the event line encoder of day shards (sessrec-shards(5)),
- * the project's one JSON string escaper and the "t" formatter; the other
- * lines are in shardfmt.c. The encoder runs on every recorded byte: valid
- * text is taken a block at a time with bit masks (SSE2 where there is, a
- * portable loop elsewhere), the rest item by item; no allocation, no json-c.
+/* shardline: the event line encoder of day shards (sessrec-shards(5)) and
+ * the project's one JSON string escaper; the other lines are in shardfmt.c,
+ * the "t" formatter in shardt.c, the ESC stand-in ("x1b") in shardx1b.c.
+ * The encoder runs on every recorded byte: valid text is taken a block at a
+ * time with bit masks (SSE2 where there is, a portable loop elsewhere), the
+ * rest item by item; no allocation, no json-c.
  * Convention: a length or 0 on success, -errno on failure; never logs. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "b64.h"
 #include "shardline.h"
+#include "shardx1b.h"
 #include "utf8.h"
 
 #define LINE_LAST (SHARD_LINE_MAX - 1) /* longest line, its newline included */
@@ -124,68 +125,6 @@ size_t shard_json_escape(char *out, size_t cap, const uint8_t *p, size_t n, size
 	return o;
 }
 
-/* 1e6 * f rounded to an integer as printf rounds it (to nearest, ties to
- * even), f in [0, 1). Exact: f is m * 2^-sh with a 53-bit m, and m * 1e6
- * fits in 128 bits. */
-static uint64_t frac_micros(double f)
-{
-	uint64_t bits, m, q;
-	unsigned exp, sh;
-	unsigned __int128 prod, rem, half;
-
-	memcpy(&bits, &f, sizeof(bits));
-	exp = (unsigned)(bits >> 52) & 0x7ff;
-	if (exp <= 1001) /* f < 2^-21: f * 1e6 < 0.48 */
-		return 0;
-	m = (bits & ((UINT64_C(1) << 52) - 1)) | UINT64_C(1) << 52;
-	sh = 1075 - exp; /* 53..73 */
-	prod = (unsigned __int128)m * 1000000u;
-	q = (uint64_t)(prod >> sh);
-	rem = prod & (((unsigned __int128)1 << sh) - 1);
-	half = (unsigned __int128)1 << (sh - 1);
-	if (rem > half || (rem == half && (q & 1)))
-		q++;
-	return q;
-}
-
-size_t shard_format_t(char *out, double t)
-{
-	char digits[20];
-	uint64_t ip, us;
-	size_t n = 0, o = 0;
-
-	if (!(t > 0))
-		t = 0;
-	if (t >= 1e9) {
-		/* Past 31 years of session: rare enough for printf. */
-		char tmp[64];
-		int r = snprintf(tmp, sizeof(tmp), "%.6f", t < 1e12 ? t : 1e12);
-
-		if (r <= 0 || r > SHARD_T_MAX)
-			r = snprintf(tmp, sizeof(tmp), "0.000000");
-		memcpy(out, tmp, (size_t)r);
-		return (size_t)r;
-	}
-	ip = (uint64_t)t;
-	us = frac_micros(t - (double)ip); /* the subtraction is exact */
-	if (us >= 1000000) {
-		ip++;
-		us -= 1000000;
-	}
-	do {
-		digits[n++] = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
-	while (n)
-		out[o++] = digits[--n];
-	out[o++] = '.';
-	for (int i = 5; i >= 0; i--) {
-		out[o + (size_t)i] = (char)('0' + us % 10);
-		us /= 10;
-	}
-	return o + 6;
-}
-
 /* {"sid":"S","t":T,"ch":"C","d":"  -- the part of an event line before d. */
 static int event_prefix(char *o, const char *sid, double t, char ch)
 {
@@ -246,10 +185,12 @@ static size_t b64_two(char *out, const uint8_t *a, size_t na, const uint8_t *b, 
 	return o + b64_encode(out + o, b + m, nb - m);
 }
 
-/* Closes the line, hands it over, starts the next chunk after this one. */
+/* Closes the line, hands it over (with the ESC stand-in when that makes
+ * it shorter), starts the next chunk after this one. */
 static int enc_emit(struct enc *e)
 {
-	char *o = e->line + e->hdr + e->d;
+	char *o = e->line + e->hdr + e->d, x[SHARDX1B_ROOM(SHARD_LINE_MAX)];
+	size_t xl;
 	int r;
 
 	if (e->npre + e->nseg == 0)
@@ -263,7 +204,8 @@ static int enc_emit(struct enc *e)
 	}
 	*o++ = '}';
 	*o++ = '\n';
-	r = e->fn(e->userdata, e->line, (size_t)(o - e->line));
+	xl = shardx1b_line(x, sizeof(x), e->line, (size_t)(o - e->line), e->hdr, e->d);
+	r = xl ? e->fn(e->userdata, x, xl) : e->fn(e->userdata, e->line, (size_t)(o - e->line));
 	e->seg += e->nseg;
 	e->nseg = e->npre = e->d = 0;
 	e->bad = false;

@@ -25,7 +25,9 @@ typedef int (*shard_line_fn)(void *userdata, const char *line, size_t len);
  *   {"sid":S,"t":T,"ch":"o","d":"..."}            valid UTF-8
  *   {"sid":S,"t":T,"ch":"o","d":"..\ufffd..","raw":"BASE64"}  otherwise
  * where "raw" holds the exact bytes of that line's chunk. Control characters,
- * '"' and '\\' are JSON-escaped. Chunks never split a UTF-8 sequence. A
+ * '"' and '\\' are JSON-escaped; a line with enough ESCs (and no U+241B)
+ * has them as U+241B instead, and "x1b":"\u241b" before "d" says so
+ * (shardx1b.h). Chunks never split a UTF-8 sequence. A
  * trailing sequence that is valid so far but incomplete stays in *carry and is
  * prepended at the next call. sid is SHARD_SID_LEN characters.
  * Each line takes as many bytes as fit (d and raw together); when an invalid

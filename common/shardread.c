@@ -9,6 +9,7 @@
 #include "b64.h"
 #include "shardlex.h"
 #include "shardread.h"
+#include "shardx1b.h"
 
 #define PFX "{\"sid\":\""
 #define PFX_LEN (sizeof(PFX) - 1)
@@ -63,7 +64,8 @@ static const char *read_sid(const char *line, const char *end, struct shardread_
 	return q + 3;
 }
 
-/* "t":N,"ch":"C","d":" -> the first byte of d's body; or EXEC/EXIT. */
+/* "t":N,"ch":"C",["x1b":"␛",]"d":" -> the first byte of d's body; or
+ * EXEC/EXIT/ESC/DENY. */
 static const char *read_t(const char *p, const char *end, struct shardread_line *l)
 {
 	const char *n = p;
@@ -95,6 +97,10 @@ static const char *read_t(const char *p, const char *end, struct shardread_line 
 	if (end - p < 8 || (uint8_t)*p < 0x20 || (uint8_t)*p > 0x7e || *p == '"' || *p == '\\')
 		return NULL;
 	l->ch = *p++;
+	if (STARTS(p, end, "\"," SHARDX1B_MEMBER "\"d\":\"")) {
+		l->x1b = true;
+		p += SHARDX1B_MEMBER_LEN; /* to its own closing '"', before ,"d":" */
+	}
 	if (!STARTS(p, end, "\",\"d\":\""))
 		return NULL;
 	l->kind = SHARDREAD_EVENT;
@@ -133,6 +139,7 @@ int shardread_peek(const char *line, size_t len, struct shardread_line *l)
 static int read_event(const char *line, size_t len, struct shardread_line *l, uint8_t **out)
 {
 	const char *end = line + len, *p, *q;
+	uint8_t *from = out ? *out : NULL;
 	bool utf8;
 
 	line_reset(l);
@@ -150,6 +157,8 @@ static int read_event(const char *line, size_t len, struct shardread_line *l, ui
 	l->d_json = p;
 	l->d_len = (size_t)(q - p);
 	l->d_utf8 = utf8;
+	if (out && l->x1b)
+		*out = from + shardx1b_expand(from, (size_t)(*out - from));
 	p = q + 1;
 	if (STARTS(p, end, ",\"raw\":\"")) {
 		p += 8;
@@ -396,6 +405,13 @@ static int parse_kind(struct json_object *o, struct shardread_line *l)
 		return -EBADMSG;
 	l->d = json_object_get_string(v);
 	l->d_len = (size_t)json_object_get_string_len(v);
+	/* The stand-in is U+241B or nothing: a line naming another one is
+	 * not the writer's and could not be read back as it meant. */
+	if ((r = get_typed(o, "x1b", json_type_string, &v)) < 0 ||
+	    (r && (json_object_get_string_len(v) != SHARDX1B_CHAR_LEN ||
+		   memcmp(json_object_get_string(v), SHARDX1B_CHAR, SHARDX1B_CHAR_LEN) != 0)))
+		return -EBADMSG;
+	l->x1b = r == 1;
 	if ((r = get_typed(o, "raw", json_type_string, &v)) < 0)
 		return -EBADMSG;
 	if (r) {
@@ -449,12 +465,19 @@ void shardread_release(struct shardread_line *l)
 
 ssize_t shardread_text(const struct shardread_line *l, uint8_t *out, size_t cap)
 {
+	ssize_t n;
+
 	if (l->kind != SHARDREAD_EVENT || cap < l->d_len)
 		return l->kind != SHARDREAD_EVENT ? -EINVAL : -ENOSPC;
-	if (l->d_json)
-		return shardlex_unescape(l->d_json, l->d_len, out);
-	memcpy(out, l->d, l->d_len);
-	return (ssize_t)l->d_len;
+	if (l->d_json) {
+		n = shardlex_unescape(l->d_json, l->d_len, out);
+	} else {
+		memcpy(out, l->d, l->d_len);
+		n = (ssize_t)l->d_len;
+	}
+	if (n > 0 && l->x1b)
+		n = (ssize_t)shardx1b_expand(out, (size_t)n);
+	return n;
 }
 
 ssize_t shardread_bytes(const struct shardread_line *l, uint8_t *out, size_t cap)

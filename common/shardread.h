@@ -18,7 +18,7 @@
 
 enum shardread_kind {
 	SHARDREAD_HDR = 1, /* {"sid","hdr":{asciicast v2 header},"meta":{...}} */
-	SHARDREAD_EVENT,   /* {"sid","t","ch","d"[,"raw"]} */
+	SHARDREAD_EVENT,   /* {"sid","t","ch"[,"x1b"],"d"[,"raw"]} */
 	SHARDREAD_TRUNC,   /* {"sid","trunc":true} */
 	SHARDREAD_END,     /* {"sid","end":{...}} */
 	SHARDREAD_EXEC,    /* {"sid","t","exec":{...}} */
@@ -42,6 +42,8 @@ struct shardread_line {
 	const char *d;
 	size_t d_len;
 	bool d_utf8;     /* fast path: d_json decodes to valid UTF-8 */
+	bool x1b;        /* "x1b":"\u241b": every U+241B of d stands for ESC
+			  * (d_json and d as written; the decoders restore it) */
 	const char *raw; /* base64 text of "raw", or NULL */
 	size_t raw_len;
 	const char *t_text; /* fast path: the number as written, for verbatim copies */
@@ -58,7 +60,8 @@ struct shardread_line {
 int shardread_peek(const char *line, size_t len, struct shardread_line *l);
 
 /* Fast full read of an EVENT line in the writer's layout
- * {"sid":"S","t":N,"ch":"C","d":"..."[,"raw":"..."]}: checks all of it.
+ * {"sid":"S","t":N,"ch":"C",["x1b":"\u241b",]"d":"..."[,"raw":"..."]}:
+ * checks all of it.
  * Returns 0 (d_json, raw, t_text set), or -EAGAIN when the line is anything
  * else, or unusual (exponents, surrogate escapes, raw control characters):
  * then shardread_parse decides. */

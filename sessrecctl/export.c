@@ -70,8 +70,9 @@ static void cast_header(struct export_job *ex, struct json_object *line)
 	ex->header = true;
 }
 
-/* [t, "o", "text"]: the line's own JSON when it is valid UTF-8, else the
- * decoded text escaped again (invalid bytes become U+FFFD). */
+/* [t, "o", "text"]: the line's own JSON when it is valid UTF-8 and has no
+ * ESC stand-in (asciicast players know \u001b, not "x1b"), else the decoded
+ * text escaped again (invalid bytes become U+FFFD). */
 static int cast_event(struct export_job *ex, const struct shardread_line *l, const struct sessread *sr)
 {
 	char t[64];
@@ -85,7 +86,7 @@ static int cast_event(struct export_job *ex, const struct shardread_line *l, con
 		out_write(&ex->o, t, shard_format_t(t, l->t));
 	/* asciicast v2 knows o, i, r and m: stderr is output ("o"). */
 	out_printf(&ex->o, ", \"%c\", \"", l->ch == 'e' ? 'o' : l->ch);
-	if (l->d_json && l->d_utf8) {
+	if (l->d_json && l->d_utf8 && !l->x1b) {
 		out_write(&ex->o, l->d_json, l->d_len);
 	} else {
 		size_t need = sr->ndata * 6 + 8;

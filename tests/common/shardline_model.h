@@ -1,12 +1,15 @@
 /* shardline_model: what the event encoder must produce for valid text, built
- * the slow way (shard_json_escape filling each line's room in turn); shared
- * by the unit tests and the fuzz target so both check against one model. */
+ * the slow way (shard_json_escape filling each line's room in turn, then
+ * the ESC stand-in of shardx1b.c, which test_shardx1b checks on its own);
+ * shared by the unit tests and the fuzz target so both check against one
+ * model. */
 #pragma once
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shardline.h"
+#include "shardx1b.h"
 
 /* The lines of p[0..n) (valid UTF-8) read at once at time t on channel ch
  * of session sid, each as full as the greedy rule makes it. Returns a
@@ -23,7 +26,8 @@ static inline char *shardline_model(const char *sid, double t, char ch, const ui
 	np += (size_t)snprintf(pre + np, 32, ",\"ch\":\"%c\",\"d\":\"", ch);
 	room = SHARD_LINE_MAX - 1 - np - 3; /* "}\n */
 	while (at < n) {
-		size_t used;
+		size_t used, w0 = w, xl;
+		char x[SHARDX1B_ROOM(SHARD_LINE_MAX)];
 
 		memcpy(want + w, pre, np);
 		w += np;
@@ -34,6 +38,10 @@ static inline char *shardline_model(const char *sid, double t, char ch, const ui
 		}
 		memcpy(want + w, "\"}\n", 3);
 		w += 3;
+		if ((xl = shardx1b_line(x, sizeof(x), want + w0, w - w0, np, w - w0 - np - 3)) > 0) {
+			memcpy(want + w0, x, xl);
+			w = w0 + xl;
+		}
 		at += used;
 	}
 	*len = w;

@@ -1,7 +1,9 @@
 /* Fuzz target for common/shardline: the input (after its first byte, which
  * picks where it is split into two reads) is encoded as one channel; every
  * line must be one strict JSON object shorter than SHARD_LINE_MAX ending in
- * one '\n', carry the sid, and d/raw of all lines must give back the input.
+ * one '\n', carry the sid, and d/raw of all lines must give back the input;
+ * a line has the ESC stand-in ("x1b") exactly when it pays and d has no
+ * real U+241B.
  * Valid text in one read must give exactly the lines the item-by-item
  * escaper makes (the encoder takes it in blocks). The same bytes as a
  * hostile TERM must still make a valid header line. */
@@ -11,6 +13,7 @@
 
 #include "b64.h"
 #include "shardline.h"
+#include "shardx1b.h"
 #include "utf8.h"
 #include "fuzzutil.h"
 #include "../common/shardline_model.h"
@@ -41,13 +44,28 @@ static json_object *parse_line(const char *line, size_t len)
 static int sink_line(void *userdata, const char *line, size_t len)
 {
 	struct sink *s = userdata;
-	json_object *o = parse_line(line, len), *d, *raw;
+	json_object *o = parse_line(line, len), *d, *raw, *x1b;
+	char dtext[SHARD_LINE_MAX];
 	const char *ds;
-	size_t dn;
+	size_t dn, k = 0;
 
 	REQUIRE(json_object_object_get_ex(o, "d", &d));
 	ds = json_object_get_string(d);
 	dn = (size_t)json_object_get_string_len(d);
+	for (size_t i = 0; i < dn; i++)
+		k += ds[i] == 0x1b;
+	if (json_object_object_get_ex(o, "x1b", &x1b)) {
+		/* every ESC of d is the stand-in, there is no real one, and the
+		 * line is shorter for it */
+		REQUIRE(strcmp(json_object_get_string(x1b), SHARDX1B_CHAR) == 0 && k == 0);
+		memcpy(dtext, ds, dn);
+		k = dn - shardx1b_expand((uint8_t *)dtext, dn);
+		REQUIRE(k % 2 == 0 && k / 2 * 3 > SHARDX1B_MEMBER_LEN);
+		dn -= k;
+		ds = dtext;
+	} else {
+		REQUIRE(k * 3 <= SHARDX1B_MEMBER_LEN || memmem(ds, dn, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN));
+	}
 	if (json_object_object_get_ex(o, "raw", &raw)) {
 		uint8_t bytes[SHARD_LINE_MAX], san[3 * SHARD_LINE_MAX];
 		ssize_t n = b64_decode(bytes, json_object_get_string(raw), (size_t)json_object_get_string_len(raw));

@@ -1,9 +1,8 @@
 /* Fuzz target for common/shardread and common/termtext: each line of the
  * input goes through every reader; whatever a fast path accepts, json-c
- * must accept with the same sid, kind, time and bytes, and the members of
- * header and end lines (read fast, or from json-c's object) agree with
- * json-c's object. The whole input is
- * then fed to the text converter (output and input modes, split where its
+ * must accept with the same sid, kind, time, ESC stand-in and bytes, and
+ * the members of header and end lines (read fast, or from json-c's object)
+ * agree with json-c's object. The whole input is then fed to the text converter (output and input modes, split where its
  * first byte says): every line it gives is valid UTF-8 without newlines or
  * control characters but TAB, and no longer than TERMTEXT_LINE_MAX. */
 #include <errno.h>
@@ -14,6 +13,7 @@
 
 #include "shardline.h"
 #include "shardread.h"
+#include "shardx1b.h"
 #include "termtext.h"
 #include "utf8.h"
 #include "fuzzutil.h"
@@ -63,7 +63,7 @@ static void one_line(const char *line, size_t len)
 	if (rf == 0) {
 		REQUIRE(rs == 0 && slow.kind == SHARDREAD_EVENT && fast.kind == SHARDREAD_EVENT);
 		REQUIRE(fast.sid_len == slow.sid_len && memcmp(fast.sid, slow.sid, slow.sid_len) == 0);
-		REQUIRE(fast.t == slow.t && fast.ch == slow.ch);
+		REQUIRE(fast.t == slow.t && fast.ch == slow.ch && fast.x1b == slow.x1b);
 		ssize_t x = shardread_bytes(&fast, a, cap), y = shardread_bytes(&slow, b, cap);
 
 		REQUIRE(x == y && (x < 0 || memcmp(a, b, (size_t)x) == 0));
@@ -71,6 +71,8 @@ static void one_line(const char *line, size_t len)
 		y = shardread_text(&slow, b, cap);
 		REQUIRE(x == y && x >= 0 && memcmp(a, b, (size_t)x) == 0);
 		REQUIRE(!fast.d_utf8 || utf8_valid_len(a, (size_t)x) == (size_t)x);
+		/* the stand-in never survives into what readers get */
+		REQUIRE(!fast.x1b || !memmem(a, (size_t)x, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN));
 		x = shardread_event_decode(line, len, &dec, a, cap, false);
 		REQUIRE(x == y && memcmp(a, b, (size_t)x) == 0);
 		x = shardread_event_decode(line, len, &dec, a, cap, true);

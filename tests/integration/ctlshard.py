@@ -15,6 +15,8 @@ import uuid
 SRC = os.environ.get('SESSREC_SRC', os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get('SESSREC_BUILD', '')
 
+X1B = '\u241b'.encode()  # the ESC stand-in of shardx1b.c
+X1B_MEMBER = b'"x1b":"' + X1B + b'",'
 _ESC = {0x22: b'\\"', 0x5c: b'\\\\', 0x08: b'\\b', 0x09: b'\\t', 0x0a: b'\\n', 0x0c: b'\\f', 0x0d: b'\\r'}
 
 
@@ -38,16 +40,19 @@ def utf8_seq(b, i):
     return need
 
 
-def json_escape(data):
+def json_escape(data, stand_in=False):
     """The body of the JSON string shard_json_escape writes for data, and
-    whether data was valid UTF-8 (else the line carries "raw")."""
+    whether data was valid UTF-8 (else the line carries "raw"). stand_in:
+    ESC as U+241B, as in a line with the "x1b" member."""
     out = bytearray()
     valid = True
     i = 0
     while i < len(data):
         c = data[i]
         if c < 0x80:
-            if c in _ESC:
+            if c == 0x1b and stand_in:
+                out += X1B
+            elif c in _ESC:
                 out += _ESC[c]
             elif c < 0x20 or c == 0x7f:
                 out += b'\\u%04x' % c
@@ -126,7 +131,11 @@ class ShardWriter:
                 j -= 1
             part = data[i:j]
             body, valid = json_escape(part)
-            line = b'{"sid":"%s","t":%s,"ch":"%s","d":"%s"' % (sid.encode(), fmt_t(t), ch.encode(), body)
+            x1b = b''
+            # the stand-in where it makes the line shorter and d has no real one
+            if part.count(b'\x1b') * 3 > len(X1B_MEMBER) and X1B not in body:
+                body, x1b = json_escape(part, True)[0], X1B_MEMBER
+            line = b'{"sid":"%s","t":%s,"ch":"%s",%s"d":"%s"' % (sid.encode(), fmt_t(t), ch.encode(), x1b, body)
             if not valid:
                 line += b',"raw":"%s"' % base64.b64encode(part)
             self.write(line + b'}\n')

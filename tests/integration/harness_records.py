@@ -114,10 +114,16 @@ def shard_lines(shard_dir):
 
 
 def event_bytes(obj):
-    """The exact bytes one event line stands for (raw wins over d)."""
+    """The exact bytes one event line stands for (raw wins over d; with
+    "x1b":"\u241b", every U+241B of d is the byte ESC)."""
     if 'raw' in obj:
         return base64.b64decode(obj['raw'])
-    return obj.get('d', '').encode('utf-8')
+    d = obj.get('d', '')
+    if 'x1b' in obj:
+        if obj['x1b'] != '\u241b':
+            raise ValueError('x1b is %r, not U+241B: not an event line' % obj['x1b'])
+        d = d.replace('\u241b', '\x1b')
+    return d.encode('utf-8')
 
 
 def session_lines(lines, sid):

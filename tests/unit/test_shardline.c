@@ -1,6 +1,7 @@
 /* Unit tests for common/shardline: every event line parses as one JSON object,
  * is shorter than SHARD_LINE_MAX, ends in one '\n', and d/raw of all lines
- * give back the exact input bytes however it was split; plus the exact text
+ * give back the exact input bytes however it was split (with the ESC
+ * stand-in where, and only where, it pays); plus the exact text
  * of the other lines, the t formatter against printf, paths and times. */
 #include <check.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #include "b64.h"
 #include "shardline.h"
+#include "shardx1b.h"
 #include "utf8.h"
 #include "testutil.h"
 
@@ -24,6 +26,7 @@ struct sink {
 	uint8_t *out;
 	size_t len, cap;
 	size_t lines, raw_lines, last_len, min_full; /* min_full: shortest non-final line */
+	size_t x1b_lines;                           /* lines with the ESC stand-in */
 	char first_line[SHARD_LINE_MAX + 1];
 	int fail_after; /* > 0: return -EPIPE on that line */
 };
@@ -78,13 +81,31 @@ static void check_common(const char *line, size_t len)
 	REQUIRE(memcmp(line, "{\"sid\":\"" SID "\",", 8 + 36 + 2) == 0);
 }
 
+/* d with every U+241B back to ESC, written here rather than taken from
+ * shardx1b.c so the encoder is checked against a second reading. */
+static size_t unstand(char *out, const char *d, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i + 3 <= n && memcmp(d + i, "\xe2\x90\x9b", 3) == 0) {
+			out[o++] = 0x1b;
+			i += 2;
+		} else {
+			out[o++] = d[i];
+		}
+	}
+	return o;
+}
+
 static int sink_line(void *userdata, const char *line, size_t len)
 {
 	struct sink *s = userdata;
-	json_object *o = NULL, *d, *raw, *ch;
+	json_object *o = NULL, *d, *raw, *ch, *x1b;
 	uint8_t bytes[SHARD_LINE_MAX];
+	char dtext[SHARD_LINE_MAX];
 	const char *ds;
-	size_t dn;
+	size_t dn, k, plain_len;
 
 	check_common(line, len);
 	o = parse_line(line, len);
@@ -93,6 +114,27 @@ static int sink_line(void *userdata, const char *line, size_t len)
 	REQUIRE(json_object_get_string(ch)[0] == s->ch);
 	ds = json_object_get_string(d);
 	dn = (size_t)json_object_get_string_len(d);
+	plain_len = len;
+	if (json_object_object_get_ex(o, "x1b", &x1b)) {
+		/* the stand-in, right before d, and only where it pays */
+		REQUIRE(strcmp(json_object_get_string(x1b), "\xe2\x90\x9b") == 0);
+		REQUIRE(strstr(line, ",\"x1b\":\"\xe2\x90\x9b\",\"d\":\"") != NULL);
+		REQUIRE(memchr(ds, 0x1b, dn) == NULL); /* every ESC is a stand-in */
+		k = unstand(dtext, ds, dn);
+		/* what the line was before the stand-in: lines are filled that
+		 * way, and the stand-in only shortens them, strictly */
+		plain_len = len - SHARDX1B_MEMBER_LEN + (dn - k) / 2 * 3;
+		REQUIRE(plain_len > len);
+		dn = k;
+		ds = dtext;
+		s->x1b_lines++;
+	} else {
+		/* plain: the stand-in would not have paid, or d has a real one */
+		k = 0;
+		for (size_t i = 0; i < dn; i++)
+			k += ds[i] == 0x1b;
+		REQUIRE(k * 3 <= SHARDX1B_MEMBER_LEN || memmem(ds, dn, "\xe2\x90\x9b", 3));
+	}
 	if (json_object_object_get_ex(o, "raw", &raw)) {
 		const char *r = json_object_get_string(raw);
 		ssize_t n = b64_decode(bytes, r, (size_t)json_object_get_string_len(raw));
@@ -115,7 +157,7 @@ static int sink_line(void *userdata, const char *line, size_t len)
 		s->min_full = s->last_len;
 	if (s->lines == 0)
 		memcpy(s->first_line, line, len);
-	s->last_len = len;
+	s->last_len = plain_len;
 	s->lines++;
 	if (s->fail_after && (int)s->lines == s->fail_after)
 		return -EPIPE;

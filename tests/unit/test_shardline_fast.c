@@ -1,6 +1,7 @@
 /* Unit tests for the block path of common/shardline (valid text taken many
  * bytes at once): every event line must be exactly what the item-by-item
- * escaper shard_json_escape makes of the same bytes, whatever a sequence's
+ * escaper shard_json_escape makes of the same bytes (and the ESC stand-in
+ * of those), whatever a sequence's
  * position in a block, whatever lead/second byte, wherever a line ends. */
 #include <check.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "b64.h"
 #include "shardline.h"
+#include "shardx1b.h"
 #include "utf8.h"
 #include "testutil.h"
 #include "../common/shardline_model.h"
@@ -55,10 +57,11 @@ static void expect_one_line(const uint8_t *p, size_t n)
 {
 	struct shard_utf8 carry = { 0 };
 	struct lines got = { 0 };
-	char want[SHARD_LINE_MAX];
-	size_t w = prefix(want, 0.5), used;
+	char want[SHARD_LINE_MAX], x[SHARDX1B_ROOM(SHARD_LINE_MAX)];
+	size_t w = prefix(want, 0.5), used, np = w, dl, xl;
 
 	w += shard_json_escape(want + w, sizeof(want) - w, p, n, &used);
+	dl = w - np;
 	REQUIRE(used == n);
 	want[w++] = '"';
 	if (utf8_valid_len(p, n) < n) {
@@ -69,6 +72,11 @@ static void expect_one_line(const uint8_t *p, size_t n)
 	}
 	memcpy(want + w, "}\n", 3);
 	w += 2;
+	if ((xl = shardx1b_line(x, sizeof(x), want, w, np, dl)) > 0) {
+		memcpy(want, x, xl);
+		w = xl;
+		want[w] = 0;
+	}
 	REQUIRE(shard_encode_event(&carry, SID, 0.5, 'o', p, n, collect, &got) == 0);
 	REQUIRE(carry.len == 0);
 	if (got.count != 1 || got.len != w || memcmp(got.buf, want, w) != 0)
