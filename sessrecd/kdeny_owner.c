@@ -61,8 +61,7 @@ void kdeny_owner_init(struct kdeny_owner *o)
 
 static bool live(const struct session *s)
 {
-	return (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING || s->phase == SESSION_COMMAND) &&
-	       s->rec.file;
+	return (session_phase_relaying(s->phase) || s->phase == SESSION_COMMAND) && s->rec.file;
 }
 
 /* The session leader on the inner pty of s (its shell), 0 when none. */

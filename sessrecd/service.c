@@ -228,18 +228,14 @@ static void tick_cb(struct loop_io *io, uint32_t ev)
 {
 	struct daemon *d = io->userdata;
 	int64_t now = mono_ms();
-	bool house;
+	/* A little slack: a 1 s timer must not skip every other round. */
+	bool house = !d->tick_pass && now - d->house_last_ms >= DAEMON_HOUSE_MS - 50;
 
 	(void)ev;
 	loop_timer_ack(d->tick_fd);
-	if (!d->tick_pass) {
-		/* A little slack: a 1 s timer must not skip every other round. */
-		house = now - d->house_last_ms >= DAEMON_HOUSE_MS - 50;
-		if (house)
-			d->house_last_ms = now;
-		session_tick_begin(d, house);
-	}
-	if (!session_tick_some(d, now, DAEMON_TICK_SLICE)) {
+	if (house)
+		d->house_last_ms = now;
+	if (!session_tick_some(d, now, house, DAEMON_TICK_SLICE)) {
 		/* The rest after the events waiting now: at once, through the
 		 * loop, the period kept. */
 		(void)loop_timer_soon(d->tick_fd, d->tick_ms);

@@ -30,22 +30,11 @@
 
 #define SESSION_STATE_EVERY_MS 2000 /* counters reach the state file this often */
 
-static bool live(enum session_phase p)
-{
-	return p == SESSION_OPEN || p == SESSION_RELAYING || p == SESSION_DRAINING || p == SESSION_FINISHING ||
-	       p == SESSION_COMMAND;
-}
-
-static bool relaying(enum session_phase p)
-{
-	return p == SESSION_RELAYING || p == SESSION_DRAINING;
-}
-
 /* Every phase change goes through here: the counters follow. */
 static void set_phase(struct daemon *d, struct session *s, enum session_phase p)
 {
-	d->nlive += live(p) - live(s->phase);
-	d->nrelay += relaying(p) - relaying(s->phase);
+	d->nlive += session_phase_live(p) - session_phase_live(s->phase);
+	d->nrelay += session_phase_relaying(p) - session_phase_relaying(s->phase);
 	s->phase = p;
 }
 
@@ -235,15 +224,6 @@ void session_free(struct daemon *d, struct session *s)
 	free(s);
 }
 
-unsigned session_user_count(const struct daemon *d, int64_t uid)
-{
-	unsigned n = 0;
-
-	for (const struct session *s = d->sessions; s; s = s->next)
-		n += s->st.uid == uid && live(s->phase);
-	return n;
-}
-
 /* ---- state files (sessionfile.h) ---- */
 
 void session_save(struct daemon *d, struct session *s)
@@ -260,7 +240,7 @@ int session_save_handoff(struct daemon *d, struct session *s, int64_t now_ns)
 
 void session_hold(struct daemon *d, struct session *s)
 {
-	if (relaying(s->phase))
+	if (session_phase_relaying(s->phase))
 		handoff_hold(&d->ho, s->st.sid, s->relay.outer_fd, s->relay.master_fd, s->relay.mem.fd);
 }
 
@@ -386,7 +366,7 @@ void session_end(struct daemon *d, struct session *s, const char *reason)
 {
 	bool command = s->phase == SESSION_COMMAND;
 
-	if (!relaying(s->phase) && !command)
+	if (!session_phase_relaying(s->phase) && !command)
 		return;
 	s->end_reason = reason;
 	/* The commands queued so far go in before the end line. */
@@ -420,7 +400,7 @@ void session_stop(struct daemon *d, struct session *s)
 {
 	if (s->phase == SESSION_COMMAND)
 		session_end(d, s, "shutdown");
-	if (!relaying(s->phase))
+	if (!session_phase_relaying(s->phase))
 		return;
 	relay_flush_once(&s->relay);
 	session_end(d, s, s->phase == SESSION_DRAINING ? s->end_reason : "shutdown");
@@ -460,7 +440,7 @@ int session_wait_end(struct session *s, struct session_waiter *w, int64_t now)
 
 int session_wait_drained(struct session *s, struct session_waiter *w)
 {
-	if (!relaying(s->phase) && s->phase != SESSION_COMMAND)
+	if (!session_phase_relaying(s->phase) && s->phase != SESSION_COMMAND)
 		return -ESRCH;
 	if (s->drainer)
 		return -EBUSY;
@@ -526,7 +506,7 @@ void session_writer_progress(struct daemon *d)
 void session_writer_stopped(struct daemon *d)
 {
 	for (struct session *s = d->sessions; s; s = s->next)
-		if (relaying(s->phase))
+		if (session_phase_relaying(s->phase))
 			relay_disk_all_done(&s->relay);
 	for (struct session *s = d->dirty; s; s = s->dirty_next) {
 		if (s->phase != SESSION_FINISHING)
@@ -576,20 +556,18 @@ static void expire(struct daemon *d, struct session *s, int64_t now)
 	}
 }
 
-void session_tick_begin(struct daemon *d, bool house)
-{
-	d->tick_next = d->sessions;
-	d->tick_house = house;
-	d->tick_pass = true;
-}
-
-bool session_tick_some(struct daemon *d, int64_t now, unsigned max)
+bool session_tick_some(struct daemon *d, int64_t now, bool house, unsigned max)
 {
 	struct session *s;
 
+	if (!d->tick_pass) {
+		d->tick_next = d->sessions;
+		d->tick_house = house;
+		d->tick_pass = true;
+	}
 	for (unsigned i = 0; i < max && (s = d->tick_next); i++) {
 		d->tick_next = s->next; /* session_free moves it on past s too */
-		if (relaying(s->phase))
+		if (session_phase_relaying(s->phase))
 			relay_tick(&s->relay, now);
 		else if (s->phase == SESSION_COMMAND)
 			relaypipe_tick(&s->pipe, now);
@@ -607,8 +585,7 @@ bool session_tick_some(struct daemon *d, int64_t now, unsigned max)
 
 void session_tick(struct daemon *d, int64_t now, bool house)
 {
-	session_tick_begin(d, house);
-	while (!session_tick_some(d, now, UINT_MAX))
+	while (!session_tick_some(d, now, house, UINT_MAX))
 		;
 }
 

@@ -57,6 +57,19 @@ enum session_phase {
 	SESSION_UNATTACHED,
 };
 
+/* A phase that holds a slot (MaxSessions=, MaxSessionsPerUser=). */
+static inline bool session_phase_live(enum session_phase p)
+{
+	return p == SESSION_OPEN || p == SESSION_RELAYING || p == SESSION_DRAINING || p == SESSION_FINISHING ||
+	       p == SESSION_COMMAND;
+}
+
+/* A phase whose relay runs (a terminal session, before its end). */
+static inline bool session_phase_relaying(enum session_phase p)
+{
+	return p == SESSION_RELAYING || p == SESSION_DRAINING;
+}
+
 struct session_waiter;
 /* The session w waited for ended (state "recorded"); w no longer waits. */
 typedef void (*session_waiter_fn)(struct session_waiter *w, const char *sid, const char *state);
@@ -234,10 +247,10 @@ void session_tick(struct daemon *d, int64_t now, bool house);
 
 /* The same pass in slices of at most max sessions, so that a tick over
  * 1,900 sessions (a TIOCGWINSZ each, ~1 us) does not hold the loop for
- * milliseconds while one of them echoes: begin, then some until it says
+ * milliseconds while one of them echoes: each call goes on with the pass
+ * under way, or starts one (house: with the expiries), and says whether
  * the pass is over. A session freed meanwhile is stepped over. */
-void session_tick_begin(struct daemon *d, bool house);
-bool session_tick_some(struct daemon *d, int64_t now, unsigned max);
+bool session_tick_some(struct daemon *d, int64_t now, bool house, unsigned max);
 
 /* SIGTERM: every relaying session ends with reason "shutdown". */
 void session_shutdown(struct daemon *d);

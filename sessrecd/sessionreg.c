@@ -52,6 +52,15 @@ unsigned session_relay_count(const struct daemon *d)
 	return d->nrelay;
 }
 
+unsigned session_user_count(const struct daemon *d, int64_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct session *s = d->sessions; s; s = s->next)
+		n += s->st.uid == uid && session_phase_live(s->phase);
+	return n;
+}
+
 const char *session_phase_name(enum session_phase p)
 {
 	/* clang-format off */
