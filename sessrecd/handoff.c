@@ -163,7 +163,21 @@ static void keeper_cb(struct loop_io *io, uint32_t ev)
 	ssize_t n;
 
 	(void)ev;
-	/* The keeper says nothing unasked: anything readable is its end. */
+	if (!ho->keeper_listening) {
+		/* Its one message, read here: the daemon does not wait for it
+		 * at start-up (the exec and the libraries take milliseconds). */
+		int r = keeperlink_ready(ho->keeper_fd, 0);
+
+		if (r == -EAGAIN)
+			return;
+		if (r == 0) {
+			ho->keeper_listening = true;
+			return;
+		}
+		keeper_lost(ho, r == -ECHILD ? "it could not listen" : strerror(-r));
+		return;
+	}
+	/* The keeper says nothing more unasked: anything readable is its end. */
 	n = recv(ho->keeper_fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -176,6 +190,7 @@ int handoff_keeper_watch(struct handoff *ho, int fd)
 
 	ho->keeper_fd = fd;
 	ho->holder = HANDOFF_KEEPER;
+	ho->keeper_listening = true;
 	loop_io_init(&ho->keeper_io, keeper_cb, ho);
 	if ((r = loop_set(ho->loop, &ho->keeper_io, fd, EPOLLIN | EPOLLRDHUP)) < 0) {
 		close(fd);
@@ -188,7 +203,7 @@ int handoff_keeper_watch(struct handoff *ho, int fd)
 int handoff_keeper_start(struct handoff *ho)
 {
 	pid_t pid = 0;
-	int fd = keeperlink_spawn(ho->owner, keeper_name(ho->cfg->process_name), &pid);
+	int fd = keeperlink_start(ho->owner, keeper_name(ho->cfg->process_name), &pid), r;
 
 	ho->keeper_spawned_ms = mono_ms();
 	if (fd < 0) {
@@ -197,7 +212,22 @@ int handoff_keeper_start(struct handoff *ho)
 		return fd;
 	}
 	ho->keeper_pid = pid;
-	return handoff_keeper_watch(ho, fd);
+	if ((r = handoff_keeper_watch(ho, fd)) == 0)
+		ho->keeper_listening = false; /* keeper_cb hears when it does */
+	return r;
+}
+
+int handoff_keeper_listening(struct handoff *ho)
+{
+	int r;
+
+	if (ho->holder != HANDOFF_KEEPER)
+		return -ENOENT;
+	if (ho->keeper_listening)
+		return 0;
+	if ((r = keeperlink_ready(ho->keeper_fd, KEEPERLINK_READY_MS)) == 0)
+		ho->keeper_listening = true;
+	return r;
 }
 
 bool handoff_on_term(const struct handoff *ho)
