@@ -142,6 +142,7 @@ void handoff_drop(struct handoff *ho, const char *sid)
 static void keeper_lost(struct handoff *ho, const char *why)
 {
 	loop_del(ho->loop, &ho->keeper_io);
+	ho->keeper_watched = false;
 	close(ho->keeper_fd);
 	ho->keeper_fd = -1;
 	ho->holder = HANDOFF_NONE;
@@ -197,6 +198,7 @@ int handoff_keeper_watch(struct handoff *ho, int fd)
 		ho->holder = HANDOFF_NONE;
 		ho->keeper_fd = -1;
 	}
+	ho->keeper_watched = r == 0;
 	return r;
 }
 
@@ -240,6 +242,7 @@ void handoff_fini(struct handoff *ho)
 	if (ho->holder == HANDOFF_KEEPER && ho->keeper_fd >= 0) {
 		(void)keeperlink_bye(ho->keeper_fd);
 		loop_del(ho->loop, &ho->keeper_io);
+		ho->keeper_watched = false;
 		close(ho->keeper_fd);
 		ho->keeper_fd = -1;
 		/* Our child: waited for, so no zombie is left to a PID 1 that

@@ -39,6 +39,7 @@ struct handoff {
 	int keeper_fd;        /* the link, when holder is HANDOFF_KEEPER */
 	pid_t keeper_pid;     /* > 0 when the keeper is our child */
 	struct loop_io keeper_io;
+	bool keeper_watched;   /* keeper_fd is in the loop (handoff_keeper_watch) */
 	bool keeper_listening; /* its first message came: it listens for the next daemon */
 	int64_t keeper_spawned_ms;
 	char exe[PATH_MAX]; /* the binary to re-exec: the path we were started from */

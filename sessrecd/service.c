@@ -379,8 +379,10 @@ int service_listen(struct daemon *d, char *err, size_t errlen)
 	 * session is served at once (not after tens of ms of eBPF load in
 	 * the queue). One from the service manager or the previous daemon
 	 * is there already: service_start waits, after resuming. */
-	if (d->listen_fd < 0)
+	if (d->listen_fd < 0) {
+		resume_keeper_early(d);
 		cmdtrace_rec_ready(d);
+	}
 	return server_listen(d, err, errlen);
 }
 
