@@ -104,11 +104,10 @@ static void *loader_main(void *arg)
 	return NULL;
 }
 
-/* The loading thread is done: the loop owns the source from now on. */
-static void loaded_cb(struct loop_io *io, uint32_t revents)
+/* The loading thread is done (or waited for): the loop owns the source
+ * from now on. */
+static void loaded(struct cmdtrace *t)
 {
-	struct cmdtrace *t = io->userdata;
-
 	loop_del(t->loop, &t->ready_io);
 	pthread_join(t->thread, NULL);
 	close(t->ready_fd);
@@ -117,6 +116,11 @@ static void loaded_cb(struct loop_io *io, uint32_t revents)
 	install(t);
 	if (t->ready)
 		t->ready(t->userdata);
+}
+
+static void loaded_cb(struct loop_io *io, uint32_t revents)
+{
+	loaded(io->userdata);
 }
 
 int cmdtrace_start_later(struct cmdtrace *t, struct loop *l, const char *want, cmdtrace_report_fn fn, void *userdata,
@@ -139,6 +143,12 @@ int cmdtrace_start_later(struct cmdtrace *t, struct loop *l, const char *want, c
 	}
 	t->loading = true; /* t->source and the sources belong to the thread until loaded_cb */
 	return 0;
+}
+
+void cmdtrace_wait(struct cmdtrace *t)
+{
+	if (t->loading)
+		loaded(t);
 }
 
 void cmdtrace_stop(struct cmdtrace *t)

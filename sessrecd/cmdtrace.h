@@ -55,6 +55,10 @@ int cmdtrace_start(struct cmdtrace *t, struct loop *l, const char *want, cmdtrac
 int cmdtrace_start_later(struct cmdtrace *t, struct loop *l, const char *want, cmdtrace_report_fn fn, void *userdata,
 			 cmdtrace_ready_fn ready);
 
+/* Waits for the thread of cmdtrace_start_later, when it still loads, and
+ * does at once what its ready would do from the loop (ready is called). */
+void cmdtrace_wait(struct cmdtrace *t);
+
 /* Stops the source (waiting for a loading thread); t can be started again. */
 void cmdtrace_stop(struct cmdtrace *t);
 

@@ -129,8 +129,6 @@ static void track_relaying(void *userdata)
 int cmdtrace_rec_start(struct daemon *d)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
-	bool resumed = false;
-	int r;
 
 	if (!tr)
 		return -ENOMEM;
@@ -139,17 +137,25 @@ int cmdtrace_rec_start(struct daemon *d)
 		free(tr);
 		return -ENOMEM;
 	}
-	for (struct session *s = d->sessions; s; s = s->next)
-		resumed |= s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING;
 	d->cmdtrace = &tr->t;
-	/* Loading eBPF takes a moment: with no session yet, before the first
-	 * attach is answered (none of its commands is missed); with resumed
-	 * sessions, in a thread, so their terminals do not wait (what runs
-	 * until it is loaded is in the restart's gap). */
-	if (!resumed ||
-	    (r = cmdtrace_start_later(&tr->t, &d->loop, d->cfg.command_source, on_event, tr, track_relaying)) < 0)
+	/* Loading eBPF takes tens of ms (libbpf parses the kernel's BTF):
+	 * in a thread, while the rest of the daemon starts. */
+	if (cmdtrace_start_later(&tr->t, &d->loop, d->cfg.command_source, on_event, tr, track_relaying) < 0)
 		cmdtrace_start(&tr->t, &d->loop, d->cfg.command_source, on_event, tr);
 	return 0;
+}
+
+void cmdtrace_rec_ready(struct daemon *d)
+{
+	if (!d->cmdtrace)
+		return;
+	/* Resumed sessions' terminals do not wait for the load (what runs
+	 * until it is done is in the restart's gap); they are found again
+	 * by their tree when it is (track_relaying). */
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING)
+			return;
+	cmdtrace_wait(d->cmdtrace);
 }
 
 void cmdtrace_rec_stop(struct daemon *d)

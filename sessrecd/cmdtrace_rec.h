@@ -10,10 +10,16 @@
 struct daemon;
 struct session;
 
-/* Starts the tracer with CommandSource= (one log line says which source);
- * d->cmdtrace is set; sessions already relaying (resumed) are tracked as
- * cmdtrace_rec_resume does. 0, or -ENOMEM. */
+/* Starts loading the tracer CommandSource= names, in a thread (one log
+ * line says which source when it is in); d->cmdtrace is set. Sessions
+ * relaying when it is in (resumed) are tracked as cmdtrace_rec_resume
+ * does. Until then no session is tracked. 0, or -ENOMEM. */
 int cmdtrace_rec_start(struct daemon *d);
+
+/* Before new sessions are served: waits until the tracer is in, unless a
+ * session relays already (resumed: its terminal does not wait; the load
+ * goes on from the loop). */
+void cmdtrace_rec_ready(struct daemon *d);
 void cmdtrace_rec_stop(struct daemon *d);
 
 /* s was attached by root (the shim, or sessrecctl record; the peer of the

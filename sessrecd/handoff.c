@@ -142,6 +142,7 @@ void handoff_drop(struct handoff *ho, const char *sid)
 static void keeper_lost(struct handoff *ho, const char *why)
 {
 	loop_del(ho->loop, &ho->keeper_io);
+	ho->keeper_watched = false;
 	close(ho->keeper_fd);
 	ho->keeper_fd = -1;
 	ho->holder = HANDOFF_NONE;
@@ -163,7 +164,21 @@ static void keeper_cb(struct loop_io *io, uint32_t ev)
 	ssize_t n;
 
 	(void)ev;
-	/* The keeper says nothing unasked: anything readable is its end. */
+	if (!ho->keeper_listening) {
+		/* Its one message, read here: the daemon does not wait for it
+		 * at start-up (the exec and the libraries take milliseconds). */
+		int r = keeperlink_ready(ho->keeper_fd, 0);
+
+		if (r == -EAGAIN)
+			return;
+		if (r == 0) {
+			ho->keeper_listening = true;
+			return;
+		}
+		keeper_lost(ho, r == -ECHILD ? "it could not listen" : strerror(-r));
+		return;
+	}
+	/* The keeper says nothing more unasked: anything readable is its end. */
 	n = recv(ho->keeper_fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -176,19 +191,21 @@ int handoff_keeper_watch(struct handoff *ho, int fd)
 
 	ho->keeper_fd = fd;
 	ho->holder = HANDOFF_KEEPER;
+	ho->keeper_listening = true;
 	loop_io_init(&ho->keeper_io, keeper_cb, ho);
 	if ((r = loop_set(ho->loop, &ho->keeper_io, fd, EPOLLIN | EPOLLRDHUP)) < 0) {
 		close(fd);
 		ho->holder = HANDOFF_NONE;
 		ho->keeper_fd = -1;
 	}
+	ho->keeper_watched = r == 0;
 	return r;
 }
 
 int handoff_keeper_start(struct handoff *ho)
 {
 	pid_t pid = 0;
-	int fd = keeperlink_spawn(ho->owner, keeper_name(ho->cfg->process_name), &pid);
+	int fd = keeperlink_start(ho->owner, keeper_name(ho->cfg->process_name), &pid), r;
 
 	ho->keeper_spawned_ms = mono_ms();
 	if (fd < 0) {
@@ -197,7 +214,22 @@ int handoff_keeper_start(struct handoff *ho)
 		return fd;
 	}
 	ho->keeper_pid = pid;
-	return handoff_keeper_watch(ho, fd);
+	if ((r = handoff_keeper_watch(ho, fd)) == 0)
+		ho->keeper_listening = false; /* keeper_cb hears when it does */
+	return r;
+}
+
+int handoff_keeper_listening(struct handoff *ho)
+{
+	int r;
+
+	if (ho->holder != HANDOFF_KEEPER)
+		return -ENOENT;
+	if (ho->keeper_listening)
+		return 0;
+	if ((r = keeperlink_ready(ho->keeper_fd, KEEPERLINK_READY_MS)) == 0)
+		ho->keeper_listening = true;
+	return r;
 }
 
 bool handoff_on_term(const struct handoff *ho)
@@ -210,6 +242,7 @@ void handoff_fini(struct handoff *ho)
 	if (ho->holder == HANDOFF_KEEPER && ho->keeper_fd >= 0) {
 		(void)keeperlink_bye(ho->keeper_fd);
 		loop_del(ho->loop, &ho->keeper_io);
+		ho->keeper_watched = false;
 		close(ho->keeper_fd);
 		ho->keeper_fd = -1;
 		/* Our child: waited for, so no zombie is left to a PID 1 that

@@ -39,6 +39,8 @@ struct handoff {
 	int keeper_fd;        /* the link, when holder is HANDOFF_KEEPER */
 	pid_t keeper_pid;     /* > 0 when the keeper is our child */
 	struct loop_io keeper_io;
+	bool keeper_watched;   /* keeper_fd is in the loop (handoff_keeper_watch) */
+	bool keeper_listening; /* its first message came: it listens for the next daemon */
 	int64_t keeper_spawned_ms;
 	char exe[PATH_MAX]; /* the binary to re-exec: the path we were started from */
 	char **argv;        /* a copy of our arguments, for the re-exec */
@@ -69,9 +71,15 @@ bool handoff_fdstore_usable(char *(*getenv_fn)(const char *));
  * the fd is closed on failure. */
 int handoff_keeper_watch(struct handoff *ho, int fd);
 
-/* Starts a keeper and makes it the holder; -errno (logged) when it
- * cannot be started: then nobody holds the fds. */
+/* Starts a keeper and makes it the holder, without waiting for it to
+ * listen (keeper_cb hears it; holds wait in the link meanwhile); -errno
+ * (logged) when it cannot be started: then nobody holds the fds. A keeper
+ * that exits before it listens is lost as when it dies later. */
 int handoff_keeper_start(struct handoff *ho);
+
+/* 0 when the holder is a keeper that listens (waiting up to 3 s for a new
+ * one to say so), else -errno (-ENOENT: the holder is not a keeper). */
+int handoff_keeper_listening(struct handoff *ho);
 
 /* A session attached (or resumed from a source that is not the holder):
  * the holder gets duplicates of its fds (inner -1: none) and of its relay

@@ -229,7 +229,11 @@ static int collect(struct daemon *d, struct handoff_msg *x, int64_t now)
 	if (!x->fds)
 		return -ENOMEM;
 	add(x, "listen", d->listen_fd);
-	if (d->ho.holder == HANDOFF_KEEPER)
+	/* A keeper that has not said it listens yet would say so to the next
+	 * daemon, which hears nothing unasked from a keeper: waited for here.
+	 * One that does not is not handed over (the link closes at the exec
+	 * and the next daemon finds it by its socket, if ever it listens). */
+	if (handoff_keeper_listening(&d->ho) == 0)
 		add(x, "keeper", d->ho.keeper_fd);
 	for (struct session *s = d->sessions; s; s = s->next) {
 		if ((s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING) || s->relay.outer_fd < 0)

@@ -22,7 +22,6 @@
 #include "proto.h"
 #include "uuid.h"
 
-#define KEEPER_READY_MS 3000
 #define KEEPER_REPLY_MS 5000
 
 static int set_nonblock(int fd)
@@ -100,13 +99,10 @@ static void child(int link, int devnull, char **argv, char **envp)
 	_exit(127);
 }
 
-int keeperlink_spawn(const char *socket_path, const char *name, pid_t *pid)
+int keeperlink_start(const char *socket_path, const char *name, pid_t *pid)
 {
 	char env[PATH_MAX + sizeof(KEEPER_ENV) + 2], title[64], *argv[2], *envp[2];
-	struct json_object *msg = NULL;
-	int sv[2], devnull, fds[FDPASS_MAX], r;
-	bool ok = false;
-	size_t nfds = 0;
+	int sv[2], devnull, r;
 	pid_t p;
 
 	if (snprintf(env, sizeof(env), "%s=%s", KEEPER_ENV, socket_path) >= (int)sizeof(env))
@@ -126,26 +122,51 @@ int keeperlink_spawn(const char *socket_path, const char *name, pid_t *pid)
 	close(sv[1]);
 	if (devnull >= 0)
 		close(devnull);
+	if (r == 0)
+		r = set_nonblock(sv[0]);
 	if (r < 0) {
 		close(sv[0]);
+		if (p > 0)
+			(void)kill(p, SIGKILL); /* our child: the daemon's SIGCHLD reaps it */
 		return r;
 	}
+	*pid = p;
+	return sv[0];
+}
+
+int keeperlink_ready(int link, int timeout_ms)
+{
+	struct json_object *msg = NULL;
+	int fds[FDPASS_MAX], r;
+	bool ok = false;
+	size_t nfds = 0;
+
 	/* It says so once it listens for the next daemon. */
-	r = recv_within(sv[0], KEEPER_READY_MS, &msg, fds, &nfds);
+	r = recv_within(link, timeout_ms, &msg, fds, &nfds);
 	for (size_t i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (r == 0 && (proto_bool(msg, "ok", &ok) < 0 || !ok || nfds))
 		r = -EPROTO;
 	json_object_put(msg);
-	if (r == 0)
-		r = set_nonblock(sv[0]);
-	if (r < 0) {
-		close(sv[0]);
+	if (r == -ETIMEDOUT && timeout_ms == 0)
+		return -EAGAIN;
+	return r == -ECONNRESET ? -ECHILD : r;
+}
+
+int keeperlink_spawn(const char *socket_path, const char *name, pid_t *pid)
+{
+	pid_t p = 0;
+	int link = keeperlink_start(socket_path, name, &p), r;
+
+	if (link < 0)
+		return link;
+	if ((r = keeperlink_ready(link, KEEPERLINK_READY_MS)) < 0) {
+		close(link);
 		(void)kill(p, SIGKILL); /* our child: the daemon's SIGCHLD reaps it */
-		return r == -ECONNRESET ? -ECHILD : r;
+		return r;
 	}
 	*pid = p;
-	return sv[0];
+	return link;
 }
 
 int keeperlink_connect(const char *socket_path)

@@ -8,11 +8,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define KEEPERLINK_READY_MS 3000 /* how long a new keeper may take to listen */
+
 /* Starts a keeper for the daemon listening on socket_path, named name,
- * and waits (up to 3 s) until it listens. Returns the daemon's end of the
- * link (CLOEXEC, non-blocking) with *pid set, or -errno. Safe in a
- * threaded process: the child only calls async-signal-safe functions
- * before execve. */
+ * without waiting for it. Returns the daemon's end of the link (CLOEXEC,
+ * non-blocking) with *pid set, or -errno. Holds may be sent at once: they
+ * wait in the link until the keeper reads them. Safe in a threaded
+ * process: the child only calls async-signal-safe functions before
+ * execve. */
+int keeperlink_start(const char *socket_path, const char *name, pid_t *pid);
+
+/* The keeper's first message on link, that it listens (up to timeout_ms;
+ * 0: -EAGAIN when it has not come yet). 0, -ECHILD when the keeper
+ * exited (it could not listen), -EPROTO, -ETIMEDOUT or -errno. */
+int keeperlink_ready(int link, int timeout_ms);
+
+/* keeperlink_start, then keeperlink_ready for up to 3 s (the keeper is
+ * killed when it does not say so). The link or -errno. */
 int keeperlink_spawn(const char *socket_path, const char *name, pid_t *pid);
 
 /* Connects to the keeper a previous daemon left at "<socket_path>.keeper"

@@ -18,7 +18,6 @@
 #include "log.h"
 #include "proctitle.h"
 #include "proto.h"
-#include "server.h"
 #include "service.h"
 
 static const char usage[] =
@@ -149,7 +148,7 @@ int main(int argc, char **argv)
 	if ((r = proctitle_set(&d->title, d->cfg.process_name)) < 0)
 		log_line("cannot set the process name: %s", strerror(-r));
 	if (service_init(d, err, sizeof(err)) < 0 || handoff_exec_collect(d, err, sizeof(err)) < 0 ||
-	    server_listen(d, err, sizeof(err)) < 0) {
+	    service_listen(d, err, sizeof(err)) < 0) {
 		fail("%s", err);
 		service_fini(d);
 		free(d);

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +336,21 @@ static void from_states(struct daemon *d, struct pairs *ps, bool *used)
 	closedir(dir);
 }
 
+void resume_keeper_early(struct daemon *d)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (d->ho.holder != HANDOFF_NONE || d->ho.nin || handoff_fdstore_usable(getenv))
+		return;
+	set_owner(d);
+	/* A keeper's socket, live or stale, is resume_start's to look at:
+	 * ours would replace it. */
+	if (keeper_path(path, sizeof(path), d->ho.owner) < 0 || lstat(path, &st) == 0 || errno != ENOENT)
+		return;
+	(void)handoff_keeper_start(&d->ho);
+}
+
 void resume_start(struct daemon *d)
 {
 	struct pairs ps = { 0 };
@@ -345,7 +361,7 @@ void resume_start(struct daemon *d)
 	if (d->ho.holder != HANDOFF_KEEPER) {
 		if (handoff_fdstore_usable(getenv))
 			d->ho.holder = HANDOFF_FDSTORE;
-	} else if (handoff_keeper_watch(&d->ho, d->ho.keeper_fd) < 0) {
+	} else if (!d->ho.keeper_watched && handoff_keeper_watch(&d->ho, d->ho.keeper_fd) < 0) {
 		log_line("cannot watch the keeper link: sessions will not survive a crash");
 	}
 	for (size_t i = 0; i < d->ho.nin; i++) {

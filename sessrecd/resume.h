@@ -8,5 +8,11 @@
 
 struct daemon;
 
+/* Before our own socket is bound, while the command tracer loads: starts
+ * the keeper resume_start would start, when it surely would (nothing was
+ * handed to us, no fd store, nothing at <socket>.keeper to take sessions
+ * from), so its exec does not compete with the first session for the CPU. */
+void resume_keeper_early(struct daemon *d);
+
 /* After the listener exists, before the loop runs. */
 void resume_start(struct daemon *d);

@@ -317,6 +317,10 @@ int service_init(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "timerfd: %s", strerror(-r));
 		return r;
 	}
+	/* First, so it loads while everything else starts; after the
+	 * signalfd, so its thread inherits the blocked mask. */
+	if (cmdtrace_rec_start(d) < 0)
+		log_line("commands: out of memory; sessions are recorded without commands");
 	if ((r = writer_start(&d->writer, &wfd)) < 0) {
 		snprintf(err, errlen, "cannot start the disk writer: %s", strerror(-r));
 		return r;
@@ -365,6 +369,19 @@ int service_init(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+int service_listen(struct daemon *d, char *err, size_t errlen)
+{
+	/* A socket of our own appears once the tracer is in, so the first
+	 * session is served at once (not after tens of ms of eBPF load in
+	 * the queue). One from the service manager or the previous daemon
+	 * is there already: service_start waits, after resuming. */
+	if (d->listen_fd < 0) {
+		resume_keeper_early(d);
+		cmdtrace_rec_ready(d);
+	}
+	return server_listen(d, err, errlen);
+}
+
 void service_after_events(struct daemon *d)
 {
 	if (d->disk_changed)
@@ -380,10 +397,9 @@ void service_start(struct daemon *d)
 		log_line("kernel denials are not recorded: out of memory");
 	if (authwatch_start(d) < 0)
 		log_line("authentications are not recorded: out of memory");
-	/* After the resumed sessions relay again (loading eBPF takes a
-	 * moment), before any new one attaches: the loop is not running yet. */
-	if (cmdtrace_rec_start(d) < 0)
-		log_line("commands: out of memory; sessions are recorded without commands");
+	/* After the resumed sessions relay again, before any new one
+	 * attaches: the loop is not running yet. */
+	cmdtrace_rec_ready(d);
 	update_timers(d);
 	notify_ready(d);
 }

@@ -17,6 +17,11 @@ int service_keep_args(struct daemon *d, int argc, char **argv);
  * On error err says why. */
 int service_init(struct daemon *d, char *err, size_t errlen);
 
+/* The listener (server_listen), after the fds of an earlier daemon were
+ * collected: our own socket is made once the command tracer is in. On
+ * error err says why. */
+int service_listen(struct daemon *d, char *err, size_t errlen);
+
 /* After the listener exists: resumes what an earlier daemon left, arms
  * the timers and tells the service manager we are ready. */
 void service_start(struct daemon *d);

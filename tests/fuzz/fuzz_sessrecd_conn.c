@@ -58,6 +58,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	d->cfg.syslog_targets = 0;
 	d->cfg.min_free = 0;
 	d->cfg.max_sessions = 8;
+	/* service_init would load eBPF in a thread; the harness never serves
+	 * a real attach. */
+	snprintf(d->cfg.command_source, sizeof(d->cfg.command_source), "off");
 	if (service_init(d, err, sizeof(err)) < 0) {
 		fprintf(stderr, "service_init: %s\n", err);
 		abort();

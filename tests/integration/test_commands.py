@@ -4,13 +4,17 @@ its argv, status and duration (200 x true, exit 3, a pipeline, a command
 killed by a signal, a background job, a double-forked daemon that runs a
 command after its parent exited, hostile and 100 KB arguments), nothing from
 a second concurrent session or from a loop of execs outside any session;
-sessrecctl commands/list/grep/status read them. CommandSource=proc: every
+sessrecctl commands/list/grep/status read them. The first session of a
+daemon that has just started (its own socket or an activated one) has its
+first exec. CommandSource=proc: every
 exec and exit, argv either exact or null, never a guess. CommandSource=off
 and BPF taken away (capabilities dropped): the daemon says so once and
 records sessions."""
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -215,6 +219,50 @@ class ResumeTest(unittest.TestCase):
             self.assertIn(['/bin/true', 'bg-after-resume'], a)
         finally:
             d.cleanup()
+
+
+class FreshDaemonTest(unittest.TestCase):
+    """The first session of a daemon that has just started, attached at
+    once: the eBPF load runs in a thread, and no session is served before it
+    is in, so the first exec of the session is recorded (its own socket is
+    made after the load; an activated one is served after it)."""
+
+    def first_session(self, d, sock):
+        p = h.record(sock, '/bin/true fresh-first; printf "fresh-start\\n"; exit 0')
+        self.addCleanup(p.finish)
+        self.assertEqual(p.wait(30), 0, p.out[-300:])
+        sid = h.sids_with_output(d.lines(), b'fresh-start')[0]
+        self.assertIsNotNone(d.wait_end(sid))
+        self.assertIn(['/bin/true', 'fresh-first'], argvs(d.lines(), sid))
+        self.assertEqual(d.output().count('commands: source bpf'), 1, d.output()[-500:])
+
+    def test_own_socket(self):
+        d = h.Daemon(start=False)
+        self.addCleanup(d.cleanup)
+        d.start(wait=False)
+        self.assertTrue(h.wait_for(lambda: os.path.exists(d.sock), 10, 0.001), d.output()[-500:])
+        self.first_session(d, d.sock)
+
+    @unittest.skipUnless(shutil.which('systemd-socket-activate'), 'systemd-socket-activate not installed')
+    def test_activated_socket(self):
+        d = h.Daemon(start=False, socket_flag=False)
+        sock = d.sock = os.path.join(d.tmp, 'activated.sock')
+        d.argv = ['systemd-socket-activate', '--seqpacket', '-l', sock, '--fdname=sessrecd.socket'] + d.argv
+        self.addCleanup(d.cleanup)
+        d.start(wait=False)
+        self.assertTrue(h.wait_for(lambda: os.path.exists(sock), 5), 'no listening socket')
+        # A connection starts the daemon (one refused before listen() starts
+        # nothing); the session follows while the daemon loads eBPF.
+        for _ in range(100):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                c.connect(sock)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
+            finally:
+                c.close()
+        self.first_session(d, sock)
 
 
 class ProcTest(unittest.TestCase):

@@ -7,9 +7,10 @@ next daemon takes the fds from the keeper and resumes: the recording has
 every byte before, during and after the gap, in order, exactly as the
 terminal got them, and one m marker with the gap. The keeper is a root
 process named sessrecd-keeper whose socket is 0600 and closed to other
-users, and which the user cannot signal. A state file without fds (keeper
-killed too) ends its recording as lost; fds without a state file are
-closed; both are reported with the sid."""
+users, and which the user cannot signal. A session attached as soon as a
+fresh daemon's socket exists (the keeper not waited for) survives too. A
+state file without fds (keeper killed too) ends its recording as lost; fds
+without a state file are closed; both are reported with the sid."""
 import os
 import signal
 import subprocess
@@ -72,6 +73,28 @@ class CrashTest(hs.Sessions, unittest.TestCase):
         # a clean stop with no session left: the keeper goes too
         self.assertEqual(self.d.stop(), 0)
         self.assertTrue(hs.wait_gone(self.keeper, 5), 'the keeper outlived a clean stop')
+
+    def test_kill9_just_after_start(self):
+        # The daemon does not wait for its keeper to listen (it is started
+        # while the tracer loads): a session attached as soon as the socket
+        # exists is held all the same, and survives a kill -9.
+        self.assertEqual(self.d.stop(), 0)
+        self.assertTrue(hs.wait_gone(self.keeper, 5), 'the keeper outlived a clean stop')
+        self.d.start(wait=False)
+        self.assertTrue(h.wait_for(lambda: os.path.exists(self.sock), 10, 0.001), self.d.output()[-500:])
+        p = self.session(hs.ticker(self.hup, 10, then='exit 0'))
+        p.expect(rb'tick1\r\n')
+        sid = self.sid_of('tick1')
+        self.keeper = hs.keeper_of(self.d.pid)
+        self.assertIsNotNone(self.keeper, 'the daemon started no keeper')
+        hs.kill9(self.d)
+        time.sleep(0.3)
+        self.d.start()
+        self.assertEqual(p.wait(20), 0, 'the session did not end well: %r' % p.out[-300:])
+        self.assertFalse(os.path.exists(self.hup), 'the shell got SIGHUP')
+        self.assertEqual(hs.numbers(p.out, 'tick'), list(range(1, 11)), 'ticks on the terminal')
+        self.assertIsNotNone(self.d.wait_end(sid), 'no end line')
+        hs.check_recording(self, self.d.lines(), sid, p.out, 1)
 
     def test_keeper_is_root_and_closed_to_users(self):
         self.assertEqual(hs.proc_uid(self.keeper), 0)

@@ -492,6 +492,52 @@ START_TEST(test_keeper_without_socket)
 }
 END_TEST
 
+/* The daemon does not wait for a new keeper: a hold sent before it
+ * listens waits in the link, and its ready message is read later. */
+START_TEST(test_keeper_unwaited)
+{
+	char dir[] = "/tmp/test_keeper.XXXXXX", sock[PATH_MAX];
+	struct taken t = { 0 };
+	int ma, sa, link, link2, r;
+	pid_t pid = 0;
+
+	sock_in(dir, sock, sizeof(sock));
+	link = keeperlink_start(sock, KEEPER_NAME, &pid);
+	ck_assert_int_ge(link, 0);
+	ck_assert_int_gt(pid, 0);
+	ck_assert(fcntl(link, F_GETFL) & O_NONBLOCK);
+	r = keeperlink_ready(link, 0);
+	ck_assert(r == -EAGAIN || r == 0);
+	ck_assert_int_eq(openpty(&ma, &sa, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(keeperlink_hold(link, SID_A, sa, ma, -1), 0);
+	if (r == -EAGAIN)
+		ck_assert_int_eq(keeperlink_ready(link, 3000), 0);
+	close(link);
+	link2 = keeperlink_connect(sock);
+	ck_assert_int_ge(link2, 0);
+	ck_assert_int_eq(keeperlink_take(link2, take_cb, &t), 1);
+	ck_assert_str_eq(t.sid[0], SID_A);
+	ck_assert_uint_eq(rdev(t.outer[0]), rdev(sa));
+	close(t.outer[0]);
+	close(t.inner[0]);
+	ck_assert_int_eq(keeperlink_drop(link2, SID_A, false), 0);
+	ck_assert_int_eq(keeperlink_bye(link2), 0);
+	ck_assert_int_eq(wait_exit(pid), 0);
+	close(link2);
+	close(ma);
+	close(sa);
+
+	/* One that cannot listen says so by exiting: -ECHILD. */
+	snprintf(sock, sizeof(sock), "%s/%0200d", dir, 0);
+	link = keeperlink_start(sock, KEEPER_NAME, &pid);
+	ck_assert_int_ge(link, 0);
+	ck_assert_int_eq(keeperlink_ready(link, 3000), -ECHILD);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	close(link);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 static Suite *handoff_suite(void)
 {
 	Suite *s = suite_create("sessrecd_handoff");
@@ -507,6 +553,7 @@ static Suite *handoff_suite(void)
 	tcase_add_test(tc, test_keeper_holds_and_hands_over);
 	tcase_add_test(tc, test_keeper_refuses_other_users);
 	tcase_add_test(tc, test_keeper_without_socket);
+	tcase_add_test(tc, test_keeper_unwaited);
 	suite_add_tcase(s, tc);
 	return s;
 }
