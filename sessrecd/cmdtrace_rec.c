@@ -122,7 +122,7 @@ static void track_relaying(void *userdata)
 	struct tracer *tr = userdata;
 
 	for (struct session *s = tr->d->sessions; s; s = s->next)
-		if (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING)
+		if (session_phase_relaying(s->phase))
 			cmdtrace_rec_resume(tr->d, s);
 }
 
@@ -153,7 +153,7 @@ void cmdtrace_rec_ready(struct daemon *d)
 	 * until it is done is in the restart's gap); they are found again
 	 * by their tree when it is (track_relaying). */
 	for (struct session *s = d->sessions; s; s = s->next)
-		if (s->phase == SESSION_RELAYING || s->phase == SESSION_DRAINING)
+		if (session_phase_relaying(s->phase))
 			return;
 	cmdtrace_wait(d->cmdtrace);
 }
@@ -184,7 +184,7 @@ static bool audit_is_own(struct daemon *d, const struct session *s)
 		return false;
 	for (const struct session *o = d->sessions; o; o = o->next)
 		if (o != s && o->st.audit_session == s->st.audit_session && o->st.start_mono_ns &&
-		    (o->phase == SESSION_RELAYING || o->phase == SESSION_DRAINING || o->phase == SESSION_COMMAND))
+		    (session_phase_relaying(o->phase) || o->phase == SESSION_COMMAND))
 			return false;
 	return true;
 }

@@ -165,7 +165,7 @@ void handoff_exec_detach_all(struct daemon *d)
 	log_unattached(d, "handing over");
 	for (struct session *s = d->sessions, *next; s; s = next) {
 		next = s->next;
-		if (s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING)
+		if (!session_phase_relaying(s->phase))
 			continue;
 		if ((r = session_save_handoff(d, s, now)) < 0) {
 			/* Without its state no later daemon could go on with it:
@@ -236,7 +236,7 @@ static int collect(struct daemon *d, struct handoff_msg *x, int64_t now)
 	if (handoff_keeper_listening(&d->ho) == 0)
 		add(x, "keeper", d->ho.keeper_fd);
 	for (struct session *s = d->sessions; s; s = s->next) {
-		if ((s->phase != SESSION_RELAYING && s->phase != SESSION_DRAINING) || s->relay.outer_fd < 0)
+		if (!session_phase_relaying(s->phase) || s->relay.outer_fd < 0)
 			continue;
 		if ((r = session_save_handoff(d, s, now)) < 0) {
 			log_line("SIGUSR2: cannot write the state of session %s: %s", s->st.sid, strerror(-r));
