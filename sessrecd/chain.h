@@ -37,7 +37,7 @@ struct chain_final {
 struct chain {
 	struct chain_link *links; /* performer only */
 	size_t nlinks, caplinks;
-	size_t hit; /* index of the last link found: lines come in runs of one session */
+	size_t hit;          /* index of the last link found: lines come in runs of one session */
 	struct seal seal;    /* performer only, after chain_init */
 	char key_path[4096]; /* SealKeyFile=: a key made later is taken at the tick */
 	pthread_mutex_t mu;  /* finals, and the status copy */
