@@ -193,22 +193,6 @@ static bool enc_fits(const struct enc *e, size_t d, size_t cut, const struct ite
 	return d + it->dlen + cut + B64_ENCODED_LEN(e->npre + e->nseg + it->k) <= e->room_raw;
 }
 
-/* base64 of a ++ b, a no longer than 3 bytes. */
-static size_t b64_two(char *out, const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
-{
-	uint8_t tmp[6];
-	size_t m = (3 - na % 3) % 3, o;
-
-	if (na == 0 || nb == 0)
-		return na ? b64_encode(out, a, na) : b64_encode(out, b, nb);
-	if (m > nb)
-		m = nb;
-	memcpy(tmp, a, na);
-	memcpy(tmp + na, b, m);
-	o = b64_encode(out, tmp, na + m);
-	return o + b64_encode(out + o, b + m, nb - m);
-}
-
 /* Closes the line, hands it over (with the member before "d" when the
  * stand-ins pay, else with ESC back as "\u001b"), starts the next chunk
  * after this one, with the stand-in. */
@@ -227,7 +211,7 @@ static int enc_emit(struct enc *e)
 	if (e->bad) {
 		memcpy(o, RAW_KEY, RAW_KEY_LEN);
 		o += RAW_KEY_LEN;
-		o += b64_two(o, e->pre, e->npre, e->seg, e->nseg);
+		o += b64_encode_two(o, e->pre, e->npre, e->seg, e->nseg);
 		*o++ = '"';
 	}
 	*o++ = '}';
