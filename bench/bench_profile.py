@@ -36,7 +36,7 @@ KERNEL_SYSCALLS = [
 ]
 USER = [
     ('encoder (shard_encode_event, x1b, UTF-8, base64)',
-     lambda s, d: s.startswith(('shard_', 'shardx1b', 'rewrite', 'enc_', 'utf8_', 'b64_', 'esc_'))),
+     lambda s, d: s.startswith(('shard_', 'shardx1b', 'enc_', 'utf8_', 'b64_', 'esc_'))),
     ('hash chain (SHA-256, OpenSSL)', lambda s, d: 'libcrypto' in d),
     ('seals (libsodium)', lambda s, d: 'libsodium' in d),
     ('relay ring (relaymem)', lambda s, d: s.startswith('relaymem_')),

@@ -3,6 +3,7 @@
  * "raw" value stands for exactly one byte string. Convention: length or -errno. */
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "b64.h"
 
@@ -47,6 +48,23 @@ size_t b64_encode(char *out, const uint8_t *in, size_t n)
 		out[o++] = '=';
 	}
 	return o;
+}
+
+size_t b64_encode_two(char *out, const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+	uint8_t tmp[6];
+	size_t m = (3 - na % 3) % 3, o;
+
+	if (na == 0 || nb == 0)
+		return na ? b64_encode(out, a, na) : b64_encode(out, b, nb);
+	/* a and the first bytes of b make whole groups of 3, so b's rest
+	 * encodes on its own */
+	if (m > nb)
+		m = nb;
+	memcpy(tmp, a, na);
+	memcpy(tmp + na, b, m);
+	o = b64_encode(out, tmp, na + m);
+	return o + b64_encode(out + o, b + m, nb - m);
 }
 
 ssize_t b64_decode(uint8_t *out, const char *in, size_t len)

@@ -10,6 +10,10 @@
  * out must hold that many bytes. */
 size_t b64_encode(char *out, const uint8_t *in, size_t n);
 
+/* The same for a ++ b, the bytes of two places (a no longer than 3: the
+ * encoder's carried bytes, then the read's), without copying b. */
+size_t b64_encode_two(char *out, const uint8_t *a, size_t na, const uint8_t *b, size_t nb);
+
 /* Decodes len characters into out (at most len/4*3 bytes); returns the number
  * of bytes or -EINVAL on a malformed input. */
 ssize_t b64_decode(uint8_t *out, const char *in, size_t len);

@@ -1,9 +1,10 @@
 /* shardline: the event line encoder of day shards (sessrec-shards(5)) and
  * the project's one JSON string escaper; the other lines are in shardfmt.c,
- * the "t" formatter in shardt.c, the ESC stand-in ("x1b") in shardx1b.c.
- * The encoder runs on every recorded byte: valid text is taken a block at a
- * time with bit masks (SSE2 where there is, a portable loop elsewhere), the
- * rest item by item; no allocation, no json-c.
+ * the "t" formatter in shardt.c, the ESC stand-in's rule ("x1b") in
+ * shardx1b.h. The encoder runs on every recorded byte: valid text is taken
+ * a block at a time with bit masks (SSE2 where there is, a portable loop
+ * elsewhere), the rest item by item, ESC written as the stand-in as it
+ * goes (one pass, no rewrite); no allocation, no json-c.
  * Convention: a length or 0 on success, -errno on failure; never logs. */
 #include <errno.h>
 #include <stdbool.h>
@@ -22,31 +23,36 @@
 #define LINE_SLACK (BLOCK * 6 + BLOCK)
 #define RAW_KEY ",\"raw\":\""
 #define RAW_KEY_LEN (sizeof(RAW_KEY) - 1)
+#define D_KEY_LEN 5 /* "d":" , the end of the prefix */
 
 enum { C_PLAIN = 0, C_HIGH = 1 };
 
-/* What each byte becomes in a JSON string: copied (C_PLAIN), the length of
- * its escape in esc_text (2 or 6), or C_HIGH (a UTF-8 lead or stray). */
+/* Two ways of escaping, indexed by whether ESC is the stand-in (x, for
+ * event lines; shard_json_escape never). What each byte becomes in a JSON
+ * string: copied (C_PLAIN), the length of its escape in esc_text (2, 3 or
+ * 6), or C_HIGH (a UTF-8 lead or stray). */
 /* clang-format off */
-static const uint8_t esc_tab[256] = {
-	[0x00 ... 0x07] = 6, [0x08 ... 0x0a] = 2, [0x0b] = 6, [0x0c ... 0x0d] = 2,
-	[0x0e ... 0x1f] = 6, ['"'] = 2, ['\\'] = 2, [0x7f] = 6, [0x80 ... 0xff] = C_HIGH,
-};
+#define ESC_TAB(esc) {								\
+	[0x00 ... 0x07] = 6, [0x08 ... 0x0a] = 2, [0x0b] = 6, [0x0c ... 0x0d] = 2,	\
+	[0x0e ... 0x1a] = 6, [0x1b] = (esc), [0x1c ... 0x1f] = 6, ['"'] = 2, ['\\'] = 2,	\
+	[0x7f] = 6, [0x80 ... 0xff] = C_HIGH }
+static const uint8_t esc_tab[2][256] = { ESC_TAB(6), ESC_TAB(SHARDX1B_CHAR_LEN) };
 /* clang-format on */
 
-/* The escapes themselves: the short forms, else \u00xx. Rows of 8 bytes, so
- * enc_block copies any of them with one fixed-size move. */
+/* The escapes themselves: the short forms, else \u00xx (or the stand-in).
+ * Rows of 8 bytes, so enc_block copies any of them with one fixed-size
+ * move. */
 #define HEXD(d) ((d) < 10 ? '0' + (d) : 'a' - 10 + (d))
 /* clang-format off */
 #define U(c) { '\\', 'u', '0', '0', HEXD((c) >> 4), HEXD((c) & 15) }
 #define S(x) { '\\', x }
-static const char esc_text[0x80][8] = {
-	U(0x00), U(0x01), U(0x02), U(0x03), U(0x04), U(0x05), U(0x06), U(0x07),
-	S('b'),  S('t'),  S('n'),  U(0x0b), S('f'),  S('r'),  U(0x0e), U(0x0f),
-	U(0x10), U(0x11), U(0x12), U(0x13), U(0x14), U(0x15), U(0x16), U(0x17),
-	U(0x18), U(0x19), U(0x1a), U(0x1b), U(0x1c), U(0x1d), U(0x1e), U(0x1f),
-	['"'] = S('"'), ['\\'] = S('\\'), [0x7f] = U(0x7f),
-};
+#define ESC_TEXT(esc) {								\
+	U(0x00), U(0x01), U(0x02), U(0x03), U(0x04), U(0x05), U(0x06), U(0x07),	\
+	S('b'),  S('t'),  S('n'),  U(0x0b), S('f'),  S('r'),  U(0x0e), U(0x0f),	\
+	U(0x10), U(0x11), U(0x12), U(0x13), U(0x14), U(0x15), U(0x16), U(0x17),	\
+	U(0x18), U(0x19), U(0x1a), esc,     U(0x1c), U(0x1d), U(0x1e), U(0x1f),	\
+	['"'] = S('"'), ['\\'] = S('\\'), [0x7f] = U(0x7f) }
+static const char esc_text[2][0x80][8] = { ESC_TEXT(U(0x1b)), ESC_TEXT(SHARDX1B_CHAR) };
 /* clang-format on */
 #undef HEXD
 #undef U
@@ -60,9 +66,9 @@ struct item {
 
 /* The item at p[0..n), n > 0. Returns false when p[0..n) is the valid start
  * of a character that more bytes could complete. */
-static inline bool item_at(const uint8_t *p, size_t n, struct item *it)
+static inline bool item_at(const uint8_t *p, size_t n, struct item *it, bool x)
 {
-	uint8_t e = esc_tab[p[0]];
+	uint8_t e = esc_tab[x][p[0]];
 	int r;
 
 	if (e != C_HIGH) {
@@ -81,9 +87,9 @@ static inline bool item_at(const uint8_t *p, size_t n, struct item *it)
 }
 
 /* Fixed-size copies only: a memcpy call for 1-6 bytes costs more. */
-static inline void item_put(char *o, const uint8_t *p, const struct item *it)
+static inline void item_put(char *o, const uint8_t *p, const struct item *it, bool x)
 {
-	uint8_t e = esc_tab[p[0]];
+	uint8_t e = esc_tab[x][p[0]];
 
 	if (it->bad) {
 		memcpy(o, UTF8_REPLACEMENT, UTF8_REPLACEMENT_LEN);
@@ -96,10 +102,19 @@ static inline void item_put(char *o, const uint8_t *p, const struct item *it)
 		if (it->k > 3)
 			o[3] = (char)p[3];
 	} else {
-		memcpy(o, esc_text[p[0]], 2);
+		memcpy(o, esc_text[x][p[0]], 2);
 		if (e == 6)
-			memcpy(o + 2, esc_text[p[0]] + 2, 4);
+			memcpy(o + 2, esc_text[x][p[0]] + 2, 4);
+		else if (e == SHARDX1B_CHAR_LEN)
+			o[2] = esc_text[x][p[0]][2];
 	}
+}
+
+/* Whether the item at p is a real U+241B: a line with one cannot have the
+ * stand-in. */
+static inline bool item_real_x1b(const uint8_t *p, const struct item *it)
+{
+	return it->k == SHARDX1B_CHAR_LEN && !it->bad && memcmp(p, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN) == 0;
 }
 
 size_t shard_json_escape(char *out, size_t cap, const uint8_t *p, size_t n, size_t *used)
@@ -108,7 +123,7 @@ size_t shard_json_escape(char *out, size_t cap, const uint8_t *p, size_t n, size
 	struct item it;
 
 	while (i < n) {
-		if (!item_at(p + i, n - i, &it)) {
+		if (!item_at(p + i, n - i, &it, false)) {
 			/* An incomplete tail is invalid here: nothing will follow. */
 			it.k = (unsigned)(n - i);
 			it.dlen = UTF8_REPLACEMENT_LEN;
@@ -116,7 +131,7 @@ size_t shard_json_escape(char *out, size_t cap, const uint8_t *p, size_t n, size
 		}
 		if (it.dlen > cap - o)
 			break;
-		item_put(out + o, p + i, &it);
+		item_put(out + o, p + i, &it, false);
 		o += it.dlen;
 		i += it.k;
 	}
@@ -148,80 +163,110 @@ static int event_prefix(char *o, const char *sid, double t, char ch)
 
 /* One line being filled: d's body grows in place after the prefix; the
  * input bytes behind it are pre[0..npre) (carried from the previous call)
- * then seg[0..nseg). */
+ * then seg[0..nseg). A line starts with ESC as the stand-in (x), and its
+ * ESCs counted; one with a real U+241B is plain (!x) throughout. */
 struct enc {
-	char *line;
+	char *line;      /* the prefix; SHARDX1B_MEMBER_LEN bytes before it are free */
 	size_t hdr;      /* prefix length */
 	size_t room;     /* most bytes of d's body in a line without raw */
 	size_t room_raw; /* most bytes of d's body plus raw's base64 */
 	size_t d;        /* d's body so far */
+	size_t k;        /* ESCs in d (as stand-ins) */
 	const uint8_t *pre, *seg;
 	size_t npre, nseg;
 	bool bad; /* the chunk needs raw */
+	bool x;   /* ESC is written as the stand-in */
 	shard_line_fn fn;
 	void *userdata;
 };
 
-static bool enc_fits(const struct enc *e, const struct item *it)
+/* The room a stand-in line leaves unused, so that it fits whichever way it
+ * is written: with the member, or plain, which is at most k * 3 <= 12
+ * bytes longer (else it would pay). */
+#define X_CUT(e) ((e)->x ? SHARDX1B_MEMBER_LEN : 0)
+
+/* Whether the item fits after d bytes of body, cut bytes held back. */
+static inline bool enc_fits(const struct enc *e, size_t d, size_t cut, const struct item *it)
 {
 	if (!e->bad && !it->bad)
-		return e->d + it->dlen <= e->room;
-	return e->d + it->dlen + B64_ENCODED_LEN(e->npre + e->nseg + it->k) <= e->room_raw;
+		return d + it->dlen + cut <= e->room;
+	return d + it->dlen + cut + B64_ENCODED_LEN(e->npre + e->nseg + it->k) <= e->room_raw;
 }
 
-/* base64 of a ++ b, a no longer than 3 bytes. */
-static size_t b64_two(char *out, const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
-{
-	uint8_t tmp[6];
-	size_t m = (3 - na % 3) % 3, o;
-
-	if (na == 0 || nb == 0)
-		return na ? b64_encode(out, a, na) : b64_encode(out, b, nb);
-	if (m > nb)
-		m = nb;
-	memcpy(tmp, a, na);
-	memcpy(tmp + na, b, m);
-	o = b64_encode(out, tmp, na + m);
-	return o + b64_encode(out + o, b + m, nb - m);
-}
-
-/* Closes the line, hands it over (with the ESC stand-in when that makes
- * it shorter), starts the next chunk after this one. */
+/* Closes the line, hands it over (with the member before "d" when the
+ * stand-ins pay, else with ESC back as "\u001b"), starts the next chunk
+ * after this one, with the stand-in. */
 static int enc_emit(struct enc *e)
 {
-	char *o = e->line + e->hdr + e->d, x[SHARDX1B_ROOM(SHARD_LINE_MAX)];
-	size_t xl;
+	bool member = e->x && shardx1b_pays(e->k);
+	char *head = e->line, *o;
 	int r;
 
 	if (e->npre + e->nseg == 0)
 		return 0;
+	if (e->x && !member && e->k > 0)
+		e->d = shardx1b_unstand(e->line + e->hdr, e->d, e->k);
+	o = e->line + e->hdr + e->d;
 	*o++ = '"';
 	if (e->bad) {
 		memcpy(o, RAW_KEY, RAW_KEY_LEN);
 		o += RAW_KEY_LEN;
-		o += b64_two(o, e->pre, e->npre, e->seg, e->nseg);
+		o += b64_encode_two(o, e->pre, e->npre, e->seg, e->nseg);
 		*o++ = '"';
 	}
 	*o++ = '}';
 	*o++ = '\n';
-	xl = shardx1b_line(x, sizeof(x), e->line, (size_t)(o - e->line), e->hdr, e->d);
-	r = xl ? e->fn(e->userdata, x, xl) : e->fn(e->userdata, e->line, (size_t)(o - e->line));
+	if (member) {
+		/* The prefix up to "d" moves into the free bytes before it,
+		 * and back after: the next line has the same prefix. */
+		head -= SHARDX1B_MEMBER_LEN;
+		memmove(head, e->line, e->hdr - D_KEY_LEN);
+		memcpy(head + e->hdr - D_KEY_LEN, SHARDX1B_MEMBER, SHARDX1B_MEMBER_LEN);
+	}
+	r = e->fn(e->userdata, head, (size_t)(o - head));
+	if (member)
+		memmove(e->line, head, e->hdr - D_KEY_LEN);
 	e->seg += e->nseg;
-	e->nseg = e->npre = e->d = 0;
+	e->nseg = e->npre = e->d = e->k = 0;
 	e->bad = false;
+	e->x = true;
 	return r < 0 ? r : 0;
 }
 
-/* Adds the item at p (whose bytes are the next npre carried and then the
- * next k - npre input bytes) to the line, first emitting the line if full. */
-static inline int enc_add(struct enc *e, const uint8_t *p, const struct item *it, size_t npre)
+/* Before the real U+241B it, the line (perhaps just begun) turns plain in
+ * place if it still fits so with it, else ends (keeping its stand-ins if
+ * they pay). Rare, so kept out of enc_add. */
+static int enc_plain(struct enc *e, const struct item *it)
 {
 	int r;
 
-	if (!enc_fits(e, it) && (r = enc_emit(e)) < 0)
+	if (enc_fits(e, e->d + e->k * SHARDX1B_SAVES, 0, it))
+		e->d = shardx1b_unstand(e->line + e->hdr, e->d, e->k);
+	else if ((r = enc_emit(e)) < 0)
 		return r;
-	item_put(e->line + e->hdr + e->d, p, it);
-	e->d += it->dlen;
+	e->x = false;
+	e->k = 0;
+	return 0;
+}
+
+/* Adds the item at p (whose bytes are the next npre carried and then the
+ * next k - npre input bytes) to the line, first emitting the line if full.
+ * Forced inline: GCC no longer does it alone, and invalid bytes (an item
+ * each) lose a fifth of their speed to the call. */
+static inline __attribute__((always_inline)) int enc_add(struct enc *e, const uint8_t *p, const struct item *it,
+							 size_t npre)
+{
+	bool real = item_real_x1b(p, it);
+	int r;
+
+	if (!(real && e->x) && !enc_fits(e, e->d, X_CUT(e), it) && (r = enc_emit(e)) < 0)
+		return r;
+	if (real && e->x && (r = enc_plain(e, it)) < 0)
+		return r;
+	item_put(e->line + e->hdr + e->d, p, it, e->x);
+	e->k += e->x && p[0] == 0x1b;
+	/* it was measured for the line before, which may have been plain */
+	e->d += p[0] == 0x1b ? esc_tab[e->x][0x1b] : it->dlen;
 	e->npre += npre;
 	e->nseg += it->k - npre;
 	e->bad |= it->bad;
@@ -237,12 +282,22 @@ static inline int enc_add(struct enc *e, const uint8_t *p, const struct item *it
  * (cont, 0x80-0xbf) as its length asks, no other byte is a continuation
  * byte, and the leads this does not cover pass utf8_seq: special, the
  * never valid c0 c1 f5-ff and e0 ed f0 f4, whose second byte has a
- * narrower range (f1-f3 come along with f0-ff, harmlessly). */
+ * narrower range (f1-f3 come along with f0-ff, harmlessly). A real
+ * U+241B (e2 90 9b) is left to the item path while ESC is the stand-in:
+ * only blocks with high bytes need the look, and only at their 0x9b bytes
+ * (real; rarer than 0xe2 in text, and one compare). */
 
 /* Bit j of each mask is about byte j of the block. */
 struct block_masks {
-	uint64_t esc, high, cont, lead, lead3, lead4, special;
+	uint64_t esc, high, cont, lead, lead3, lead4, special, real;
 };
+
+/* Whether the 0x9b at p[j] of a valid block ends a real U+241B (a block
+ * starts at a character: one whose lead is before it is none). */
+static inline bool block_real_at(const uint8_t *p, size_t j)
+{
+	return j >= 2 && p[j - 2] == 0xe2 && p[j - 1] == 0x90;
+}
 
 #if defined(__SSE2__) && !defined(SHARDLINE_NO_SIMD)
 #include <emmintrin.h>
@@ -291,7 +346,7 @@ static inline void block_scan(const uint8_t *p, struct block_masks *m)
 /* The other masks, for a block with high bytes. */
 static inline void block_scan_utf8(const uint8_t *p, struct block_masks *m)
 {
-	uint64_t lead = 0, lead3 = 0, lead4 = 0, special = 0;
+	uint64_t lead = 0, lead3 = 0, lead4 = 0, special = 0, x9b = 0;
 
 	for (unsigned h = 0; h < BLOCK; h += 16) {
 		__m128i v = load16(p + h);
@@ -300,7 +355,9 @@ static inline void block_scan_utf8(const uint8_t *p, struct block_masks *m)
 		lead3 |= bytes_gt(v, (char)0xdf) << h;
 		lead4 |= bytes_gt(v, (char)0xef) << h;
 		special |= (bytes_eq(v, 0xc0) | bytes_eq(v, 0xc1) | bytes_eq(v, 0xe0) | bytes_eq(v, 0xed)) << h;
+		x9b |= bytes_eq(v, 0x9b) << h;
 	}
+	m->real = x9b;
 	/* The signed compares also set the bits of ASCII bytes. */
 	m->lead = m->high & lead;
 	m->cont = m->high & ~lead;
@@ -318,17 +375,18 @@ static inline void block_scan(const uint8_t *p, struct block_masks *m)
 {
 	m->esc = m->high = 0;
 	for (unsigned j = 0; j < BLOCK; j++) {
-		m->esc |= (uint64_t)(esc_tab[p[j]] > C_HIGH) << j;
+		m->esc |= (uint64_t)(esc_tab[0][p[j]] > C_HIGH) << j;
 		m->high |= (uint64_t)(p[j] >= 0x80) << j;
 	}
 }
 
 static inline void block_scan_utf8(const uint8_t *p, struct block_masks *m)
 {
-	m->cont = m->lead = m->lead3 = m->lead4 = m->special = 0;
+	m->cont = m->lead = m->lead3 = m->lead4 = m->special = m->real = 0;
 	for (unsigned j = 0; j < BLOCK; j++) {
 		uint8_t c = p[j];
 
+		m->real |= (uint64_t)(c == 0x9b) << j;
 		m->cont |= (uint64_t)(c >= 0x80 && c < 0xc0) << j;
 		m->lead |= (uint64_t)(c >= 0xc0) << j;
 		m->lead3 |= (uint64_t)(c >= 0xe0) << j;
@@ -339,15 +397,16 @@ static inline void block_scan_utf8(const uint8_t *p, struct block_masks *m)
 #endif
 
 /* Encodes the BLOCK bytes at p, if they are valid text and fit before end,
- * at *op and returns the input bytes taken: BLOCK, or fewer when a
- * character crosses the block's end. p[0..2 * BLOCK) must be readable, and
- * LINE_SLACK bytes past end writable. Returns 0 (having written nothing
- * that counts) when the block has an invalid sequence or does not fit. */
-static inline size_t enc_block(char **op, const uint8_t *p, const char *end)
+ * at *op (ESC as the stand-in if x, counted in *k) and returns the input
+ * bytes taken: BLOCK, or fewer when a character crosses the block's end.
+ * p[0..2 * BLOCK) must be readable, and LINE_SLACK bytes past end
+ * writable. Returns 0 (having written nothing that counts) when the block
+ * has an invalid sequence, does not fit, or (x) has a real U+241B. */
+static inline size_t enc_block(char **op, const uint8_t *p, const char *end, bool x, size_t *k)
 {
 	struct block_masks m;
 	uint64_t mask = (UINT64_C(1) << BLOCK) - 1, want, s;
-	size_t take = BLOCK, pos = 0, j;
+	size_t take = BLOCK, pos = 0, j, nesc = 0;
 	char *o = *op;
 
 	block_scan(p, &m);
@@ -372,6 +431,10 @@ static inline size_t enc_block(char **op, const uint8_t *p, const char *end)
 		for (s = m.special & mask; s; s &= s - 1)
 			if (utf8_seq(p + __builtin_ctzll(s), 4) <= 0)
 				return 0;
+		if (x)
+			for (s = m.real & mask; s; s &= s - 1)
+				if (block_real_at(p, (size_t)__builtin_ctzll(s)))
+					return 0;
 	}
 	/* Copy it all, then at each escape: its text (one 8-byte move from
 	 * esc_text), and the rest of the block again after it. */
@@ -379,8 +442,9 @@ static inline size_t enc_block(char **op, const uint8_t *p, const char *end)
 	for (s = m.esc & mask; s; s &= s - 1) {
 		j = (size_t)__builtin_ctzll(s);
 		o += j - pos;
-		memcpy(o, esc_text[p[j]], 8);
-		o += esc_tab[p[j]];
+		memcpy(o, esc_text[x][p[j]], 8);
+		o += esc_tab[x][p[j]];
+		nesc += p[j] == 0x1b;
 		pos = j + 1;
 		block_copy(o, p + pos);
 	}
@@ -389,37 +453,43 @@ fits:
 	if (o > end)
 		return 0;
 	*op = o;
+	*k += nesc;
 	return take;
 }
 
 /* Fills the line (valid text so far) with the items of p[i..n) while they
  * are valid and fit without raw: plain runs, escapes, complete characters.
  * Returns where it stopped: at n, at a plain byte or an escape or character
- * the line has no room for (enc_add emits the line first), or at an invalid
- * or incomplete sequence (for enc_add or the carry). */
+ * the line has no room for (enc_add emits the line first), at an invalid
+ * or incomplete sequence (for enc_add or the carry), or at a real U+241B
+ * in a stand-in line (for enc_add). */
 static size_t enc_text(struct enc *e, const uint8_t *p, size_t i, size_t n)
 {
+	const bool x = e->x;
 	char *o = e->line + e->hdr + e->d;
-	char *const end = e->line + e->hdr + e->room;
-	size_t from = i;
+	char *const end = e->line + e->hdr + e->room - X_CUT(e);
+	size_t from = i, nesc = e->k;
 	struct item it;
 
 	while (i < n) {
 		size_t k, stop;
 
-		while (n - i >= 2 * BLOCK && (k = enc_block(&o, p + i, end)) > 0)
+		while (n - i >= 2 * BLOCK && (k = enc_block(&o, p + i, end, x, &nesc)) > 0)
 			i += k;
 		/* A block with an invalid or incomplete sequence, or the last
 		 * bytes of the input or of the line: item by item, a block's
 		 * worth before trying blocks again. */
 		for (stop = i + BLOCK; i < stop && i < n; i += it.k) {
-			if (!item_at(p + i, n - i, &it) || it.bad || it.dlen > (size_t)(end - o))
+			if (!item_at(p + i, n - i, &it, x) || it.bad || it.dlen > (size_t)(end - o) ||
+			    (x && item_real_x1b(p + i, &it)))
 				goto out;
-			item_put(o, p + i, &it);
+			item_put(o, p + i, &it, x);
 			o += it.dlen;
+			nesc += x && p[i] == 0x1b;
 		}
 	}
 out:
+	e->k = nesc;
 	e->d = (size_t)(o - (e->line + e->hdr));
 	e->nseg += i - from;
 	return i;
@@ -438,7 +508,7 @@ static int enc_carry(struct enc *e, struct shard_utf8 *carry, uint8_t *pre, size
 	memcpy(pre + npre, data, take);
 	e->pre = pre;
 	while (j < npre) {
-		if (!item_at(pre + j, m - j, &it)) {
+		if (!item_at(pre + j, m - j, &it, e->x)) {
 			/* Only possible with all of data in pre (take == n):
 			 * the character is still incomplete. */
 			memcpy(carry->buf, pre + j, m - j);
@@ -459,16 +529,16 @@ static int enc_carry(struct enc *e, struct shard_utf8 *carry, uint8_t *pre, size
 int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char ch, const uint8_t *data, size_t n,
 		       shard_line_fn fn, void *userdata)
 {
-	char line[SHARD_LINE_MAX + LINE_SLACK];
+	char line[SHARDX1B_MEMBER_LEN + SHARD_LINE_MAX + LINE_SLACK];
 	uint8_t pre[8];
 	size_t npre = carry->len < 4 ? carry->len : 4, i = 0;
-	struct enc e = { .line = line, .seg = data, .fn = fn, .userdata = userdata };
+	struct enc e = { .line = line + SHARDX1B_MEMBER_LEN, .x = true, .seg = data, .fn = fn, .userdata = userdata };
 	struct item it;
 	int r;
 
 	if (n == 0)
 		return 0;
-	if ((r = event_prefix(line, sid, t, ch)) < 0)
+	if ((r = event_prefix(e.line, sid, t, ch)) < 0)
 		return r;
 	e.hdr = (size_t)r;
 	e.room = LINE_LAST - e.hdr - 3;                   /* "}\n */
@@ -485,7 +555,7 @@ int shard_encode_event(struct shard_utf8 *carry, const char *sid, double t, char
 			break;
 		/* What enc_text leaves: a full line, an invalid or incomplete
 		 * sequence, any item of a line that already needs raw. */
-		if (!item_at(data + i, n - i, &it)) {
+		if (!item_at(data + i, n - i, &it, e.x)) {
 			memcpy(carry->buf, data + i, n - i);
 			carry->len = (uint8_t)(n - i);
 			break;

@@ -30,7 +30,8 @@ typedef int (*shard_line_fn)(void *userdata, const char *line, size_t len);
  * (shardx1b.h). Chunks never split a UTF-8 sequence. A
  * trailing sequence that is valid so far but incomplete stays in *carry and is
  * prepended at the next call. sid is SHARD_SID_LEN characters.
- * Each line takes as many bytes as fit (d and raw together); when an invalid
+ * Each line takes as many bytes as fit (d and raw together; 12 bytes less,
+ * the member's, unless it has a real U+241B); when an invalid
  * byte would not fit with the raw it brings, the line ends before it, so
  * the valid text before it needs no raw. ch must be printable ASCII
  * other than '"' and '\\' (-EINVAL). n == 0 emits nothing.

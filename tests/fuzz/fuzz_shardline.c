@@ -4,8 +4,9 @@
  * one '\n', carry the sid, and d/raw of all lines must give back the input;
  * a line has the ESC stand-in ("x1b") exactly when it pays and d has no
  * real U+241B.
- * Valid text in one read must give exactly the lines the item-by-item
- * escaper makes (the encoder takes it in blocks). The same bytes as a
+ * Valid text in one read must give exactly the lines of the model
+ * (shardline_model.h: the item-by-item escaper, a character at a time; the
+ * encoder takes it in blocks and writes the stand-in as it goes). The same bytes as a
  * hostile TERM must still make a valid header line. */
 #include <json-c/json.h>
 #include <stdlib.h>

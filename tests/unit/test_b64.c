@@ -1,5 +1,6 @@
 /* Unit tests for common/b64: RFC 4648 §10 vectors both ways, round trips of
- * every length and byte, and rejection of everything but canonical base64. */
+ * every length and byte, encoding from two places, and rejection of
+ * everything but canonical base64. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -60,6 +61,24 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* a ++ b from two places is what the same bytes give from one. */
+START_TEST(test_two)
+{
+	uint8_t in[40];
+	char want[B64_ENCODED_LEN(40)], got[B64_ENCODED_LEN(40)];
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 53 + 7);
+	for (size_t na = 0; na <= 3; na++)
+		for (size_t nb = 0; na + nb <= sizeof(in); nb++) {
+			size_t wl = b64_encode(want, in, na + nb);
+
+			ck_assert_uint_eq(b64_encode_two(got, in, na, in + na, nb), wl);
+			ck_assert(memcmp(got, want, wl) == 0);
+		}
+}
+END_TEST
+
 /* clang-format off */
 static const char *const malformed[] = {
 	"Z", "Zg", "Zg=", "Zm9vY", "Zg==Zg==", "Z===", "====", "=Zg=", "Zm9v\n", " Zm9",
@@ -84,6 +103,7 @@ int main(void)
 
 	tcase_add_loop_test(tc, test_vectors, 0, sizeof(vectors) / sizeof(vectors[0]));
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_two);
 	tcase_add_loop_test(tc, test_malformed, 0, sizeof(malformed) / sizeof(malformed[0]));
 	suite_add_tcase(s, tc);
 	return testutil_run(s);

@@ -366,7 +366,8 @@ START_TEST(test_long_chunks)
 	sink_init(&s, 'o');
 	encode_cuts(&s, buf, n, NULL, 0);
 	ck_assert_uint_gt(s.lines, 10);
-	ck_assert_uint_ge(s.min_full, SHARD_LINE_MAX - 16);
+	/* the stand-in holds back room for its member, even when not used */
+	ck_assert_uint_ge(s.min_full, SHARD_LINE_MAX - 16 - SHARDX1B_MEMBER_LEN);
 	free(s.out);
 	size_t cuts[3] = { n / 3 + 1, n / 2 + 2, n - 1 };
 
