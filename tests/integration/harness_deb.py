@@ -88,7 +88,7 @@ class Box(nf.Container):
         """A user with a key, a known prompt and no motd, then README's
         steps that choose who is recorded: the PAM profile on, the user in
         the group "recorded" and enrolled (sessrec-shell as login shell),
-        sshd reloaded (the snippet is installed)."""
+        sshd restarted (the snippet is installed)."""
         self.run(['useradd', '-m', '-s', '/bin/bash', user])
         home = '/home/' + user
         self.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/root/srdeb-key'])
@@ -100,7 +100,10 @@ class Box(nf.Container):
         self.run(['pam-auth-update', '--enable', 'sessrec'])
         self.run(['usermod', '-aG', 'recorded', user])
         self.run(['sessrecctl', 'enroll', user])
-        self.run(['systemctl', 'reload', 'ssh.service'])
+        # restart, not reload: a reload returns once SIGHUP is sent, and sshd
+        # re-execs and listens again only after it (a login in between was
+        # refused); a restart of the Type=notify unit waits for READY=1.
+        self.run(['systemctl', 'restart', 'ssh.service'])
 
     def login(self, user=USER, rows=24, cols=80):
         """The real ssh client, in the container, on a pty of ours."""
@@ -116,7 +119,12 @@ class Box(nf.Container):
         path) the shell writes to when it gets SIGHUP."""
         p = self.login()
         tc.addCleanup(p.finish)
-        p.expect(h.PROMPT_RX, 30)
+        try:
+            p.expect(h.PROMPT_RX, 30)
+        except AssertionError as e:  # say why: the container's sshd and daemon
+            tail = self.run(['journalctl', '-q', '--no-pager', '-o', 'short-monotonic', '-n', '80', '-u',
+                             'ssh.service', '-u', 'sessrecd.service', '-u', 'sessrecd.socket'], check=False).stdout
+            raise AssertionError('%s\nthe container\'s journal (ssh, sessrecd):\n%s' % (e, tail)) from None
         sid = ph.ask_sid(p)
         hup = '/home/%s/hup' % USER
         p.send("trap 'echo HUP >> %s' HUP\r" % hup)
