@@ -11,6 +11,30 @@
 #include "shardline.h"
 #include "shardx1b.h"
 
+/* The sink the tests encode into: every line in order, NUL-terminated,
+ * counted; abort() when out of memory. */
+struct shardline_model_lines {
+	char *buf;
+	size_t len, cap, count;
+};
+
+static inline int shardline_model_collect(void *userdata, const char *line, size_t len)
+{
+	struct shardline_model_lines *l = userdata;
+
+	if (l->len + len + 1 > l->cap) {
+		l->cap = (l->len + len + 1) * 2;
+		l->buf = realloc(l->buf, l->cap);
+		if (!l->buf)
+			abort();
+	}
+	memcpy(l->buf + l->len, line, len);
+	l->len += len;
+	l->buf[l->len] = '\0';
+	l->count++;
+	return 0;
+}
+
 /* d's body for p[0..n) (any bytes, no incomplete tail but at the end),
  * ESC as the stand-in if x: shard_json_escape of the runs between ESCs (an
  * invalid subpart never holds an ASCII byte, so this is the same cut).

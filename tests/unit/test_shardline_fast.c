@@ -19,28 +19,6 @@
 #define CTX 160 /* input of one line: long enough for a few blocks */
 #define OFFSETS 100
 
-/* Every line of one encoding, in order. */
-struct lines {
-	char *buf;
-	size_t len, cap, count;
-};
-
-static int collect(void *userdata, const char *line, size_t len)
-{
-	struct lines *l = userdata;
-
-	if (l->len + len + 1 > l->cap) {
-		l->cap = (l->len + len + 1) * 2;
-		l->buf = realloc(l->buf, l->cap);
-		REQUIRE(l->buf != NULL);
-	}
-	memcpy(l->buf + l->len, line, len);
-	l->len += len;
-	l->buf[l->len] = '\0';
-	l->count++;
-	return 0;
-}
-
 /* {"sid":...,"d":"  for sid SID, t and channel 'o'. */
 static size_t prefix(char *out, double t)
 {
@@ -56,7 +34,7 @@ static size_t prefix(char *out, double t)
 static void expect_one_line(const uint8_t *p, size_t n)
 {
 	struct shard_utf8 carry = { 0 };
-	struct lines got = { 0 };
+	struct shardline_model_lines got = { 0 };
 	char want[SHARD_LINE_MAX + 64], pre[128], dx[6 * CTX], dp[6 * CTX];
 	size_t np = prefix(pre, 0.5), k = 0, w;
 	bool x = memmem(p, n, SHARDX1B_CHAR, SHARDX1B_CHAR_LEN) == NULL;
@@ -75,7 +53,7 @@ static void expect_one_line(const uint8_t *p, size_t n)
 	}
 	memcpy(want + w, "}\n", 3);
 	w += 2;
-	REQUIRE(shard_encode_event(&carry, SID, 0.5, 'o', p, n, collect, &got) == 0);
+	REQUIRE(shard_encode_event(&carry, SID, 0.5, 'o', p, n, shardline_model_collect, &got) == 0);
 	REQUIRE(carry.len == 0);
 	if (got.count != 1 || got.len != w || memcmp(got.buf, want, w) != 0)
 		ck_abort_msg("got  %s\nwant %.*s", got.buf, (int)w, want);
@@ -157,12 +135,12 @@ END_TEST
 static void expect_lines_greedy(const uint8_t *p, size_t n, double t)
 {
 	struct shard_utf8 carry = { 0 };
-	struct lines got = { 0 };
+	struct shardline_model_lines got = { 0 };
 	size_t w = 0;
 	char *want = shardline_model(SID, t, 'o', p, n, &w);
 
 	REQUIRE(want != NULL);
-	REQUIRE(shard_encode_event(&carry, SID, t, 'o', p, n, collect, &got) == 0);
+	REQUIRE(shard_encode_event(&carry, SID, t, 'o', p, n, shardline_model_collect, &got) == 0);
 	REQUIRE(carry.len == 0);
 	REQUIRE(got.len == w);
 	REQUIRE(memcmp(got.buf, want, w) == 0);
