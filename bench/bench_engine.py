@@ -280,10 +280,13 @@ class Daemon:
         conf = os.path.join(base, 'sessrecd.conf')
         key = os.path.join(base, 'seal.key')
         # Seals on, as the performance issue asks (chains always are).
-        r = subprocess.run([self.ctl, 'keygen', '--key-file', key], stdout=subprocess.DEVNULL,
+        r = subprocess.run([self.ctl, 'keygen', '--key-file', key], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
             die('sessrecctl keygen: ' + r.stderr.strip())
+        # The verification key it prints once (HEX/EPOCH0/SEC), for verify --key.
+        self.verify_key = next((w for w in r.stdout.split() if w.count('/') == 2 and
+                                len(w.split('/')[0]) == 64), None)
         with open(conf, 'w') as f:
             # The 10 MiB default cap would stop recording the big cat early.
             # MaxSessions= (1024 by default) would refuse the 1,900 idle ones.
