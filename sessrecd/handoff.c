@@ -20,6 +20,8 @@
 #define HANDOFF_KEEPER_WAIT_MS 2000     /* a clean shutdown waits this long for the keeper */
 #define HANDOFF_KEEPER_MIN_LIFE_MS 5000 /* a keeper dying sooner is not replaced */
 
+static void keeper_cb(struct loop_io *io, uint32_t ev);
+
 int handoff_init(struct handoff *ho, struct loop *loop, const struct sessrec_config *cfg, int argc, char **argv,
 		 handoff_rehold_fn rehold, void *userdata)
 {
@@ -27,6 +29,7 @@ int handoff_init(struct handoff *ho, struct loop *loop, const struct sessrec_con
 
 	ho->loop = loop;
 	ho->cfg = cfg;
+	loop_io_init(&ho->keeper_io, keeper_cb, ho);
 	ho->rehold = rehold;
 	ho->userdata = userdata;
 	ho->keeper_fd = -1;
@@ -142,7 +145,6 @@ void handoff_drop(struct handoff *ho, const char *sid)
 static void keeper_lost(struct handoff *ho, const char *why)
 {
 	loop_del(ho->loop, &ho->keeper_io);
-	ho->keeper_watched = false;
 	close(ho->keeper_fd);
 	ho->keeper_fd = -1;
 	ho->holder = HANDOFF_NONE;
@@ -192,13 +194,11 @@ int handoff_keeper_watch(struct handoff *ho, int fd)
 	ho->keeper_fd = fd;
 	ho->holder = HANDOFF_KEEPER;
 	ho->keeper_listening = true;
-	loop_io_init(&ho->keeper_io, keeper_cb, ho);
 	if ((r = loop_set(ho->loop, &ho->keeper_io, fd, EPOLLIN | EPOLLRDHUP)) < 0) {
 		close(fd);
 		ho->holder = HANDOFF_NONE;
 		ho->keeper_fd = -1;
 	}
-	ho->keeper_watched = r == 0;
 	return r;
 }
 
@@ -242,7 +242,6 @@ void handoff_fini(struct handoff *ho)
 	if (ho->holder == HANDOFF_KEEPER && ho->keeper_fd >= 0) {
 		(void)keeperlink_bye(ho->keeper_fd);
 		loop_del(ho->loop, &ho->keeper_io);
-		ho->keeper_watched = false;
 		close(ho->keeper_fd);
 		ho->keeper_fd = -1;
 		/* Our child: waited for, so no zombie is left to a PID 1 that

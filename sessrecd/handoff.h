@@ -39,7 +39,6 @@ struct handoff {
 	int keeper_fd;        /* the link, when holder is HANDOFF_KEEPER */
 	pid_t keeper_pid;     /* > 0 when the keeper is our child */
 	struct loop_io keeper_io;
-	bool keeper_watched;   /* keeper_fd is in the loop (handoff_keeper_watch) */
 	bool keeper_listening; /* its first message came: it listens for the next daemon */
 	int64_t keeper_spawned_ms;
 	char exe[PATH_MAX]; /* the binary to re-exec: the path we were started from */
@@ -70,6 +69,12 @@ bool handoff_fdstore_usable(char *(*getenv_fn)(const char *));
 /* The keeper link fd becomes the holder (watched for the keeper's end);
  * the fd is closed on failure. */
 int handoff_keeper_watch(struct handoff *ho, int fd);
+
+/* Whether the keeper link is in the loop already (handoff_keeper_watch). */
+static inline bool handoff_keeper_watched(const struct handoff *ho)
+{
+	return ho->keeper_io.fd >= 0;
+}
 
 /* Starts a keeper and makes it the holder, without waiting for it to
  * listen (keeper_cb hears it; holds wait in the link meanwhile); -errno

@@ -361,7 +361,7 @@ void resume_start(struct daemon *d)
 	if (d->ho.holder != HANDOFF_KEEPER) {
 		if (handoff_fdstore_usable(getenv))
 			d->ho.holder = HANDOFF_FDSTORE;
-	} else if (!d->ho.keeper_watched && handoff_keeper_watch(&d->ho, d->ho.keeper_fd) < 0) {
+	} else if (!handoff_keeper_watched(&d->ho) && handoff_keeper_watch(&d->ho, d->ho.keeper_fd) < 0) {
 		log_line("cannot watch the keeper link: sessions will not survive a crash");
 	}
 	for (size_t i = 0; i < d->ho.nin; i++) {
