@@ -271,8 +271,11 @@ class RecordTerminal(unittest.TestCase):
         p = self.start(d, hold)
         self.assertEqual(os.stat(p.slave_name).st_mode & 0o7777, 0o600)
         owner = '"tty_owner":{"uid":0,"gid":%d,"mode":%d}' % (h.TTY_GID, 0o620)
-        self.assertTrue(h.wait_for(lambda: [f for f in os.listdir(d.state)
-                                            if owner in (h.read_text(os.path.join(d.state, f)) or '')], 5),
+        # The state file itself (named by its sid), not the temporary file
+        # it is written to before the rename: a kill between the two
+        # leaves no state file.
+        self.assertTrue(h.wait_for(lambda: [f for f in os.listdir(d.state) if '.' not in f and
+                                            owner in (h.read_text(os.path.join(d.state, f)) or '')], 5),
                         'no state file with ' + owner)
         d.p.send_signal(signal.SIGKILL)
         d.p.wait(5)

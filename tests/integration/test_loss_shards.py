@@ -135,10 +135,11 @@ class ShardLossTest(unittest.TestCase):
         p, sid, path = self.start()
         os.rename(path, path + '.1')
         # the tick notices the rename and saves the state with the new name
-        state = os.path.join(self.d.state, os.listdir(self.d.state)[0])
+        # the state file is named by its sid (a listing may show the
+        # temporary file of a write in progress)
+        state = os.path.join(self.d.state, sid)
         def names_rotated():
-            with open(state, 'rb') as f:
-                return (path + '.1').encode() in f.read()
+            return (path + '.1') in (h.read_text(state) or '')
         self.assertTrue(h.wait_for(names_rotated, 10), 'the state file does not name the renamed shard')
         self.restart()
         self.d.start()
