@@ -35,6 +35,13 @@ static inline int shardline_model_collect(void *userdata, const char *line, size
 	return 0;
 }
 
+/* Whether the lines collected are exactly want[0..w) (none when w is 0:
+ * then buf is still NULL). */
+static inline bool shardline_model_got(const struct shardline_model_lines *l, const char *want, size_t w)
+{
+	return l->len == w && (w == 0 || memcmp(l->buf, want, w) == 0);
+}
+
 /* d's body for p[0..n) (any bytes, no incomplete tail but at the end),
  * ESC as the stand-in if x: shard_json_escape of the runs between ESCs (an
  * invalid subpart never holds an ASCII byte, so this is the same cut).
